@@ -1,0 +1,82 @@
+"""Wiring of the org server (``ostiary serve``): routes, middleware, start-up. No logic here."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ostiary.http.errors import EXCEPTION_HANDLERS
+from ostiary.http.management import api_tokens, groups, logs, users
+from ostiary.http.middleware import EdgeMiddleware
+from ostiary.http.ratelimit import MemoryCounter, RateLimiter, RedisCounter, parse_limits
+from ostiary.http.responses import json_response
+from ostiary.http.runtime import Runtime
+from ostiary.settings import Settings, load_settings
+from ostiary.store import migrate
+from ostiary.store.db import Database
+from ostiary.store.repositories import orgs
+
+SKIP_MIGRATE_ENV = "OSTIARY_SKIP_MIGRATE"
+
+
+async def health(_request: Request) -> Response:
+    return json_response({"status": "ok"})
+
+
+def build_routes() -> list[BaseRoute]:
+    return [
+        Route("/healthz", health, methods=["GET"]),
+        *users.routes,
+        *groups.routes,
+        *api_tokens.routes,
+        *logs.routes,
+    ]
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    limits = parse_limits(settings.rate_limits)
+    limiter = None
+    if limits is not None:
+        counter = RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
+        limiter = RateLimiter(limits, counter)
+    return Runtime(settings=settings, db=Database(settings.database_url), limiter=limiter)
+
+
+async def prepare(rt: Runtime, *, run_migrations: bool = True) -> None:
+    """Migrate the database and make sure the default org exists."""
+    if run_migrations:
+        await migrate.upgrade(rt.db.engine)
+    async with rt.db.session() as session:
+        await orgs.ensure_default(session)
+
+
+def create_app(settings: Settings | None = None, *, run_migrations: bool | None = None) -> Starlette:
+    settings = settings or load_settings()
+    rt = build_runtime(settings)
+    migrate_on_start = run_migrations if run_migrations is not None else not os.environ.get(SKIP_MIGRATE_ENV)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await prepare(rt, run_migrations=migrate_on_start)
+        try:
+            yield
+        finally:
+            for close in rt.extras.get("on_shutdown", []):
+                await close()
+            await rt.db.dispose()
+
+    app = Starlette(
+        routes=build_routes(),
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        middleware=[Middleware(EdgeMiddleware, limiter=rt.limiter, max_body=settings.max_body_bytes)],
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    return app

@@ -1,0 +1,120 @@
+"""API tokens (``Authorization: SSWS <token>``): created by the CLI, stored as SHA-256 digests."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ostiary import ids
+from ostiary.domain.audit.log import Target, record
+from ostiary.domain.context import Tx
+from ostiary.domain.errors import Invalid, NotFound
+from ostiary.store.models import ApiToken
+from ostiary.store.repositories.paging import Page, fetch_page
+from ostiary.timeutil import utcnow
+
+_ALPHABET = ids.ALPHABET + "-_"
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _new_token() -> str:
+    return "00" + "".join(secrets.choice(_ALPHABET) for _ in range(40))
+
+
+def not_found(token_id: str) -> NotFound:
+    return NotFound(f"Not found: Resource not found: {token_id} (ApiToken)", code="E0000007")
+
+
+def target(token: ApiToken) -> Target:
+    return Target(token.id, "ApiToken", token.name, token.name)
+
+
+async def create_token(tx: Tx, name: str, *, user_id: str | None = None) -> tuple[ApiToken, str]:
+    """Return the stored token and its plaintext value, which is shown only this once."""
+    if not name.strip():
+        raise Invalid("Api validation failed: name", code="E0000001", causes=["name: cannot be blank"])
+    plaintext = _new_token()
+    now = utcnow()
+    token = ApiToken(
+        id=ids.new_id(ids.API_TOKEN),
+        org_id=tx.org_id,
+        name=name.strip(),
+        user_id=user_id,
+        token_hash=digest(plaintext),
+        token_hint=plaintext[-4:],
+        client_name="Okta API",
+        network={"connection": "ANYWHERE"},
+        token_window=None,
+        created=now,
+        last_updated=now,
+        expires_at=None,
+    )
+    tx.session.add(token)
+    await tx.session.flush()
+    record(tx, "system.api_token.create", "Create API token", [target(token)])
+    return token, plaintext
+
+
+async def authenticate(session: AsyncSession, org_id: str, plaintext: str) -> ApiToken | None:
+    """The active token of this org whose digest matches, or None."""
+    if not plaintext or len(plaintext) > 200:
+        return None
+    wanted = digest(plaintext)
+    stmt = select(ApiToken).where(ApiToken.token_hash == wanted, ApiToken.org_id == org_id)
+    token = (await session.scalars(stmt)).first()
+    if token is None or not hmac.compare_digest(token.token_hash, wanted):
+        return None
+    if token.expires_at is not None and token.expires_at <= utcnow():
+        return None
+    return token
+
+
+async def get_token(tx: Tx, token_id: str) -> ApiToken:
+    stmt = select(ApiToken).where(ApiToken.org_id == tx.org_id, ApiToken.id == token_id)
+    token = (await tx.session.scalars(stmt)).first()
+    if token is None:
+        raise not_found(token_id)
+    return token
+
+
+async def list_tokens(tx: Tx, *, after: str | None, limit: int, q: str | None = None) -> Page[ApiToken]:
+    stmt = select(ApiToken).where(ApiToken.org_id == tx.org_id)
+    if q:
+        stmt = stmt.where(ApiToken.name.startswith(q, autoescape=True))
+    return await fetch_page(tx.session, stmt, ApiToken.id, after=after, limit=limit)
+
+
+async def update_token(tx: Tx, token_id: str, body: Mapping[str, Any]) -> ApiToken:
+    """PUT /api-tokens/{id}: name and network may change; the secret never does."""
+    token = await get_token(tx, token_id)
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise Invalid("Api validation failed: name", code="E0000001", causes=["name: cannot be blank"])
+    network = body.get("network", token.network)
+    if not isinstance(network, Mapping) or network.get("connection") not in (
+        "ANYWHERE",
+        "ZONE",
+        "ANY",
+        None,
+    ):
+        raise Invalid("Api validation failed: network", code="E0000001", causes=["network: invalid"])
+    token.name = name.strip()
+    token.network = dict(network)
+    token.last_updated = utcnow()
+    record(tx, "system.api_token.update", "Update API token", [target(token)])
+    return token
+
+
+async def revoke_token(tx: Tx, token_id: str) -> None:
+    token = await get_token(tx, token_id)
+    await tx.session.delete(token)
+    record(tx, "system.api_token.revoke", "Revoke API token", [target(token)])

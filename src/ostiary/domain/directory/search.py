@@ -1,0 +1,104 @@
+"""``filter`` and ``search`` parameters of list endpoints, turned into SQL conditions.
+
+The expression grammar lives in ``filter_expr`` (domain); compiling to SQL in
+``store.repositories.filter_sql``. This module maps each attribute to its column.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement
+
+from ostiary.store.models import Group, LogEvent, User
+
+
+def _user_column(attr: str) -> Any:
+    columns: dict[str, Any] = {
+        "id": User.id,
+        "status": User.status,
+        "created": User.created,
+        "lastUpdated": User.last_updated,
+        "activated": User.activated,
+        "statusChanged": User.status_changed,
+        "passwordChanged": User.password_changed,
+        "lastLogin": User.last_login,
+        "type.id": User.type_id,
+    }
+    if attr in columns:
+        return columns[attr]
+    if attr.startswith("profile."):
+        return User.profile[attr.split(".", 1)[1]]
+    raise KeyError(attr)
+
+
+def _group_column(attr: str) -> Any:
+    columns: dict[str, Any] = {
+        "id": Group.id,
+        "type": Group.type,
+        "created": Group.created,
+        "lastUpdated": Group.last_updated,
+        "lastMembershipUpdated": Group.last_membership_updated,
+    }
+    if attr in columns:
+        return columns[attr]
+    if attr.startswith("profile."):
+        return Group.profile[attr.split(".", 1)[1]]
+    raise KeyError(attr)
+
+
+def _log_column(attr: str) -> Any:
+    columns: dict[str, Any] = {
+        "eventType": LogEvent.event_type,
+        "severity": LogEvent.severity,
+        "actor.id": LogEvent.actor_id,
+        "outcome.result": LogEvent.outcome_result,
+        "uuid": LogEvent.uuid,
+        "published": LogEvent.published,
+    }
+    if attr in columns:
+        return columns[attr]
+    if attr == "target.id":
+        return LogEvent.body["target"][0]["id"]
+    parts = attr.split(".")
+    node: Any = LogEvent.body
+    for part in parts:
+        node = node[part]
+    return node
+
+
+def _compile(text: str, policy_name: str, resolve: Any) -> ColumnElement[bool]:
+    """Parse and compile one expression (imported lazily: most requests carry no filter)."""
+    from ostiary.domain.directory import filter_expr
+    from ostiary.store.repositories.filter_sql import compile_filter
+
+    node = filter_expr.parse_filter(text, allowed=getattr(filter_expr, policy_name))
+    return compile_filter(node, resolve)
+
+
+def user_condition(*, filter_text: str | None, search_text: str | None) -> ColumnElement[bool] | None:
+    conditions = []
+    if filter_text:
+        conditions.append(_compile(filter_text, "USER_FILTER_POLICY", _user_column))
+    if search_text:
+        conditions.append(_compile(search_text, "USER_SEARCH_POLICY", _user_column))
+    if not conditions:
+        return None
+    return conditions[0] if len(conditions) == 1 else conditions[0] & conditions[1]
+
+
+def group_condition(*, filter_text: str | None, search_text: str | None) -> ColumnElement[bool] | None:
+    conditions = []
+    if filter_text:
+        conditions.append(_compile(filter_text, "GROUP_FILTER_POLICY", _group_column))
+    if search_text:
+        conditions.append(_compile(search_text, "GROUP_SEARCH_POLICY", _group_column))
+    if not conditions:
+        return None
+    return conditions[0] if len(conditions) == 1 else conditions[0] & conditions[1]
+
+
+def log_condition(filter_text: str | None) -> ColumnElement[bool] | None:
+    if not filter_text:
+        return None
+    return _compile(filter_text, "LOG_FILTER_POLICY", _log_column)

@@ -1,0 +1,364 @@
+"""Users: create, read, update, list and Okta's lifecycle transitions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from ostiary import ids
+from ostiary.domain.audit.log import Target, record
+from ostiary.domain.context import Tx
+from ostiary.domain.directory import passwords
+from ostiary.domain.directory.profile import validate_profile
+from ostiary.domain.errors import Forbidden, Invalid, NotFound
+from ostiary.store.models import GroupMembership, User
+from ostiary.store.repositories.paging import Page, fetch_page
+from ostiary.timeutil import utcnow
+
+STAGED = "STAGED"
+PROVISIONED = "PROVISIONED"
+ACTIVE = "ACTIVE"
+RECOVERY = "RECOVERY"
+LOCKED_OUT = "LOCKED_OUT"
+PASSWORD_EXPIRED = "PASSWORD_EXPIRED"
+SUSPENDED = "SUSPENDED"
+DEPROVISIONED = "DEPROVISIONED"
+
+NOT_ALLOWED = "This operation is not allowed in the user's current status."
+
+
+def not_found(user_id: str) -> NotFound:
+    return NotFound(f"Not found: Resource not found: {user_id} (User)", code="E0000007")
+
+
+def target(user: User) -> Target:
+    return Target(user.id, "User", user.login, _display_name(user))
+
+
+def _display_name(user: User) -> str:
+    names = [user.profile.get("firstName"), user.profile.get("lastName")]
+    return " ".join(str(n) for n in names if n) or user.login
+
+
+def _forbidden(message: str = NOT_ALLOWED, code: str = "E0000038") -> Forbidden:
+    return Forbidden(message, code=code)
+
+
+async def get_user(tx: Tx, id_or_login: str) -> User:
+    """Look a user up by id, or by login (case-insensitive) as Okta's GET /users/{id} does."""
+    stmt = select(User).where(User.org_id == tx.org_id)
+    if id_or_login.startswith(ids.USER) and len(id_or_login) == 20:
+        stmt = stmt.where(User.id == id_or_login)
+    else:
+        stmt = stmt.where(or_(User.id == id_or_login, User.login_lower == id_or_login.lower()))
+    user = (await tx.session.scalars(stmt)).first()
+    if user is None:
+        raise not_found(id_or_login)
+    return user
+
+
+def _password_from(credentials: object) -> str | None:
+    if credentials is None:
+        return None
+    if not isinstance(credentials, Mapping):
+        raise Invalid("Api validation failed: credentials", code="E0000001", causes=["credentials: invalid"])
+    password = credentials.get("password")
+    if password is None:
+        return None
+    if not isinstance(password, Mapping):
+        raise Invalid("Api validation failed: password", code="E0000001", causes=["password: invalid"])
+    if "hash" in password:
+        raise Invalid(
+            "Api validation failed: password",
+            code="E0000001",
+            causes=["password: Password import (hash) is not supported"],
+        )
+    value = password.get("value")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Invalid("Api validation failed: password", code="E0000001", causes=["password: invalid"])
+    return value
+
+
+async def create_user(tx: Tx, body: Mapping[str, Any], *, activate: bool = True) -> User:
+    profile = validate_profile(body.get("profile"))
+    password = _password_from(body.get("credentials"))
+    if password is not None:
+        passwords.check_password(password, profile)
+    await _ensure_login_free(tx, profile["login"])
+    now = utcnow()
+    user = User(
+        id=ids.new_id(ids.USER),
+        org_id=tx.org_id,
+        status=STAGED,
+        login=profile["login"],
+        login_lower=profile["login"].lower(),
+        email_lower=(profile.get("email") or "").lower() or None,
+        profile=profile,
+        password_hash=await passwords.hash_password(password) if password else None,
+        type_id=default_type_id(tx),
+        failed_logins=0,
+        created=now,
+        last_updated=now,
+        status_changed=None,
+        password_changed=now if password else None,
+    )
+    if activate:
+        user.status = ACTIVE if password else PROVISIONED
+        user.activated = now
+        user.status_changed = now
+    tx.session.add(user)
+    try:
+        await tx.session.flush()
+    except IntegrityError as exc:
+        raise _duplicate_login() from exc
+    group_ids = body.get("groupIds")
+    if group_ids:
+        from ostiary.domain.directory import groups
+
+        for gid in _string_list(group_ids, "groupIds"):
+            await groups.add_member(tx, gid, user.id, audit=False)
+    record(tx, "user.lifecycle.create", "Create okta user", [target(user)])
+    if activate:
+        record(tx, "user.lifecycle.activate", "Activate Okta user", [target(user)])
+    return user
+
+
+def default_type_id(tx: Tx) -> str:
+    return ids.USER_TYPE + tx.org_id[3:]
+
+
+def _string_list(value: object, name: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Invalid(f"Api validation failed: {name}", code="E0000001", causes=[f"{name}: must be a list"])
+    return list(value)
+
+
+def _duplicate_login() -> Invalid:
+    return Invalid(
+        "Api validation failed: login",
+        code="E0000001",
+        causes=["login: An object with this field already exists in the current organization"],
+    )
+
+
+async def _ensure_login_free(tx: Tx, login: str, *, except_id: str | None = None) -> None:
+    stmt = select(User.id).where(User.org_id == tx.org_id, User.login_lower == login.lower())
+    existing = (await tx.session.scalars(stmt)).first()
+    if existing is not None and existing != except_id:
+        raise _duplicate_login()
+
+
+async def update_user(tx: Tx, user_id: str, body: Mapping[str, Any], *, partial: bool) -> User:
+    """POST (partial: profile merged) or PUT (profile replaced) on /users/{id}."""
+    user = await get_user(tx, user_id)
+    if "profile" in body:
+        incoming = body["profile"]
+        if partial:
+            if not isinstance(incoming, Mapping):
+                validate_profile(incoming)
+            merged = {**user.profile, **incoming}
+        else:
+            merged = incoming
+        profile = validate_profile(merged)
+        if profile["login"].lower() != user.login_lower:
+            await _ensure_login_free(tx, profile["login"], except_id=user.id)
+        user.profile = profile
+        user.login = profile["login"]
+        user.login_lower = profile["login"].lower()
+        user.email_lower = (profile.get("email") or "").lower() or None
+    elif not partial:
+        validate_profile(None)
+    password = _password_from(body.get("credentials"))
+    if password is not None:
+        passwords.check_password(password, user.profile)
+        user.password_hash = await passwords.hash_password(password)
+        user.password_changed = utcnow()
+        if user.status == PASSWORD_EXPIRED:
+            _set_status(user, ACTIVE)
+    user.last_updated = utcnow()
+    try:
+        await tx.session.flush()
+    except IntegrityError as exc:
+        raise _duplicate_login() from exc
+    record(tx, "user.account.update_profile", "Update user profile for Okta", [target(user)])
+    return user
+
+
+def _set_status(user: User, status: str) -> None:
+    now = utcnow()
+    user.status = status
+    user.status_changed = now
+    user.last_updated = now
+    user.transitioning_to_status = None
+
+
+@dataclass(frozen=True)
+class ActivationToken:
+    activation_token: str
+    activation_url: str
+
+
+async def activate(tx: Tx, user_id: str) -> ActivationToken:
+    """STAGED or DEPROVISIONED → ACTIVE (with a password) or PROVISIONED (without)."""
+    user = await get_user(tx, user_id)
+    if user.status in (ACTIVE, PASSWORD_EXPIRED, RECOVERY, LOCKED_OUT, SUSPENDED):
+        raise _forbidden("Activation failed because the user is already active", code="E0000016")
+    if user.status == PROVISIONED:
+        raise _forbidden("Activation failed because the user is already activated; use reactivate")
+    _set_status(user, ACTIVE if user.password_hash else PROVISIONED)
+    user.activated = utcnow()
+    record(tx, "user.lifecycle.activate", "Activate Okta user", [target(user)])
+    return _activation_token()
+
+
+def _activation_token() -> ActivationToken:
+    token = ids.random_token(15)
+    return ActivationToken(token, f"/welcome/{token}")
+
+
+async def reactivate(tx: Tx, user_id: str) -> ActivationToken:
+    """Only PROVISIONED users can be reactivated (a new activation token)."""
+    user = await get_user(tx, user_id)
+    if user.status != PROVISIONED:
+        raise _forbidden()
+    user.last_updated = utcnow()
+    record(tx, "user.lifecycle.reactivate", "Reactivate Okta user", [target(user)])
+    return _activation_token()
+
+
+async def deactivate(tx: Tx, user_id: str) -> User:
+    user = await get_user(tx, user_id)
+    if user.status == DEPROVISIONED:
+        raise _forbidden()
+    _set_status(user, DEPROVISIONED)
+    record(tx, "user.lifecycle.deactivate", "Deactivate Okta user", [target(user)])
+    return user
+
+
+async def _transition(tx: Tx, user_id: str, allowed: tuple[str, ...], to: str, event: str, msg: str) -> User:
+    user = await get_user(tx, user_id)
+    if user.status not in allowed:
+        raise _forbidden()
+    _set_status(user, to)
+    if to == ACTIVE:
+        user.failed_logins = 0
+    record(tx, event, msg, [target(user)])
+    return user
+
+
+async def suspend(tx: Tx, user_id: str) -> User:
+    return await _transition(tx, user_id, (ACTIVE,), SUSPENDED, "user.lifecycle.suspend", "Suspend Okta user")
+
+
+async def unsuspend(tx: Tx, user_id: str) -> User:
+    return await _transition(
+        tx, user_id, (SUSPENDED,), ACTIVE, "user.lifecycle.unsuspend", "Unsuspend Okta user"
+    )
+
+
+async def unlock(tx: Tx, user_id: str) -> User:
+    return await _transition(tx, user_id, (LOCKED_OUT,), ACTIVE, "user.account.unlock", "Unlock user account")
+
+
+async def expire_password(tx: Tx, user_id: str) -> User:
+    user = await _transition(
+        tx,
+        user_id,
+        (ACTIVE, PASSWORD_EXPIRED),
+        PASSWORD_EXPIRED,
+        "user.account.expire_password",
+        "Expire password",
+    )
+    if user.password_hash is None:
+        raise _forbidden()
+    return user
+
+
+async def reset_password(tx: Tx, user_id: str) -> ActivationToken:
+    """ACTIVE-ish users → RECOVERY with a one-time reset link (sendEmail=false)."""
+    await _transition(
+        tx,
+        user_id,
+        (ACTIVE, PASSWORD_EXPIRED, LOCKED_OUT, RECOVERY),
+        RECOVERY,
+        "user.account.reset_password",
+        "Reset password",
+    )
+    token = ids.random_token(15)
+    return ActivationToken(token, f"/signin/reset-password/{token}")
+
+
+async def change_password(tx: Tx, user_id: str, body: Mapping[str, Any]) -> User:
+    user = await get_user(tx, user_id)
+    if user.status not in (ACTIVE, PASSWORD_EXPIRED):
+        raise _forbidden()
+    old = _password_from({"password": body.get("oldPassword")})
+    new = _password_from({"password": body.get("newPassword")})
+    if old is None or new is None:
+        raise Invalid(
+            "Api validation failed: password",
+            code="E0000001",
+            causes=["password: oldPassword and newPassword are required"],
+        )
+    if not await passwords.verify_password(old, user.password_hash):
+        raise Forbidden("Update of credentials failed", code="E0000014", causes=["oldPassword is incorrect"])
+    passwords.check_password(new, user.profile)
+    user.password_hash = await passwords.hash_password(new)
+    user.password_changed = utcnow()
+    if user.status == PASSWORD_EXPIRED:
+        _set_status(user, ACTIVE)
+    record(tx, "user.account.update_password", "User update password for Okta", [target(user)])
+    return user
+
+
+async def delete_user(tx: Tx, user_id: str) -> None:
+    """First call deactivates; a call on a DEPROVISIONED user deletes it (Okta's two-step delete)."""
+    user = await get_user(tx, user_id)
+    if user.status != DEPROVISIONED:
+        _set_status(user, DEPROVISIONED)
+        record(tx, "user.lifecycle.deactivate", "Deactivate Okta user", [target(user)])
+        return
+    await tx.session.execute(delete(GroupMembership).where(GroupMembership.user_id == user.id))
+    await tx.session.delete(user)
+    record(tx, "user.lifecycle.delete.completed", "Delete Okta user completed", [target(user)])
+
+
+async def list_users(
+    tx: Tx,
+    *,
+    q: str | None = None,
+    condition: Any = None,
+    after: str | None = None,
+    limit: int = 200,
+) -> Page[User]:
+    stmt = select(User).where(User.org_id == tx.org_id)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    elif not q:
+        stmt = stmt.where(User.status != DEPROVISIONED)
+    if q:
+        stmt = stmt.where(User.status != DEPROVISIONED).where(_q_condition(q))
+    return await fetch_page(tx.session, stmt, User.id, after=after, limit=limit)
+
+
+def _q_condition(q: str) -> Any:
+    """Okta's ``q``: a prefix of firstName, lastName, email or login (case-insensitive)."""
+    prefix = _escape_like(q.lower()) + "%"
+    fields = [User.login_lower, User.email_lower]
+    fields += [func.lower(User.profile[attr].as_string()) for attr in ("firstName", "lastName")]
+    return or_(*(f.like(prefix, escape="\\") for f in fields))
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def count_users(tx: Tx) -> int:
+    stmt = select(func.count()).select_from(User).where(User.org_id == tx.org_id)
+    return int((await tx.session.scalar(stmt)) or 0)

@@ -1,0 +1,97 @@
+"""Authentication of the management API: ``SSWS`` API tokens, and ``Bearer`` tokens through a hook.
+
+okta 3.4.6 sends ``SSWS<token>`` with no space; other clients send ``SSWS <token>``. Both, and the
+same for ``Bearer``, are accepted. A Bearer token is checked by ``Runtime.bearer`` (set by the OAuth
+layer); without one every Bearer token is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from ostiary.domain.context import Actor, ClientInfo, Tx
+from ostiary.domain.directory import api_tokens
+from ostiary.http.errors import OktaHTTPError
+from ostiary.http.runtime import Principal, Runtime, runtime
+from ostiary.store.models import Org
+
+INVALID_TOKEN = "Invalid token provided"
+
+
+def _split_authorization(header: str) -> tuple[str, str] | None:
+    for scheme in ("SSWS", "Bearer"):
+        if header[: len(scheme)].lower() == scheme.lower():
+            return scheme, header[len(scheme) :].strip()
+    return None
+
+
+async def authenticate(request: Request, session: AsyncSession, org: Org, rt: Runtime) -> Principal:
+    parsed = _split_authorization(request.headers.get("authorization", ""))
+    if parsed is None or not parsed[1]:
+        raise OktaHTTPError(401, "E0000011", INVALID_TOKEN)
+    scheme, credential = parsed
+    if scheme == "SSWS":
+        token = await api_tokens.authenticate(session, org.id, credential)
+        if token is None:
+            raise OktaHTTPError(401, "E0000011", INVALID_TOKEN)
+        actor = Actor(
+            token.user_id or token.id, "User" if token.user_id else "ApiToken", token.name, token.name
+        )
+        return Principal(actor=actor, scopes=None, kind="api_token")
+    principal = await rt.bearer(session, org, rt.org_url(org), credential) if rt.bearer else None
+    if principal is None:
+        raise OktaHTTPError(
+            401,
+            "E0000011",
+            INVALID_TOKEN,
+            headers={"WWW-Authenticate": 'Bearer authorization_uri="", error="invalid_token"'},
+        )
+    return principal
+
+
+def has_scope(principal: Principal, scope: str) -> bool:
+    """A ``.manage`` scope includes its ``.read`` (Okta's table of okta.* scopes)."""
+    if principal.scopes is None:
+        return True
+    if scope in principal.scopes:
+        return True
+    return scope.endswith(".read") and scope[: -len(".read")] + ".manage" in principal.scopes
+
+
+def require_scope(principal: Principal, scope: str) -> None:
+    if not has_scope(principal, scope):
+        raise OktaHTTPError(
+            403,
+            "E0000006",
+            "You do not have permission to perform the requested action",
+            headers={
+                "WWW-Authenticate": (
+                    'Bearer error="insufficient_scope", '
+                    'error_description="The access token provided does not contain the required scopes.", '
+                    f'scope="{scope}"'
+                )
+            },
+        )
+
+
+def client_info(request: Request) -> ClientInfo:
+    return ClientInfo(
+        ip_address=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+        request_id=request.scope.get("state", {}).get("request_id"),
+    )
+
+
+@asynccontextmanager
+async def management_tx(request: Request, scope: str) -> AsyncIterator[Tx]:
+    """Authenticate, check ``scope``, and run the block in one transaction of the request's org."""
+    rt = runtime(request)
+    org = await rt.org_for(request)
+    async with rt.db.session() as session:
+        principal = await authenticate(request, session, org, rt)
+        require_scope(principal, scope)
+        yield Tx(session=session, org=org, actor=principal.actor, client=client_info(request))

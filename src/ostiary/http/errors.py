@@ -1,0 +1,127 @@
+"""The one place that turns errors into Okta's error body (or OAuth's) — never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ostiary import ids
+from ostiary.domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated
+from ostiary.http.responses import json_response
+
+log = logging.getLogger("ostiary.http")
+
+_STATUS = {Invalid: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409}
+_DEFAULT_CODES = {400: "E0000001", 401: "E0000011", 403: "E0000006", 404: "E0000007", 409: "E0000001"}
+
+
+def okta_error_body(code: str, summary: str, causes: Iterable[str] = ()) -> dict[str, Any]:
+    return {
+        "errorCode": code,
+        "errorSummary": summary,
+        "errorLink": code,
+        "errorId": ids.error_id(),
+        "errorCauses": [{"errorSummary": c} for c in causes],
+    }
+
+
+def okta_error(
+    status: int,
+    code: str,
+    summary: str,
+    causes: Iterable[str] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    return json_response(okta_error_body(code, summary, causes), status, headers)
+
+
+def oauth_error(
+    status: int, error: str, description: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    return json_response({"error": error, "error_description": description}, status, headers)
+
+
+class OktaHTTPError(Exception):
+    """Raised by handlers for errors that are about HTTP, not the domain (bad JSON, bad auth)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        summary: str,
+        causes: Iterable[str] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(summary)
+        self.status, self.code, self.summary = status, code, summary
+        self.causes = list(causes)
+        self.headers = dict(headers or {})
+
+
+class OAuthHTTPError(Exception):
+    """An OAuth error (``error``/``error_description``) for the /oauth2 endpoints."""
+
+    def __init__(
+        self, status: int, error: str, description: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(description)
+        self.status, self.error, self.description = status, error, description
+        self.headers = dict(headers or {})
+
+
+def malformed_body() -> OktaHTTPError:
+    return OktaHTTPError(400, "E0000003", "The request body was not well-formed.")
+
+
+def domain_error_response(exc: DomainError) -> Response:
+    status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
+    return okta_error(status, exc.code or _DEFAULT_CODES.get(status, "E0000001"), exc.message, exc.causes)
+
+
+async def handle_domain_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return domain_error_response(exc)
+
+
+async def handle_okta_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OktaHTTPError)
+    return okta_error(exc.status, exc.code, exc.summary, exc.causes, exc.headers)
+
+
+async def handle_oauth_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OAuthHTTPError)
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache", **exc.headers}
+    return oauth_error(exc.status, exc.error, exc.description, headers)
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return okta_error(404, "E0000007", f"Not found: Resource not found: {request.url.path} (Path)")
+    if exc.status_code == 405:
+        return okta_error(
+            405,
+            "E0000022",
+            "The endpoint does not support the provided HTTP method",
+            headers=exc.headers,
+        )
+    return okta_error(exc.status_code, "E0000001", str(exc.detail))
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return okta_error(500, "E0000009", "Internal Server Error")
+
+
+EXCEPTION_HANDLERS = {
+    DomainError: handle_domain_error,
+    OktaHTTPError: handle_okta_error,
+    OAuthHTTPError: handle_oauth_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}

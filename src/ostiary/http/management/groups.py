@@ -1,0 +1,88 @@
+"""/api/v1/groups: CRUD, members, ``q``/``filter``/``search``."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ostiary.domain.directory import groups as groups_domain
+from ostiary.domain.directory import search
+from ostiary.http.auth import management_tx
+from ostiary.http.management.common import base_url, list_response, path_param
+from ostiary.http.management.render import group_json, user_json
+from ostiary.http.pagination import parse_limit
+from ostiary.http.requests import json_object
+from ostiary.http.responses import json_response, no_content
+
+READ, MANAGE = "okta.groups.read", "okta.groups.manage"
+
+
+async def list_groups(request: Request) -> Response:
+    limit = parse_limit(request, default=10000, maximum=10000)
+    params = request.query_params
+    async with management_tx(request, READ) as tx:
+        condition = search.group_condition(filter_text=params.get("filter"), search_text=params.get("search"))
+        page = await groups_domain.list_groups(
+            tx, q=params.get("q"), condition=condition, after=params.get("after"), limit=limit
+        )
+    return list_response(request, page.items, group_json, page.next_cursor)
+
+
+async def create_group(request: Request) -> Response:
+    body = await json_object(request)
+    async with management_tx(request, MANAGE) as tx:
+        group = await groups_domain.create_group(tx, body)
+        return json_response(group_json(group, base_url(request)))
+
+
+async def get_group(request: Request) -> Response:
+    async with management_tx(request, READ) as tx:
+        group = await groups_domain.get_group(tx, path_param(request, "groupId"))
+        return json_response(group_json(group, base_url(request)))
+
+
+async def replace_group(request: Request) -> Response:
+    body = await json_object(request)
+    async with management_tx(request, MANAGE) as tx:
+        group = await groups_domain.replace_group(tx, path_param(request, "groupId"), body)
+        return json_response(group_json(group, base_url(request)))
+
+
+async def delete_group(request: Request) -> Response:
+    async with management_tx(request, MANAGE) as tx:
+        await groups_domain.delete_group(tx, path_param(request, "groupId"))
+    return no_content()
+
+
+async def list_members(request: Request) -> Response:
+    limit = parse_limit(request, default=1000, maximum=1000)
+    async with management_tx(request, READ) as tx:
+        page = await groups_domain.list_members(
+            tx, path_param(request, "groupId"), after=request.query_params.get("after"), limit=limit
+        )
+    return list_response(request, page.items, user_json, page.next_cursor)
+
+
+async def add_member(request: Request) -> Response:
+    async with management_tx(request, MANAGE) as tx:
+        await groups_domain.add_member(tx, path_param(request, "groupId"), path_param(request, "userId"))
+    return no_content()
+
+
+async def remove_member(request: Request) -> Response:
+    async with management_tx(request, MANAGE) as tx:
+        await groups_domain.remove_member(tx, path_param(request, "groupId"), path_param(request, "userId"))
+    return no_content()
+
+
+routes = [
+    Route("/api/v1/groups", list_groups, methods=["GET"]),
+    Route("/api/v1/groups", create_group, methods=["POST"]),
+    Route("/api/v1/groups/{groupId}", get_group, methods=["GET"]),
+    Route("/api/v1/groups/{groupId}", replace_group, methods=["PUT"]),
+    Route("/api/v1/groups/{groupId}", delete_group, methods=["DELETE"]),
+    Route("/api/v1/groups/{groupId}/users", list_members, methods=["GET"]),
+    Route("/api/v1/groups/{groupId}/users/{userId}", add_member, methods=["PUT"]),
+    Route("/api/v1/groups/{groupId}/users/{userId}", remove_member, methods=["DELETE"]),
+]

@@ -1,0 +1,99 @@
+"""Okta-shaped JSON for directory objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ostiary.domain.directory import users as users_domain
+from ostiary.store.models import ApiToken, Group, User
+from ostiary.timeutil import iso
+
+
+def _link(href: str, method: str | None = None) -> dict[str, Any]:
+    return {"href": href, "method": method} if method else {"href": href}
+
+
+def user_json(user: User, base: str) -> dict[str, Any]:
+    href = f"{base}/api/v1/users/{user.id}"
+    links: dict[str, Any] = {"self": _link(href)}
+    status = user.status
+    if status in (users_domain.STAGED, users_domain.DEPROVISIONED):
+        links["activate"] = _link(f"{href}/lifecycle/activate", "POST")
+    if status == users_domain.ACTIVE:
+        links["suspend"] = _link(f"{href}/lifecycle/suspend", "POST")
+        links["resetPassword"] = _link(f"{href}/lifecycle/reset_password", "POST")
+        links["expirePassword"] = _link(f"{href}/lifecycle/expire_password", "POST")
+        links["changePassword"] = _link(f"{href}/credentials/change_password", "POST")
+    if status == users_domain.SUSPENDED:
+        links["unsuspend"] = _link(f"{href}/lifecycle/unsuspend", "POST")
+    if status == users_domain.LOCKED_OUT:
+        links["unlock"] = _link(f"{href}/lifecycle/unlock", "POST")
+    if status == users_domain.PROVISIONED:
+        links["reactivate"] = _link(f"{href}/lifecycle/reactivate", "POST")
+    if status != users_domain.DEPROVISIONED:
+        links["deactivate"] = _link(f"{href}/lifecycle/deactivate", "POST")
+    links["type"] = _link(f"{base}/api/v1/meta/types/user/{user.type_id}")
+    credentials: dict[str, Any] = {
+        "provider": {"type": "OKTA", "name": "OKTA"},
+    }
+    if user.password_hash:
+        credentials["password"] = {}
+    email = user.profile.get("email")
+    if email:
+        credentials["emails"] = [{"value": email, "status": "VERIFIED", "type": "PRIMARY"}]
+    return {
+        "id": user.id,
+        "status": user.status,
+        "created": iso(user.created),
+        "activated": iso(user.activated),
+        "statusChanged": iso(user.status_changed),
+        "lastLogin": iso(user.last_login),
+        "lastUpdated": iso(user.last_updated),
+        "passwordChanged": iso(user.password_changed),
+        "transitioningToStatus": user.transitioning_to_status,
+        "type": {"id": user.type_id},
+        "profile": user.profile,
+        "credentials": credentials,
+        "_links": links,
+    }
+
+
+def group_json(group: Group, base: str) -> dict[str, Any]:
+    href = f"{base}/api/v1/groups/{group.id}"
+    return {
+        "id": group.id,
+        "created": iso(group.created),
+        "lastUpdated": iso(group.last_updated),
+        "lastMembershipUpdated": iso(group.last_membership_updated),
+        "objectClass": ["okta:user_group"],
+        "type": group.type,
+        "profile": group.profile,
+        "_links": {
+            "logo": [
+                {"name": "medium", "href": f"{base}/img/logos/groups/okta-medium.png", "type": "image/png"},
+                {"name": "large", "href": f"{base}/img/logos/groups/okta-large.png", "type": "image/png"},
+            ],
+            "users": _link(f"{href}/users"),
+            "apps": _link(f"{href}/apps"),
+        },
+    }
+
+
+def api_token_json(token: ApiToken, base: str) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "name": token.name,
+        "userId": token.user_id,
+        "clientName": token.client_name,
+        "tokenWindow": token.token_window,
+        "network": token.network,
+        "expiresAt": iso(token.expires_at),
+        "created": iso(token.created),
+        "lastUpdated": iso(token.last_updated),
+        "_link": {
+            "self": {
+                "href": f"{base}/api/v1/api-tokens/{token.id}",
+                "hints": {"allow": ["GET", "DELETE", "PUT"]},
+            }
+        },
+    }

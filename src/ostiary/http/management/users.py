@@ -1,0 +1,137 @@
+"""/api/v1/users: CRUD, lifecycle, groups of a user."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ostiary.domain.directory import groups as groups_domain
+from ostiary.domain.directory import search
+from ostiary.domain.directory import users as users_domain
+from ostiary.http.auth import management_tx
+from ostiary.http.management.common import base_url, list_response, path_param
+from ostiary.http.management.render import group_json, user_json
+from ostiary.http.pagination import parse_limit
+from ostiary.http.requests import bool_param, json_object
+from ostiary.http.responses import json_response, no_content
+
+READ, MANAGE = "okta.users.read", "okta.users.manage"
+
+
+async def list_users(request: Request) -> Response:
+    limit = parse_limit(request, default=200, maximum=200)
+    params = request.query_params
+    async with management_tx(request, READ) as tx:
+        condition = search.user_condition(filter_text=params.get("filter"), search_text=params.get("search"))
+        page = await users_domain.list_users(
+            tx, q=params.get("q"), condition=condition, after=params.get("after"), limit=limit
+        )
+    return list_response(request, page.items, user_json, page.next_cursor)
+
+
+async def create_user(request: Request) -> Response:
+    activate = bool_param(request, "activate", True)
+    body = await json_object(request)
+    async with management_tx(request, MANAGE) as tx:
+        user = await users_domain.create_user(tx, body, activate=activate)
+        return json_response(user_json(user, base_url(request)))
+
+
+async def get_user(request: Request) -> Response:
+    async with management_tx(request, READ) as tx:
+        user = await users_domain.get_user(tx, path_param(request, "id"))
+        return json_response(user_json(user, base_url(request)))
+
+
+async def update_user(request: Request) -> Response:
+    body = await json_object(request)
+    async with management_tx(request, MANAGE) as tx:
+        user = await users_domain.update_user(
+            tx, path_param(request, "id"), body, partial=request.method == "POST"
+        )
+        return json_response(user_json(user, base_url(request)))
+
+
+async def delete_user(request: Request) -> Response:
+    async with management_tx(request, MANAGE) as tx:
+        await users_domain.delete_user(tx, path_param(request, "id"))
+    return no_content()
+
+
+async def user_groups(request: Request) -> Response:
+    async with management_tx(request, "okta.groups.read") as tx:
+        found = await groups_domain.groups_of_user(tx, path_param(request, "id"))
+    return list_response(request, found, group_json, None)
+
+
+def _activation(kind: str) -> Callable[[Request], Awaitable[Response]]:
+    async def handler(request: Request) -> Response:
+        send_email = bool_param(request, "sendEmail", True)
+        async with management_tx(request, MANAGE) as tx:
+            if kind == "activate":
+                token = await users_domain.activate(tx, path_param(request, "id"))
+            elif kind == "reactivate":
+                token = await users_domain.reactivate(tx, path_param(request, "id"))
+            else:
+                token = await users_domain.reset_password(tx, path_param(request, "id"))
+        if send_email:
+            return json_response({})
+        url = base_url(request) + token.activation_url
+        if kind == "reset_password":
+            return json_response({"resetPasswordUrl": url})
+        return json_response({"activationUrl": url, "activationToken": token.activation_token})
+
+    return handler
+
+
+def _empty_transition(
+    action: Callable[..., Awaitable[object]],
+) -> Callable[[Request], Awaitable[Response]]:
+    async def handler(request: Request) -> Response:
+        async with management_tx(request, MANAGE) as tx:
+            await action(tx, path_param(request, "id"))
+        return json_response({})
+
+    return handler
+
+
+async def expire_password(request: Request) -> Response:
+    async with management_tx(request, MANAGE) as tx:
+        user = await users_domain.expire_password(tx, path_param(request, "id"))
+        return json_response(user_json(user, base_url(request)))
+
+
+async def change_password(request: Request) -> Response:
+    body = await json_object(request)
+    async with management_tx(request, MANAGE) as tx:
+        user = await users_domain.change_password(tx, path_param(request, "userId"), body)
+        credentials = user_json(user, base_url(request))["credentials"]
+    return json_response(credentials)
+
+
+routes = [
+    Route("/api/v1/users", list_users, methods=["GET"]),
+    Route("/api/v1/users", create_user, methods=["POST"]),
+    Route("/api/v1/users/{id}", get_user, methods=["GET"]),
+    Route("/api/v1/users/{id}", update_user, methods=["POST", "PUT"]),
+    Route("/api/v1/users/{id}", delete_user, methods=["DELETE"]),
+    Route("/api/v1/users/{id}/groups", user_groups, methods=["GET"]),
+    Route("/api/v1/users/{id}/lifecycle/activate", _activation("activate"), methods=["POST"]),
+    Route("/api/v1/users/{id}/lifecycle/reactivate", _activation("reactivate"), methods=["POST"]),
+    Route("/api/v1/users/{id}/lifecycle/reset_password", _activation("reset_password"), methods=["POST"]),
+    Route(
+        "/api/v1/users/{id}/lifecycle/deactivate",
+        _empty_transition(users_domain.deactivate),
+        methods=["POST"],
+    ),
+    Route("/api/v1/users/{id}/lifecycle/suspend", _empty_transition(users_domain.suspend), methods=["POST"]),
+    Route(
+        "/api/v1/users/{id}/lifecycle/unsuspend", _empty_transition(users_domain.unsuspend), methods=["POST"]
+    ),
+    Route("/api/v1/users/{id}/lifecycle/unlock", _empty_transition(users_domain.unlock), methods=["POST"]),
+    Route("/api/v1/users/{id}/lifecycle/expire_password", expire_password, methods=["POST"]),
+    Route("/api/v1/users/{userId}/credentials/change_password", change_password, methods=["POST"]),
+]

@@ -1,0 +1,126 @@
+"""Per-org rate limits by endpoint class, modelled on Okta's defaults (requests per minute).
+
+Counters are fixed one-minute windows, in process or in Redis when ``OSTIARY_REDIS_URL`` is set
+(so that several ``serve`` processes share them). ``OSTIARY_RATE_LIMITS=off`` disables them;
+``OSTIARY_RATE_LIMITS=users=600,logs=60`` overrides single classes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+log = logging.getLogger("ostiary.ratelimit")
+
+DEFAULT_LIMITS: dict[str, int] = {
+    "authn": 600,
+    "users": 600,
+    "user": 2000,
+    "groups": 500,
+    "apps": 100,
+    "logs": 120,
+    "sessions": 750,
+    "authorization_servers": 100,
+    "oauth2": 2000,
+    "keys": 6000,
+    "api": 1200,
+    "other": 2000,
+}
+
+
+def classify(method: str, path: str) -> str:
+    """The endpoint class of a request, as Okta's rate-limit buckets group them."""
+    if path.startswith("/oauth2/"):
+        return "keys" if path.endswith("/keys") or "/.well-known/" in path else "oauth2"
+    if not path.startswith(("/api/v1/", "/integrations/api/v1/")):
+        return "other"
+    rest = path[len("/api/v1/") :] if path.startswith("/api/v1/") else "apps"
+    head, _, tail = rest.partition("/")
+    if head == "users":
+        return "user" if method == "GET" and tail and "/" not in tail else "users"
+    if head in ("authn", "groups", "apps", "logs", "sessions"):
+        return head
+    if head == "authorizationServers":
+        return "authorization_servers"
+    return "api"
+
+
+def parse_limits(spec: str) -> dict[str, int] | None:
+    """``off`` → None; ``on``/empty → defaults; ``cls=N,...`` → defaults with overrides."""
+    spec = spec.strip().lower()
+    if spec in ("off", "0", "false", "no"):
+        return None
+    limits = dict(DEFAULT_LIMITS)
+    if spec in ("", "on", "true", "1", "yes"):
+        return limits
+    for item in spec.split(","):
+        name, _, value = item.partition("=")
+        if name.strip() not in limits or not value.strip().isdigit():
+            raise ValueError(f"OSTIARY_RATE_LIMITS: bad entry {item!r}")
+        limits[name.strip()] = int(value)
+    return limits
+
+
+@dataclass(frozen=True)
+class Verdict:
+    limit: int
+    remaining: int
+    reset: int
+
+    @property
+    def allowed(self) -> bool:
+        return self.remaining >= 0
+
+
+class Counter(Protocol):
+    async def hit(self, key: str, window: int) -> int: ...
+
+
+class MemoryCounter:
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+        self._window = 0
+
+    async def hit(self, key: str, window: int) -> int:
+        if window != self._window:
+            self._counts.clear()
+            self._window = window
+        count = self._counts.get(key, 0) + 1
+        self._counts[key] = count
+        return count
+
+
+class RedisCounter:
+    def __init__(self, url: str) -> None:
+        import redis.asyncio as redis
+
+        self._redis: Any = redis.from_url(url)
+        self._fallback = MemoryCounter()
+
+    async def hit(self, key: str, window: int) -> int:
+        redis_key = f"ostiary:rl:{key}:{window}"
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.incr(redis_key)
+                pipe.expire(redis_key, 120)
+                count, _ = await pipe.execute()
+            return int(count)
+        except Exception as exc:  # Redis down: keep serving with local counters
+            log.warning("rate limit counter unavailable, using in-process counters: %s", type(exc).__name__)
+            return await self._fallback.hit(key, window)
+
+
+class RateLimiter:
+    def __init__(self, limits: dict[str, int], counter: Counter) -> None:
+        self.limits = limits
+        self.counter = counter
+
+    async def check(self, org_key: str, method: str, path: str, now: float | None = None) -> Verdict:
+        bucket = classify(method, path)
+        limit = self.limits[bucket]
+        now = time.time() if now is None else now
+        window = int(now // 60)
+        count = await self.counter.hit(f"{org_key}:{bucket}", window)
+        return Verdict(limit=limit, remaining=limit - count, reset=(window + 1) * 60)

@@ -1,0 +1,41 @@
+"""Reading request bodies and parameters, with Okta's errors for bad input."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+
+from ostiary.http.errors import OktaHTTPError, malformed_body
+
+MAX_JSON_BYTES = 1024 * 1024
+
+
+async def json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
+    """The body as a JSON object; anything else is E0000003 (400), too large is 413."""
+    raw = await request.body()
+    if len(raw) > MAX_JSON_BYTES:
+        raise OktaHTTPError(413, "E0000003", "The request body was too large.")
+    if not raw.strip():
+        if required:
+            raise malformed_body()
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise malformed_body() from None
+    if not isinstance(data, dict):
+        raise malformed_body()
+    return data
+
+
+def bool_param(request: Request, name: str, default: bool) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("true", "1"):
+        return True
+    if raw.lower() in ("false", "0"):
+        return False
+    raise OktaHTTPError(400, "E0000001", f"Api validation failed: {name}", [f"{name}: must be true or false"])

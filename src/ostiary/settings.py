@@ -1,0 +1,55 @@
+"""Process settings, read once from the environment (see design.md, "Environment")."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    base_url: str
+    master_key: str | None = None
+    redis_url: str | None = None
+    log_level: str = "info"
+    rate_limits: str = "on"
+    max_body_bytes: int = 1024 * 1024
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rate_limits_enabled(self) -> bool:
+        return self.rate_limits.lower() not in {"off", "0", "false", "no"}
+
+
+def sqlite_url(data_dir: Path) -> str:
+    return f"sqlite+aiosqlite:///{data_dir / 'ostiary.db'}"
+
+
+def load_settings(**overrides: str | None) -> Settings:
+    """Settings from ``OSTIARY_*`` variables; non-None keyword overrides win (CLI flags)."""
+    env = os.environ
+    data_dir = Path(overrides.get("data_dir") or env.get("OSTIARY_DATA_DIR", ".ostiary"))
+    database_url = overrides.get("database_url") or env.get("OSTIARY_DATABASE_URL") or sqlite_url(data_dir)
+    base_url = (overrides.get("base_url") or env.get("OSTIARY_BASE_URL", "http://localhost:8080")).rstrip("/")
+    return Settings(
+        data_dir=data_dir,
+        database_url=normalize_database_url(database_url),
+        base_url=base_url,
+        master_key=env.get("OSTIARY_MASTER_KEY"),
+        redis_url=overrides.get("redis_url") or env.get("OSTIARY_REDIS_URL") or None,
+        log_level=env.get("OSTIARY_LOG_LEVEL", "info").lower(),
+        rate_limits=overrides.get("rate_limits") or env.get("OSTIARY_RATE_LIMITS", "on"),
+        max_body_bytes=int(env.get("OSTIARY_MAX_BODY_BYTES", str(1024 * 1024))),
+    )
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept plain ``postgresql://`` and ``sqlite://`` URLs and pick the async drivers."""
+    if url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
+        return "sqlite+aiosqlite://" + url.split("://", 1)[1]
+    return url

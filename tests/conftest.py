@@ -1,0 +1,144 @@
+"""Shared fixtures: an in-process org server on SQLite (and PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ostiary.app import create_app, prepare
+from ostiary.domain.context import Actor, Tx
+from ostiary.domain.directory import api_tokens
+from ostiary.settings import Settings, sqlite_url
+from ostiary.store.repositories import orgs
+
+PG_URL = os.environ.get("OSTIARY_TEST_POSTGRES_URL")
+ORG_URL = "http://localhost:8080"
+
+
+def _admin_url(url: str) -> str:
+    import re
+
+    return re.sub(r"^postgresql\+asyncpg", "postgresql", url)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str | None]:
+    """A fresh database for this test session on the CI PostgreSQL server (dropped afterwards)."""
+    if not PG_URL:
+        yield None
+        return
+    import asyncpg
+
+    name = "ostiary_t_" + secrets.token_hex(4)
+    admin = _admin_url(PG_URL)
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    base, _, _ = PG_URL.rpartition("/")
+    yield f"{base}/{name}"
+    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str | None) -> str:
+    """Parametrised storage: every test using it runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path)
+    if postgres_database is None:
+        pytest.skip("OSTIARY_TEST_POSTGRES_URL is not set")
+    return postgres_database
+
+
+@pytest.fixture
+def sqlite_database_url(tmp_path: Path) -> str:
+    return sqlite_url(tmp_path)
+
+
+def make_settings(tmp_path: Path, database_url: str, **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": tmp_path,
+        "database_url": database_url,
+        "base_url": ORG_URL,
+        "rate_limits": "off",
+    }
+    values.update(extra)
+    return Settings(**values)
+
+
+class Server:
+    """An in-process org server and helpers to act on it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.rt = app.state.runtime
+        self.subdomain: str | None = None
+
+    async def tx(self) -> Any:
+        raise NotImplementedError
+
+    def client(self, token: str | None = None, **headers: str) -> httpx.AsyncClient:
+        all_headers = {"Accept": "application/json", **headers}
+        if token:
+            all_headers["Authorization"] = f"SSWS {token}"
+        transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
+        return httpx.AsyncClient(transport=transport, base_url=ORG_URL, headers=all_headers)
+
+    async def create_token(self, name: str = "test") -> str:
+        async with self.rt.db.session() as session:
+            org = await orgs.ensure_default(session)
+            tx = Tx(session=session, org=org, actor=Actor.system())
+            _token, plaintext = await api_tokens.create_token(tx, name)
+        return plaintext
+
+
+async def _server(tmp_path: Path, url: str, **extra: Any) -> AsyncIterator[Server]:
+    app = create_app(make_settings(tmp_path, url, **extra), run_migrations=True)
+    server = Server(app)
+    await prepare(server.rt)
+    try:
+        yield server
+    finally:
+        await server.rt.db.dispose()
+
+
+@pytest.fixture
+async def server(tmp_path: Path, sqlite_database_url: str) -> AsyncIterator[Server]:
+    async for s in _server(tmp_path, sqlite_database_url):
+        yield s
+
+
+@pytest.fixture
+async def any_server(tmp_path: Path, database_url: str) -> AsyncIterator[Server]:
+    """The same server on every storage backend (SQLite, PostgreSQL)."""
+    async for s in _server(tmp_path, database_url):
+        yield s
+
+
+@pytest.fixture
+async def admin(server: Server) -> AsyncIterator[httpx.AsyncClient]:
+    token = await server.create_token()
+    async with server.client(token) as client:
+        yield client
+
+
+@pytest.fixture
+async def any_admin(any_server: Server) -> AsyncIterator[httpx.AsyncClient]:
+    token = await any_server.create_token()
+    async with any_server.client(token) as client:
+        yield client
