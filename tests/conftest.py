@@ -107,9 +107,25 @@ class Server:
         return plaintext
 
 
+async def _truncate_all(server: Server) -> None:
+    """PostgreSQL tests share one database: each starts from empty tables."""
+    from sqlalchemy import text
+
+    from ostiary.store.models import Base
+
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    async with server.rt.db.session() as session:
+        await session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
 async def _server(tmp_path: Path, url: str, **extra: Any) -> AsyncIterator[Server]:
     app = create_app(make_settings(tmp_path, url, **extra), run_migrations=True)
     server = Server(app)
+    if not url.startswith("sqlite"):
+        from ostiary.store import migrate
+
+        await migrate.upgrade(server.rt.db.engine)
+        await _truncate_all(server)
     await prepare(server.rt)
     try:
         yield server
@@ -142,3 +158,25 @@ async def any_admin(any_server: Server) -> AsyncIterator[httpx.AsyncClient]:
     token = await any_server.create_token()
     async with any_server.client(token) as client:
         yield client
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Trust a test CA process-wide before any HTTP client library builds its default SSL context.
+
+    The okta SDK and okta-jwt-verifier use aiohttp, whose verified SSL context is made at import
+    time from OpenSSL's default paths, which honour ``SSL_CERT_FILE``.
+    """
+    import sys
+    import tempfile
+
+    from tests.tls import make_tls_files
+
+    directory = Path(tempfile.mkdtemp(prefix="ostiary-tls-"))
+    ca, cert, key = make_tls_files(directory)
+    os.environ["SSL_CERT_FILE"] = str(ca)
+    os.environ["REQUESTS_CA_BUNDLE"] = str(ca)
+    os.environ["OSTIARY_TEST_TLS_CERT"] = str(cert)
+    os.environ["OSTIARY_TEST_TLS_KEY"] = str(key)
+    if "aiohttp.connector" in sys.modules:  # imported too early by a plugin: trust the CA there too
+        connector = sys.modules["aiohttp.connector"]
+        connector._SSL_CONTEXT_VERIFIED.load_verify_locations(str(ca))
