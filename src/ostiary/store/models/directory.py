@@ -1,4 +1,4 @@
-"""SQLAlchemy models. Every row carries ``org_id``; ids are Okta-style (see ``ostiary.ids``)."""
+"""Directory models: orgs, users, groups, memberships, API tokens, system log."""
 
 from __future__ import annotations
 
@@ -6,13 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+from ostiary.store.models.base import Base
 from ostiary.store.types import JSONDoc, UTCDateTime, id_type
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 class Org(Base):
