@@ -1,0 +1,209 @@
+"""Directory benchmark: users/s created and listed through the management API, and list latency
+at 100k users, on SQLite and (when OSTIARY_TEST_POSTGRES_URL is set) PostgreSQL.
+
+Baselines measured in the same run: raw SQLAlchemy Core inserts of the same rows, and the raw
+keyset SELECT of one page. Ratios say what the API layer costs on top of the database.
+
+    python bench/directory.py [--users 100000] [--api-users 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import insert, select
+
+from ostiary.app import create_app, prepare
+from ostiary.domain.context import Actor, Tx
+from ostiary.domain.directory import api_tokens
+from ostiary.ids import USER, new_id
+from ostiary.settings import Settings, sqlite_url
+from ostiary.store.models import User
+from ostiary.store.repositories import orgs
+from ostiary.timeutil import utcnow
+
+
+def user_row(org_id: str, type_id: str, i: int) -> dict[str, Any]:
+    login = f"bench{i}.{secrets.token_hex(3)}@example.com"
+    now = utcnow()
+    return {
+        "id": new_id(USER),
+        "org_id": org_id,
+        "status": "ACTIVE",
+        "login": login,
+        "login_lower": login,
+        "email_lower": login,
+        "profile": {"login": login, "email": login, "firstName": f"First{i}", "lastName": f"Last{i}"},
+        "type_id": type_id,
+        "failed_logins": 0,
+        "created": now,
+        "last_updated": now,
+        "activated": now,
+        "status_changed": now,
+    }
+
+
+async def timed(n: int, call: Any) -> float:
+    start = time.perf_counter()
+    await call()
+    return n / (time.perf_counter() - start)
+
+
+async def latency(call: Any, repeat: int = 30) -> tuple[float, float]:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        await call()
+        samples.append((time.perf_counter() - start) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+
+
+async def run(name: str, url: str, total: int, api_users: int) -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="ostiary-bench-"))
+    settings = Settings(
+        data_dir=data_dir, database_url=url, base_url="http://localhost:8080", rate_limits="off"
+    )
+    app = create_app(settings)
+    rt = app.state.runtime
+    await prepare(rt)
+    async with rt.db.session() as session:
+        org = await orgs.ensure_default(session)
+        _, token = await api_tokens.create_token(Tx(session=session, org=org, actor=Actor.system()), "bench")
+    type_id = "oty" + org.id[3:]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://localhost:8080", headers={"Authorization": f"SSWS {token}"}
+    ) as client:
+        # Baseline: raw Core inserts of the same rows, in batches of 1 (one transaction each).
+        async def raw_inserts() -> None:
+            for i in range(api_users):
+                async with rt.db.session() as session:
+                    await session.execute(insert(User), [user_row(org.id, type_id, i)])
+
+        raw_rate = await timed(api_users, raw_inserts)
+
+        async def api_creates() -> None:
+            sem = asyncio.Semaphore(8)
+
+            async def one(i: int) -> None:
+                async with sem:
+                    body = {
+                        "profile": {
+                            "login": f"api{i}@example.com",
+                            "email": f"api{i}@example.com",
+                            "firstName": "Api",
+                            "lastName": f"User{i}",
+                        }
+                    }
+                    response = await client.post("/api/v1/users?activate=true", json=body)
+                    assert response.status_code == 200, response.text
+
+            await asyncio.gather(*(one(i) for i in range(api_users)))
+
+        api_rate = await timed(api_users, api_creates)
+        print(
+            f"[{name}] create: API {api_rate:,.0f} users/s vs raw insert {raw_rate:,.0f} rows/s "
+            f"(ratio {api_rate / raw_rate:.2f})"
+        )
+
+        remaining = total - 2 * api_users
+        start = time.perf_counter()
+        batch = 5000
+        for offset in range(0, max(remaining, 0), batch):
+            rows = [
+                user_row(org.id, type_id, 10**7 + offset + j) for j in range(min(batch, remaining - offset))
+            ]
+            async with rt.db.session() as session:
+                await session.execute(insert(User), rows)
+        if remaining > 0:
+            print(f"[{name}] bulk-loaded {remaining:,} more users in {time.perf_counter() - start:.1f} s")
+
+        middle = None
+        async with rt.db.session() as session:
+            ids = (await session.scalars(select(User.id).order_by(User.id).offset(total // 2).limit(1))).all()
+            middle = ids[0]
+
+        async def raw_page() -> None:
+            async with rt.db.session() as session:
+                stmt = (
+                    select(User).where(User.org_id == org.id, User.id > middle).order_by(User.id).limit(200)
+                )
+                rows = (await session.scalars(stmt)).all()
+                assert len(rows) == 200
+
+        async def api_page() -> None:
+            response = await client.get(f"/api/v1/users?limit=200&after={middle}")
+            assert response.status_code == 200 and len(response.json()) == 200
+
+        async def api_first_page() -> None:
+            assert (await client.get("/api/v1/users?limit=200")).status_code == 200
+
+        async def api_search() -> None:
+            response = await client.get(
+                "/api/v1/users", params={"search": 'profile.lastName eq "Last10000123"'}
+            )
+            assert response.status_code == 200
+
+        async def api_q() -> None:
+            assert (await client.get("/api/v1/users", params={"q": "api1", "limit": 50})).status_code == 200
+
+        raw_p50, raw_p95 = await latency(raw_page)
+        api_p50, api_p95 = await latency(api_page)
+        first_p50, _ = await latency(api_first_page)
+        search_p50, search_p95 = await latency(api_search, repeat=5)
+        q_p50, _ = await latency(api_q, repeat=10)
+        count = total
+        print(
+            f"[{name}] list at {count:,} users, page of 200 (deep cursor): API p50 {api_p50:.1f} ms p95 "
+            f"{api_p95:.1f} ms vs raw SELECT p50 {raw_p50:.1f} ms p95 {raw_p95:.1f} ms "
+            f"(ratio {raw_p50 / api_p50:.2f})"
+        )
+        print(
+            f"[{name}] listed users/s: API {200 / (api_p50 / 1000):,.0f} vs raw {200 / (raw_p50 / 1000):,.0f}"
+        )
+        print(
+            f"[{name}] first page p50 {first_p50:.1f} ms; q prefix p50 {q_p50:.1f} ms; "
+            f"search on a profile attribute (no index) p50 {search_p50:.1f} ms p95 {search_p95:.1f} ms"
+        )
+    await rt.db.dispose()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--api-users", type=int, default=2000)
+    args = parser.parse_args()
+    await run(
+        "sqlite", sqlite_url(Path(tempfile.mkdtemp(prefix="ostiary-bench-db-"))), args.users, args.api_users
+    )
+    pg = os.environ.get("OSTIARY_TEST_POSTGRES_URL")
+    if pg:
+        import asyncpg
+
+        name = "ostiary_bench_" + secrets.token_hex(4)
+        admin = pg.replace("postgresql+asyncpg", "postgresql")
+        conn = await asyncpg.connect(admin)
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.close()
+        try:
+            await run("postgres", pg.rsplit("/", 1)[0] + "/" + name, args.users, args.api_users)
+        finally:
+            conn = await asyncpg.connect(admin)
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.close()
+    else:
+        print("[postgres] skipped: OSTIARY_TEST_POSTGRES_URL is not set")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
