@@ -47,6 +47,21 @@ def _group_column(attr: str) -> Any:
     raise KeyError(attr)
 
 
+def _target_id_condition(node: Any) -> Any:
+    """Events list their targets' ids in one ``,id1,id2,`` column; match any of them."""
+    value = str(getattr(node, "value", "") or "")
+    op = getattr(node, "op", "pr")
+    if op == "eq":
+        return LogEvent.target_ids.contains(f",{value},", autoescape=True)
+    if op == "sw":
+        return LogEvent.target_ids.contains(f",{value}", autoescape=True)
+    if op == "co":
+        return LogEvent.target_ids.contains(value, autoescape=True)
+    if op == "ne":
+        return ~LogEvent.target_ids.contains(f",{value},", autoescape=True)
+    return LogEvent.target_ids != ""
+
+
 def _log_column(attr: str) -> Any:
     columns: dict[str, Any] = {
         "eventType": LogEvent.event_type,
@@ -59,7 +74,9 @@ def _log_column(attr: str) -> Any:
     if attr in columns:
         return columns[attr]
     if attr == "target.id":
-        return LogEvent.body["target"][0]["id"]
+        from ostiary.store.repositories.filter_sql import Custom
+
+        return Custom(_target_id_condition)
     parts = attr.split(".")
     node: Any = LogEvent.body
     for part in parts:

@@ -350,7 +350,7 @@ async def list_users(
 def _q_condition(q: str) -> Any:
     """Okta's ``q``: a prefix of firstName, lastName, email or login (case-insensitive)."""
     prefix = _escape_like(q.lower()) + "%"
-    fields = [User.login_lower, User.email_lower]
+    fields: list[Any] = [User.login_lower, User.email_lower]
     fields += [func.lower(User.profile[attr].as_string()) for attr in ("firstName", "lastName")]
     return or_(*(f.like(prefix, escape="\\") for f in fields))
 
