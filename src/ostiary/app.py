@@ -12,12 +12,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ostiary.domain.authz import servers
+from ostiary.domain.authz.keys import KeyRings
+from ostiary.domain.authz.servers import ServerCache
 from ostiary.http.errors import EXCEPTION_HANDLERS
 from ostiary.http.management import api_tokens, groups, logs, users
 from ostiary.http.middleware import EdgeMiddleware
 from ostiary.http.ratelimit import MemoryCounter, RateLimiter, RedisCounter, parse_limits
 from ostiary.http.responses import json_response
 from ostiary.http.runtime import Runtime
+from ostiary.jose.keys import KeyEncryptor, master_key_from_env_or_file
+from ostiary.jose.signer import JwtSigner
 from ostiary.settings import Settings, load_settings
 from ostiary.store import migrate
 from ostiary.store.db import Database
@@ -46,7 +51,17 @@ def build_runtime(settings: Settings) -> Runtime:
     if limits is not None:
         counter = RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
         limiter = RateLimiter(limits, counter)
-    return Runtime(settings=settings, db=Database(settings.database_url), limiter=limiter)
+    db = Database(settings.database_url)
+    encryptor = KeyEncryptor(master_key_from_env_or_file(settings.master_key, settings.data_dir))
+    rt = Runtime(
+        settings=settings,
+        db=db,
+        servers=ServerCache(db),
+        rings=KeyRings(db, encryptor),
+        signer=JwtSigner(),
+        limiter=limiter,
+    )
+    return rt
 
 
 async def prepare(rt: Runtime, *, run_migrations: bool = True) -> None:
@@ -54,7 +69,8 @@ async def prepare(rt: Runtime, *, run_migrations: bool = True) -> None:
     if run_migrations:
         await migrate.upgrade(rt.db.engine)
     async with rt.db.session() as session:
-        await orgs.ensure_default(session)
+        org = await orgs.ensure_default(session)
+        await servers.ensure_builtin(session, org.id)
 
 
 def create_app(settings: Settings | None = None, *, run_migrations: bool | None = None) -> Starlette:
@@ -70,6 +86,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
         finally:
             for close in rt.extras.get("on_shutdown", []):
                 await close()
+            rt.signer.close(wait=False)
             await rt.db.dispose()
 
     app = Starlette(

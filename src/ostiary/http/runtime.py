@@ -11,7 +11,10 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
+from ostiary.domain.authz.keys import KeyRings
+from ostiary.domain.authz.servers import ServerCache
 from ostiary.domain.context import Actor
+from ostiary.jose.signer import JwtSigner
 from ostiary.settings import Settings
 from ostiary.store import db as db_module
 from ostiary.store.models import Org
@@ -35,6 +38,9 @@ BearerAuthenticator = Callable[[AsyncSession, Org, str, str], Awaitable[Principa
 class Runtime:
     settings: Settings
     db: db_module.Database
+    servers: ServerCache
+    rings: KeyRings
+    signer: JwtSigner
     limiter: Any = None
     bearer: BearerAuthenticator | None = None
     extras: dict[str, Any] = field(default_factory=dict)

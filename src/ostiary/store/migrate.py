@@ -31,9 +31,9 @@ def _upgrade(connection: Connection) -> None:
     script = ScriptDirectory.from_config(cfg)
 
     def steps(rev: Any, _context: Any) -> Any:
-        return script._upgrade_revs("head", rev)
+        return script._upgrade_revs("heads", rev)
 
-    with EnvironmentContext(cfg, script, fn=steps, destination_rev="head") as env:
+    with EnvironmentContext(cfg, script, fn=steps, destination_rev="heads") as env:
         env.configure(
             connection=connection,
             target_metadata=Base.metadata,

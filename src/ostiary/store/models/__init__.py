@@ -3,7 +3,19 @@
 Importing this package registers every table on ``Base.metadata`` (migrations and tests rely on it).
 """
 
+from ostiary.store.models.authz import AuthorizationServer, RevokedToken, SigningKeyRow
 from ostiary.store.models.base import Base
 from ostiary.store.models.directory import ApiToken, Group, GroupMembership, LogEvent, Org, User
 
-__all__ = ["ApiToken", "Base", "Group", "GroupMembership", "LogEvent", "Org", "User"]
+__all__ = [
+    "ApiToken",
+    "AuthorizationServer",
+    "Base",
+    "RevokedToken",
+    "SigningKeyRow",
+    "Group",
+    "GroupMembership",
+    "LogEvent",
+    "Org",
+    "User",
+]

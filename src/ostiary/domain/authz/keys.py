@@ -1,0 +1,187 @@
+"""Signing keys per authorization server: lazy creation, rotation, the JWKS, and a key-ring cache.
+
+Okta's cadence: a NEXT key is published before it signs anything, so verifiers that cache the
+JWKS already know it when rotation makes it ACTIVE; the previous ACTIVE key becomes EXPIRED and
+stays published for verification until tokens it signed have expired (``RETAIN``).
+Keys are generated on first use, not at start-up (RSA generation costs tens of milliseconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ostiary.domain.audit.log import Target, record
+from ostiary.domain.authz.servers import get_server
+from ostiary.domain.context import Tx
+from ostiary.jose.keys import (
+    KeyEncryptor,
+    SigningKey,
+    associated_data,
+    generate_signing_key,
+    load_signing_key,
+)
+from ostiary.jose.verify import KeySet
+from ostiary.store.db import Database
+from ostiary.store.models import AuthorizationServer, SigningKeyRow
+from ostiary.timeutil import utcnow
+
+ACTIVE, NEXT, EXPIRED = "ACTIVE", "NEXT", "EXPIRED"
+ROTATION_PERIOD = timedelta(days=90)
+RETAIN = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """What minting and verifying need of one server's keys, decrypted once."""
+
+    active: SigningKey
+    public: dict[str, dict[str, Any]]  # kid → public JWK of every published key
+    jwks: dict[str, list[dict[str, Any]]]
+    keyset: KeySet
+    loaded_at: float
+
+
+class KeyRings:
+    """Process-wide cache of key rings with explicit invalidation and a short TTL.
+
+    The TTL bounds how long another process's rotation stays unseen; within this process
+    ``invalidate`` makes a rotation visible at once.
+    """
+
+    def __init__(self, db: Database, encryptor: KeyEncryptor, ttl: float = 30.0) -> None:
+        self.db = db
+        self.encryptor = encryptor
+        self.ttl = ttl
+        self._rings: dict[tuple[str, str], KeyRing] = {}
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    def invalidate(self, org_id: str, server_id: str) -> None:
+        self._rings.pop((org_id, server_id), None)
+
+    def cached(self, org_id: str, server_id: str) -> KeyRing | None:
+        ring = self._rings.get((org_id, server_id))
+        if ring is not None and time.monotonic() - ring.loaded_at < self.ttl:
+            return ring
+        return None
+
+    async def ring(self, org_id: str, server_id: str) -> KeyRing:
+        """The server's keys; created or rotated (and committed) in a transaction of their own."""
+        ring = self.cached(org_id, server_id)
+        if ring is not None:
+            return ring
+        lock = self._locks.setdefault((org_id, server_id), asyncio.Lock())
+        async with lock:
+            ring = self.cached(org_id, server_id)
+            if ring is None:
+                async with self.db.session() as session:
+                    ring = await self._load(session, org_id, server_id)
+                self._rings[(org_id, server_id)] = ring
+            return ring
+
+    async def _load(self, session: AsyncSession, org_id: str, server_id: str) -> KeyRing:
+        server = await get_server(session, org_id, server_id)
+        rows = await published_rows(session, org_id, server_id)
+        due = server.next_rotation is not None and server.next_rotation <= utcnow()
+        if not any(r.status == ACTIVE for r in rows) or (due and server.rotation_mode == "AUTO"):
+            await self._rotate_locked(session, server)
+            rows = await published_rows(session, org_id, server_id)
+        active = next(r for r in rows if r.status == ACTIVE)
+        pem = self.encryptor.decrypt(active.private_key, associated_data=associated_data(org_id, active.kid))
+        key = load_signing_key(pem, active.alg, active.kid)
+        public = {r.kid: r.public_jwk for r in rows}
+        jwks = {"keys": list(public.values())}
+        return KeyRing(
+            active=key, public=public, jwks=jwks, keyset=KeySet.from_jwks(jwks), loaded_at=time.monotonic()
+        )
+
+    async def rotate(self, org_id: str, server_id: str) -> None:
+        async with self.db.session() as session:
+            server = await get_server(session, org_id, server_id)
+            await self._rotate_locked(session, server)
+        self.invalidate(org_id, server_id)
+
+    async def _rotate_locked(self, session: AsyncSession, server: AuthorizationServer) -> None:
+        """NEXT → ACTIVE, ACTIVE → EXPIRED (kept for verification), and a new NEXT."""
+        await _lock_server(session, server)
+        now = utcnow()
+        rows = await published_rows(session, server.org_id, server.id)
+        current = [r for r in rows if r.status == ACTIVE]
+        upcoming = [r for r in rows if r.status == NEXT]
+        for row in current:
+            row.status, row.retire_after = EXPIRED, now + RETAIN
+        if upcoming:
+            promoted = upcoming[0]
+        else:
+            promoted = await self._new_row(server, ACTIVE, now)
+            session.add(promoted)
+        promoted.status, promoted.activated = ACTIVE, now
+        session.add(await self._new_row(server, NEXT, now))
+        server.last_rotated = now
+        server.next_rotation = now + ROTATION_PERIOD
+        await session.flush()
+
+    async def _new_row(self, server: AuthorizationServer, status: str, now: datetime) -> SigningKeyRow:
+        key = await asyncio.to_thread(
+            generate_signing_key, "ES256" if server.signing_alg == "ES256" else "RS256"
+        )
+        sealed = self.encryptor.encrypt(
+            key.private_pem(), associated_data=associated_data(server.org_id, key.kid)
+        )
+        return SigningKeyRow(
+            kid=key.kid,
+            org_id=server.org_id,
+            server_id=server.id,
+            alg=key.alg,
+            status=status,
+            private_key=sealed,
+            public_jwk=key.public_jwk(),
+            created=now,
+            activated=None,
+            retire_after=None,
+        )
+
+
+async def _lock_server(session: AsyncSession, server: AuthorizationServer) -> None:
+    """Serialise rotations of one server across processes (PostgreSQL row lock)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            select(AuthorizationServer.id)
+            .where(AuthorizationServer.org_id == server.org_id, AuthorizationServer.id == server.id)
+            .with_for_update()
+        )
+
+
+async def published_rows(session: AsyncSession, org_id: str, server_id: str) -> list[SigningKeyRow]:
+    """Keys on the JWKS: ACTIVE, NEXT, and EXPIRED ones still within their retention."""
+    stmt = (
+        select(SigningKeyRow)
+        .where(SigningKeyRow.org_id == org_id, SigningKeyRow.server_id == server_id)
+        .where(
+            or_(
+                SigningKeyRow.status.in_([ACTIVE, NEXT]),
+                SigningKeyRow.retire_after > utcnow(),
+            )
+        )
+        .order_by(SigningKeyRow.created)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def rotate_with_audit(tx: Tx, rings: KeyRings, server_id: str) -> list[SigningKeyRow]:
+    """Manual rotation (``/credentials/lifecycle/keyRotate``)."""
+    await get_server(tx.session, tx.org_id, server_id)
+    await rings.rotate(tx.org_id, server_id)
+    record(
+        tx,
+        "app.oauth2.as.key.lifecycle.rotate",
+        "Rotate authorization server key",
+        [Target(server_id, "AuthorizationServer", server_id, server_id)],
+    )
+    return await published_rows(tx.session, tx.org_id, server_id)

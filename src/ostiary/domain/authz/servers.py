@@ -1,0 +1,117 @@
+"""Authorization servers: the org AS and ``default`` exist in every org; issuers derive from the org URL."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ostiary.domain.errors import NotFound
+from ostiary.store.db import Database
+from ostiary.store.models import AuthorizationServer
+from ostiary.timeutil import utcnow
+
+ORG_SERVER_ID = "$org"
+DEFAULT_SERVER_ID = "default"
+ORG, DEFAULT, CUSTOM = "ORG", "DEFAULT", "CUSTOM"
+
+
+def issuer(server: AuthorizationServer, org_url: str) -> str:
+    """``{org}`` for the org AS, ``{org}/oauth2/{id}`` for every other server."""
+    return org_url if server.kind == ORG else f"{org_url}/oauth2/{server.id}"
+
+
+def audiences(server: AuthorizationServer, org_url: str) -> list[str]:
+    """The org AS mints tokens for the org itself (Okta's APIs); others for their audiences."""
+    return [org_url] if server.kind == ORG else list(server.audiences)
+
+
+def not_found(server_id: str) -> NotFound:
+    return NotFound(f"Not found: Resource not found: {server_id} (AuthorizationServer)", code="E0000007")
+
+
+async def ensure_builtin(session: AsyncSession, org_id: str) -> None:
+    """Create the org AS and the ``default`` server of an org when missing."""
+    existing = set(
+        (
+            await session.scalars(
+                select(AuthorizationServer.id).where(
+                    AuthorizationServer.org_id == org_id,
+                    AuthorizationServer.id.in_([ORG_SERVER_ID, DEFAULT_SERVER_ID]),
+                )
+            )
+        ).all()
+    )
+    now = utcnow()
+    if ORG_SERVER_ID not in existing:
+        session.add(
+            AuthorizationServer(
+                org_id=org_id,
+                id=ORG_SERVER_ID,
+                kind=ORG,
+                name="Org Authorization Server",
+                description="Issues tokens for Okta-compatible management APIs",
+                audiences=[],
+                issuer_mode="ORG_URL",
+                status="ACTIVE",
+                signing_alg="RS256",
+                rotation_mode="AUTO",
+                settings={},
+                created=now,
+                last_updated=now,
+            )
+        )
+    if DEFAULT_SERVER_ID not in existing:
+        session.add(
+            AuthorizationServer(
+                org_id=org_id,
+                id=DEFAULT_SERVER_ID,
+                kind=DEFAULT,
+                name="default",
+                description="Default Authorization Server for your Applications",
+                audiences=["api://default"],
+                issuer_mode="ORG_URL",
+                status="ACTIVE",
+                signing_alg="RS256",
+                rotation_mode="AUTO",
+                settings={},
+                created=now,
+                last_updated=now,
+            )
+        )
+    await session.flush()
+
+
+async def get_server(session: AsyncSession, org_id: str, server_id: str) -> AuthorizationServer:
+    server = await session.get(AuthorizationServer, (org_id, server_id))
+    if server is None:
+        raise not_found(server_id)
+    return server
+
+
+class ServerCache:
+    """Authorization servers by (org, id) for the OAuth hot path; writes call ``invalidate``.
+
+    Entries expire after ``ttl`` seconds so that changes made by other processes show up.
+    """
+
+    def __init__(self, db: Database, ttl: float = 10.0) -> None:
+        self.db = db
+        self.ttl = ttl
+        self._entries: dict[tuple[str, str], tuple[float, AuthorizationServer | None]] = {}
+
+    async def get(self, org_id: str, server_id: str) -> AuthorizationServer | None:
+        entry = self._entries.get((org_id, server_id))
+        if entry is not None and entry[0] > time.monotonic():
+            return entry[1]
+        async with self.db.session() as session:
+            server = await session.get(AuthorizationServer, (org_id, server_id))
+        self._entries[(org_id, server_id)] = (time.monotonic() + self.ttl, server)
+        return server
+
+    def invalidate(self, org_id: str, server_id: str | None = None) -> None:
+        if server_id is None:
+            self._entries = {k: v for k, v in self._entries.items() if k[0] != org_id}
+        else:
+            self._entries.pop((org_id, server_id), None)

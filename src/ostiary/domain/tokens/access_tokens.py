@@ -1,0 +1,58 @@
+"""Access tokens as Okta mints them (RFC 9068-style JWTs): ``ver, jti, iss, aud, iat, exp, cid, uid, scp, sub``."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class UserSubject:
+    """The signed-in user a token is for (absent for client_credentials)."""
+
+    user_id: str
+    login: str
+    auth_time: int | None = None
+
+
+def new_jti(prefix: str = "AT") -> str:
+    return f"{prefix}.{secrets.token_urlsafe(32)}"
+
+
+def access_token_claims(
+    *,
+    issuer: str,
+    audience: str | Sequence[str],
+    client_id: str,
+    scopes: Sequence[str],
+    lifetime_seconds: int,
+    user: UserSubject | None = None,
+    extra: Mapping[str, Any] | None = None,
+    now: int | None = None,
+) -> dict[str, Any]:
+    """Claims in Okta's order; ``sub`` is the user's login, or the client id for a client's own token.
+
+    ``iat`` is never in the future (verifiers check it with little or no leeway).
+    """
+    issued = int(time.time()) if now is None else now
+    claims: dict[str, Any] = {
+        "ver": 1,
+        "jti": new_jti("AT"),
+        "iss": issuer,
+        "aud": audience if isinstance(audience, str) else list(audience),
+        "iat": issued,
+        "exp": issued + lifetime_seconds,
+        "cid": client_id,
+    }
+    if user is not None:
+        claims["uid"] = user.user_id
+    claims["scp"] = list(scopes)
+    if user is not None and user.auth_time is not None:
+        claims["auth_time"] = user.auth_time
+    claims["sub"] = user.login if user is not None else client_id
+    for name, value in (extra or {}).items():
+        claims.setdefault(name, value)
+    return claims

@@ -1,0 +1,30 @@
+"""Token revocation (RFC 7009): revoked JWT access tokens are remembered by ``jti`` until they expire."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ostiary.store.models import RevokedToken
+from ostiary.timeutil import utcnow
+
+
+async def is_revoked(session: AsyncSession, jti: str) -> bool:
+    found = await session.scalar(select(RevokedToken.jti).where(RevokedToken.jti == jti))
+    return found is not None
+
+
+async def revoke_jti(session: AsyncSession, org_id: str, jti: str, exp: int) -> None:
+    """Idempotent: revoking twice, or a token that already expired, is not an error."""
+    expires_at = datetime.fromtimestamp(exp, UTC)
+    if expires_at <= utcnow() or await is_revoked(session, jti):
+        return
+    session.add(RevokedToken(jti=jti, org_id=org_id, expires_at=expires_at))
+    await session.flush()
+
+
+async def purge_expired(session: AsyncSession) -> int:
+    result = await session.execute(delete(RevokedToken).where(RevokedToken.expires_at <= utcnow()))
+    return int(getattr(result, "rowcount", 0) or 0)

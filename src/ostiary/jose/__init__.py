@@ -1,0 +1,1 @@
+"""JOSE: signing keys, key encryption at rest, and JWT minting and verification."""
