@@ -1,4 +1,4 @@
-"""Signing keys per authorization server: lazy creation, NEXT published ahead, rotation, encryption at rest."""
+"""Signing keys per authorization server: lazy creation, NEXT key ahead, rotation, at-rest encryption."""
 
 from __future__ import annotations
 

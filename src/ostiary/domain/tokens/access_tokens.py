@@ -1,4 +1,7 @@
-"""Access tokens as Okta mints them (RFC 9068-style JWTs): ``ver, jti, iss, aud, iat, exp, cid, uid, scp, sub``."""
+"""Access tokens as Okta mints them (RFC 9068-style JWTs).
+
+Claims: ``ver, jti, iss, aud, iat, exp, cid, uid, scp, sub`` (+ ``auth_time`` for users).
+"""
 
 from __future__ import annotations
 

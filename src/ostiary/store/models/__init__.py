@@ -11,11 +11,11 @@ __all__ = [
     "ApiToken",
     "AuthorizationServer",
     "Base",
-    "RevokedToken",
-    "SigningKeyRow",
     "Group",
     "GroupMembership",
     "LogEvent",
     "Org",
+    "RevokedToken",
+    "SigningKeyRow",
     "User",
 ]
