@@ -108,8 +108,8 @@ class JwtSigner:
     ``concurrent.futures.Future``, a work item, locks) and its future chaining cost the
     loop about 2.5 times as much per token as a plain ``SimpleQueue`` in and results
     handed back in batches (one ``call_soon_threadsafe`` per batch, see :class:`_Inbox`):
-    roughly 15-25 µs against 6-10 µs, i.e. half an ES256 signature. ``bench/sign.py``
-    prints both.
+    about 20-26 µs against 10-12 µs on a 2-vCPU VM, half an ES256 signature.
+    ``bench/sign.py`` prints both.
     """
 
     def __init__(self, max_workers: int | None = None) -> None:
