@@ -1,0 +1,450 @@
+"""Client authentication at the token, introspect and revoke endpoints (RFC 6749 §2.3,
+RFC 7521/7523 client assertions, OpenID Connect Core §9).
+
+One request uses exactly one method, and it must be the client's registered
+``token_endpoint_auth_method``:
+
+- ``client_secret_basic``: ``Authorization: Basic`` with the form-urlencoded client id and
+  secret (RFC 6749 §2.3.1); a raw, unencoded secret is accepted too;
+- ``client_secret_post``: ``client_id`` and ``client_secret`` in the form;
+- ``client_secret_jwt``: an HS256/384/512 assertion keyed with the client secret;
+- ``private_key_jwt``: an assertion signed with one of the client's registered public keys,
+  each pinned to its algorithm (RS256/384/512, ES256); ``none`` and HMAC are refused;
+- ``none``: a public client names itself with ``client_id`` only.
+
+Assertions must have ``iss`` = ``sub`` = client id, an accepted ``aud`` (the endpoint URL),
+an ``exp`` at most an hour ahead, and a ``jti`` that has not been used before: used
+``jti``\\ s are recorded in ``client_assertion_jtis`` (in the caller's transaction) until
+they expire.
+
+Secret digests are compared in constant time, and an unknown client costs the same
+hashing as a known one. The caller merges parameters sent in the query string into
+``form`` (wire notes §9: Okta accepts token parameters there), body values first.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote_plus, urlsplit
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ostiary.domain.clients.client_cache import Client, ClientKey, SecretRecord, get_active_client
+from ostiary.domain.clients.client_secrets import digest
+from ostiary.jose.keys import KeyDecryptionError, KeyEncryptor, associated_data
+from ostiary.jose.verify import (
+    MAX_TOKEN_BYTES,
+    KeySet,
+    ParsedToken,
+    TokenInvalid,
+    VerificationKey,
+    b64url_decode,
+    check_header,
+    check_signature,
+)
+from ostiary.store.models import ClientAssertionJti
+
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+CLIENT_SECRET_BASIC = "client_secret_basic"
+CLIENT_SECRET_POST = "client_secret_post"
+CLIENT_SECRET_JWT = "client_secret_jwt"
+PRIVATE_KEY_JWT = "private_key_jwt"
+NONE = "none"
+
+MAX_ASSERTION_LIFETIME = 3600
+LEEWAY_SECONDS = 60
+MAX_SECRET_LENGTH = 1024
+_HMAC_HASHES = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
+_DUMMY_DIGEST = digest("an unknown client has no secret; hash anyway so timing does not tell")
+
+NO_CREDENTIALS = "No client credentials found."
+INVALID_CLIENT_ID = "Invalid value for 'client_id' parameter."
+INVALID_SECRET = "The client secret supplied for a confidential client is invalid."
+WRONG_METHOD = (
+    "Client authentication failed: the request does not use the client's registered "
+    "token_endpoint_auth_method."
+)
+MULTIPLE_METHODS = (
+    "Cannot supply multiple client credentials. Use one of the following: credentials in the "
+    "Authorization header, credentials in the post body, or a client_assertion in the post body."
+)
+MALFORMED_BASIC = "The Basic authorization header is not valid base64 of 'client_id:client_secret'."
+INVALID_ASSERTION_TYPE = "The `client_assertion_type` is invalid."
+MISSING_ASSERTION = "The `client_assertion` parameter is required with `client_assertion_type`."
+MISSING_ASSERTION_TYPE = "The `client_assertion_type` parameter is required with `client_assertion`."
+MALFORMED_ASSERTION = "The client_assertion token is malformed."
+UNSIGNED_ASSERTION = "The client_assertion token must be signed."
+BAD_SIGNATURE = "The client_assertion signature is invalid."
+BAD_ISSUER = "The client_assertion token must have the client_id as both its 'iss' and 'sub' claims."
+BAD_AUDIENCE = "The audience claim for client_assertion must be the endpoint invoked for the request."
+NO_EXPIRY = "The client_assertion token must have an 'exp' claim."
+EXPIRED = "The client_assertion token is expired."
+TOO_LONG = "The client_assertion token has an expiration too far into the future."
+NOT_YET_VALID = "The client_assertion token is not valid yet."
+ISSUED_IN_FUTURE = "The client_assertion token was issued in the future."
+NO_JTI = "The client_assertion token must have a 'jti' claim."
+REPLAYED = "The client_assertion token has already been used."
+NO_MASTER_KEY = "client_secret_jwt is not available: the server has no master key."
+
+
+class ClientAuthError(Exception):
+    """Client authentication failed: an OAuth error for the response (RFC 6749 §5.2)."""
+
+    def __init__(
+        self, error: str, description: str, status: int = 401, www_authenticate: str | None = None
+    ) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
+        self.www_authenticate = www_authenticate
+
+
+@dataclass(frozen=True)
+class AuthenticatedClient:
+    app: Client
+    method: str
+
+    @property
+    def client_id(self) -> str:
+        return self.app.id
+
+
+@dataclass(frozen=True)
+class _Assertion:
+    token: str
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+
+def _invalid_client(description: str, www_authenticate: str | None = None) -> ClientAuthError:
+    return ClientAuthError("invalid_client", description, 401, www_authenticate)
+
+
+def _invalid_request(description: str) -> ClientAuthError:
+    return ClientAuthError("invalid_request", description, 400)
+
+
+def _value(form: Mapping[str, str], name: str) -> str | None:
+    """A parameter, with an empty value taken as absent (clients send ``client_secret=``)."""
+    value = form.get(name)
+    return value if value else None
+
+
+async def authenticate_client(
+    session: AsyncSession,
+    org_id: str,
+    *,
+    authorization_header: str | None,
+    form: Mapping[str, str],
+    endpoint_url: str,
+    accepted_audiences: Sequence[str] = (),
+    now: float | None = None,
+    encryptor: KeyEncryptor | None = None,
+) -> AuthenticatedClient:
+    """Authenticate the client of a token, introspect or revoke request.
+
+    ``form`` holds the request parameters (body and query string merged by the caller).
+    Assertions must name ``endpoint_url`` or one of ``accepted_audiences`` as ``aud``.
+    ``encryptor`` (the master-key encryptor) is needed for ``client_secret_jwt`` only.
+    Raises :class:`ClientAuthError`.
+    """
+    current = time.time() if now is None else now
+    realm = _realm(endpoint_url)
+    basic = _basic_credentials(authorization_header, realm)
+    form_secret = _value(form, "client_secret")
+    assertion = _value(form, "client_assertion")
+    assertion_type = _value(form, "client_assertion_type")
+    presented = [basic is not None, form_secret is not None, bool(assertion or assertion_type)]
+    if sum(presented) > 1:
+        raise _invalid_request(MULTIPLE_METHODS)
+    form_client_id = _value(form, "client_id")
+    if basic is not None:
+        client_id, secrets = basic
+        challenge = f'Basic realm="{realm}"'
+        if form_client_id is not None and form_client_id != client_id:
+            raise _invalid_client(INVALID_CLIENT_ID, challenge)
+        client = await _secret_client(session, org_id, client_id, secrets, CLIENT_SECRET_BASIC, challenge)
+        return AuthenticatedClient(client, CLIENT_SECRET_BASIC)
+    if form_secret is not None:
+        if form_client_id is None:
+            raise _invalid_client(NO_CREDENTIALS)
+        client = await _secret_client(
+            session, org_id, form_client_id, [form_secret], CLIENT_SECRET_POST, None
+        )
+        return AuthenticatedClient(client, CLIENT_SECRET_POST)
+    if assertion or assertion_type:
+        token = _assertion_parameters(assertion, assertion_type)
+        audiences = [endpoint_url, *accepted_audiences]
+        return await _assertion_client(session, org_id, token, form_client_id, audiences, current, encryptor)
+    return AuthenticatedClient(await _public_client(session, org_id, form_client_id), NONE)
+
+
+async def _public_client(session: AsyncSession, org_id: str, client_id: str | None) -> Client:
+    if client_id is None:
+        raise _invalid_client(NO_CREDENTIALS)
+    client = await get_active_client(session, org_id, client_id)
+    if client is None:
+        raise _invalid_client(INVALID_CLIENT_ID)
+    if client.token_endpoint_auth_method != NONE:
+        raise _invalid_client(WRONG_METHOD)
+    return client
+
+
+def _assertion_parameters(assertion: str | None, assertion_type: str | None) -> str:
+    if assertion_type is None:
+        raise _invalid_request(MISSING_ASSERTION_TYPE)
+    if assertion_type != CLIENT_ASSERTION_TYPE:
+        raise _invalid_request(INVALID_ASSERTION_TYPE)
+    if assertion is None:
+        raise _invalid_request(MISSING_ASSERTION)
+    return assertion
+
+
+def _realm(endpoint_url: str) -> str:
+    parts = urlsplit(endpoint_url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else "Ostiary"
+
+
+# --- client secrets (basic, post) ------------------------------------------------------------
+
+
+def _basic_credentials(header: str | None, realm: str) -> tuple[str, list[str]] | None:
+    """``(client_id, candidate secrets)`` from ``Authorization: Basic``; other schemes are ignored.
+
+    RFC 6749 §2.3.1 form-urlencodes both parts before base64; many clients do not, so the
+    secret is tried decoded and as sent.
+    """
+    if not header or header[:6].lower() != "basic ":
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        raise _invalid_client(MALFORMED_BASIC, f'Basic realm="{realm}"') from None
+    raw_id, colon, raw_secret = decoded.partition(":")
+    if not colon or not raw_id:
+        raise _invalid_client(MALFORMED_BASIC, f'Basic realm="{realm}"')
+    candidates = list(dict.fromkeys([unquote_plus(raw_secret), raw_secret]))
+    return unquote_plus(raw_id), candidates
+
+
+async def _secret_client(
+    session: AsyncSession,
+    org_id: str,
+    client_id: str,
+    candidates: Sequence[str],
+    method: str,
+    challenge: str | None,
+) -> Client:
+    client = await get_active_client(session, org_id, client_id)
+    wanted = [digest(secret) for secret in candidates if len(secret) <= MAX_SECRET_LENGTH]
+    if client is None:
+        _matches(wanted, ())
+        raise _invalid_client(INVALID_CLIENT_ID, challenge)
+    if client.token_endpoint_auth_method != method:
+        _matches(wanted, ())
+        raise _invalid_client(WRONG_METHOD, challenge)
+    if not _matches(wanted, client.secrets):
+        raise _invalid_client(INVALID_SECRET, challenge)
+    return client
+
+
+def _matches(wanted: Sequence[str], secrets: Sequence[SecretRecord]) -> bool:
+    """Compare every candidate with every registered digest, without an early exit; with no
+    candidate or no registered secret, a dummy comparison keeps the work the same."""
+    registered = [s.digest for s in secrets]
+    found = False
+    for candidate in wanted or [_DUMMY_DIGEST]:
+        for stored in registered or [_DUMMY_DIGEST]:
+            found |= hmac.compare_digest(candidate, stored)
+    return found and bool(wanted) and bool(registered)
+
+
+# --- client assertions (client_secret_jwt, private_key_jwt) ------------------------------------
+
+
+async def _assertion_client(
+    session: AsyncSession,
+    org_id: str,
+    token: str,
+    form_client_id: str | None,
+    audiences: Sequence[str],
+    now: float,
+    encryptor: KeyEncryptor | None,
+) -> AuthenticatedClient:
+    assertion = _parse_assertion(token)
+    issuer, subject = assertion.claims.get("iss"), assertion.claims.get("sub")
+    if not isinstance(issuer, str) or issuer != subject:
+        raise _invalid_client(BAD_ISSUER)
+    if form_client_id is not None and form_client_id != issuer:
+        raise _invalid_client(INVALID_CLIENT_ID)
+    client = await get_active_client(session, org_id, issuer)
+    if client is None:
+        raise _invalid_client(INVALID_CLIENT_ID)
+    method = client.token_endpoint_auth_method
+    if method == PRIVATE_KEY_JWT:
+        _check_key_signature(assertion, client.keys)
+    elif method == CLIENT_SECRET_JWT:
+        _check_hmac_signature(assertion, client, encryptor)
+    else:
+        raise _invalid_client(WRONG_METHOD)
+    expires = _check_claims(assertion.claims, audiences, now)
+    await _use_jti(session, client, assertion.claims, expires)
+    return AuthenticatedClient(client, method)
+
+
+def _parse_assertion(token: str) -> _Assertion:
+    """Split and decode a compact JWS. ``kid`` is optional here (the okta SDK sends one only
+    when configured); every other header rule of ``ostiary.jose.verify`` applies."""
+    if len(token) > MAX_TOKEN_BYTES or token.count(".") != 2:
+        raise _invalid_client(MALFORMED_ASSERTION)
+    header_b64, claims_b64, signature_b64 = token.split(".")
+    header = _json_segment(header_b64)
+    claims = _json_segment(claims_b64)
+    alg = header.get("alg")
+    if (isinstance(alg, str) and alg.lower() == "none") or not signature_b64:
+        raise _invalid_client(UNSIGNED_ASSERTION)
+    try:
+        check_header(header if "kid" in header else {**header, "kid": "-"})
+        signature = b64url_decode(signature_b64)
+    except (TokenInvalid, ValueError):
+        raise _invalid_client(MALFORMED_ASSERTION) from None
+    return _Assertion(token, header, claims, f"{header_b64}.{claims_b64}".encode("ascii"), signature)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in result:
+            raise ValueError(f"duplicate member {name!r}")
+        result[name] = value
+    return result
+
+
+def _json_segment(segment: str) -> dict[str, Any]:
+    try:
+        value = json.loads(b64url_decode(segment), object_pairs_hook=_no_duplicates)
+    except (ValueError, UnicodeDecodeError):
+        raise _invalid_client(MALFORMED_ASSERTION) from None
+    if not isinstance(value, dict):
+        raise _invalid_client(MALFORMED_ASSERTION)
+    return value
+
+
+def _check_key_signature(assertion: _Assertion, keys: Sequence[ClientKey]) -> None:
+    """Only the client's registered keys, each with its pinned alg: the header's ``kid``
+    picks the key (or, when no key has that kid, the keys registered without one); without
+    a ``kid`` every key is tried, and only one pinned to the header's ``alg`` can match."""
+    kid = assertion.header.get("kid")
+    candidates = list(keys) if kid is None else [k for k in keys if k.kid == kid]
+    if kid is not None and not candidates:
+        candidates = [k for k in keys if k.kid is None]
+    for key in candidates:
+        slot = key.kid or key.id
+        parsed = ParsedToken(
+            header={**assertion.header, "kid": slot},
+            claims=assertion.claims,
+            signing_input=assertion.signing_input,
+            signature=assertion.signature,
+        )
+        keyset = KeySet(keys={slot: VerificationKey(kid=slot, alg=key.alg, public_key=key.key)})
+        try:
+            check_signature(parsed, keyset)
+        except TokenInvalid:
+            continue
+        return
+    raise _invalid_client(BAD_SIGNATURE)
+
+
+def _check_hmac_signature(assertion: _Assertion, client: Client, encryptor: KeyEncryptor | None) -> None:
+    hash_factory = _HMAC_HASHES.get(str(assertion.header.get("alg")))
+    if hash_factory is None:
+        raise _invalid_client(BAD_SIGNATURE)
+    if encryptor is None:
+        raise _invalid_client(NO_MASTER_KEY)
+    valid = False
+    for record in client.secrets:
+        if record.encrypted is None:
+            continue
+        try:
+            secret = encryptor.decrypt(
+                record.encrypted, associated_data=associated_data(client.org_id, client.id, record.id)
+            )
+        except KeyDecryptionError:
+            continue
+        expected = hmac.new(secret, assertion.signing_input, hash_factory).digest()
+        valid |= hmac.compare_digest(expected, assertion.signature)
+    if not valid:
+        raise _invalid_client(BAD_SIGNATURE)
+
+
+def _number(claims: Mapping[str, Any], name: str) -> float | None:
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _invalid_client(MALFORMED_ASSERTION)
+    return float(value)
+
+
+def _check_claims(claims: Mapping[str, Any], audiences: Sequence[str], now: float) -> float:
+    """RFC 7523 §3 claim checks; returns ``exp``."""
+    aud = claims.get("aud")
+    token_audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+    if not any(isinstance(a, str) and a in audiences for a in token_audiences):
+        raise _invalid_client(BAD_AUDIENCE)
+    expires = _number(claims, "exp")
+    if expires is None:
+        raise _invalid_client(NO_EXPIRY)
+    if now >= expires:
+        raise _invalid_client(EXPIRED)
+    if expires - now > MAX_ASSERTION_LIFETIME + LEEWAY_SECONDS:
+        raise _invalid_client(TOO_LONG)
+    not_before, issued = _number(claims, "nbf"), _number(claims, "iat")
+    if not_before is not None and not_before > now + LEEWAY_SECONDS:
+        raise _invalid_client(NOT_YET_VALID)
+    if issued is not None and issued > now + LEEWAY_SECONDS:
+        raise _invalid_client(ISSUED_IN_FUTURE)
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not jti:
+        raise _invalid_client(NO_JTI)
+    return expires
+
+
+async def _use_jti(session: AsyncSession, client: Client, claims: Mapping[str, Any], expires: float) -> None:
+    """Record the assertion's ``jti``; a second use is refused (RFC 7523 §3, item 7).
+
+    ``INSERT … ON CONFLICT DO NOTHING`` decides atomically, also between concurrent requests
+    and processes, without failing the caller's transaction.
+    """
+    now = datetime.now(UTC)
+    await session.execute(
+        delete(ClientAssertionJti).where(
+            ClientAssertionJti.client_id == client.id, ClientAssertionJti.expires_at < now
+        )
+    )
+    values = {
+        "client_id": client.id,
+        "jti_digest": hashlib.sha256(str(claims["jti"]).encode()).hexdigest(),
+        "org_id": client.org_id,
+        "expires_at": datetime.fromtimestamp(expires, UTC),
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(ClientAssertionJti).values(**values).on_conflict_do_nothing()
+    result = await session.execute(stmt)
+    if getattr(result, "rowcount", 0) != 1:
+        raise _invalid_client(REPLAYED)

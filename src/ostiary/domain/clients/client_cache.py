@@ -1,0 +1,216 @@
+"""Clients as the token, introspect and revoke endpoints see them: immutable snapshots of an
+app with its active secrets and parsed public keys, cached in memory.
+
+The hot path (one lookup per token request) must not hit the database every time, and a
+change must take effect at once in this process:
+
+- every write to an app, its secrets or its keys calls :func:`invalidate_client`, which
+  drops the entry now and again right after the writing transaction commits or rolls back
+  (a concurrent request could otherwise re-cache the state it read before the commit);
+- a snapshot loaded while an invalidation happened is not stored (a generation counter);
+- entries expire after ``TTL_SECONDS``, which bounds how long another process (sharing the
+  database) may serve a stale client.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from ostiary.jose.keys import InvalidJwk, PublicKey, public_jwk_from_dict
+from ostiary.store.models import App, AppJwk, ClientSecret
+
+log = logging.getLogger(__name__)
+
+ACTIVE = "ACTIVE"
+TTL_SECONDS = 5.0
+MAX_ENTRIES = 10_000
+MAX_CLIENT_ID_LENGTH = 100
+_PENDING_KEY = "ostiary.clients.invalidate"
+
+
+@dataclass(frozen=True)
+class SecretRecord:
+    """An active client secret: its SHA-256 digest, and the encrypted secret for
+    ``client_secret_jwt`` apps (``None`` otherwise)."""
+
+    id: str
+    digest: str
+    encrypted: str | None
+
+
+@dataclass(frozen=True)
+class ClientKey:
+    """An active public key of a ``private_key_jwt`` client, pinned to one algorithm."""
+
+    id: str
+    kid: str | None
+    alg: str
+    key: PublicKey
+
+
+@dataclass(frozen=True)
+class Client:
+    """An app as a client. Attribute names follow ``store.models.App``."""
+
+    id: str
+    org_id: str
+    name: str
+    label: str
+    status: str
+    application_type: str
+    token_endpoint_auth_method: str
+    pkce_required: bool
+    redirect_uris: tuple[str, ...]
+    post_logout_redirect_uris: tuple[str, ...]
+    response_types: tuple[str, ...]
+    grant_types: tuple[str, ...]
+    settings: Mapping[str, Any]
+    secrets: tuple[SecretRecord, ...]
+    keys: tuple[ClientKey, ...]
+
+    @property
+    def client_id(self) -> str:
+        return self.id
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == ACTIVE
+
+    @property
+    def is_public(self) -> bool:
+        return self.token_endpoint_auth_method == "none"
+
+
+class ClientCache:
+    """A bounded, TTL'd map ``client_id → Client`` with explicit invalidation."""
+
+    def __init__(self, ttl: float = TTL_SECONDS, max_entries: int = MAX_ENTRIES) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[float, Client]] = OrderedDict()
+        self._generation = 0
+        self._lock = threading.Lock()
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def get(self, org_id: str, client_id: str) -> Client | None:
+        entry = self._entries.get(client_id)
+        if entry is None:
+            return None
+        expires, client = entry
+        if expires <= time.monotonic() or client.org_id != org_id:
+            return None
+        return client
+
+    def put(self, client: Client, generation: int) -> None:
+        """Store ``client`` unless an invalidation happened since ``generation`` was read."""
+        with self._lock:
+            if generation != self._generation:
+                return
+            self._entries[client.id] = (time.monotonic() + self.ttl, client)
+            self._entries.move_to_end(client.id)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def invalidate(self, client_id: str | None = None) -> None:
+        with self._lock:
+            self._generation += 1
+            if client_id is None:
+                self._entries.clear()
+            else:
+                self._entries.pop(client_id, None)
+
+
+CACHE = ClientCache()
+
+
+def invalidate_client(client_id: str, session: AsyncSession | None = None) -> None:
+    """Forget ``client_id`` now and, given the writing ``session``, again when it ends."""
+    CACHE.invalidate(client_id)
+    if session is not None:
+        session.info.setdefault(_PENDING_KEY, set()).add(client_id)
+
+
+@event.listens_for(Session, "after_commit")
+def _invalidate_committed(session: Session) -> None:
+    for client_id in session.info.pop(_PENDING_KEY, None) or ():
+        CACHE.invalidate(client_id)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _invalidate_rolled_back(session: Session, _previous_transaction: Any) -> None:
+    """A snapshot cached from the rolled-back state must not survive it."""
+    for client_id in session.info.get(_PENDING_KEY, None) or ():
+        CACHE.invalidate(client_id)
+
+
+async def get_active_client(session: AsyncSession, org_id: str, client_id: str) -> Client | None:
+    """The ACTIVE app ``client_id`` of ``org_id`` as a client, or ``None``."""
+    if not client_id or len(client_id) > MAX_CLIENT_ID_LENGTH:
+        return None
+    client = CACHE.get(org_id, client_id)
+    if client is None:
+        generation = CACHE.generation
+        client = await load_client(session, org_id, client_id)
+        if client is None:
+            return None
+        CACHE.put(client, generation)
+    return client if client.is_active else None
+
+
+async def load_client(session: AsyncSession, org_id: str, client_id: str) -> Client | None:
+    """Read the app and its active secrets and keys from the database (no cache)."""
+    app = (await session.scalars(select(App).where(App.org_id == org_id, App.id == client_id))).first()
+    if app is None:
+        return None
+    secrets = (
+        await session.scalars(
+            select(ClientSecret)
+            .where(ClientSecret.app_id == app.id, ClientSecret.status == ACTIVE)
+            .order_by(ClientSecret.id)
+        )
+    ).all()
+    jwks = (
+        await session.scalars(
+            select(AppJwk).where(AppJwk.app_id == app.id, AppJwk.status == ACTIVE).order_by(AppJwk.id)
+        )
+    ).all()
+    return Client(
+        id=app.id,
+        org_id=app.org_id,
+        name=app.name,
+        label=app.label,
+        status=app.status,
+        application_type=app.application_type,
+        token_endpoint_auth_method=app.token_endpoint_auth_method,
+        pkce_required=app.pkce_required,
+        redirect_uris=tuple(app.redirect_uris),
+        post_logout_redirect_uris=tuple(app.post_logout_redirect_uris),
+        response_types=tuple(app.response_types),
+        grant_types=tuple(app.grant_types),
+        settings=MappingProxyType(dict(app.settings)),
+        secrets=tuple(SecretRecord(s.id, s.secret_hash, s.secret_encrypted) for s in secrets),
+        keys=tuple(key for key in (_client_key(row) for row in jwks) if key is not None),
+    )
+
+
+def _client_key(row: AppJwk) -> ClientKey | None:
+    try:
+        pinned = public_jwk_from_dict(row.jwk)
+    except InvalidJwk as exc:
+        log.warning("client %s: stored key %s is not usable: %s", row.app_id, row.id, exc)
+        return None
+    return ClientKey(id=row.id, kid=row.kid, alg=pinned.alg, key=pinned.key)
