@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 import ostiary.store.types
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,87 @@
+"""What every grant handler receives and returns (RFC 6749 §5.1 / §5.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ostiary.domain.authz.keys import KeyRing
+from ostiary.jose.signer import JwtSigner
+from ostiary.store.models import AuthorizationServer
+
+
+class GrantError(Exception):
+    """An OAuth error of the token endpoint: ``error``, ``error_description``, HTTP status."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error, self.description, self.status = error, description, status
+
+
+@dataclass(frozen=True)
+class GrantContext:
+    session: AsyncSession
+    org_id: str
+    org_url: str
+    server: AuthorizationServer
+    issuer: str
+    audiences: Sequence[str]
+    client: Any  # ostiary.store.models.clients.App
+    params: Mapping[str, str]
+    ring: KeyRing
+    signer: JwtSigner
+
+
+@dataclass(frozen=True)
+class ScopeGrant:
+    """The outcome of scope evaluation: the granted scopes and the token lifetimes."""
+
+    scopes: tuple[str, ...]
+    access_token_lifetime: int = 3600
+    extra_claims: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TokenResponse:
+    access_token: str
+    expires_in: int
+    scope: Sequence[str]
+    token_type: str = "Bearer"
+    refresh_token: str | None = None
+    id_token: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "token_type": self.token_type,
+            "expires_in": self.expires_in,
+            "access_token": self.access_token,
+            "scope": " ".join(self.scope),
+        }
+        if self.refresh_token:
+            body["refresh_token"] = self.refresh_token
+        if self.id_token:
+            body["id_token"] = self.id_token
+        return body
+
+
+Grant = Callable[[GrantContext], Awaitable[TokenResponse]]
+
+# Grant handlers by grant_type; each grant module registers itself (see ostiary.domain.tokens.grants).
+GRANTS: dict[str, Grant] = {}
+
+# How a kind of authorization server decides client_credentials scopes: ORG (okta.* scope
+# grants) here; DEFAULT/CUSTOM (access policies) from the authorization-server feature.
+ClientScopePolicy = Callable[[GrantContext, Sequence[str]], Awaitable[ScopeGrant]]
+CLIENT_SCOPE_POLICIES: dict[str, ClientScopePolicy] = {}
+
+
+def requested_scopes(params: Mapping[str, str]) -> list[str]:
+    """The ``scope`` parameter split on spaces, order kept, duplicates dropped."""
+    seen: dict[str, None] = {}
+    for scope in params.get("scope", "").split(" "):
+        if scope:
+            seen.setdefault(scope, None)
+    return list(seen)

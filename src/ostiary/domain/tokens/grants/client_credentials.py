@@ -1,0 +1,68 @@
+"""The client credentials grant (RFC 6749 §4.4): a client's own token, no user."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ostiary.domain.authz import servers
+from ostiary.domain.clients.grants import granted_scopes_for
+from ostiary.domain.clients.okta_scopes import OKTA_SCOPES
+from ostiary.domain.tokens.access_tokens import access_token_claims
+from ostiary.domain.tokens.grants.base import (
+    CLIENT_SCOPE_POLICIES,
+    GRANTS,
+    GrantContext,
+    GrantError,
+    ScopeGrant,
+    TokenResponse,
+    requested_scopes,
+)
+
+GRANT_TYPE = "client_credentials"
+ORG_TOKEN_LIFETIME = 3600
+
+
+async def issue(ctx: GrantContext) -> TokenResponse:
+    client = ctx.client
+    if GRANT_TYPE not in (client.grant_types or []):
+        raise GrantError(
+            "unauthorized_client",
+            "The client is not authorized to use the provided grant type. "
+            f"Configured grant types: {list(client.grant_types or [])}.",
+        )
+    scopes = requested_scopes(ctx.params)
+    policy = CLIENT_SCOPE_POLICIES.get(ctx.server.kind)
+    if policy is None:
+        raise GrantError("unsupported_grant_type", "The grant type in the request isn't supported.")
+    grant = await policy(ctx, scopes)
+    claims = access_token_claims(
+        issuer=ctx.issuer,
+        audience=ctx.audiences[0] if len(ctx.audiences) == 1 else ctx.audiences,
+        client_id=client.id,
+        scopes=grant.scopes,
+        lifetime_seconds=grant.access_token_lifetime,
+        extra=grant.extra_claims,
+    )
+    token = await ctx.signer.sign(claims, ctx.ring.active)
+    return TokenResponse(access_token=token, expires_in=grant.access_token_lifetime, scope=grant.scopes)
+
+
+async def org_server_scopes(ctx: GrantContext, requested: Sequence[str]) -> ScopeGrant:
+    """The org AS issues only okta.* scopes, and only those granted to the client."""
+    if not requested:
+        raise GrantError("invalid_scope", "The `scope` parameter is required and can't be empty.")
+    unknown = [s for s in requested if s not in OKTA_SCOPES]
+    if unknown:
+        raise GrantError("invalid_scope", "The requested scope is invalid, unknown, or malformed.")
+    granted = await granted_scopes_for(ctx.session, ctx.org_id, ctx.client.id, ctx.org_url)
+    missing = [s for s in requested if s not in granted]
+    if missing:
+        raise GrantError(
+            "invalid_scope",
+            "The requested scopes are not granted to the client: " + " ".join(missing) + ".",
+        )
+    return ScopeGrant(scopes=tuple(requested), access_token_lifetime=ORG_TOKEN_LIFETIME)
+
+
+GRANTS[GRANT_TYPE] = issue
+CLIENT_SCOPE_POLICIES[servers.ORG] = org_server_scopes

@@ -1,0 +1,34 @@
+"""Client authentication for the token, introspect and revoke endpoints, in OAuth's error shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from ostiary.domain.clients.authentication import ClientAuthError, authenticate_client
+from ostiary.http.errors import OAuthHTTPError
+from ostiary.http.oauth.servers import ServerContext
+from ostiary.http.runtime import runtime
+
+
+async def authenticated_client(
+    request: Request, session: AsyncSession, ctx: ServerContext, params: dict[str, str], endpoint: str
+) -> Any:
+    """The authenticated, active client; RFC 7523 assertions must name this endpoint's URL."""
+    url = ctx.endpoint(endpoint)
+    try:
+        result = await authenticate_client(
+            session,
+            ctx.org.id,
+            authorization_header=request.headers.get("authorization"),
+            form=params,
+            endpoint_url=url,
+            accepted_audiences=[url, ctx.issuer],
+            encryptor=runtime(request).rings.encryptor,
+        )
+    except ClientAuthError as exc:
+        headers = {"WWW-Authenticate": exc.www_authenticate} if exc.www_authenticate else None
+        raise OAuthHTTPError(exc.status, exc.error, exc.description, headers) from None
+    return result.app

@@ -1,0 +1,75 @@
+"""``/v1/introspect`` (RFC 7662): any authenticated client of the org may ask; unknown → active false."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ostiary.domain.tokens.verification import verify_access_token
+from ostiary.http.errors import OAuthHTTPError
+from ostiary.http.oauth.client_auth import authenticated_client
+from ostiary.http.oauth.params import no_store_headers, oauth_params
+from ostiary.http.oauth.servers import resolve_server
+from ostiary.http.responses import json_response
+from ostiary.http.runtime import runtime
+from ostiary.jose.verify import TokenInvalid
+
+INACTIVE = {"active": False}
+
+
+def introspection_body(claims: dict[str, Any]) -> dict[str, Any]:
+    scopes = claims.get("scp") or []
+    body: dict[str, Any] = {
+        "active": True,
+        "token_type": "Bearer",
+        "scope": " ".join(scopes) if isinstance(scopes, list) else str(scopes),
+        "client_id": claims.get("cid"),
+    }
+    if "uid" in claims:
+        body["username"] = claims.get("sub")
+    for name in ("exp", "iat", "sub", "aud", "iss", "jti", "uid"):
+        if name in claims:
+            body[name] = claims[name]
+    return body
+
+
+async def introspect(request: Request) -> Response:
+    params = await oauth_params(request)
+    ctx = await resolve_server(request)
+    rt = runtime(request)
+    async with rt.db.session() as session:
+        await authenticated_client(request, session, ctx, params, "introspect")
+        token = params.get("token")
+        if not token:
+            raise OAuthHTTPError(400, "invalid_request", "The `token` parameter is required.")
+        hint = params.get("token_type_hint")
+        if hint and hint not in ("access_token", "refresh_token", "id_token", "device_secret"):
+            raise OAuthHTTPError(400, "unsupported_token_type", "The token_type_hint is not supported.")
+        introspectors = [*INTROSPECTORS]
+        for introspector in introspectors:
+            found = await introspector(rt, session, ctx, token)
+            if found is not None:
+                return json_response(found, headers=no_store_headers())
+    return json_response(INACTIVE, headers=no_store_headers())
+
+
+async def introspect_access_token(rt: Any, session: Any, ctx: Any, token: str) -> dict[str, Any] | None:
+    try:
+        claims = await verify_access_token(
+            rt.rings,
+            session,
+            org_id=ctx.org.id,
+            server_id=ctx.server.id,
+            issuer=ctx.issuer,
+            audience=None,
+            token=token,
+        )
+    except TokenInvalid:
+        return None
+    return introspection_body(claims)
+
+
+# Each kind of token this server can introspect; refresh tokens register theirs.
+INTROSPECTORS = [introspect_access_token]

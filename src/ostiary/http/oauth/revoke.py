@@ -1,0 +1,50 @@
+"""``/v1/revoke`` (RFC 7009): 200 whether or not the token was known; only its own client may revoke it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ostiary.domain.tokens import revocation
+from ostiary.http.errors import OAuthHTTPError
+from ostiary.http.oauth.client_auth import authenticated_client
+from ostiary.http.oauth.params import no_store_headers, oauth_params
+from ostiary.http.oauth.servers import resolve_server
+from ostiary.http.runtime import runtime
+from ostiary.jose.verify import TokenInvalid, verify_jwt
+
+
+async def revoke(request: Request) -> Response:
+    params = await oauth_params(request)
+    ctx = await resolve_server(request)
+    rt = runtime(request)
+    ring = await rt.rings.ring(ctx.org.id, ctx.server.id)
+    async with rt.db.session() as session:
+        client = await authenticated_client(request, session, ctx, params, "revoke")
+        token = params.get("token")
+        if not token:
+            raise OAuthHTTPError(400, "invalid_request", "The `token` parameter is required.")
+        for revoker in REVOKERS:
+            if await revoker(rt, session, ctx, ring, client, token):
+                break
+    return Response(status_code=200, headers=no_store_headers())
+
+
+async def revoke_access_token(rt: Any, session: Any, ctx: Any, ring: Any, client: Any, token: str) -> bool:
+    """Revoke a JWT access token of this server (expired or not); False when it is not one."""
+    try:
+        claims = verify_jwt(token, ring.keyset, issuer=ctx.issuer, audience=None, leeway=10**9)
+    except TokenInvalid:
+        return False
+    if claims.get("cid") != client.id:
+        raise OAuthHTTPError(400, "unauthorized_client", "The token was not issued to the requesting client.")
+    jti, exp = claims.get("jti"), claims.get("exp")
+    if isinstance(jti, str) and isinstance(exp, int):
+        await revocation.revoke_jti(session, ctx.org.id, jti, exp)
+    return True
+
+
+# Each kind of token this server can revoke; refresh tokens register theirs.
+REVOKERS = [revoke_access_token]
