@@ -1,0 +1,187 @@
+"""Primary authentication: a username and a password, checked against the directory.
+
+Used by ``POST /api/v1/authn`` (Okta's Classic Authentication API) and by the hosted sign-in
+page. Whatever the reason for a refusal (no such user, wrong password, a user who may not
+sign in), the caller sees the same answer and the server does the same work: one argon2
+verification, against a dummy hash when there is no user. A wrong password of a user who
+can sign in counts towards the lockout (``PasswordPolicy.max_attempts``); the attempt that
+reaches the limit locks the account (LOCKED_OUT, undone by ``/lifecycle/unlock``).
+
+A locked-out user is told so (status LOCKED_OUT) only when the password was right: the
+answer then goes to the account's owner, and a guesser learns nothing new. Every attempt
+is a ``user.session.start`` event in the system log, SUCCESS or FAILURE with the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from ostiary.domain.audit.log import record
+from ostiary.domain.context import Actor, Tx
+from ostiary.domain.directory import passwords, sessions
+from ostiary.domain.directory import users as users_domain
+from ostiary.domain.directory.passwords import DEFAULT_POLICY, PasswordPolicy
+from ostiary.domain.errors import Unauthenticated
+from ostiary.store.models import User
+from ostiary.timeutil import utcnow
+
+SUCCESS = "SUCCESS"
+PASSWORD_EXPIRED = "PASSWORD_EXPIRED"
+LOCKED_OUT = "LOCKED_OUT"
+FAILED = "FAILED"
+
+INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+MAX_USERNAME_LENGTH = 255
+_COUNTED = (users_domain.ACTIVE, users_domain.PASSWORD_EXPIRED)
+
+
+def authentication_failed() -> Unauthenticated:
+    """Okta's one answer to every refused sign-in (401)."""
+    return Unauthenticated("Authentication failed", code="E0000004")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of a password check. ``user`` is set unless the status is FAILED."""
+
+    status: str
+    user: User | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AuthnResult:
+    """What ``POST /api/v1/authn`` answers: SUCCESS with a session token, PASSWORD_EXPIRED with
+    a state token, LOCKED_OUT, or FAILED (401)."""
+
+    status: str
+    user: User | None = None
+    session_token: str | None = None
+    state_token: str | None = None
+    expires_at: datetime | None = None
+
+
+async def verify_credentials(
+    tx: Tx, username: str, password: str, policy: PasswordPolicy = DEFAULT_POLICY
+) -> Verdict:
+    """Check a password, keep the failure count and lockout, and log the attempt.
+
+    The caller must commit the transaction even when the verdict is FAILED (the count and the
+    events must persist) and only then answer with :func:`authentication_failed`.
+    """
+    user = await _find_by_login(tx, username)
+    matches = await passwords.verify_password(password, user.password_hash if user else None)
+    if user is None:
+        _log_attempt(tx, None, username, "FAILURE", INVALID_CREDENTIALS)
+        return Verdict(FAILED, reason=INVALID_CREDENTIALS)
+    if not matches:
+        return await _wrong_password(tx, user, policy)
+    if user.status == users_domain.LOCKED_OUT:
+        _log_attempt(tx, user, username, "FAILURE", LOCKED_OUT)
+        return Verdict(LOCKED_OUT, user, LOCKED_OUT)
+    if user.status not in _COUNTED:
+        _log_attempt(tx, user, username, "FAILURE", user.status)
+        return Verdict(FAILED, reason=user.status)
+    user.failed_logins = 0
+    if user.status == users_domain.PASSWORD_EXPIRED:
+        _log_attempt(tx, user, username, "CHALLENGE", PASSWORD_EXPIRED)
+        return Verdict(PASSWORD_EXPIRED, user, PASSWORD_EXPIRED)
+    user.last_login = utcnow()
+    _log_attempt(tx, user, username, "SUCCESS", None)
+    return Verdict(SUCCESS, user)
+
+
+async def primary_authentication(
+    tx: Tx, username: str, password: str, policy: PasswordPolicy = DEFAULT_POLICY
+) -> AuthnResult:
+    """``POST /api/v1/authn``: a verdict, plus the one-time token the next step needs."""
+    verdict = await verify_credentials(tx, username, password, policy)
+    if verdict.status == SUCCESS and verdict.user is not None:
+        token = await sessions.issue_token(tx, verdict.user, sessions.SESSION_TOKEN)
+        return AuthnResult(SUCCESS, verdict.user, session_token=token.value, expires_at=token.expires_at)
+    if verdict.status == PASSWORD_EXPIRED and verdict.user is not None:
+        state = await sessions.issue_token(tx, verdict.user, sessions.STATE_TOKEN)
+        return AuthnResult(
+            PASSWORD_EXPIRED, verdict.user, state_token=state.value, expires_at=state.expires_at
+        )
+    if verdict.status == LOCKED_OUT:
+        return AuthnResult(LOCKED_OUT, verdict.user)
+    return AuthnResult(FAILED)
+
+
+async def _find_by_login(tx: Tx, username: str) -> User | None:
+    if not username or len(username) > MAX_USERNAME_LENGTH:
+        return None
+    stmt = select(User).where(User.org_id == tx.org_id, User.login_lower == username.lower())
+    return (await tx.session.scalars(stmt)).first()
+
+
+async def _wrong_password(tx: Tx, user: User, policy: PasswordPolicy) -> Verdict:
+    """Count the failure atomically (concurrent guesses all count) and lock at the limit."""
+    if user.status not in _COUNTED:
+        _log_attempt(tx, user, user.login, "FAILURE", INVALID_CREDENTIALS)
+        return Verdict(FAILED, reason=INVALID_CREDENTIALS)
+    result = await tx.session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins)
+        .execution_options(synchronize_session=False)
+    )
+    failures = int(result.scalar_one())
+    set_committed_value(user, "failed_logins", failures)
+    _log_attempt(tx, user, user.login, "FAILURE", INVALID_CREDENTIALS)
+    if policy.max_attempts and failures >= policy.max_attempts:
+        await _lock(tx, user)
+    return Verdict(FAILED, reason=INVALID_CREDENTIALS)
+
+
+async def _lock(tx: Tx, user: User) -> None:
+    now = utcnow()
+    result = await tx.session.execute(
+        update(User)
+        .where(User.id == user.id, User.status.in_(_COUNTED))
+        .values(status=users_domain.LOCKED_OUT, status_changed=now, last_updated=now)
+        .returning(User.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.scalar_one_or_none() is None:
+        return
+    for name, value in (("status", users_domain.LOCKED_OUT), ("status_changed", now), ("last_updated", now)):
+        set_committed_value(user, name, value)
+    record(
+        _as_user(tx, user, user.login),
+        "user.account.lock",
+        "Max sign in attempts exceeded",
+        [users_domain.target(user)],
+        result="SUCCESS",
+        reason="LOCKED_OUT",
+        severity="WARN",
+    )
+
+
+def _as_user(tx: Tx, user: User | None, username: str) -> Tx:
+    """The transaction with the signing-in user (or the unknown username) as the actor."""
+    if user is None:
+        actor = Actor("unknown", "User", username[:MAX_USERNAME_LENGTH], username[:MAX_USERNAME_LENGTH])
+    else:
+        target = users_domain.target(user)
+        actor = Actor(user.id, "User", target.alternate_id, target.display_name)
+    return dataclasses.replace(tx, actor=actor)
+
+
+def _log_attempt(tx: Tx, user: User | None, username: str, result: str, reason: str | None) -> None:
+    record(
+        _as_user(tx, user, username),
+        "user.session.start",
+        "User login to Okta",
+        [users_domain.target(user)] if user else [],
+        result=result,
+        reason=reason,
+        severity="INFO" if result == "SUCCESS" else "WARN",
+    )

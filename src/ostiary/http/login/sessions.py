@@ -1,0 +1,212 @@
+"""The Sessions API.
+
+- ``POST /api/v1/sessions`` ``{"sessionToken": ...}``: redeem a one-time token for a session;
+  200 with the Session (Okta's OpenAPI maps 200) and ``Set-Cookie: sid=...``. No API token.
+- ``GET``/``DELETE /api/v1/sessions/me`` and ``POST /api/v1/sessions/me/lifecycle/refresh``: the
+  browser's own session by its ``sid`` cookie, with CORS (credentials) for trusted origins.
+- ``GET``/``DELETE /api/v1/sessions/{id}``, ``POST .../lifecycle/refresh`` (okta.sessions.*) and
+  ``DELETE /api/v1/users/{userId}/sessions`` (okta.users.manage): administration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ostiary.domain.context import Actor, Tx
+from ostiary.domain.directory import authn as authn_domain
+from ostiary.domain.directory import sessions as sessions_domain
+from ostiary.http.auth import client_info, management_tx
+from ostiary.http.cors import origin_allowed, preflight_endpoint, with_cors
+from ostiary.http.errors import OktaHTTPError
+from ostiary.http.management.common import base_url, path_param
+from ostiary.http.requests import bool_param, json_object
+from ostiary.http.responses import json_response, no_content
+from ostiary.http.runtime import runtime
+from ostiary.store.models.sessions import UserSession
+from ostiary.timeutil import iso
+
+SESSION_COOKIE = "sid"
+READ, MANAGE = "okta.sessions.read", "okta.sessions.manage"
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+# --- the cookie --------------------------------------------------------------------------------
+
+
+def set_session_cookie(response: Response, request: Request, secret: str) -> None:
+    """``sid``: HttpOnly, SameSite=Lax, Path=/, Secure when the request came over https. A
+    browser-session cookie: the server decides when the session expires."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        path="/",
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def clear_session_cookie(response: Response, request: Request) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", secure=request.url.scheme == "https", httponly=True, samesite="lax"
+    )
+
+
+def session_secret(request: Request) -> str | None:
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+# --- JSON --------------------------------------------------------------------------------------
+
+
+def session_json(row: UserSession, base: str, *, me: bool = False) -> dict[str, Any]:
+    """Okta's Session object; ``me`` links to ``/sessions/me`` and ``/users/me`` as Okta does."""
+    href = f"{base}/api/v1/sessions/{'me' if me else row.id}"
+    user_href = f"{base}/api/v1/users/{'me' if me else row.user_id}"
+    return {
+        "id": row.id,
+        "userId": row.user_id,
+        "login": row.login,
+        "createdAt": iso(row.created),
+        "expiresAt": iso(row.expires_at),
+        "status": row.status,
+        "lastPasswordVerification": iso(row.last_password_verification),
+        "lastFactorVerification": None,
+        "amr": list(row.amr),
+        "idp": {"id": row.org_id, "type": "OKTA"},
+        "mfaActive": False,
+        "_links": {
+            "self": {"href": href, "hints": {"allow": ["GET", "DELETE"]}},
+            "refresh": {"href": f"{href}/lifecycle/refresh", "hints": {"allow": ["POST"]}},
+            "user": {"href": user_href, "hints": {"allow": ["GET"]}},
+        },
+    }
+
+
+def _me_not_found() -> OktaHTTPError:
+    return OktaHTTPError(404, "E0000007", "Not found: Resource not found: me (Session)")
+
+
+def _as_owner(tx: Tx, row: UserSession) -> Tx:
+    return dataclasses.replace(tx, actor=Actor(row.user_id, "User", row.login, row.login))
+
+
+# --- create from a session token ---------------------------------------------------------------
+
+
+async def create_session(request: Request) -> Response:
+    body = await json_object(request)
+    token = body.get("sessionToken")
+    if not isinstance(token, str) or not token:
+        raise OktaHTTPError(
+            400,
+            "E0000001",
+            "Api validation failed: sessionToken",
+            ["sessionToken: The field cannot be left blank"],
+        )
+    rt = runtime(request)
+    org = await rt.org_for(request)
+    async with rt.db.session() as session:
+        tx = Tx(session=session, org=org, client=client_info(request))
+        started = await sessions_domain.exchange_token(tx, token)
+    if started is None:
+        raise authn_domain.authentication_failed()
+    response = json_response(session_json(started.session, base_url(request)), headers=NO_STORE)
+    set_session_cookie(response, request, started.secret)
+    return response
+
+
+# --- the browser's own session -----------------------------------------------------------------
+
+
+async def get_me(request: Request) -> Response:
+    rt = runtime(request)
+    org = await rt.org_for(request)
+    async with rt.db.session() as session:
+        tx = Tx(session=session, org=org, client=client_info(request))
+        row = await sessions_domain.find_by_secret(tx, session_secret(request))
+        if row is None:
+            raise _me_not_found()
+        return json_response(session_json(row, base_url(request), me=True), headers=NO_STORE)
+
+
+async def refresh_me(request: Request) -> Response:
+    if not await origin_allowed(request):
+        raise _me_not_found()
+    rt = runtime(request)
+    org = await rt.org_for(request)
+    async with rt.db.session() as session:
+        tx = Tx(session=session, org=org, client=client_info(request))
+        row = await sessions_domain.find_by_secret(tx, session_secret(request))
+        if row is None:
+            raise _me_not_found()
+        row = await sessions_domain.refresh(tx, row)
+        return json_response(session_json(row, base_url(request), me=True), headers=NO_STORE)
+
+
+async def delete_me(request: Request) -> Response:
+    """Sign out (``signIn.session.close``). A cross-origin call from an origin that is not
+    trusted cannot end the session even if the browser sent the cookie."""
+    if not await origin_allowed(request):
+        raise _me_not_found()
+    rt = runtime(request)
+    org = await rt.org_for(request)
+    async with rt.db.session() as session:
+        tx = Tx(session=session, org=org, client=client_info(request))
+        row = await sessions_domain.find_by_secret(tx, session_secret(request))
+        if row is None:
+            raise _me_not_found()
+        await sessions_domain.end(_as_owner(tx, row), row)
+    response = no_content()
+    clear_session_cookie(response, request)
+    return response
+
+
+# --- administration ----------------------------------------------------------------------------
+
+
+async def get_session(request: Request) -> Response:
+    async with management_tx(request, READ) as tx:
+        row = await sessions_domain.get_session(tx, path_param(request, "sessionId"))
+        return json_response(session_json(row, base_url(request)))
+
+
+async def refresh_session(request: Request) -> Response:
+    async with management_tx(request, MANAGE) as tx:
+        row = await sessions_domain.refresh_by_id(tx, path_param(request, "sessionId"))
+        return json_response(session_json(row, base_url(request)))
+
+
+async def revoke_session(request: Request) -> Response:
+    async with management_tx(request, MANAGE) as tx:
+        await sessions_domain.end_by_id(tx, path_param(request, "sessionId"))
+    return no_content()
+
+
+async def revoke_user_sessions(request: Request) -> Response:
+    """``oauthTokens`` and ``forgetDevices`` are validated; there are no refresh tokens or
+    remembered factors to clear yet."""
+    bool_param(request, "oauthTokens", False)
+    bool_param(request, "forgetDevices", True)
+    async with management_tx(request, "okta.users.manage") as tx:
+        await sessions_domain.end_user_sessions(tx, path_param(request, "userId"))
+    return no_content()
+
+
+routes = [
+    Route("/api/v1/sessions", create_session, methods=["POST"]),
+    Route("/api/v1/sessions/me", with_cors(get_me), methods=["GET"]),
+    Route("/api/v1/sessions/me", with_cors(delete_me), methods=["DELETE"]),
+    Route("/api/v1/sessions/me", preflight_endpoint("GET", "DELETE"), methods=["OPTIONS"]),
+    Route("/api/v1/sessions/me/lifecycle/refresh", with_cors(refresh_me), methods=["POST"]),
+    Route("/api/v1/sessions/me/lifecycle/refresh", preflight_endpoint("POST"), methods=["OPTIONS"]),
+    Route("/api/v1/sessions/{sessionId}", get_session, methods=["GET"]),
+    Route("/api/v1/sessions/{sessionId}", revoke_session, methods=["DELETE"]),
+    Route("/api/v1/sessions/{sessionId}/lifecycle/refresh", refresh_session, methods=["POST"]),
+    Route("/api/v1/users/{userId}/sessions", revoke_user_sessions, methods=["DELETE"]),
+]
