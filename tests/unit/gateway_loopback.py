@@ -27,7 +27,8 @@ def free_port() -> int:
 
 
 class LoopbackServer:
-    def __init__(self, app: Any, *, lifespan: str = "off") -> None:
+    def __init__(self, app: Any, *, lifespan: str = "off", uvloop: bool = False) -> None:
+        self.use_uvloop = uvloop
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -41,7 +42,12 @@ class LoopbackServer:
         return f"http://127.0.0.1:{self.port}"
 
     def _run(self) -> None:
-        asyncio.run(self.server.serve(sockets=[self.sock]))
+        if self.use_uvloop:
+            import uvloop
+
+            uvloop.run(self.server.serve(sockets=[self.sock]))
+        else:
+            asyncio.run(self.server.serve(sockets=[self.sock]))
 
     def start(self) -> LoopbackServer:
         self.thread.start()
@@ -189,6 +195,9 @@ def upstream_app() -> Any:
         response.set_cookie("b", "2")
         return response
 
+    async def no_content(request: Request) -> Response:
+        return Response(status_code=204, headers={"Vary": "Accept-Encoding"})
+
     async def gzipped(request: Request) -> Response:
         data = gzip.compress(b'{"compressed":true}')
         return Response(data, media_type="application/json", headers={"Content-Encoding": "gzip"})
@@ -201,13 +210,14 @@ def upstream_app() -> Any:
             Route("/stream/{n:int}", stream),
             Route("/cookie", cookie),
             Route("/gzip", gzipped),
+            Route("/no-content", no_content),
         ]
     )
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         path = scope.get("path", "")
         if scope["type"] == "http" and path.startswith(
-            ("/echo/", "/slow", "/big/", "/stream/", "/cookie", "/gzip")
+            ("/echo/", "/slow", "/big/", "/stream/", "/cookie", "/gzip", "/no-content")
         ):
             await test_routes(scope, receive, send)
         else:

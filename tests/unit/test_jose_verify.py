@@ -504,7 +504,7 @@ async def test_an_unreachable_issuer_fails_fast(clock_and_cache) -> None:
     started = time.monotonic()
     with pytest.raises(KeysUnavailable):
         await cache.verify(KEY.sign(access_claims(issuer=config.issuer)), config)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 3  # never hangs
 
 
 async def test_a_slow_issuer_times_out(issuer: JwksServer) -> None:

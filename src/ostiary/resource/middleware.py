@@ -1,0 +1,123 @@
+"""``ProtectedAPIMiddleware``: require a valid access token on every path but the public ones.
+
+    app = ProtectedAPIMiddleware(
+        app,
+        issuer="https://example.okta.com/oauth2/default",
+        audience="api://default",
+        public_paths=["/api/hello", "/docs/*"],
+        scopes_by_route={"GET /api/messages": ["messages:read"], "/api/admin/*": ["admin"]},
+    )
+
+Path templates are the gateway's (``{param}`` segments, a final ``/*`` for a subtree).
+A ``scopes_by_route`` key is ``"METHOD /path"`` or ``"/path"`` (any method); the first
+matching entry applies and all its scopes are needed. CORS preflights pass through
+untouched (put a CORS middleware *outside* this one so 401s carry CORS headers too).
+The claims reach handlers as ``request.state.claims`` and through ``current_claims``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ostiary.gateway.routing import compile_path, is_safe_path
+from ostiary.jose.verify import JwksCache
+from ostiary.resource.auth import AUTH_KEY, CLAIMS_KEY, JwtAuth, granted_scopes
+from ostiary.resource.bearer import BearerError, insufficient_scope
+
+
+class _PathRule:
+    def __init__(self, template: str, method: str | None = None) -> None:
+        self.template = template
+        self.method = method
+        self.pattern: re.Pattern[str] | None = compile_path(template)
+
+    def matches(self, method: str, path: str) -> bool:
+        if (
+            self.method is not None
+            and self.method != method
+            and not (method == "HEAD" and self.method == "GET")
+        ):
+            return False
+        return path == self.template if self.pattern is None else self.pattern.fullmatch(path) is not None
+
+
+def _rule(key: str) -> _PathRule:
+    method, _, path = key.strip().rpartition(" ")
+    if not path.startswith("/"):
+        raise ValueError(f"{key!r}: expected '/path' or 'METHOD /path'")
+    return _PathRule(path, method.strip().upper() or None)
+
+
+class ProtectedAPIMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        issuer: str | None = None,
+        audience: str | Sequence[str] | None = "api://default",
+        public_paths: Iterable[str] = (),
+        scopes_by_route: Mapping[str, Sequence[str]] | None = None,
+        jwks_uri: str | None = None,
+        jwks_cache: JwksCache | None = None,
+        auth: JwtAuth | None = None,
+    ) -> None:
+        if auth is None:
+            if issuer is None:
+                raise ValueError("give an issuer (or a JwtAuth)")
+            auth = JwtAuth(issuer, audience, jwks_uri=jwks_uri, cache=jwks_cache)
+        self.app = app
+        self.auth = auth
+        self.public = [_rule(path) for path in public_paths]
+        self.scopes = [(_rule(key), tuple(scopes)) for key, scopes in (scopes_by_route or {}).items()]
+
+    def is_public(self, method: str, path: str) -> bool:
+        return is_safe_path(path) and any(rule.matches(method, path) for rule in self.public)
+
+    def required_scopes(self, method: str, path: str) -> tuple[str, ...]:
+        for rule, scopes in self.scopes:
+            if rule.matches(method, path):
+                return scopes
+        return ()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        scope[AUTH_KEY] = self.auth
+        method = scope.get("method", "GET")
+        path = scope["path"]
+        headers = dict(scope["headers"])
+        if method == "OPTIONS" and b"origin" in headers and b"access-control-request-method" in headers:
+            await self.app(scope, receive, send)
+            return
+        if self.is_public(method, path):
+            await self.app(scope, receive, send)
+            return
+        try:
+            authorization = headers.get(b"authorization")
+            claims = await self.auth.authenticate(authorization.decode("latin-1") if authorization else None)
+            needed = self.required_scopes(method, path)
+            granted = set(granted_scopes(claims))
+            if any(s not in granted for s in needed):
+                raise insufficient_scope(" ".join(needed), self.auth.realm)
+        except BearerError as error:
+            await self._refuse(scope, send, error)
+            return
+        scope[CLAIMS_KEY] = claims
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["claims"] = claims
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, send: Send, error: BearerError) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        await send(
+            {"type": "http.response.start", "status": error.status_code, "headers": error.raw_headers()}
+        )
+        await send({"type": "http.response.body", "body": error.body})
