@@ -13,11 +13,16 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ostiary.domain.authz import servers
+from ostiary.domain.authz.authorization_servers import seed_default_server
 from ostiary.domain.authz.keys import KeyRings
 from ostiary.domain.authz.servers import ServerCache
 from ostiary.http.errors import EXCEPTION_HANDLERS
-from ostiary.http.management import api_tokens, groups, logs, users
+from ostiary.http.login import authn, page, sessions
+from ostiary.http.management import api_tokens, apps, authorization_servers, groups, logs, users
+from ostiary.http.management import trusted_origins as trusted_origins_api
 from ostiary.http.middleware import EdgeMiddleware
+from ostiary.http.oauth import routes as oauth_routes
+from ostiary.http.oauth.bearer import bearer_authenticator
 from ostiary.http.ratelimit import MemoryCounter, RateLimiter, RedisCounter, parse_limits
 from ostiary.http.responses import json_response
 from ostiary.http.runtime import Runtime
@@ -39,9 +44,16 @@ def build_routes() -> list[BaseRoute]:
     return [
         Route("/healthz", health, methods=["GET"]),
         *users.routes,
+        *apps.routes,
         *groups.routes,
+        *authorization_servers.routes,
         *api_tokens.routes,
         *logs.routes,
+        *oauth_routes.routes(),
+        *trusted_origins_api.routes,
+        *authn.routes,
+        *sessions.routes,
+        *page.routes,
     ]
 
 
@@ -61,6 +73,7 @@ def build_runtime(settings: Settings) -> Runtime:
         signer=JwtSigner(),
         limiter=limiter,
     )
+    rt.bearer = bearer_authenticator(rt)
     return rt
 
 
@@ -71,6 +84,7 @@ async def prepare(rt: Runtime, *, run_migrations: bool = True) -> None:
     async with rt.db.session() as session:
         org = await orgs.ensure_default(session)
         await servers.ensure_builtin(session, org.id)
+        await seed_default_server(session, org.id)
 
 
 def create_app(settings: Settings | None = None, *, run_migrations: bool | None = None) -> Starlette:

@@ -269,11 +269,12 @@ async def test_concurrent_calls_each_get_their_own_answer(
 
     async def grade(student: int) -> bytes:
         target = f"/grades/{student}".encode()
-        response = await pool.request(origin, b"GET", target, [], b"", connect_timeout=1, read_timeout=2)
+        # Generous timeouts: this checks that answers never mix, not speed on a loaded CI machine.
+        response = await pool.request(origin, b"GET", target, [], b"", connect_timeout=10, read_timeout=20)
         try:
             return await response.read()
         finally:
             response.release()
 
-    answers = await asyncio.gather(*(grade(n) for n in range(200)))
-    assert answers == [f'{{"student_id":"{n}"}}'.encode() for n in range(200)]
+    answers = await asyncio.gather(*(grade(n) for n in range(100)))
+    assert answers == [f'{{"student_id":"{n}"}}'.encode() for n in range(100)]

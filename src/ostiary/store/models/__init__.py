@@ -5,12 +5,30 @@ Importing this package registers every table on ``Base.metadata`` (migrations an
 
 from ostiary.store.models.authz import AuthorizationServer, RevokedToken, SigningKeyRow
 from ostiary.store.models.base import Base
+from ostiary.store.models.clients import (
+    App,
+    AppGrant,
+    AppGroupAssignment,
+    AppJwk,
+    AppUserAssignment,
+    ClientAssertionJti,
+    ClientSecret,
+)
 from ostiary.store.models.directory import ApiToken, Group, GroupMembership, LogEvent, Org, User
+from ostiary.store.models.policies import AccessPolicy, Claim, PolicyRule, Scope  # noqa: F401
+from ostiary.store.models.sessions import SessionToken, TrustedOrigin, UserSession  # noqa: F401
 
 __all__ = [
     "ApiToken",
+    "App",
+    "AppGrant",
+    "AppGroupAssignment",
+    "AppJwk",
+    "AppUserAssignment",
     "AuthorizationServer",
     "Base",
+    "ClientAssertionJti",
+    "ClientSecret",
     "Group",
     "GroupMembership",
     "LogEvent",
