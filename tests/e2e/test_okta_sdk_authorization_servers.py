@@ -35,16 +35,28 @@ async def test_sdk_round_trip(org: OrgServer) -> None:
         _, _, err = await client.activate_authorization_server(server.id)
         assert err is None, err
 
-        scope, _, err = await client.create_o_auth2_scope(server.id, OAuth2Scope.from_dict({"name": "car:drive", "consent": "REQUIRED"}))
+        scope, _, err = await client.create_o_auth2_scope(
+            server.id, OAuth2Scope.from_dict({"name": "car:drive", "consent": "REQUIRED"})
+        )
         assert err is None and scope is not None and scope.id.startswith("scp"), err
         scopes, _, err = await client.list_o_auth2_scopes(server.id)
         assert err is None and "car:drive" in [s.name for s in scopes], err
-        scope2, _, err = await client.replace_o_auth2_scope(server.id, scope.id, OAuth2Scope.from_dict({"name": "car:order"}))
+        scope2, _, err = await client.replace_o_auth2_scope(
+            server.id, scope.id, OAuth2Scope.from_dict({"name": "car:order"})
+        )
         assert err is None and scope2.name == "car:order", err
 
         claim, _, err = await client.create_o_auth2_claim(
             server.id,
-            OAuth2Claim.from_dict({"name": "tier", "claimType": "RESOURCE", "valueType": "EXPRESSION", "value": '"gold"', "conditions": {"scopes": ["car:order"]}}),
+            OAuth2Claim.from_dict(
+                {
+                    "name": "tier",
+                    "claimType": "RESOURCE",
+                    "valueType": "EXPRESSION",
+                    "value": '"gold"',
+                    "conditions": {"scopes": ["car:order"]},
+                }
+            ),
         )
         assert err is None and claim is not None and claim.id.startswith("ocl"), err
         claims, _, err = await client.list_o_auth2_claims(server.id)
@@ -52,13 +64,39 @@ async def test_sdk_round_trip(org: OrgServer) -> None:
 
         policy, _, err = await client.create_authorization_server_policy(
             server.id,
-            AuthorizationServerPolicy.from_dict({"type": "OAUTH_AUTHORIZATION_POLICY", "name": "P", "description": "d", "priority": 1, "conditions": {"clients": {"include": ["ALL_CLIENTS"]}}}),
+            AuthorizationServerPolicy.from_dict(
+                {
+                    "type": "OAUTH_AUTHORIZATION_POLICY",
+                    "name": "P",
+                    "description": "d",
+                    "priority": 1,
+                    "conditions": {"clients": {"include": ["ALL_CLIENTS"]}},
+                }
+            ),
         )
         assert err is None and policy is not None and policy.id.startswith("00p"), err
         rule, _, err = await client.create_authorization_server_policy_rule(
             server.id,
             policy.id,
-            AuthorizationServerPolicyRuleRequest.from_dict({"type": "RESOURCE_ACCESS", "name": "R", "priority": 1, "conditions": {"people": {"groups": {"include": ["EVERYONE"]}}, "grantTypes": {"include": ["client_credentials"]}, "scopes": {"include": ["*"]}}, "actions": {"token": {"accessTokenLifetimeMinutes": 60, "refreshTokenLifetimeMinutes": 0, "refreshTokenWindowMinutes": 10080}}}),
+            AuthorizationServerPolicyRuleRequest.from_dict(
+                {
+                    "type": "RESOURCE_ACCESS",
+                    "name": "R",
+                    "priority": 1,
+                    "conditions": {
+                        "people": {"groups": {"include": ["EVERYONE"]}},
+                        "grantTypes": {"include": ["client_credentials"]},
+                        "scopes": {"include": ["*"]},
+                    },
+                    "actions": {
+                        "token": {
+                            "accessTokenLifetimeMinutes": 60,
+                            "refreshTokenLifetimeMinutes": 0,
+                            "refreshTokenWindowMinutes": 10080,
+                        }
+                    },
+                }
+            ),
         )
         assert err is None and rule is not None and rule.id.startswith("0pr"), err
         rules, _, err = await client.list_authorization_server_policy_rules(server.id, policy.id)
@@ -76,7 +114,9 @@ async def test_sdk_round_trip(org: OrgServer) -> None:
         assert err is None and len(keys) == 2, err
         key, _, err = await client.get_authorization_server_key(server.id, keys[0].kid)
         assert err is None and key.kid == keys[0].kid, err
-        rotated, _, err = await client.rotate_authorization_server_keys(server.id, JwkUse.from_dict({"use": "sig"}))
+        rotated, _, err = await client.rotate_authorization_server_keys(
+            server.id, JwkUse.from_dict({"use": "sig"})
+        )
         assert err is None and len(rotated) == 3, err
 
         _, _, err = await client.delete_authorization_server_policy_rule(server.id, policy.id, rule.id)
