@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ostiary.domain.authz import servers
+from ostiary.domain.authz.expressions import EvalContext
+from ostiary.domain.authz.policy_engine import PolicyScopeError, TokenRequest
+from ostiary.domain.authz.policy_sets import policy_set as load_policy_set
 from ostiary.domain.clients.grants import granted_scopes_for
 from ostiary.domain.clients.okta_scopes import OKTA_SCOPES
 from ostiary.domain.tokens.access_tokens import access_token_claims
+from ostiary.domain.tokens.claims import evaluate_claims
 from ostiary.domain.tokens.grants.base import (
     CLIENT_SCOPE_POLICIES,
     GRANTS,
@@ -64,5 +68,37 @@ async def org_server_scopes(ctx: GrantContext, requested: Sequence[str]) -> Scop
     return ScopeGrant(scopes=tuple(requested), access_token_lifetime=ORG_TOKEN_LIFETIME)
 
 
+async def policy_server_scopes(ctx: GrantContext, requested: Sequence[str]) -> ScopeGrant:
+    """Default and custom servers: known scopes, then the access policies (no user)."""
+    policy_set = await load_policy_set(ctx.session, ctx.org_id, ctx.server.id)
+    try:
+        scopes = policy_set.resolve_scopes(requested)
+    except PolicyScopeError as exc:
+        raise GrantError(exc.error, exc.description) from None
+    decision = policy_set.policies.evaluate(
+        TokenRequest(
+            client_id=ctx.client.id,
+            user_id=None,
+            user_group_ids=frozenset(),
+            grant_type=GRANT_TYPE,
+            scopes=scopes,
+        )
+    )
+    if not decision.granted:
+        raise GrantError(decision.error or "access_denied", decision.error_description or "Access denied.")
+    app = {
+        "clientId": ctx.client.id,
+        "id": ctx.client.id,
+        "name": getattr(ctx.client, "label", ctx.client.id),
+    }
+    extra = evaluate_claims(
+        policy_set.claims_for("RESOURCE", decision.scopes), EvalContext(app=app, org={"id": ctx.org_id})
+    )
+    lifetime = (decision.access_token_lifetime_minutes or 60) * 60
+    return ScopeGrant(scopes=decision.scopes, access_token_lifetime=lifetime, extra_claims=extra)
+
+
 GRANTS[GRANT_TYPE] = issue
 CLIENT_SCOPE_POLICIES[servers.ORG] = org_server_scopes
+CLIENT_SCOPE_POLICIES[servers.DEFAULT] = policy_server_scopes
+CLIENT_SCOPE_POLICIES[servers.CUSTOM] = policy_server_scopes
