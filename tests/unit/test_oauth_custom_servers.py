@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import jwt
 
+from ostiary.domain.authz.policy_engine import POLICY_DENIED
 from tests.conftest import Server
 from tests.unit.oauth_helpers import ORG, basic, service_client
 from tests.unit.test_as_policies_api import AS, create_policy, create_rule, new_server
@@ -81,10 +82,7 @@ async def test_custom_server_rules_decide_and_the_rule_sets_the_lifetime(
     assert claims["scp"] == [silver]
     assert granted.json()["expires_in"] == 300 == claims["exp"] - claims["iat"]
     assert denied.status_code == 400
-    assert denied.json() == {
-        "error": "access_denied",
-        "error_description": "Policy evaluation failed for this request, please check the policy configurations.",
-    }
+    assert denied.json() == {"error": "access_denied", "error_description": POLICY_DENIED}
 
 
 async def test_a_server_without_policies_denies(admin: httpx.AsyncClient, server: Server) -> None:
