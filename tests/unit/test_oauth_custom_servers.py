@@ -136,3 +136,22 @@ async def test_introspection_on_a_custom_server(admin: httpx.AsyncClient, server
         )
     assert found.json()["active"] is True and found.json()["aud"] == "api://default"
     assert elsewhere.json() == {"active": False}
+
+
+async def test_es256_is_an_opt_in_when_creating_a_server(admin: httpx.AsyncClient, server: Server) -> None:
+    body = {"name": "fast", "audiences": ["api://fast"], "credentials": {"signing": {"alg": "ES256"}}}
+    created = await admin.post(AS, json=body)
+    assert created.status_code == 201, created.text
+    server_id = created.json()["id"]
+    assert created.json()["credentials"]["signing"]["alg"] == "ES256"
+    assert (await admin.post(f"{AS}/{server_id}/scopes", json={"name": "s1"})).status_code == 201
+    policy = await create_policy(admin, server_id, "p")
+    await create_rule(admin, server_id, policy["id"], "r", grants=["client_credentials"], scopes=["s1"])
+    client_id, secret = await service_client(admin)
+    async with server.client() as anon:
+        response = await token(anon, server_id, client_id, secret, "s1")
+        keys = (await anon.get(f"/oauth2/{server_id}/v1/keys")).json()["keys"]
+    assert jwt.get_unverified_header(response.json()["access_token"])["alg"] == "ES256"
+    assert {k["kty"] for k in keys} == {"EC"}
+    changed = await admin.put(f"{AS}/{server_id}", json={**body, "credentials": {"signing": {"alg": "RS256"}}})
+    assert changed.status_code == 400

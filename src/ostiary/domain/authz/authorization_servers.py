@@ -36,6 +36,7 @@ MANAGEABLE = (DEFAULT, CUSTOM)
 ACTIVE, INACTIVE = "ACTIVE", "INACTIVE"
 ISSUER_MODES = ("ORG_URL", "CUSTOM_URL", "DYNAMIC")
 ROTATION_MODES = ("AUTO", "MANUAL")
+SIGNING_ALGS = ("RS256", "ES256")
 _MAX_NAME = 255
 _MAX_DESCRIPTION = 1024
 _MAX_AUDIENCE = 1024
@@ -207,6 +208,12 @@ def _rotation_mode(body: Mapping[str, Any], default: str) -> str:
     )
 
 
+def _signing_alg(body: Mapping[str, Any], default: str) -> str:
+    """Ostiary's extension ``credentials.signing.alg``: RS256 (Okta's only choice) or ES256 (opt-in)."""
+    signing = object_field(object_field(body, "credentials"), "signing", field="credentials.signing")
+    return choice_field(signing, "alg", SIGNING_ALGS, default, field="credentials.signing.alg")
+
+
 def _refuse_encryption(body: Mapping[str, Any]) -> None:
     for key in ("accessTokenEncryptedResponseAlgorithm", "jwks", "jwks_uri"):
         if present(body, key):
@@ -230,6 +237,7 @@ async def create_server(tx: Tx, body: Mapping[str, Any]) -> AuthorizationServer:
     audiences = _audiences(body)
     issuer_mode = choice_field(body, "issuerMode", ISSUER_MODES, "ORG_URL")
     rotation_mode = _rotation_mode(body, "AUTO")
+    signing_alg = _signing_alg(body, "RS256")
     _refuse_encryption(body)
     await _ensure_name_free(tx, name)
     now = utcnow()
@@ -242,7 +250,7 @@ async def create_server(tx: Tx, body: Mapping[str, Any]) -> AuthorizationServer:
         audiences=audiences,
         issuer_mode=issuer_mode,
         status=ACTIVE,
-        signing_alg="RS256",
+        signing_alg=signing_alg,
         rotation_mode=rotation_mode,
         settings={},
         created=now,
@@ -263,6 +271,8 @@ async def replace_server(tx: Tx, server_id: str, body: Mapping[str, Any]) -> Aut
     audiences = _audiences(body)
     issuer_mode = choice_field(body, "issuerMode", ISSUER_MODES, server.issuer_mode)
     rotation_mode = _rotation_mode(body, server.rotation_mode)
+    if _signing_alg(body, server.signing_alg) != server.signing_alg:
+        raise invalid("credentials.signing.alg", "The signing algorithm is fixed when the server is created")
     _refuse_encryption(body)
     await _ensure_name_free(tx, name, except_id=server.id)
     server.name, server.description, server.audiences = name, description, audiences

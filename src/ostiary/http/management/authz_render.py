@@ -27,7 +27,7 @@ def _lifecycle(href: str, status: str) -> dict[str, Any]:
 def server_json(server: AuthorizationServer, base: str, org_url: str, kid: str | None) -> dict[str, Any]:
     href = server_href(base, server.id)
     issuer = servers_domain.issuer(server, org_url)
-    signing: dict[str, Any] = {"rotationMode": server.rotation_mode, "use": "sig"}
+    signing: dict[str, Any] = {"rotationMode": server.rotation_mode, "use": "sig", "alg": server.signing_alg}
     if kid is not None:
         signing.update(kid=kid, lastRotated=iso(server.last_rotated), nextRotation=iso(server.next_rotation))
     return {
