@@ -153,5 +153,6 @@ async def test_es256_is_an_opt_in_when_creating_a_server(admin: httpx.AsyncClien
         keys = (await anon.get(f"/oauth2/{server_id}/v1/keys")).json()["keys"]
     assert jwt.get_unverified_header(response.json()["access_token"])["alg"] == "ES256"
     assert {k["kty"] for k in keys} == {"EC"}
-    changed = await admin.put(f"{AS}/{server_id}", json={**body, "credentials": {"signing": {"alg": "RS256"}}})
+    rs256 = {**body, "credentials": {"signing": {"alg": "RS256"}}}
+    changed = await admin.put(f"{AS}/{server_id}", json=rs256)
     assert changed.status_code == 400
