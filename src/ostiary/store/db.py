@@ -42,6 +42,23 @@ class Database:
         async with self.sessionmaker() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def lazy_session(self) -> AsyncIterator[AsyncSession]:
+        """Like ``session()``, but a request that never touches the database costs no transaction.
+
+        For hot paths served from caches (the token endpoint): the transaction begins on first use,
+        commits on success, rolls back on error.
+        """
+        async with self.sessionmaker() as session:
+            try:
+                yield session
+            except BaseException:
+                if session.in_transaction():
+                    await session.rollback()
+                raise
+            if session.in_transaction():
+                await session.commit()
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 

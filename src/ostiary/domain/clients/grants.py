@@ -8,6 +8,7 @@ The client credentials grant on the org AS issues only scopes granted here; see
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary import ids
 from ostiary.domain.audit.log import Target, record
+from ostiary.domain.clients.client_cache import CACHE, invalidate_client
 from ostiary.domain.clients.okta_scopes import OKTA_SCOPES
 from ostiary.domain.clients.records import ACTIVE, Causes, app_target, get_app
 from ostiary.domain.context import Tx
@@ -39,17 +41,34 @@ def normalize_issuer(issuer: str) -> str:
     return issuer.rstrip("/")
 
 
+# (org, client, issuer) → (expires, client-cache generation, scopes). An entry is good only while
+# no client or grant changed since it was loaded (the shared generation) and for at most the
+# client cache's TTL, which bounds how long another process's change goes unseen.
+_GRANTED: dict[tuple[str, str, str], tuple[float, int, frozenset[str]]] = {}
+_MAX_GRANTED = 10_000
+
+
 async def granted_scopes_for(
     session: AsyncSession, org_id: str, client_id: str, issuer: str
 ) -> frozenset[str]:
-    """The scopes granted (ACTIVE) to ``client_id`` for tokens of ``issuer``."""
+    """The scopes granted (ACTIVE) to ``client_id`` for tokens of ``issuer`` (cached: token hot path)."""
+    key = (org_id, client_id, normalize_issuer(issuer))
+    entry = _GRANTED.get(key)
+    if entry is not None and entry[0] > time.monotonic() and entry[1] == CACHE.generation:
+        return entry[2]
+    generation = CACHE.generation
     stmt = select(AppGrant.scope_id).where(
         AppGrant.org_id == org_id,
         AppGrant.app_id == client_id,
-        AppGrant.issuer == normalize_issuer(issuer),
+        AppGrant.issuer == key[2],
         AppGrant.status == ACTIVE,
     )
-    return frozenset((await session.scalars(stmt)).all())
+    scopes = frozenset((await session.scalars(stmt)).all())
+    if generation == CACHE.generation:
+        if len(_GRANTED) >= _MAX_GRANTED:
+            _GRANTED.clear()
+        _GRANTED[key] = (time.monotonic() + CACHE.ttl, generation, scopes)
+    return scopes
 
 
 async def granted_scopes(tx: Tx, client_id: str, issuer: str) -> frozenset[str]:
@@ -105,6 +124,7 @@ async def grant_scope(tx: Tx, app_id: str, body: Mapping[str, Any], *, org_url: 
     )
     tx.session.add(grant)
     await tx.session.flush()
+    invalidate_client(app.id, tx.session)
     record(tx, "app.oauth2.as.consent.grant", "Grant consent to scope", [app_target(app), _target(grant)])
     return grant
 
@@ -130,4 +150,5 @@ async def revoke_grant(tx: Tx, app_id: str, grant_id: str) -> None:
     grant = await get_grant(tx, app_id, grant_id)
     app = await get_app(tx, app_id)
     await tx.session.delete(grant)
+    invalidate_client(app.id, tx.session)
     record(tx, "app.oauth2.as.consent.revoke", "Revoke consent to scope", [app_target(app), _target(grant)])

@@ -16,7 +16,10 @@ from ostiary.http.runtime import runtime
 async def authenticated_client(
     request: Request, session: AsyncSession, ctx: ServerContext, params: dict[str, str], endpoint: str
 ) -> Any:
-    """The authenticated, active client; RFC 7523 assertions must name this endpoint's URL."""
+    """The authenticated, active client and the method it used (``.app``, ``.method``).
+
+    RFC 7523 assertions must name this endpoint's URL.
+    """
     url = ctx.endpoint(endpoint)
     try:
         result = await authenticate_client(
@@ -31,4 +34,4 @@ async def authenticated_client(
     except ClientAuthError as exc:
         headers = {"WWW-Authenticate": exc.www_authenticate} if exc.www_authenticate else None
         raise OAuthHTTPError(exc.status, exc.error, exc.description, headers) from None
-    return result.app
+    return result

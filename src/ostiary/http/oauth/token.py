@@ -17,6 +17,8 @@ from ostiary.http.oauth.servers import resolve_server
 from ostiary.http.responses import json_response
 from ostiary.http.runtime import runtime
 
+ASSERTION_METHODS = frozenset({"private_key_jwt", "client_secret_jwt"})
+
 
 async def token(request: Request) -> Response:
     params = await oauth_params(request)
@@ -27,31 +29,36 @@ async def token(request: Request) -> Response:
     ctx = await resolve_server(request)
     rt = runtime(request)
     ring = await rt.rings.ring(ctx.org.id, ctx.server.id)  # before any write: keys commit on their own
-    async with rt.db.session() as session:
-        client = await authenticated_client(request, session, ctx, params, "token")
+    failure: OAuthHTTPError | None = None
+    async with rt.db.lazy_session() as session:
+        client_auth = await authenticated_client(request, session, ctx, params, "token")
         if grant is None:
-            raise OAuthHTTPError(
+            failure = OAuthHTTPError(
                 400, "unsupported_grant_type", "The grant type in the request isn't supported."
             )
-        grant_ctx = GrantContext(
-            session=session,
-            org_id=ctx.org.id,
-            org_url=ctx.org_url,
-            server=ctx.server,
-            issuer=ctx.issuer,
-            audiences=ctx.audiences,
-            client=client,
-            params=params,
-            ring=ring,
-            signer=rt.signer,
-        )
-        failure: GrantError | None = None
-        try:
-            async with session.begin_nested():  # a failed grant undoes its own writes only
-                result = await grant(grant_ctx)
-        except GrantError as exc:
-            failure = exc
-    # Commit happened above even on failure: a used client_assertion jti must stay used.
+        else:
+            grant_ctx = GrantContext(
+                session=session,
+                org_id=ctx.org.id,
+                org_url=ctx.org_url,
+                server=ctx.server,
+                issuer=ctx.issuer,
+                audiences=ctx.audiences,
+                client=client_auth.app,
+                params=params,
+                ring=ring,
+                signer=rt.signer,
+            )
+            try:
+                if client_auth.method in ASSERTION_METHODS:
+                    # The assertion's jti is written: a failed grant undoes only its own writes.
+                    async with session.begin_nested():
+                        result = await grant(grant_ctx)
+                else:
+                    result = await grant(grant_ctx)
+            except GrantError as exc:
+                failure = OAuthHTTPError(exc.status, exc.error, exc.description)
+    # Committed above even on failure: a used client_assertion jti must stay used.
     if failure is not None:
-        raise OAuthHTTPError(failure.status, failure.error, failure.description)
+        raise failure
     return json_response(result.as_json(), headers=no_store_headers())

@@ -1,0 +1,208 @@
+"""Token endpoint benchmark: client_credentials tokens/s from one `ostiary serve` worker, next to
+`openssl speed` single-core signatures/s measured in the same run (the ratio is the figure).
+
+RS256 on the org authorization server (okta.* scope, client_secret_basic), and ES256 on a custom
+server that opted in. The load generator runs in this process on the same machine.
+
+    python bench/token.py [--seconds 8] [--concurrency 64]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# This file is named like the stdlib `token` module: keep its folder off the import path.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
+import argparse
+import asyncio
+import base64
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.servers import OSTIARY, free_port, wait_until_up  # noqa: E402
+
+
+def openssl_sign_rate(algorithm: str) -> float | None:
+    """Single-core signatures/s from `openssl speed` (rsa2048 or ecdsap256)."""
+    if shutil.which("openssl") is None:
+        return None
+    result = subprocess.run(
+        ["openssl", "speed", "-seconds", "3", algorithm], capture_output=True, text=True, check=False
+    )
+    for line in result.stdout.splitlines():
+        if algorithm == "rsa2048" and re.match(r"^rsa\s+2048 bits", line):
+            return float(line.split()[5])
+        if algorithm == "ecdsap256" and re.match(r"^\s*256 bits ecdsa \(nistp256\)", line):
+            return float(line.split()[6])
+    return None
+
+
+def cryptography_rsa_rate(seconds: float = 2.0) -> float:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        key.sign(b"x" * 300, padding.PKCS1v15(), hashes.SHA256())
+        count += 1
+    return count / (time.perf_counter() - start)
+
+
+def setup(url: str, token: str) -> dict[str, str]:
+    session = requests.Session()
+    session.headers["Authorization"] = f"SSWS {token}"
+    session.verify = False
+
+    def app() -> tuple[str, str]:
+        body = {
+            "name": "oidc_client",
+            "label": "bench",
+            "signOnMode": "OPENID_CONNECT",
+            "credentials": {"oauthClient": {"token_endpoint_auth_method": "client_secret_basic"}},
+            "settings": {
+                "oauthClient": {
+                    "application_type": "service",
+                    "grant_types": ["client_credentials"],
+                    "response_types": ["token"],
+                }
+            },
+        }
+        created = session.post(f"{url}/api/v1/apps", json=body).json()
+        oauth = created["credentials"]["oauthClient"]
+        return oauth["client_id"], oauth["client_secret"]
+
+    client_id, secret = app()
+    grant = session.post(
+        f"{url}/api/v1/apps/{client_id}/grants", json={"issuer": url, "scopeId": "okta.users.read"}
+    )
+    assert grant.status_code == 201, grant.text
+    server = session.post(
+        f"{url}/api/v1/authorizationServers",
+        json={
+            "name": "bench-es256",
+            "audiences": ["api://bench"],
+            "credentials": {"signing": {"alg": "ES256"}},
+        },
+    ).json()
+    session.post(f"{url}/api/v1/authorizationServers/{server['id']}/scopes", json={"name": "bench"})
+    policy = session.post(
+        f"{url}/api/v1/authorizationServers/{server['id']}/policies",
+        json={
+            "type": "OAUTH_AUTHORIZATION_POLICY",
+            "name": "p",
+            "description": "p",
+            "conditions": {"clients": {"include": ["ALL_CLIENTS"]}},
+        },
+    ).json()
+    rule = session.post(
+        f"{url}/api/v1/authorizationServers/{server['id']}/policies/{policy['id']}/rules",
+        json={
+            "type": "RESOURCE_ACCESS",
+            "name": "r",
+            "conditions": {"grantTypes": {"include": ["client_credentials"]}, "scopes": {"include": ["*"]}},
+        },
+    )
+    assert rule.status_code == 201, rule.text
+    return {"client_id": client_id, "secret": secret, "es_server": server["id"]}
+
+
+async def drive(url: str, basic: str, scope: str, seconds: float, concurrency: int) -> tuple[float, int]:
+    done = errors = 0
+    deadline = time.perf_counter() + seconds
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def worker() -> None:
+            nonlocal done, errors
+            while time.perf_counter() < deadline:
+                async with http.post(
+                    url,
+                    data={"grant_type": "client_credentials", "scope": scope},
+                    headers={"Authorization": f"Basic {basic}"},
+                ) as response:
+                    await response.read()
+                    if response.status == 200:
+                        done += 1
+                    else:
+                        errors += 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return done / (time.perf_counter() - start), errors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--concurrency", type=int, default=64)
+    args = parser.parse_args()
+
+    rsa_openssl = openssl_sign_rate("rsa2048")
+    ec_openssl = openssl_sign_rate("ecdsap256")
+    rsa_raw = cryptography_rsa_rate()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="ostiary-bench-token-"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "OSTIARY_DATA_DIR": str(data_dir),
+        "OSTIARY_BASE_URL": url,
+        "OSTIARY_RATE_LIMITS": "off",
+        "OSTIARY_LOG_LEVEL": "warning",
+    }
+    created = subprocess.run(
+        [OSTIARY, "token", "create", "--name", "bench"], env=env, capture_output=True, text=True, check=False
+    )
+    if created.returncode != 0:
+        sys.exit(f"ostiary token create failed:\n{created.stderr}")
+    token = created.stdout.strip().splitlines()[-1]
+    server = subprocess.Popen([OSTIARY, "serve", "--port", str(port), "--workers", "1"], env=env)
+    try:
+        wait_until_up(f"{url}/healthz", process=server)
+        ids = setup(url, token)
+        basic = base64.b64encode(f"{ids['client_id']}:{ids['secret']}".encode()).decode()
+        asyncio.run(drive(f"{url}/oauth2/v1/token", basic, "okta.users.read", 1.0, 8))  # warm-up
+        rs_rate, rs_errors = asyncio.run(
+            drive(f"{url}/oauth2/v1/token", basic, "okta.users.read", args.seconds, args.concurrency)
+        )
+        es_url = f"{url}/oauth2/{ids['es_server']}/v1/token"
+        asyncio.run(drive(es_url, basic, "bench", 1.0, 8))
+        es_rate, es_errors = asyncio.run(drive(es_url, basic, "bench", args.seconds, args.concurrency))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    baseline = rsa_openssl or rsa_raw
+    print(
+        f"openssl speed rsa2048 (1 core): {rsa_openssl or float('nan'):,.0f} sign/s; "
+        f"cryptography RSA-2048 (1 thread): {rsa_raw:,.0f} sign/s"
+    )
+    print(
+        f"RS256 client_credentials, org AS, 1 worker: {rs_rate:,.0f} tokens/s ({rs_errors} errors) "
+        f"-> ratio {rs_rate / baseline:.2f} vs single-core RSA signing (target >= 1.0)"
+    )
+    if ec_openssl:
+        print(f"openssl speed ecdsap256 (1 core): {ec_openssl:,.0f} sign/s")
+    print(
+        f"ES256 client_credentials, custom AS, 1 worker: {es_rate:,.0f} tokens/s ({es_errors} errors) "
+        f"-> {es_rate / rs_rate:.2f}x the RS256 rate"
+        + (f", ratio {es_rate / ec_openssl:.2f} vs openssl ECDSA" if ec_openssl else "")
+    )
+
+
+if __name__ == "__main__":
+    main()
