@@ -88,6 +88,81 @@ def serve(
     )
 
 
+@app.command()
+def demo(
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Keep the demo's data here (default: a temp dir)")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port_offset: Annotated[int, typer.Option("--port-offset", help="Added to every demo port")] = 0,
+) -> None:
+    """The whole seed scenario: org :8080, gateway :8081, APIs :8082 and :8083, demo app :3090."""
+    import tempfile
+
+    from ostiary.demo.runner import run_demo
+
+    directory = data_dir or Path(tempfile.mkdtemp(prefix="ostiary-demo-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    asyncio.run(run_demo(directory, host=host, port_offset=port_offset))
+
+
+gateway_app = typer.Typer(help="The API gateway.", invoke_without_command=True)
+app.add_typer(gateway_app, name="gateway")
+
+
+@gateway_app.callback()
+def gateway(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option("--config", help="gateway.yaml")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (default: the file's listen.port, else 8081)")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Interface (default: the file's listen.host)")] = None,
+) -> None:
+    """Run the API gateway: ``ostiary gateway --config gateway.yaml [--port 8081]``."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if config is None:
+        typer.echo("error: --config is required", err=True)
+        raise typer.Exit(2)
+    from ostiary.gateway.server import run_gateway
+
+    run_gateway(config, host=host, port=port)
+
+
+@gateway_app.command("config")
+def gateway_config(
+    from_authorization_server: Annotated[str, typer.Option("--from-authorization-server", help="Server id")],
+    mapping: Annotated[Path, typer.Option("--mapping", help="YAML: upstream and scope -> calls")],
+    org_url: Annotated[str, typer.Option("--org-url", envvar="OSTIARY_BASE_URL")] = "http://localhost:8080",
+    token: Annotated[
+        str | None, typer.Option("--token", envvar="OSTIARY_API_TOKEN", help="SSWS API token")
+    ] = None,
+) -> None:
+    """Print a gateway.yaml generated from an authorization server's scopes and a mapping file."""
+    import requests
+    import yaml
+
+    from ostiary.gateway.generate import generate_config
+
+    if not token:
+        typer.echo("error: --token (or OSTIARY_API_TOKEN) is required", err=True)
+        raise typer.Exit(2)
+    headers = {"Authorization": f"SSWS {token}", "Accept": "application/json"}
+    base = f"{org_url.rstrip('/')}/api/v1/authorizationServers/{from_authorization_server}"
+    server = requests.get(base, headers=headers, timeout=10)
+    scopes = requests.get(f"{base}/scopes", headers=headers, timeout=10)
+    if server.status_code != 200 or scopes.status_code != 200:
+        typer.echo(f"error: {server.status_code} {server.text[:200]}", err=True)
+        raise typer.Exit(1)
+    try:
+        generated = generate_config(server.json(), scopes.json(), yaml.safe_load(mapping.read_text()))
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(yaml.safe_dump(generated, sort_keys=False))
+
+
 @token_app.command("create")
 def token_create(
     name: Annotated[str, typer.Option("--name", help="A name for the token")],
