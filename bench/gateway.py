@@ -36,14 +36,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-import aiohttp  # noqa: E402
-import jwt  # noqa: E402
-import uvicorn  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
-from jwt.algorithms import RSAAlgorithm  # noqa: E402
-from starlette.applications import Starlette  # noqa: E402
-from starlette.responses import JSONResponse  # noqa: E402
-from starlette.routing import Route  # noqa: E402
+import aiohttp
+import jwt
+import uvicorn
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 SILVER = "http://myapp.com/scp/silver"
 EXPECTED = b'["mercury","venus","earth","mars","jupiter","saturn","uranus","neptune"]'

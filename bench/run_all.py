@@ -12,7 +12,8 @@ BENCHES = ["sign.py", "token.py", "gateway.py", "directory.py"]
 def main() -> int:
     here = Path(__file__).parent
     failed = 0
-    for name in BENCHES + [p.name for p in sorted(here.glob("*.py")) if p.name not in BENCHES + ["run_all.py"]]:
+    others = [p.name for p in sorted(here.glob("*.py")) if p.name not in [*BENCHES, "run_all.py"]]
+    for name in BENCHES + others:
         print(f"\n=== bench/{name}", flush=True)
         failed += subprocess.run([sys.executable, str(here / name)], check=False).returncode != 0
     return 1 if failed else 0

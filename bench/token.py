@@ -31,7 +31,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.servers import OSTIARY, free_port, wait_until_up  # noqa: E402
+from tests.e2e.servers import OSTIARY, free_port, wait_until_up
 
 
 def openssl_sign_rate(algorithm: str) -> float | None:
