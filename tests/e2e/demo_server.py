@@ -1,0 +1,63 @@
+"""`ostiary demo` as a user runs it, on ports moved by an offset so tests do not collide."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.servers import OSTIARY, wait_until_up
+
+DEMO_PORTS = (8080, 8081, 8082, 8083, 3090)
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_offset() -> int:
+    for _ in range(50):
+        offset = random.randint(20000, 40000)
+        if all(_free(p + offset) for p in DEMO_PORTS):
+            return offset
+    raise RuntimeError("no free port range for the demo")
+
+
+@contextmanager
+def running_demo(data_dir: Path, password: str) -> Iterator[dict[str, Any]]:
+    offset = free_offset()
+    env = {**os.environ, "OSTIARY_DEMO_PASSWORD": password, "OSTIARY_LOG_LEVEL": "warning"}
+    log = (data_dir.parent / "demo.log").open("wb")
+    process = subprocess.Popen(
+        [OSTIARY, "demo", "--data-dir", str(data_dir), "--port-offset", str(offset)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (data_dir / "demo.json").exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the demo did not start")
+            time.sleep(0.1)
+        demo: dict[str, Any] = json.loads((data_dir / "demo.json").read_text())
+        for key in ("org_url", "upstream_url", "protected_api_url", "app_url"):
+            wait_until_up(demo[key] + ("/healthz" if key == "org_url" else "/"), process=process)
+        wait_until_up(demo["gateway_url"] + "/visitors", process=process)
+        yield demo
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        log.close()
