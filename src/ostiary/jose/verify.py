@@ -30,13 +30,15 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+if TYPE_CHECKING:
+    import aiohttp  # imported when keys are first fetched: the org server never needs it
 
 log = logging.getLogger(__name__)
 
@@ -524,6 +526,8 @@ class JwksCache:
             return okta_jwks_uri(issuer)
 
     async def _get_json(self, session: aiohttp.ClientSession, url: str) -> tuple[Any, str | None]:
+        import aiohttp
+
         timeout = aiohttp.ClientTimeout(total=self.timeout, connect=min(self.timeout, 3.0))
         headers = {"Accept": "application/json"}
         async with session.get(url, timeout=timeout, headers=headers) as response:
@@ -536,6 +540,8 @@ class JwksCache:
 
     def _session(self) -> aiohttp.ClientSession:
         if self.session is None or self.session.closed:
+            import aiohttp
+
             self.session = aiohttp.ClientSession()
             self._owns_session = True
         return self.session
