@@ -18,7 +18,7 @@ from ostiary.domain.authz.keys import KeyRings
 from ostiary.domain.authz.servers import ServerCache
 from ostiary.http.errors import EXCEPTION_HANDLERS
 from ostiary.http.login import authn, page, sessions
-from ostiary.http.management import api_tokens, apps, authorization_servers, groups, logs, users
+from ostiary.http.management import api_tokens, apps, as_tokens, authorization_servers, groups, logs, users
 from ostiary.http.management import trusted_origins as trusted_origins_api
 from ostiary.http.middleware import EdgeMiddleware
 from ostiary.http.oauth import routes as oauth_routes
@@ -43,13 +43,14 @@ async def health(_request: Request) -> Response:
 def build_routes() -> list[BaseRoute]:
     return [
         Route("/healthz", health, methods=["GET"]),
+        *oauth_routes.routes(),  # first: the token endpoint is the hot path
         *users.routes,
         *apps.routes,
         *groups.routes,
+        *as_tokens.routes,
         *authorization_servers.routes,
         *api_tokens.routes,
         *logs.routes,
-        *oauth_routes.routes(),
         *trusted_origins_api.routes,
         *authn.routes,
         *sessions.routes,

@@ -205,7 +205,8 @@ def _field(form: Any, name: str) -> str:
 
 
 async def login_form(request: Request) -> Response:
-    return await _render(request, from_uri=_next_from(request.query_params))
+    hint = _field(request.query_params, "login_hint").strip()  # from /authorize's login_hint
+    return await _render(request, from_uri=_next_from(request.query_params), username=hint)
 
 
 async def login_submit(request: Request) -> Response:

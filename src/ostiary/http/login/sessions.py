@@ -20,6 +20,7 @@ from starlette.routing import Route
 from ostiary.domain.context import Actor, Tx
 from ostiary.domain.directory import authn as authn_domain
 from ostiary.domain.directory import sessions as sessions_domain
+from ostiary.domain.tokens import refresh_token_admin
 from ostiary.http.auth import client_info, management_tx
 from ostiary.http.cors import origin_allowed, preflight_endpoint, with_cors
 from ostiary.http.errors import OktaHTTPError
@@ -189,12 +190,14 @@ async def revoke_session(request: Request) -> Response:
 
 
 async def revoke_user_sessions(request: Request) -> Response:
-    """``oauthTokens`` and ``forgetDevices`` are validated; there are no refresh tokens or
-    remembered factors to clear yet."""
-    bool_param(request, "oauthTokens", False)
+    """``oauthTokens=true`` also revokes the user's refresh tokens; ``forgetDevices`` is
+    validated (there are no remembered factors to clear yet)."""
+    oauth_tokens = bool_param(request, "oauthTokens", False)
     bool_param(request, "forgetDevices", True)
     async with management_tx(request, "okta.users.manage") as tx:
         await sessions_domain.end_user_sessions(tx, path_param(request, "userId"))
+        if oauth_tokens:
+            await refresh_token_admin.revoke_user_refresh_tokens(tx, path_param(request, "userId"))
     return no_content()
 
 

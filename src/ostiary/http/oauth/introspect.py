@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ostiary.domain.tokens import refresh_tokens
 from ostiary.domain.tokens.verification import verify_access_token
 from ostiary.http.errors import OAuthHTTPError
 from ostiary.http.oauth.client_auth import authenticated_client
@@ -71,5 +72,26 @@ async def introspect_access_token(rt: Any, session: Any, ctx: Any, token: str) -
     return introspection_body(claims)
 
 
-# Each kind of token this server can introspect; refresh tokens register theirs.
-INTROSPECTORS = [introspect_access_token]
+async def introspect_refresh_token(rt: Any, session: Any, ctx: Any, token: str) -> dict[str, Any] | None:
+    """A current refresh token of this server whose user may still use it. ``exp`` is when it
+    stops working if unused (the sooner of its absolute and idle expiry); absent when neither."""
+    found = await refresh_tokens.active_token(session, ctx.org.id, ctx.server.id, token)
+    if found is None:
+        return None
+    row, user = found
+    body: dict[str, Any] = {
+        "active": True,
+        "token_type": "Bearer",
+        "scope": " ".join(row.scopes),
+        "client_id": row.client_id,
+        "username": user.login,
+    }
+    expiry = refresh_tokens.expiry_of(row)
+    if expiry is not None:
+        body["exp"] = int(expiry.timestamp())
+    body.update(iat=int(row.created.timestamp()), sub=user.login, uid=user.id)
+    return body
+
+
+# Each kind of token this server can introspect.
+INTROSPECTORS = [introspect_access_token, introspect_refresh_token]

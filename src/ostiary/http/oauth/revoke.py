@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ostiary.domain.tokens import revocation
+from ostiary.domain.tokens import refresh_tokens, revocation
 from ostiary.http.errors import OAuthHTTPError
 from ostiary.http.oauth.client_auth import authenticated_client
 from ostiary.http.oauth.params import no_store_headers, oauth_params
@@ -46,5 +46,17 @@ async def revoke_access_token(rt: Any, session: Any, ctx: Any, ring: Any, client
     return True
 
 
-# Each kind of token this server can revoke; refresh tokens register theirs.
-REVOKERS = [revoke_access_token]
+async def revoke_refresh_token(rt: Any, session: Any, ctx: Any, ring: Any, client: Any, token: str) -> bool:
+    """Revoke a refresh token of this server and, with it, its whole family (every token
+    rotated from the same grant); False when it is not one."""
+    row = await refresh_tokens.find_refresh_token(session, ctx.org.id, token)
+    if row is None or row.server_id != ctx.server.id:
+        return False
+    if row.client_id != client.id:
+        raise OAuthHTTPError(400, "unauthorized_client", "The token was not issued to the requesting client.")
+    await refresh_tokens.revoke_family(session, row.org_id, row.family_id)
+    return True
+
+
+# Each kind of token this server can revoke.
+REVOKERS = [revoke_access_token, revoke_refresh_token]

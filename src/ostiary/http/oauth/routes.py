@@ -1,32 +1,54 @@
 """Routes of the OAuth/OIDC endpoints: the org AS under ``/oauth2/v1`` and every other server
-under ``/oauth2/{authServerId}/v1``, served by the same handlers."""
+under ``/oauth2/{authServerId}/v1``, served by the same handlers.
+
+Endpoints that pages call with ``fetch`` get CORS for trusted origins (and an ``OPTIONS``
+preflight); the browser-navigation endpoints (authorize, its resume and consent pages, logout)
+do not."""
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
+from ostiary.http.oauth.authorize import authorize, resume
+from ostiary.http.oauth.consent import consent
+from ostiary.http.oauth.cors import oauth_cors, oauth_preflight
 from ostiary.http.oauth.discovery import oauth_authorization_server, openid_configuration
 from ostiary.http.oauth.introspect import introspect
 from ostiary.http.oauth.keys import keys
+from ostiary.http.oauth.logout import logout
 from ostiary.http.oauth.revoke import revoke
 from ostiary.http.oauth.token import token
+from ostiary.http.oauth.userinfo import userinfo
+
+GET, POST, GET_POST = ["GET"], ["POST"], ["GET", "POST"]
 
 
 def routes() -> list[BaseRoute]:
-    per_server = [
-        ("/v1/token", token, ["POST"]),
-        ("/v1/keys", keys, ["GET"]),
-        ("/v1/introspect", introspect, ["POST"]),
-        ("/v1/revoke", revoke, ["POST"]),
-        ("/.well-known/openid-configuration", openid_configuration, ["GET"]),
-        ("/.well-known/oauth-authorization-server", oauth_authorization_server, ["GET"]),
+    with_cors = [
+        ("/v1/token", token, POST),
+        ("/v1/keys", keys, GET),
+        ("/v1/introspect", introspect, POST),
+        ("/v1/revoke", revoke, POST),
+        ("/v1/userinfo", userinfo, GET_POST),
+        ("/.well-known/openid-configuration", openid_configuration, GET),
+        ("/.well-known/oauth-authorization-server", oauth_authorization_server, GET),
     ]
-    found: list[BaseRoute] = [
-        Route("/.well-known/openid-configuration", openid_configuration, methods=["GET"]),
-        Route("/.well-known/oauth-authorization-server", oauth_authorization_server, methods=["GET"]),
+    navigation = [
+        ("/v1/authorize", authorize, GET_POST),
+        ("/v1/authorize/resume", resume, GET),
+        ("/v1/authorize/consent", consent, GET_POST),
+        ("/v1/logout", logout, GET_POST),
     ]
-    for path, handler, methods in per_server:
-        if path.startswith("/v1/"):
-            found.append(Route("/oauth2" + path, handler, methods=methods))
-        found.append(Route("/oauth2/{authServerId}" + path, handler, methods=methods))
+    per_server: list[tuple[str, object, list[str]]] = []
+    for path, handler, methods in with_cors:
+        per_server.append((path, oauth_cors(handler), methods))
+        per_server.append((path, oauth_preflight(*methods), ["OPTIONS"]))
+    per_server.extend(navigation)
+    found: list[BaseRoute] = []
+    for path, endpoint, methods in per_server:
+        if path.startswith("/.well-known/"):
+            found.append(Route(path, endpoint, methods=methods))  # type: ignore[arg-type]
+        else:
+            found.append(Route("/oauth2" + path, endpoint, methods=methods))  # type: ignore[arg-type]
+        found.append(Route("/oauth2/{authServerId}" + path, endpoint, methods=methods))  # type: ignore[arg-type]
     return found

@@ -1,0 +1,125 @@
+"""The authorization code grant (RFC 6749 §4.1.3, PKCE RFC 7636 §4.6): a code from ``/authorize``
+becomes an access token, an ID token (``openid``) and a refresh token (``offline_access``).
+
+The code must be this server's, unused, unexpired, issued to this client for this
+``redirect_uri``, and answered by the PKCE ``code_verifier`` when it carries a challenge.
+A code used a second time fails and revokes the tokens it was first exchanged for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NoReturn
+
+from ostiary.domain.tokens import pkce
+from ostiary.domain.tokens.authorization_codes import (
+    find_code,
+    is_expired,
+    mark_used,
+    remember_tokens,
+    revoke_replayed,
+)
+from ostiary.domain.tokens.grants.base import GRANTS, GrantContext, GrantError, TokenResponse
+from ostiary.domain.tokens.refresh_tokens import find_refresh_token, issue_refresh_token
+from ostiary.domain.tokens.user_tokens import mint_user_tokens
+from ostiary.store.models import User
+from ostiary.store.models.codes import AuthorizationCode
+
+GRANT_TYPE = "authorization_code"
+REFRESH_TOKEN = "refresh_token"
+OFFLINE_ACCESS = "offline_access"
+INVALID_CODE = "The authorization code is invalid or has expired."
+OTHER_CLIENT = (
+    "The grant was issued to another client. Ensure that the `client_id` matches the one used at "
+    "the authorize request."
+)
+REDIRECT_MISMATCH = "The 'redirect_uri' does not match the redirection URI used in the authorization request."
+PKCE_FAILED = "PKCE verification failed."
+
+
+async def issue(ctx: GrantContext) -> TokenResponse:
+    client = ctx.client
+    if GRANT_TYPE not in (client.grant_types or []):
+        raise GrantError(
+            "unauthorized_client",
+            "The client is not authorized to use the provided grant type. "
+            f"Configured grant types: {list(client.grant_types or [])}.",
+        )
+    code = ctx.params.get("code")
+    if not code:
+        raise GrantError("invalid_request", "The `code` parameter is required.")
+    redirect_uri = ctx.params.get("redirect_uri")
+    if not redirect_uri:
+        raise GrantError("invalid_request", "The `redirect_uri` parameter is required.")
+    row = await _redeemable_code(ctx, code, redirect_uri)
+    user = await ctx.session.get(User, row.user_id)
+    if user is None or user.org_id != ctx.org_id or user.status != "ACTIVE":
+        raise GrantError("invalid_grant", INVALID_CODE)
+    tokens = await mint_user_tokens(
+        ctx,
+        user=user,
+        scopes=row.scopes,
+        access_lifetime=row.access_token_lifetime,
+        auth_time=row.auth_time,
+        amr=row.amr,
+        nonce=row.nonce,
+        include_id_token=True,
+    )
+    tokens.refresh_token = await _refresh_token(ctx, row, row.scopes)
+    family_id = await _refresh_family(ctx, tokens.refresh_token)
+    await remember_tokens(ctx.session, row, tokens.access_token, family_id)
+    return tokens
+
+
+async def _redeemable_code(ctx: GrantContext, code: str, redirect_uri: str) -> AuthorizationCode:
+    row = await find_code(ctx.session, ctx.org_id, ctx.server.id, code)
+    if row is None:
+        raise GrantError("invalid_grant", INVALID_CODE)
+    if row.used_at is not None:
+        await _replayed(ctx, row)
+    if is_expired(row):
+        raise GrantError("invalid_grant", INVALID_CODE)
+    if row.client_id != ctx.client.id:
+        raise GrantError("invalid_grant", OTHER_CLIENT)
+    if redirect_uri != row.redirect_uri:
+        raise GrantError("invalid_grant", REDIRECT_MISMATCH)
+    if not pkce.verify(ctx.params.get("code_verifier"), row.code_challenge, row.code_challenge_method):
+        raise GrantError("invalid_grant", PKCE_FAILED)
+    if not await mark_used(ctx.session, row):
+        await _replayed(ctx, row)
+    return row
+
+
+async def _replayed(ctx: GrantContext, row: AuthorizationCode) -> NoReturn:
+    """RFC 6749 §4.1.2: deny, and revoke the tokens the code was first exchanged for."""
+    await ctx.session.refresh(row)
+    await revoke_replayed(ctx.session, row)
+    raise GrantError("invalid_grant", INVALID_CODE)
+
+
+async def _refresh_token(ctx: GrantContext, row: AuthorizationCode, scopes: Sequence[str]) -> str | None:
+    """A refresh token when ``offline_access`` was granted and the client may refresh."""
+    if OFFLINE_ACCESS not in scopes or REFRESH_TOKEN not in (ctx.client.grant_types or []):
+        return None
+    return await issue_refresh_token(
+        ctx.session,
+        org_id=ctx.org_id,
+        server_id=ctx.server.id,
+        client_id=ctx.client.id,
+        user_id=row.user_id,
+        scopes=scopes,
+        auth_time=row.auth_time,
+        lifetime_minutes=row.refresh_token_lifetime_minutes,
+        window_minutes=row.refresh_token_window_minutes,
+        amr=row.amr,
+    )
+
+
+async def _refresh_family(ctx: GrantContext, token: str | None) -> str | None:
+    if token is None:
+        return None
+    found = await find_refresh_token(ctx.session, ctx.org_id, token)
+    return found.family_id if found is not None else None
+
+
+GRANTS[GRANT_TYPE] = issue

@@ -1,0 +1,67 @@
+"""Proof Key for Code Exchange (RFC 7636): challenge checks at ``/authorize``, verification at ``/token``.
+
+``S256`` is the method; ``plain`` is refused for public clients (a public client's challenge is
+all that binds the code to it) and accepted for confidential ones, as RFC 7636 §4.2 allows.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from typing import Final
+
+S256: Final = "S256"
+PLAIN: Final = "plain"
+_SHAPE: Final = re.compile(r"[A-Za-z0-9._~-]{43,128}")
+
+
+class PkceError(Exception):
+    """An ``invalid_request`` about PKCE, with Okta's wording."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+def s256(verifier: str) -> str:
+    """``BASE64URL(SHA256(ASCII(code_verifier)))`` without padding (§4.2)."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def check_challenge(challenge: str | None, method: str | None, *, public: bool, required: bool) -> str | None:
+    """The method to store with ``challenge`` (None without PKCE); raises :class:`PkceError`."""
+    if not challenge:
+        if method:
+            raise PkceError(
+                "The `code_challenge` parameter is required when `code_challenge_method` is given."
+            )
+        if required:
+            raise PkceError(
+                "PKCE code challenge is required when the token endpoint authentication method is 'NONE'."
+                if public
+                else "PKCE code challenge is required by the application."
+            )
+        return None
+    method = method or PLAIN
+    if method not in (S256, PLAIN):
+        raise PkceError(f"The PKCE code challenge method '{method}' is not supported. Use 'S256'.")
+    if method == PLAIN and public:
+        raise PkceError(
+            "The PKCE code challenge method 'plain' is not allowed for public clients. Use 'S256'."
+        )
+    if not _SHAPE.fullmatch(challenge):
+        raise PkceError("The `code_challenge` is invalid: 43 to 128 characters of [A-Z a-z 0-9 - . _ ~].")
+    return method
+
+
+def verify(verifier: str | None, challenge: str | None, method: str | None) -> bool:
+    """Whether ``verifier`` answers the stored challenge (a code without one takes no verifier)."""
+    if challenge is None:
+        return not verifier
+    if not verifier or not _SHAPE.fullmatch(verifier):
+        return False
+    computed = s256(verifier) if method == S256 else verifier
+    return hmac.compare_digest(computed.encode("ascii"), challenge.encode("ascii"))

@@ -1,0 +1,561 @@
+"""Refresh tokens (RFC 6749 §1.5 and §6; rotation and reuse detection as in the OAuth 2.0
+Security BCP, RFC 9700 §4.14): issue, look up, rotate, revoke.
+
+A refresh token is 256 random bits, URL-safe base64, shown once and stored as its SHA-256
+digest; it is found by digest lookup, never compared as plaintext. Every token descends from
+one grant (a *family*: the first token's id, ``oar…``, is the family id and the id the
+management API shows). Lifetimes come from the policy rule that granted it:
+
+- ``expires_at``: the family's absolute expiry (``refreshTokenLifetimeMinutes``; none when 0
+  or unlimited). Rotation never extends it.
+- ``idle_expires_at``: each use moves it to *now + window* (``refreshTokenWindowMinutes`` of
+  the rule matched when the token was issued, then at each refresh); a token not used within
+  the window expires.
+
+Rotation follows the app's ``settings.oauthClient.refresh_token`` (``rotation_type`` ROTATE or
+STATIC, ``leeway`` seconds of grace); without it, browser apps rotate with 30 s of grace and
+every other app keeps a static token, as Okta does.
+
+- STATIC: the same token is answered again; its idle deadline moves.
+- ROTATE: the used token is replaced by a new one (its successor) and stops working.
+  *Grace*: within ``leeway`` seconds of the rotation the previous token may be presented
+  **once** more (a client that lost the response, or two tabs racing); it answers the
+  **same** successor, as long as the successor is still the family's current token. The
+  successor's secret is kept for this XOR-sealed with a pad that only the previous token's
+  holder can derive (HMAC-SHA256 keyed by the previous token), so the database never holds a
+  usable token; the seal is erased once the retry is spent or the successor is used. A
+  second retry, a retry after the successor moved on, or any use of a
+  rotated token after the grace is *reuse*: the whole family is revoked (durably, even when
+  the request that found it fails) and the request gets ``invalid_grant``.
+
+Races are settled in the database: rotating and spending the grace retry are conditional
+UPDATEs, so two concurrent uses of one token cannot both rotate it.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import and_, delete, event, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from ostiary import ids
+from ostiary.store.models import User
+from ostiary.store.models.refresh_tokens import RefreshToken
+from ostiary.timeutil import utcnow
+
+PREFIX: Final = "oar"
+SECRET_BYTES: Final = 32
+MAX_TOKEN_LENGTH: Final = 200
+ROTATE, STATIC = "ROTATE", "STATIC"
+DEFAULT_LEEWAY: Final = 30
+MAX_LEEWAY: Final = 60
+BROWSER: Final = "browser"
+USER_ACTIVE: Final = "ACTIVE"
+DEFAULT_AMR: Final = ("pwd",)
+RETENTION: Final = timedelta(days=1)
+_SEAL_INFO: Final = b"ostiary refresh-token successor seal v1"
+_PENDING: Final = "ostiary.refresh_tokens.revoke"
+
+
+class TokenState(enum.Enum):
+    ACTIVE = "ACTIVE"
+    """The family's current token, usable."""
+    GRACE = "GRACE"
+    """Rotated moments ago: one retry answers the successor."""
+    REUSED = "REUSED"
+    """Rotated and presented again outside the grace: the family must be revoked."""
+    EXPIRED = "EXPIRED"
+    REVOKED = "REVOKED"
+
+
+class RefreshTokenReused(Exception):
+    """A rotated token came back outside its grace: ``family_id`` is compromised."""
+
+    def __init__(self, family_id: str) -> None:
+        super().__init__(family_id)
+        self.family_id = family_id
+
+
+class RefreshTokenUnusable(Exception):
+    """The token stopped working while it was being exchanged (revoked or expired meanwhile)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RotationPolicy:
+    rotate: bool
+    leeway: int
+    """Seconds after a rotation during which the previous token may be retried once."""
+
+
+# --- secrets ---------------------------------------------------------------------------------
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _decode(token: str) -> bytes:
+    return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+
+
+def _pad(previous: str) -> bytes:
+    return hmac.new(previous.encode(), _SEAL_INFO, hashlib.sha256).digest()
+
+
+def seal_successor(previous: str, successor_raw: bytes) -> str:
+    """The successor's secret, encrypted under a one-time pad derived from ``previous``."""
+    return bytes(a ^ b for a, b in zip(successor_raw, _pad(previous), strict=True)).hex()
+
+
+def open_successor(previous: str, seal: str) -> str:
+    return _encode(bytes(a ^ b for a, b in zip(bytes.fromhex(seal), _pad(previous), strict=True)))
+
+
+# --- rotation settings -------------------------------------------------------------------------
+
+
+def rotation_policy(client: Any) -> RotationPolicy:
+    """The app's ``settings.oauthClient.refresh_token``, or Okta's default for its type."""
+    settings: Mapping[str, Any] = getattr(client, "settings", None) or {}
+    oauth = settings.get("oauthClient")
+    configured = oauth.get("refresh_token") if isinstance(oauth, Mapping) else None
+    if isinstance(configured, Mapping) and configured.get("rotation_type") in (ROTATE, STATIC):
+        leeway = configured.get("leeway", DEFAULT_LEEWAY)
+        if isinstance(leeway, bool) or not isinstance(leeway, int):
+            leeway = DEFAULT_LEEWAY
+        return RotationPolicy(configured["rotation_type"] == ROTATE, max(0, min(leeway, MAX_LEEWAY)))
+    browser = getattr(client, "application_type", None) == BROWSER
+    return RotationPolicy(rotate=browser, leeway=DEFAULT_LEEWAY if browser else 0)
+
+
+# --- issuing ---------------------------------------------------------------------------------
+
+
+def _minutes(value: int | None) -> timedelta | None:
+    return timedelta(minutes=value) if value else None
+
+
+def _after(start: datetime, span: timedelta | None) -> datetime | None:
+    return start + span if span is not None else None
+
+
+def _new_row(
+    *,
+    token_id: str,
+    family_id: str,
+    org_id: str,
+    server_id: str,
+    client_id: str,
+    user_id: str,
+    scopes: Sequence[str],
+    amr: Sequence[str],
+    auth_time: int,
+    expires_at: datetime | None,
+    window_minutes: int | None,
+    secret: str,
+    now: datetime,
+) -> RefreshToken:
+    return RefreshToken(
+        id=token_id,
+        org_id=org_id,
+        server_id=server_id,
+        client_id=client_id,
+        user_id=user_id,
+        family_id=family_id,
+        token_hash=digest(secret),
+        scopes=list(scopes),
+        amr=list(amr),
+        auth_time=auth_time,
+        created=now,
+        last_used=None,
+        expires_at=expires_at,
+        window_minutes=window_minutes or None,
+        idle_expires_at=_after(now, _minutes(window_minutes)),
+    )
+
+
+async def issue_refresh_token(
+    session: AsyncSession,
+    *,
+    org_id: str,
+    server_id: str,
+    client_id: str,
+    user_id: str,
+    scopes: Sequence[str],
+    auth_time: int,
+    lifetime_minutes: int | None,
+    window_minutes: int | None,
+    amr: Sequence[str] = DEFAULT_AMR,
+    now: datetime | None = None,
+) -> str:
+    """A new refresh token (a new family) for the grant; the plaintext is returned once.
+
+    ``lifetime_minutes`` 0 or None: no absolute expiry; ``window_minutes`` 0 or None: no idle
+    expiry. ``amr`` is kept for the ID tokens minted on refresh. The user's families that
+    died more than :data:`RETENTION` ago are purged on the way.
+    """
+    issued = now or utcnow()
+    await _purge_dead_families(session, org_id, user_id, issued - RETENTION)
+    raw = secrets.token_bytes(SECRET_BYTES)
+    secret = _encode(raw)
+    token_id = ids.new_id(PREFIX)
+    session.add(
+        _new_row(
+            token_id=token_id,
+            family_id=token_id,
+            org_id=org_id,
+            server_id=server_id,
+            client_id=client_id,
+            user_id=user_id,
+            scopes=scopes,
+            amr=amr,
+            auth_time=auth_time,
+            expires_at=_after(issued, _minutes(lifetime_minutes)),
+            window_minutes=window_minutes,
+            secret=secret,
+            now=issued,
+        )
+    )
+    await session.flush()
+    return secret
+
+
+async def _purge_dead_families(session: AsyncSession, org_id: str, user_id: str, cutoff: datetime) -> None:
+    """Delete the user's families revoked or expired before ``cutoff`` (every member: a dead
+    family needs no reuse detection, its tokens are refused as unknown)."""
+    mine = (RefreshToken.org_id == org_id, RefreshToken.user_id == user_id)
+    dead = select(RefreshToken.family_id).where(
+        *mine,
+        or_(
+            RefreshToken.revoked_at <= cutoff,
+            RefreshToken.expires_at <= cutoff,
+            and_(RefreshToken.replaced_by.is_(None), RefreshToken.idle_expires_at <= cutoff),
+        ),
+    )
+    await session.execute(
+        delete(RefreshToken)
+        .where(*mine, RefreshToken.family_id.in_(dead))
+        .execution_options(synchronize_session=False)
+    )
+
+
+# --- looking up ------------------------------------------------------------------------------
+
+
+async def find_refresh_token(session: AsyncSession, org_id: str, token: object) -> RefreshToken | None:
+    """The row of ``token`` in ``org_id`` (whatever its state), or None."""
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    stmt = (
+        select(RefreshToken)
+        .where(RefreshToken.token_hash == digest(token), RefreshToken.org_id == org_id)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).first()
+
+
+def state_of(row: RefreshToken, now: datetime, leeway: int) -> TokenState:
+    if row.revoked_at is not None:
+        return TokenState.REVOKED
+    if row.expires_at is not None and row.expires_at <= now:
+        return TokenState.EXPIRED
+    if row.rotated_at is not None:
+        in_grace = now < row.rotated_at + timedelta(seconds=leeway)
+        return TokenState.GRACE if in_grace and row.grace_used_at is None else TokenState.REUSED
+    if row.idle_expires_at is not None and row.idle_expires_at <= now:
+        return TokenState.EXPIRED
+    return TokenState.ACTIVE
+
+
+def is_active(row: RefreshToken, now: datetime | None = None) -> bool:
+    """Whether the token works as itself (introspection): current, unexpired, unrevoked."""
+    return state_of(row, now or utcnow(), 0) is TokenState.ACTIVE
+
+
+def user_may_refresh(user: User | None, row: RefreshToken) -> bool:
+    """The token's user is ACTIVE and has not changed status since the token was minted.
+
+    Checked at use time instead of revoking on every lifecycle change: a suspended or
+    deactivated user's tokens stop at once, and unsuspending or reactivating the user does
+    not bring them back (as Okta, which revokes them). Any other status change (a lockout,
+    an expired password) ends them too.
+    """
+    return (
+        user is not None
+        and user.org_id == row.org_id
+        and user.status == USER_ACTIVE
+        and (user.status_changed is None or user.status_changed <= row.created)
+    )
+
+
+async def active_token(
+    session: AsyncSession, org_id: str, server_id: str, token: object
+) -> tuple[RefreshToken, User] | None:
+    """The token and its user when the token works as itself at ``server_id`` (introspection)."""
+    row = await find_refresh_token(session, org_id, token)
+    if row is None or row.server_id != server_id or not is_active(row):
+        return None
+    user = await session.get(User, row.user_id)
+    if user is None or not user_may_refresh(user, row):
+        return None
+    return row, user
+
+
+def expiry_of(row: RefreshToken) -> datetime | None:
+    """When the token stops working if nothing happens: the sooner of its two deadlines."""
+    deadlines = [d for d in (row.expires_at, row.idle_expires_at) if d is not None]
+    return min(deadlines) if deadlines else None
+
+
+# --- exchanging ------------------------------------------------------------------------------
+
+
+async def exchange(
+    session: AsyncSession,
+    row: RefreshToken,
+    presented: str,
+    *,
+    policy: RotationPolicy,
+    window_minutes: int | None,
+    now: datetime | None = None,
+) -> str:
+    """Spend ``presented`` (the token of ``row``) and answer the refresh token to hand back.
+
+    ACTIVE: rotated to a new token (ROTATE) or kept with a new idle deadline (STATIC).
+    GRACE: the successor minted by the rotation. Raises :class:`RefreshTokenReused` for
+    reuse (the caller revokes the family) and :class:`RefreshTokenUnusable` otherwise.
+    """
+    at = now or utcnow()
+    state = state_of(row, at, policy.leeway)
+    if state is TokenState.ACTIVE:
+        if policy.rotate:
+            return await _rotate(session, row, presented, window_minutes, at, policy)
+        return await _keep(session, row, presented, window_minutes, at)
+    if state is TokenState.GRACE:
+        return await _retry_in_grace(session, row, presented, at)
+    if state is TokenState.REUSED:
+        raise RefreshTokenReused(row.family_id)
+    raise RefreshTokenUnusable(state.value)
+
+
+def _unspent(row: RefreshToken) -> Any:
+    return (RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None), RefreshToken.revoked_at.is_(None))
+
+
+async def _rotate(
+    session: AsyncSession,
+    row: RefreshToken,
+    presented: str,
+    window_minutes: int | None,
+    now: datetime,
+    policy: RotationPolicy,
+) -> str:
+    raw = secrets.token_bytes(SECRET_BYTES)
+    successor_id = ids.new_id(PREFIX)
+    won = await session.execute(
+        update(RefreshToken)
+        .where(*_unspent(row))
+        .values(
+            rotated_at=now,
+            last_used=now,
+            replaced_by=successor_id,
+            successor_seal=seal_successor(presented, raw),
+        )
+        .returning(RefreshToken.id)
+        .execution_options(synchronize_session=False)
+    )
+    if won.scalar_one_or_none() is None:
+        return await _after_lost_race(session, row, presented, now, policy)
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == row.family_id, RefreshToken.replaced_by == row.id)
+        .values(successor_seal=None)
+        .execution_options(synchronize_session=False)
+    )
+    secret = _encode(raw)
+    session.add(
+        _new_row(
+            token_id=successor_id,
+            family_id=row.family_id,
+            org_id=row.org_id,
+            server_id=row.server_id,
+            client_id=row.client_id,
+            user_id=row.user_id,
+            scopes=row.scopes,
+            amr=row.amr,
+            auth_time=row.auth_time,
+            expires_at=row.expires_at,
+            window_minutes=window_minutes,
+            secret=secret,
+            now=now,
+        )
+    )
+    await session.flush()
+    return secret
+
+
+async def _keep(
+    session: AsyncSession, row: RefreshToken, presented: str, window_minutes: int | None, now: datetime
+) -> str:
+    won = await session.execute(
+        update(RefreshToken)
+        .where(*_unspent(row))
+        .values(
+            last_used=now,
+            window_minutes=window_minutes or None,
+            idle_expires_at=_after(now, _minutes(window_minutes)),
+        )
+        .returning(RefreshToken.id)
+        .execution_options(synchronize_session=False)
+    )
+    if won.scalar_one_or_none() is None:
+        raise RefreshTokenUnusable("changed meanwhile")
+    return presented
+
+
+async def _reload(session: AsyncSession, token_id: str) -> RefreshToken | None:
+    stmt = select(RefreshToken).where(RefreshToken.id == token_id).execution_options(populate_existing=True)
+    return (await session.scalars(stmt)).first()
+
+
+async def _after_lost_race(
+    session: AsyncSession, row: RefreshToken, presented: str, now: datetime, policy: RotationPolicy
+) -> str:
+    """Another request rotated (or revoked) the token between our read and our write."""
+    fresh = await _reload(session, row.id)
+    if fresh is None:
+        raise RefreshTokenUnusable("gone")
+    state = state_of(fresh, now, policy.leeway)
+    if state is TokenState.GRACE:
+        return await _retry_in_grace(session, fresh, presented, now)
+    if state is TokenState.REUSED:
+        raise RefreshTokenReused(fresh.family_id)
+    raise RefreshTokenUnusable(state.value)
+
+
+async def _retry_in_grace(session: AsyncSession, row: RefreshToken, presented: str, now: datetime) -> str:
+    seal = row.successor_seal
+    successor = await _reload(session, row.replaced_by) if row.replaced_by else None
+    if (
+        seal is None
+        or successor is None
+        or successor.rotated_at is not None
+        or successor.revoked_at is not None
+    ):
+        raise RefreshTokenReused(row.family_id)
+    won = await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == row.id, RefreshToken.grace_used_at.is_(None))
+        .values(grace_used_at=now, successor_seal=None)
+        .returning(RefreshToken.id)
+        .execution_options(synchronize_session=False)
+    )
+    if won.scalar_one_or_none() is None:
+        raise RefreshTokenReused(row.family_id)
+    return open_successor(presented, seal)
+
+
+# --- revoking --------------------------------------------------------------------------------
+
+
+async def revoke_family(
+    session: AsyncSession, org_id: str, family_id: str, *, durable: bool = False, now: datetime | None = None
+) -> int:
+    """Revoke every token of the family; the number of tokens that were still unrevoked.
+
+    ``durable``: also revoke it again when ``session`` commits, so that a caller rolling
+    back its own savepoint (the token endpoint does on every error) cannot undo it.
+    """
+    revoked = await _revoke_where(
+        session, now, RefreshToken.org_id == org_id, RefreshToken.family_id == family_id
+    )
+    if durable:
+        _revoke_on_commit(session, org_id, family_id)
+    return revoked
+
+
+async def revoke_client_tokens(session: AsyncSession, org_id: str, server_id: str, client_id: str) -> int:
+    return await _revoke_where(
+        session,
+        None,
+        RefreshToken.org_id == org_id,
+        RefreshToken.server_id == server_id,
+        RefreshToken.client_id == client_id,
+    )
+
+
+async def revoke_user_tokens(session: AsyncSession, org_id: str, user_id: str) -> int:
+    """Every refresh token of the user, on every server (``oauthTokens=true``)."""
+    return await _revoke_where(session, None, RefreshToken.org_id == org_id, RefreshToken.user_id == user_id)
+
+
+async def _revoke_where(session: AsyncSession, now: datetime | None, *conditions: Any) -> int:
+    result = await session.execute(
+        update(RefreshToken)
+        .where(*conditions, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _revoke_pending(session: Session) -> None:
+    now = utcnow()
+    for org_id, family_id in session.info.pop(_PENDING, set()):
+        session.execute(
+            update(RefreshToken)
+            .where(
+                RefreshToken.org_id == org_id,
+                RefreshToken.family_id == family_id,
+                RefreshToken.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _revoke_on_commit(session: AsyncSession, org_id: str, family_id: str) -> None:
+    sync = session.sync_session
+    pending: set[tuple[str, str]] | None = sync.info.get(_PENDING)
+    if pending is None:
+        pending = sync.info[_PENDING] = set()
+        event.listen(sync, "before_commit", _revoke_pending, once=True)
+    pending.add((org_id, family_id))
+
+
+__all__ = [
+    "PREFIX",
+    "ROTATE",
+    "STATIC",
+    "RefreshTokenReused",
+    "RefreshTokenUnusable",
+    "RotationPolicy",
+    "TokenState",
+    "active_token",
+    "digest",
+    "exchange",
+    "expiry_of",
+    "find_refresh_token",
+    "is_active",
+    "issue_refresh_token",
+    "revoke_client_tokens",
+    "revoke_family",
+    "revoke_user_tokens",
+    "rotation_policy",
+    "state_of",
+    "user_may_refresh",
+]

@@ -1,0 +1,83 @@
+"""What policies and claim expressions know about a signed-in user: groups and an ``EvalContext``.
+
+Policies match on group ids (Everyone included); expressions read ``user.*`` (the profile plus
+``id``, ``login`` and ``status``), ``app.*``, ``appuser.*`` (the user's app profile, when
+assigned directly), ``org.*`` and the user's groups.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ostiary.domain.authz.expressions import EvalContext, GroupRef
+from ostiary.store.models import AppUserAssignment, Group, GroupMembership, Org, User
+
+BUILT_IN = "BUILT_IN"
+
+
+@dataclass(frozen=True, slots=True)
+class UserContext:
+    """A user's groups and the expression context for one (user, client) pair."""
+
+    group_ids: frozenset[str]
+    eval: EvalContext
+
+
+async def user_groups(session: AsyncSession, org_id: str, user_id: str) -> list[GroupRef]:
+    """The user's groups, Everyone included, in id order."""
+    stmt = (
+        select(Group.id, Group.name)
+        .outerjoin(
+            GroupMembership,
+            (GroupMembership.group_id == Group.id) & (GroupMembership.user_id == user_id),
+        )
+        .where(Group.org_id == org_id)
+        .where((Group.type == BUILT_IN) | (GroupMembership.user_id.is_not(None)))
+        .order_by(Group.id)
+    )
+    return [GroupRef(id=row.id, name=row.name) for row in (await session.execute(stmt)).all()]
+
+
+def user_attributes(user: User) -> dict[str, Any]:
+    """``user.*`` for expressions: the profile, then ``id``, ``login`` and ``status``."""
+    return {**(user.profile or {}), "id": user.id, "login": user.login, "status": user.status}
+
+
+def app_attributes(client: Any) -> dict[str, Any]:
+    """``app.*`` for expressions, from an app row or a ``Client`` snapshot."""
+    return {
+        "id": client.id,
+        "clientId": client.id,
+        "name": getattr(client, "name", client.id),
+        "label": getattr(client, "label", client.id),
+    }
+
+
+async def _org_attributes(session: AsyncSession, org_id: str) -> dict[str, Any]:
+    org = await session.get(Org, org_id)
+    if org is None:
+        return {"id": org_id}
+    return {"id": org.id, "name": org.name, "subdomain": org.subdomain}
+
+
+async def _app_user_profile(session: AsyncSession, org_id: str, app_id: str, user_id: str) -> dict[str, Any]:
+    row = await session.get(AppUserAssignment, (app_id, user_id))
+    if row is None or row.org_id != org_id:
+        return {}
+    return dict(row.profile or {})
+
+
+async def load_user_context(session: AsyncSession, org_id: str, client: Any, user: User) -> UserContext:
+    groups = await user_groups(session, org_id, user.id)
+    context = EvalContext(
+        user=user_attributes(user),
+        app=app_attributes(client),
+        appuser=await _app_user_profile(session, org_id, client.id, user.id),
+        org=await _org_attributes(session, org_id),
+        groups=tuple(groups),
+    )
+    return UserContext(group_ids=frozenset(g.id for g in groups), eval=context)

@@ -1,0 +1,22 @@
+"""The two ways ``/authorize`` fails.
+
+- :class:`AuthorizeError`: the client and redirect URI are valid, so the error goes back to the
+  redirect URI (RFC 6749 §4.1.2.1), with ``state``, in the response mode.
+- :class:`ErrorPage`: the client or redirect URI cannot be trusted (unknown client, URI not
+  registered, inactive server); redirecting would make the server an open redirector, so the
+  user sees an error page instead (§4.1.2.1, first paragraph).
+"""
+
+from __future__ import annotations
+
+
+class AuthorizeError(Exception):
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description)
+        self.error, self.description = error, description
+
+
+class ErrorPage(Exception):
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error, self.description, self.status = error, description, status

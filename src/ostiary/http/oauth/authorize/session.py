@@ -1,0 +1,20 @@
+"""Step: who is signing in — a ``sessionToken`` (Okta's extension: redeemed once, starts a new
+session and sets its cookie, no page shown) or the browser's ``sid`` session cookie."""
+
+from __future__ import annotations
+
+from ostiary.domain.context import Tx
+from ostiary.domain.directory import sessions as sessions_domain
+from ostiary.http.login.sessions import session_secret
+from ostiary.http.oauth.authorize.state import Authorization
+
+
+async def find_session(authz: Authorization, tx: Tx) -> None:
+    token = authz.params.get("sessionToken")
+    if token:
+        started = await sessions_domain.exchange_token(tx, token)
+        if started is not None:
+            authz.user_session, authz.new_session_secret = started.session, started.secret
+            authz.fresh_sign_in = True
+            return
+    authz.user_session = await sessions_domain.find_by_secret(tx, session_secret(authz.request))
