@@ -9,6 +9,12 @@ keyset SELECT of one page. Ratios say what the API layer costs on top of the dat
 
 from __future__ import annotations
 
+import os
+import sys
+
+# bench/token.py is named like the stdlib `token` module: keep this folder off the import path.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
 import argparse
 import asyncio
 import os

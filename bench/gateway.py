@@ -18,6 +18,12 @@ client, the gateway and the upstream share the CPUs, which the ratio includes.
 
 from __future__ import annotations
 
+import os
+import sys
+
+# bench/token.py is named like the stdlib `token` module: keep this folder off the import path.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
 import argparse
 import asyncio
 import json

@@ -19,6 +19,12 @@ script takes about half a minute.
 
 from __future__ import annotations
 
+import os
+import sys
+
+# bench/token.py is named like the stdlib `token` module: keep this folder off the import path.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
 import asyncio
 import os
 import re
