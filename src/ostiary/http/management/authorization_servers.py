@@ -1,8 +1,8 @@
 """/api/v1/authorizationServers: servers, their scopes, claims, policies, rules and signing keys.
 
-Not served (yet): ``associatedServers`` (trusted server relationships), ``resourceservercredentials``
-(access token encryption keys) and ``clients`` / ``clients/{clientId}/tokens`` (they list refresh
-tokens, which the token endpoint does not issue yet). Those paths answer Okta's 404.
+Not served (yet): ``associatedServers`` (trusted server relationships) and
+``resourceservercredentials`` (access token encryption keys); those paths answer Okta's 404.
+``clients`` and ``clients/{clientId}/tokens`` (refresh tokens) live in ``as_tokens``.
 
 Every write drops the server from the OAuth layer's caches after it commits: the server cache
 (``rt.servers``) here, the compiled policy sets in the domain (see ``policy_sets``).
