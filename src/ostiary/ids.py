@@ -10,6 +10,8 @@ from __future__ import annotations
 import secrets
 import time
 
+from ostiary import randomness
+
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _TIME_CHARS = 7
 _RANDOM_CHARS = 10
@@ -42,8 +44,8 @@ def _encode(value: int, width: int) -> str:
 
 def new_id(prefix: str) -> str:
     millis = int(time.time() * 1000) % (62**_TIME_CHARS)
-    rand = "".join(secrets.choice(ALPHABET) for _ in range(_RANDOM_CHARS))
-    return prefix + _encode(millis, _TIME_CHARS) + rand
+    rand = int.from_bytes(randomness.token_bytes(8), "big") % (62**_RANDOM_CHARS)
+    return prefix + _encode(millis, _TIME_CHARS) + _encode(rand, _RANDOM_CHARS)
 
 
 def random_token(nbytes: int = 32) -> str:
@@ -53,8 +55,8 @@ def random_token(nbytes: int = 32) -> str:
 
 def error_id() -> str:
     """An ``errorId`` like Okta's (``oae`` + 22 characters)."""
-    return "oae" + secrets.token_urlsafe(17)[:22]
+    return "oae" + randomness.token_urlsafe(17)[:22]
 
 
 def request_id() -> str:
-    return secrets.token_urlsafe(20)[:27]
+    return randomness.token_urlsafe(20)[:27]

@@ -5,11 +5,12 @@ Claims: ``ver, jti, iss, aud, iat, exp, cid, uid, scp, sub`` (+ ``auth_time`` fo
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from ostiary import randomness
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class UserSubject:
 
 
 def new_jti(prefix: str = "AT") -> str:
-    return f"{prefix}.{secrets.token_urlsafe(32)}"
+    return f"{prefix}.{randomness.token_urlsafe(32)}"
 
 
 def access_token_claims(
