@@ -1,8 +1,10 @@
-"""Timestamps as Okta writes them: ISO-8601 UTC with milliseconds and a ``Z``."""
+"""Timestamps as Okta writes them: ISO-8601 UTC with milliseconds and a ``Z``; HTTP dates."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
+from email.utils import formatdate
 
 
 def utcnow() -> datetime:
@@ -24,3 +26,15 @@ def parse_iso(text: str) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value
+
+
+_date_cache: tuple[int, bytes] = (0, b"")
+
+
+def http_date() -> bytes:
+    """The ``Date`` header value (RFC 9110 IMF-fixdate), formatted once per second."""
+    global _date_cache
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache = (now, formatdate(now, usegmt=True).encode())
+    return _date_cache[1]

@@ -32,6 +32,16 @@ async def test_oversized_body_is_413(admin: httpx.AsyncClient) -> None:
     assert response.json()["errorCode"] == "E0000003"
 
 
+async def test_oversized_body_without_a_declared_length_is_413(admin: httpx.AsyncClient) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(40):
+            yield b"x" * 64 * 1024  # 2.5 MiB in all, sent chunked
+
+    response = await admin.post("/api/v1/groups", content=chunks())
+    assert response.status_code == 413
+    assert response.json()["errorCode"] == "E0000003"
+
+
 async def test_missing_token_is_e0000011(server: Server) -> None:
     async with server.client() as client:
         response = await client.get("/api/v1/users")

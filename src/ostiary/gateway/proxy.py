@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import json
 import logging
 import os
@@ -63,6 +62,7 @@ from ostiary.resource.bearer import (
     invalid_token,
     missing_token,
 )
+from ostiary.timeutil import http_date
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +102,6 @@ class GatewayState:
     limiter: RateLimiter | None
     strip_headers: frozenset[bytes]
     origins: dict[str, Origin]
-
-
-def http_date() -> bytes:
-    return email.utils.formatdate(usegmt=True).encode()
 
 
 def json_bytes(payload: Any) -> bytes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from email.utils import formatdate
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -11,6 +10,7 @@ from ostiary import ids
 from ostiary.http.errors import OktaHTTPError, okta_error_body
 from ostiary.http.ratelimit import RateLimiter
 from ostiary.http.responses import dumps
+from ostiary.timeutil import http_date
 
 
 class BodyTooLarge(OktaHTTPError):
@@ -33,7 +33,7 @@ class EdgeMiddleware:
         request_id = ids.request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         extra: list[tuple[bytes, bytes]] = [
-            (b"date", formatdate(usegmt=True).encode()),
+            (b"date", http_date()),
             (b"x-okta-request-id", request_id.encode()),
             (b"x-content-type-options", b"nosniff"),
         ]
@@ -55,21 +55,15 @@ class EdgeMiddleware:
                 )
                 return
         declared = _header(scope, b"content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_body:
-            await _send_error(send, 413, "E0000003", "The request body was too large.", extra)
-            return
+        if declared and declared.isdigit():
+            if int(declared) > self.max_body:
+                await _send_error(send, 413, "E0000003", "The request body was too large.", extra)
+                return
+            capped_receive = receive  # the server delivers exactly the declared length
+        else:
+            capped_receive = _capped(receive, self.max_body)
 
         started = False
-        received = 0
-
-        async def capped_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise BodyTooLarge
-            return message
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
@@ -83,6 +77,23 @@ class EdgeMiddleware:
         except BodyTooLarge:
             if not started:
                 await _send_error(send, 413, "E0000003", "The request body was too large.", extra)
+
+
+def _capped(receive: Receive, max_body: int) -> Receive:
+    """``receive`` that raises :class:`BodyTooLarge` once more than ``max_body`` bytes came
+    (for bodies of undeclared length: chunked transfer encoding)."""
+    received = 0
+
+    async def capped_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > max_body:
+                raise BodyTooLarge
+        return message
+
+    return capped_receive
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
