@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from starlette.responses import Response
 
+from ostiary.compact_json import dumps
+
 JSON_TYPE = "application/json"
-
-
-def dumps(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def json_response(data: Any, status_code: int = 200, headers: Mapping[str, str] | None = None) -> Response:

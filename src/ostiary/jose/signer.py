@@ -3,7 +3,7 @@
 Minting is on the token endpoint's hot path, so this module talks to ``cryptography``
 directly instead of going through PyJWT: the protected header is precomputed per key
 (:attr:`SigningKey.protected_header_b64`, exactly Okta's ``{"kid":…,"alg":…}``), the
-claims are serialized with one reusable compact JSON encoder, and the padding and hash
+claims are serialized with orjson, and the padding and hash
 objects are module constants.
 
 An RSA-2048 signature costs a few hundred microseconds of CPU, which would stall every
@@ -19,7 +19,6 @@ import base64
 import collections
 import contextlib
 import hashlib
-import json
 import os
 import queue
 import threading
@@ -30,13 +29,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from ostiary.compact_json import dumps
 from ostiary.jose.keys import PrivateKey, SigningKey
 
 _PKCS1V15 = padding.PKCS1v15()
 _SHA256 = hashes.SHA256()
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 _P256_SCALAR_BYTES = 32
-_encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 
 _LEFT_HASH_FUNCTIONS: dict[str, Callable[[bytes], hashlib._Hash]] = {
     **dict.fromkeys(("RS256", "ES256", "PS256"), hashlib.sha256),
@@ -58,11 +57,11 @@ def encode_jwt(claims: Mapping[str, object], key: SigningKey, *, typ: str | None
 
 def _signing_input(claims: Mapping[str, object], key: SigningKey, typ: str | None) -> bytes:
     header = key.protected_header_b64 if typ is None else _header_with_typ(key, typ)
-    return header + b"." + _b64url(_encode_json(claims).encode("utf-8"))
+    return header + b"." + _b64url(dumps(claims, finite=True))
 
 
 def _header_with_typ(key: SigningKey, typ: str) -> bytes:
-    return _b64url(_encode_json({"kid": key.kid, "alg": key.alg, "typ": typ}).encode("utf-8"))
+    return _b64url(dumps({"kid": key.kid, "alg": key.alg, "typ": typ}))
 
 
 def _sign_compact(signing_input: bytes, key: SigningKey) -> str:
@@ -96,6 +95,19 @@ def _default_workers() -> int:
     return os.cpu_count() or 2
 
 
+_forks = 0
+"""How many forks lie between the first process and this one. Checked on every signature
+instead of ``os.getpid()``, which is a system call each time."""
+
+
+def _count_fork() -> None:
+    global _forks
+    _forks += 1
+
+
+os.register_at_fork(after_in_child=_count_fork)
+
+
 class JwtSigner:
     """Signs JWTs on a few dedicated threads so the event loop never waits for RSA.
 
@@ -118,7 +130,7 @@ class JwtSigner:
         self._closed = False
         self._requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
-        self._pid = 0
+        self._started_in = -1  # the _forks value when the threads started; -1: never
         self._inbox: _Inbox | None = None
 
     async def sign(self, claims: Mapping[str, object], key: SigningKey, *, typ: str | None = None) -> str:
@@ -128,7 +140,7 @@ class JwtSigner:
         with self._lock:
             if self._closed:
                 raise RuntimeError("this JwtSigner is closed")
-            if self._pid != os.getpid():
+            if self._started_in != _forks:
                 self._start_threads()
             self._requests.put((inbox, future, signing_input, key))
         return await future
@@ -149,7 +161,7 @@ class JwtSigner:
     def _start_threads(self) -> None:
         """Start the workers on first use, and again on first use in a forked child
         (which inherits the signer but none of its threads)."""
-        self._pid = os.getpid()
+        self._started_in = _forks
         self._requests = queue.SimpleQueue()
         self._threads = [
             threading.Thread(target=_serve, args=(self._requests,), name=f"ostiary-sign_{index}", daemon=True)
