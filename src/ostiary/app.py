@@ -17,12 +17,14 @@ from ostiary.domain.authz.authorization_servers import seed_default_server
 from ostiary.domain.authz.keys import KeyRings
 from ostiary.domain.authz.servers import ServerCache
 from ostiary.http.errors import EXCEPTION_HANDLERS
+from ostiary.http.fast_routes import TokenFastPath
 from ostiary.http.login import authn, page, sessions
 from ostiary.http.management import api_tokens, apps, as_tokens, authorization_servers, groups, logs, users
 from ostiary.http.management import trusted_origins as trusted_origins_api
 from ostiary.http.middleware import EdgeMiddleware
 from ostiary.http.oauth import routes as oauth_routes
 from ostiary.http.oauth.bearer import bearer_authenticator
+from ostiary.http.oauth.token import token as token_endpoint
 from ostiary.http.ratelimit import MemoryCounter, RateLimiter, RedisCounter, parse_limits
 from ostiary.http.responses import json_response
 from ostiary.http.runtime import Runtime
@@ -107,7 +109,10 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
     app = Starlette(
         routes=build_routes(),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[Middleware(EdgeMiddleware, limiter=rt.limiter, max_body=settings.max_body_bytes)],
+        middleware=[
+            Middleware(EdgeMiddleware, limiter=rt.limiter, max_body=settings.max_body_bytes),
+            Middleware(TokenFastPath, endpoint=token_endpoint, exception_handlers=EXCEPTION_HANDLERS),
+        ],
         lifespan=lifespan,
     )
     app.state.runtime = rt

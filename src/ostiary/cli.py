@@ -82,6 +82,8 @@ def serve(
         ssl_certfile=str(tls_cert) if tls_cert else None,
         ssl_keyfile=str(tls_key) if tls_key else None,
         log_level=settings.log_level,
+        # uvicorn formats every access-log line's arguments before the logger drops them.
+        access_log=settings.log_level in ("trace", "debug", "info"),
         date_header=False,
         server_header=False,
         proxy_headers=True,

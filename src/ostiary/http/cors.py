@@ -22,7 +22,7 @@ from starlette.responses import Response
 from ostiary.domain.directory import trusted_origins
 from ostiary.domain.errors import DomainError
 from ostiary.http.errors import OktaHTTPError, domain_error_response, okta_error
-from ostiary.http.runtime import runtime
+from ostiary.http.runtime import Runtime, runtime
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -37,11 +37,16 @@ PREFLIGHT_MAX_AGE = "600"
 
 async def trusted_origin(request: Request) -> str | None:
     """The request's ``Origin`` if it is an ACTIVE trusted origin with the CORS scope, else None."""
-    origin = request.headers.get("origin")
+    return await trusted_origin_for(
+        runtime(request), request.headers.get("host", ""), request.headers.get("origin")
+    )
+
+
+async def trusted_origin_for(rt: Runtime, host: str, origin: str | None) -> str | None:
+    """``origin`` if it is an ACTIVE trusted origin with the CORS scope of ``host``'s org."""
     if not origin:
         return None
-    rt = runtime(request)
-    org = await rt.org_for(request)
+    org = await rt.org_for_host(host)
     if await trusted_origins.is_trusted(rt.db, org.id, origin, trusted_origins.CORS):
         return origin
     return None
@@ -49,7 +54,11 @@ async def trusted_origin(request: Request) -> str | None:
 
 async def cors_headers(request: Request, *, credentials: bool) -> dict[str, str]:
     """Headers to add to an actual (non-preflight) response; empty for untrusted origins."""
-    origin = await trusted_origin(request)
+    return actual_response_headers(await trusted_origin(request), credentials=credentials)
+
+
+def actual_response_headers(origin: str | None, *, credentials: bool) -> dict[str, str]:
+    """The CORS headers of an actual response to a trusted ``origin`` (none for ``None``)."""
     if origin is None:
         return {}
     headers = {

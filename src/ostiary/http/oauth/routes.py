@@ -25,7 +25,6 @@ GET, POST, GET_POST = ["GET"], ["POST"], ["GET", "POST"]
 
 def routes() -> list[BaseRoute]:
     with_cors = [
-        ("/v1/token", token, POST),
         ("/v1/keys", keys, GET),
         ("/v1/introspect", introspect, POST),
         ("/v1/revoke", revoke, POST),
@@ -39,7 +38,10 @@ def routes() -> list[BaseRoute]:
         ("/v1/authorize/consent", consent, GET_POST),
         ("/v1/logout", logout, GET_POST),
     ]
-    per_server: list[tuple[str, object, list[str]]] = []
+    per_server: list[tuple[str, object, list[str]]] = [
+        ("/v1/token", token, POST),  # an ASGI app with its own CORS (see also http.fast_routes)
+        ("/v1/token", oauth_preflight(*POST), ["OPTIONS"]),
+    ]
     for path, handler, methods in with_cors:
         per_server.append((path, oauth_cors(handler), methods))
         per_server.append((path, oauth_preflight(*methods), ["OPTIONS"]))

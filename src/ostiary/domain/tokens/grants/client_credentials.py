@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from ostiary.domain.authz import servers
 from ostiary.domain.authz.expressions import EvalContext
 from ostiary.domain.authz.policy_engine import PolicyScopeError, TokenRequest
+from ostiary.domain.authz.policy_sets import ServerPolicySet
 from ostiary.domain.authz.policy_sets import policy_set as load_policy_set
 from ostiary.domain.clients.grants import granted_scopes_for
 from ostiary.domain.clients.okta_scopes import OKTA_SCOPES
@@ -68,9 +69,32 @@ async def org_server_scopes(ctx: GrantContext, requested: Sequence[str]) -> Scop
     return ScopeGrant(scopes=tuple(requested), access_token_lifetime=ORG_TOKEN_LIFETIME)
 
 
+MEMO_LIMIT = 4096
+
+
 async def policy_server_scopes(ctx: GrantContext, requested: Sequence[str]) -> ScopeGrant:
-    """Default and custom servers: known scopes, then the access policies (no user)."""
+    """Default and custom servers: known scopes, then the access policies (no user).
+
+    With no user, the outcome depends only on the server's policy snapshot, the client's id
+    and label (what claim expressions can read of it) and the requested scopes, so a grant is
+    remembered on the snapshot and recomputed when the snapshot is replaced.
+    """
     policy_set = await load_policy_set(ctx.session, ctx.org_id, ctx.server.id)
+    label = getattr(ctx.client, "label", ctx.client.id)
+    key = (GRANT_TYPE, ctx.client.id, label, tuple(requested))
+    remembered: ScopeGrant | None = policy_set.memo.get(key)
+    if remembered is not None:
+        return remembered
+    grant = _decide(ctx, policy_set, requested, label)
+    if len(policy_set.memo) >= MEMO_LIMIT:
+        policy_set.memo.clear()
+    policy_set.memo[key] = grant
+    return grant
+
+
+def _decide(
+    ctx: GrantContext, policy_set: ServerPolicySet, requested: Sequence[str], label: str
+) -> ScopeGrant:
     try:
         scopes = policy_set.resolve_scopes(requested)
     except PolicyScopeError as exc:
@@ -86,11 +110,7 @@ async def policy_server_scopes(ctx: GrantContext, requested: Sequence[str]) -> S
     )
     if not decision.granted:
         raise GrantError(decision.error or "access_denied", decision.error_description or "Access denied.")
-    app = {
-        "clientId": ctx.client.id,
-        "id": ctx.client.id,
-        "name": getattr(ctx.client, "label", ctx.client.id),
-    }
+    app = {"clientId": ctx.client.id, "id": ctx.client.id, "name": label}
     extra = evaluate_claims(
         policy_set.claims_for("RESOURCE", decision.scopes), EvalContext(app=app, org={"id": ctx.org_id})
     )
