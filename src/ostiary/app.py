@@ -16,6 +16,7 @@ from ostiary.domain.authz import servers
 from ostiary.domain.authz.authorization_servers import seed_default_server
 from ostiary.domain.authz.keys import KeyRings
 from ostiary.domain.authz.servers import ServerCache
+from ostiary.http.cache_sync import cache_listener
 from ostiary.http.errors import EXCEPTION_HANDLERS
 from ostiary.http.fast_routes import TokenFastPath
 from ostiary.http.login import authn, page, sessions
@@ -38,8 +39,14 @@ from ostiary.store.repositories import orgs
 SKIP_MIGRATE_ENV = "OSTIARY_SKIP_MIGRATE"
 
 
-async def health(_request: Request) -> Response:
-    return json_response({"status": "ok"})
+async def health(request: Request) -> Response:
+    """``status``, plus ``cacheEvents`` where other processes' writes are announced (PostgreSQL):
+    ``listening``, or ``connecting`` while the channel is down (caches then fall back to TTLs)."""
+    body = {"status": "ok"}
+    listener = request.app.state.runtime.extras.get("cache_listener")
+    if listener is not None:
+        body["cacheEvents"] = "listening" if listener.listening.is_set() else "connecting"
+    return json_response(body)
 
 
 def build_routes() -> list[BaseRoute]:
@@ -98,9 +105,15 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await prepare(rt, run_migrations=migrate_on_start)
+        listener = cache_listener(rt)
+        if listener is not None:
+            rt.extras["cache_listener"] = listener
+            listener.start()
         try:
             yield
         finally:
+            if listener is not None:
+                await listener.stop()
             for close in rt.extras.get("on_shutdown", []):
                 await close()
             rt.signer.close(wait=False)

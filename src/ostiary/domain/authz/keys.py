@@ -28,6 +28,7 @@ from ostiary.jose.keys import (
     load_signing_key,
 )
 from ostiary.jose.verify import KeySet
+from ostiary.store import cache_events
 from ostiary.store.db import Database
 from ostiary.store.models import AuthorizationServer, SigningKeyRow
 from ostiary.timeutil import utcnow
@@ -64,6 +65,9 @@ class KeyRings:
 
     def invalidate(self, org_id: str, server_id: str) -> None:
         self._rings.pop((org_id, server_id), None)
+
+    def clear(self) -> None:
+        self._rings.clear()
 
     def cached(self, org_id: str, server_id: str) -> KeyRing | None:
         ring = self._rings.get((org_id, server_id))
@@ -126,6 +130,7 @@ class KeyRings:
         server.last_rotated = now
         server.next_rotation = now + ROTATION_PERIOD
         await session.flush()
+        cache_events.announce(session, "ring", server.org_id, server.id)
 
     async def _new_row(self, server: AuthorizationServer, status: str, now: datetime) -> SigningKeyRow:
         key = await asyncio.to_thread(

@@ -34,6 +34,7 @@ from ostiary.domain.authz.policy_engine import (
     ScopeInfo,
     resolve_requested_scopes,
 )
+from ostiary.store import cache_events
 from ostiary.store.models.policies import AccessPolicy, Claim, PolicyRule, Scope
 
 ACTIVE = "ACTIVE"
@@ -280,6 +281,7 @@ def _invalidate_pending(session: Session) -> None:
 def invalidate(session: AsyncSession, org_id: str, server_id: str) -> None:
     """Drop the server's cached set now and once more after ``session`` commits."""
     POLICY_SETS.invalidate(org_id, server_id)
+    cache_events.announce(session, "policy_set", org_id, server_id)
     sync = session.sync_session
     pending: set[Key] | None = sync.info.get(_PENDING)
     if pending is None:

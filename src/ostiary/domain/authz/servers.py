@@ -110,6 +110,9 @@ class ServerCache:
         self._entries[(org_id, server_id)] = (time.monotonic() + self.ttl, server)
         return server
 
+    def clear(self) -> None:
+        self._entries = {}
+
     def invalidate(self, org_id: str, server_id: str | None = None) -> None:
         if server_id is None:
             self._entries = {k: v for k, v in self._entries.items() if k[0] != org_id}

@@ -8,8 +8,9 @@ change must take effect at once in this process:
   drops the entry now and again right after the writing transaction commits or rolls back
   (a concurrent request could otherwise re-cache the state it read before the commit);
 - a snapshot loaded while an invalidation happened is not stored (a generation counter);
-- entries expire after ``TTL_SECONDS``, which bounds how long another process (sharing the
-  database) may serve a stale client.
+- the write is announced to the other processes sharing a PostgreSQL database
+  (``store.cache_events``); entries also expire after ``TTL_SECONDS``, which bounds how long
+  another process may serve a stale client where there is no such channel (SQLite).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from ostiary.jose.keys import InvalidJwk, PublicKey, public_jwk_from_dict
+from ostiary.store import cache_events
 from ostiary.store.models import App, AppJwk, ClientSecret
 
 log = logging.getLogger(__name__)
@@ -142,6 +144,7 @@ def invalidate_client(client_id: str, session: AsyncSession | None = None) -> No
     CACHE.invalidate(client_id)
     if session is not None:
         session.info.setdefault(_PENDING_KEY, set()).add(client_id)
+        cache_events.announce(session, "client", client_id)
 
 
 @event.listens_for(Session, "after_commit")

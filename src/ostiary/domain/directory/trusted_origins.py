@@ -32,6 +32,7 @@ from ostiary import ids
 from ostiary.domain.audit.log import Target, record
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import Invalid, NotFound
+from ostiary.store import cache_events
 from ostiary.store.db import Database
 from ostiary.store.models.sessions import TrustedOrigin
 from ostiary.store.repositories.paging import Page, fetch_page
@@ -383,6 +384,7 @@ def invalidate(org_id: str, session: AsyncSession | None = None) -> None:
     CACHE.invalidate(org_id)
     if session is not None:
         session.info.setdefault(_PENDING_KEY, set()).add(org_id)
+        cache_events.announce(session, "trusted_origins", org_id)
 
 
 @event.listens_for(Session, "after_commit")

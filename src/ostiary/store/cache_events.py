@@ -1,0 +1,152 @@
+"""Cache invalidations that reach every process sharing a PostgreSQL database.
+
+Each process keeps clients, grants, policy sets, servers, key rings and trusted origins in
+memory, and forgets an entry when its own writes change it. With ``serve --workers N`` the
+other processes would go on with their copy until its TTL ran out (5 to 30 s): a deactivated
+app would keep its tokens working there. So a write also *announces* what it changed, inside
+its own transaction: ``pg_notify`` is transactional, so the message goes out at commit and
+never for a rolled-back write. Every process listens on one connection of its own
+(:class:`CacheEventListener`) and drops the named entries. If that connection is lost, the
+process drops everything once it listens again, since it may have missed messages.
+
+On SQLite (one process, or several on one file) there is no channel: the TTLs bound staleness.
+
+Kinds and keys (what ``announce`` takes and the handlers receive):
+
+- ``client`` — ``client_id``: the app, its secrets, keys and grants;
+- ``policy_set`` — ``org_id, server_id``: the server, its scopes, claims and policies;
+- ``ring`` — ``org_id, server_id``: its signing keys;
+- ``trusted_origins`` — ``org_id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+log = logging.getLogger("ostiary.cache_events")
+
+CHANNEL = "ostiary_cache"
+KEEPALIVE = 30.0
+_PENDING = "ostiary.cache_events"
+
+Handler = Callable[..., None]
+"""Called with the announced key, on the event loop; must not block."""
+
+
+def announce(session: AsyncSession | Session, kind: str, *key: str) -> None:
+    """Tell the other processes, when ``session`` commits, that ``kind``/``key`` changed."""
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    pending: dict[str, None] = sync.info.setdefault(_PENDING, {})
+    pending[json.dumps([kind, *key], separators=(",", ":"))] = None
+
+
+@event.listens_for(Session, "before_commit")
+def _notify(session: Session) -> None:
+    """Emit the pending announcements in the committing transaction (PostgreSQL only).
+
+    Runs inside the ``AsyncSession``'s greenlet, so the synchronous ``execute`` is fine."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending or session.get_bind().dialect.name != "postgresql":
+        return
+    for payload in pending:
+        session.execute(select(func.pg_notify(CHANNEL, payload)))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop(session: Session, _previous_transaction: Any) -> None:
+    if not session.in_transaction():
+        session.info.pop(_PENDING, None)
+
+
+def parse(payload: str) -> tuple[str, list[str]] | None:
+    """``(kind, key)`` of a notification, or ``None`` if it is not one of ours."""
+    try:
+        decoded = json.loads(payload)
+    except ValueError:
+        return None
+    if not isinstance(decoded, list) or not decoded or not all(isinstance(p, str) for p in decoded):
+        return None
+    return decoded[0], decoded[1:]
+
+
+class CacheEventListener:
+    """Listens on :data:`CHANNEL` and calls ``handlers[kind](*key)`` for each message;
+    ``forget_all`` when (re)connected. Reconnects with a capped backoff."""
+
+    def __init__(
+        self,
+        database_url: str,
+        handlers: Mapping[str, Handler],
+        forget_all: Callable[[], None],
+        *,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self.dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.handlers = handlers
+        self.forget_all = forget_all
+        self.max_backoff = max_backoff
+        self.listening = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="ostiary-cache-events")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def dispatch(self, payload: str) -> None:
+        parsed = parse(payload)
+        handler = self.handlers.get(parsed[0]) if parsed else None
+        if parsed is None or handler is None:
+            log.warning("ignored cache event %.80r", payload)
+            return
+        handler(*parsed[1])
+
+    async def _run(self) -> None:
+        import asyncpg  # only PostgreSQL deployments listen
+
+        backoff = 0.1
+        while True:
+            try:
+                await self._listen(asyncpg)
+                backoff = 0.1
+                log.warning("cache event connection lost; reconnecting")
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("cache events unavailable (%s); retrying in %.1f s", type(exc).__name__, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self.max_backoff)
+
+    async def _listen(self, asyncpg: Any) -> None:
+        """Listen until the connection is lost; a ``SELECT 1`` every ``KEEPALIVE`` seconds
+        notices a connection that died without closing."""
+        connection = await asyncpg.connect(self.dsn, timeout=10)
+        lost = asyncio.Event()
+        try:
+            connection.add_termination_listener(lambda _connection: lost.set())
+            await connection.add_listener(CHANNEL, lambda _c, _pid, _channel, payload: self.dispatch(payload))
+            self.forget_all()  # whatever was announced while nobody listened
+            self.listening.set()
+            while not lost.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), KEEPALIVE)
+                if not lost.is_set():
+                    await connection.fetchval("SELECT 1", timeout=5)
+        finally:
+            self.listening.clear()
+            if not connection.is_closed():
+                with contextlib.suppress(Exception):
+                    await connection.close(timeout=1)

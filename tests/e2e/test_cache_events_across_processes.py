@@ -1,0 +1,149 @@
+"""Two processes on one PostgreSQL database: a write made by one takes effect in the other at
+once, not when the other's cached copy expires (clients 5 s, policy sets 10 s).
+
+Process B is a real ``ostiary serve``; process A is this test's own in-process app on the same
+database. Each scenario first makes B cache the state, then changes it through A, then asks B
+again for up to 2 s — well inside the TTLs, so only the announcement can explain the change.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import requests
+
+from tests.conftest import Server, _server
+from tests.e2e.servers import OrgServer, org_server
+from tests.unit.oauth_helpers import basic
+
+pytestmark = pytest.mark.postgres
+
+SERVICE_APP = {
+    "name": "oidc_client",
+    "label": "two processes",
+    "signOnMode": "OPENID_CONNECT",
+    "credentials": {"oauthClient": {"token_endpoint_auth_method": "client_secret_basic"}},
+    "settings": {
+        "oauthClient": {
+            "application_type": "service",
+            "grant_types": ["client_credentials"],
+            "response_types": ["token"],
+        }
+    },
+}
+
+
+@pytest.fixture
+async def process_a(tmp_path: Path, postgres_database: str | None) -> Server:
+    if postgres_database is None:
+        pytest.skip("OSTIARY_TEST_POSTGRES_URL is not set")
+    async for server in _server(tmp_path / "a", postgres_database):  # empties the tables first
+        yield server  # type: ignore[misc]
+
+
+@pytest.fixture
+def process_b(process_a: Server, tmp_path: Path) -> Iterator[OrgServer]:
+    (tmp_path / "b").mkdir()
+    with org_server(tmp_path / "b", OSTIARY_DATABASE_URL=process_a.rt.settings.database_url) as server:
+        _until(
+            lambda: requests.get(f"{server.url}/healthz", timeout=2).json().get("cacheEvents") == "listening"
+        )
+        yield server
+
+
+def _until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+async def test_a_deactivated_app_stops_working_in_the_other_process_at_once(
+    process_a: Server, process_b: OrgServer
+) -> None:
+    token = await process_a.create_token()
+    b = requests.Session()
+    b.headers["Authorization"] = f"SSWS {token}"
+    app = b.post(f"{process_b.url}/api/v1/apps", json=SERVICE_APP).json()
+    client_id = app["credentials"]["oauthClient"]["client_id"]
+    secret = app["credentials"]["oauthClient"]["client_secret"]
+    grant = b.post(
+        f"{process_b.url}/api/v1/apps/{client_id}/grants",
+        json={"issuer": process_b.url, "scopeId": "okta.users.read"},
+    )
+    assert grant.status_code == 201, grant.text
+    issued = requests.post(
+        f"{process_b.url}/oauth2/v1/token",
+        data={"grant_type": "client_credentials", "scope": "okta.users.read"},
+        headers=basic(client_id, secret),
+    )
+    assert issued.status_code == 200, issued.text
+    bearer = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+    assert (
+        requests.get(f"{process_b.url}/api/v1/users", headers=bearer).status_code == 200
+    )  # B caches the app
+
+    async with process_a.client(token) as a:
+        deactivated = await a.post(f"/api/v1/apps/{client_id}/lifecycle/deactivate")
+    assert deactivated.status_code == 200, deactivated.text
+
+    assert _until(
+        lambda: requests.get(f"{process_b.url}/api/v1/users", headers=bearer).status_code == 401, seconds=2
+    ), "process B still honours the deactivated app's token"
+
+
+async def test_a_policy_change_applies_in_the_other_process_at_once(
+    process_a: Server, process_b: OrgServer
+) -> None:
+    token = await process_a.create_token()
+    b = requests.Session()
+    b.headers["Authorization"] = f"SSWS {token}"
+    app = b.post(f"{process_b.url}/api/v1/apps", json=SERVICE_APP).json()
+    client_id = app["credentials"]["oauthClient"]["client_id"]
+    secret = app["credentials"]["oauthClient"]["client_secret"]
+    server = b.post(
+        f"{process_b.url}/api/v1/authorizationServers", json={"name": "two", "audiences": ["api://two"]}
+    ).json()
+    base = f"{process_b.url}/api/v1/authorizationServers/{server['id']}"
+    assert b.post(f"{base}/scopes", json={"name": "two:read"}).status_code == 201
+    policy = b.post(
+        f"{base}/policies",
+        json={
+            "type": "OAUTH_AUTHORIZATION_POLICY",
+            "name": "p",
+            "description": "p",
+            "conditions": {"clients": {"include": ["ALL_CLIENTS"]}},
+        },
+    ).json()
+    rule = b.post(
+        f"{base}/policies/{policy['id']}/rules",
+        json={
+            "type": "RESOURCE_ACCESS",
+            "name": "r",
+            "conditions": {"grantTypes": {"include": ["client_credentials"]}, "scopes": {"include": ["*"]}},
+        },
+    )
+    assert rule.status_code == 201, rule.text
+
+    def token_status() -> int:
+        return requests.post(
+            f"{process_b.url}/oauth2/{server['id']}/v1/token",
+            data={"grant_type": "client_credentials", "scope": "two:read"},
+            headers=basic(client_id, secret),
+        ).status_code
+
+    assert token_status() == 200  # B caches the server's policy set
+
+    async with process_a.client(token) as a:
+        response: httpx.Response = await a.post(
+            f"/api/v1/authorizationServers/{server['id']}/policies/{policy['id']}/lifecycle/deactivate"
+        )
+    assert response.status_code == 204, response.text
+
+    assert _until(lambda: token_status() == 400, seconds=2), "process B still applies the old policy"

@@ -1,0 +1,124 @@
+"""store.cache_events: announcements go out with the commit that made them, never with a
+rollback; the listener dispatches them and forgets everything when it (re)connects."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from ostiary.settings import sqlite_url
+from ostiary.store.cache_events import CacheEventListener, announce, parse
+from ostiary.store.db import Database
+
+
+def test_payloads_parse_back_and_strangers_are_ignored() -> None:
+    assert parse('["client","0oa1"]') == ("client", ["0oa1"])
+    assert parse('["policy_set","00o1","aus1"]') == ("policy_set", ["00o1", "aus1"])
+    for stranger in ("", "hello", "[]", '{"a":1}', "[1,2]"):
+        assert parse(stranger) is None
+
+
+@pytest.fixture
+async def pg(postgres_database: str | None) -> AsyncIterator[Database]:
+    if postgres_database is None:
+        pytest.skip("OSTIARY_TEST_POSTGRES_URL is not set")
+    db = Database(postgres_database)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+async def _listening(
+    db: Database, seen: list[tuple[str, tuple[str, ...]]], forgotten: list[int]
+) -> CacheEventListener:
+    handlers = {
+        "client": lambda *key: seen.append(("client", key)),
+        "policy_set": lambda *key: seen.append(("policy_set", key)),
+    }
+    listener = CacheEventListener(db.url, handlers, lambda: forgotten.append(1))
+    listener.start()
+    await asyncio.wait_for(listener.listening.wait(), 10)
+    return listener
+
+
+async def _eventually(condition, seconds: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return True
+        await asyncio.sleep(0.02)
+    return bool(condition())
+
+
+@pytest.mark.postgres
+async def test_a_commit_announces_and_a_rollback_does_not(pg: Database) -> None:
+    seen: list[tuple[str, tuple[str, ...]]] = []
+    forgotten: list[int] = []
+    listener = await _listening(pg, seen, forgotten)
+    try:
+        assert forgotten == [1]  # on connecting: whatever was missed is dropped
+        with pytest.raises(RuntimeError):
+            async with pg.session() as session:
+                announce(session, "client", "0oa-rolled-back")
+                await session.execute(text("SELECT 1"))
+                raise RuntimeError("the write fails")
+        async with pg.session() as session:
+            announce(session, "client", "0oa-committed")
+            announce(session, "client", "0oa-committed")  # said twice, sent once
+            announce(session, "policy_set", "00o1", "aus1")
+        assert await _eventually(lambda: len(seen) >= 2)
+        await asyncio.sleep(0.2)  # room for anything that should not come
+        assert seen == [("client", ("0oa-committed",)), ("policy_set", ("00o1", "aus1"))]
+    finally:
+        await listener.stop()
+
+
+@pytest.mark.postgres
+async def test_unknown_kinds_are_ignored(pg: Database) -> None:
+    seen: list[tuple[str, tuple[str, ...]]] = []
+    listener = await _listening(pg, seen, [])
+    try:
+        async with pg.session() as session:
+            announce(session, "no-such-kind", "x")
+            announce(session, "client", "0oa-after")
+        assert await _eventually(lambda: seen == [("client", ("0oa-after",))])
+    finally:
+        await listener.stop()
+
+
+@pytest.mark.postgres
+async def test_the_listener_reconnects_and_forgets_everything(pg: Database) -> None:
+    seen: list[tuple[str, tuple[str, ...]]] = []
+    forgotten: list[int] = []
+    listener = await _listening(pg, seen, forgotten)
+    try:
+        async with pg.session() as session:  # end the listener's connection from the server side
+            await session.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE query LIKE 'LISTEN%' AND datname = current_database()"
+                )
+            )
+        assert await _eventually(lambda: len(forgotten) >= 2, seconds=10)
+        await asyncio.wait_for(listener.listening.wait(), 10)
+        async with pg.session() as session:
+            announce(session, "client", "0oa-after-reconnect")
+        assert await _eventually(lambda: ("client", ("0oa-after-reconnect",)) in seen)
+    finally:
+        await listener.stop()
+
+
+async def test_sqlite_sessions_commit_without_announcing(tmp_path: Path) -> None:
+    db = Database(sqlite_url(tmp_path))
+    try:
+        async with db.session() as session:
+            announce(session, "client", "0oa1")
+            await session.execute(text("SELECT 1"))
+        async with db.session() as session:  # nothing left pending for the next transaction
+            assert not session.sync_session.info
+    finally:
+        await db.dispose()
