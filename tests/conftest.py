@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -55,19 +56,47 @@ def postgres_database() -> Iterator[str | None]:
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite database migrated to the heads, which each test starts from a copy of:
+    running the migrations costs ~0.2 s, copying the file ~1 ms."""
+    from ostiary.store import migrate
+    from ostiary.store.db import Database
+
+    directory = tmp_path_factory.mktemp("sqlite-template")
+
+    async def build() -> None:
+        db = Database(sqlite_url(directory))
+        try:
+            await migrate.upgrade(db.engine)
+        finally:
+            await db.dispose()  # the last connection checkpoints the WAL into the file
+
+    asyncio.run(build())
+    return directory / "ostiary.db"
+
+
+def _fresh_sqlite(tmp_path: Path, template: Path) -> str:
+    url = sqlite_url(tmp_path)
+    shutil.copyfile(template, tmp_path / template.name)
+    return url
+
+
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str | None) -> str:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str | None, migrated_sqlite: Path
+) -> str:
     """Parametrised storage: every test using it runs on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
-        return sqlite_url(tmp_path)
+        return _fresh_sqlite(tmp_path, migrated_sqlite)
     if postgres_database is None:
         pytest.skip("OSTIARY_TEST_POSTGRES_URL is not set")
     return postgres_database
 
 
 @pytest.fixture
-def sqlite_database_url(tmp_path: Path) -> str:
-    return sqlite_url(tmp_path)
+def sqlite_database_url(tmp_path: Path, migrated_sqlite: Path) -> str:
+    return _fresh_sqlite(tmp_path, migrated_sqlite)
 
 
 def make_settings(tmp_path: Path, database_url: str, **extra: Any) -> Settings:

@@ -54,6 +54,9 @@ def serve(
     tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="PEM certificate for https")] = None,
     tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key for https")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    graceful_timeout: Annotated[
+        float, typer.Option("--graceful-timeout", help="Seconds to let requests finish on shutdown")
+    ] = 5.0,
 ) -> None:
     """Run the org server: OAuth/OIDC, management API, sign-in."""
     import uvicorn
@@ -87,6 +90,8 @@ def serve(
         date_header=False,
         server_header=False,
         proxy_headers=True,
+        # Idle TLS keep-alive connections otherwise hold a stop for as long as the client keeps them.
+        timeout_graceful_shutdown=graceful_timeout,
     )
 
 

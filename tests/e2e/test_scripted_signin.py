@@ -8,6 +8,7 @@ import asyncio
 import base64
 import hashlib
 import secrets
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -23,7 +24,7 @@ REDIRECT = "http://localhost:8080/authorization-code/callback"
 
 
 @pytest.fixture(scope="module")
-def admin(org: OrgServer) -> requests.Session:
+def admin(org: OrgServer) -> Iterator[requests.Session]:
     session = requests.Session()
     session.headers.update(
         {"Authorization": f"SSWS {org.create_token('scripted-signin')}", "Accept": "application/json"}
@@ -33,7 +34,8 @@ def admin(org: OrgServer) -> requests.Session:
         "credentials": {"password": {"value": PASSWORD}},
     }
     assert session.post(f"{org.url}/api/v1/users?activate=true", json=user).status_code == 200
-    return session
+    with session:  # closed before the server stops: it waits for open TLS connections
+        yield session
 
 
 def create_app(org: OrgServer, admin: requests.Session, *, public: bool) -> dict[str, Any]:
