@@ -99,6 +99,35 @@ def sqlite_database_url(tmp_path: Path, migrated_sqlite: Path) -> str:
     return _fresh_sqlite(tmp_path, migrated_sqlite)
 
 
+RSA_POOL_SIZE = 12
+
+
+@pytest.fixture(scope="session")
+def rsa_signing_keys() -> list[Any]:
+    """RSA-2048 signing keys made once per session (one costs ~0.1-0.3 s on a small VM)."""
+    from ostiary.jose.keys import generate_signing_key
+
+    return [generate_signing_key("RS256") for _ in range(RSA_POOL_SIZE)]
+
+
+@pytest.fixture(autouse=True)
+def pooled_rsa_keys(monkeypatch: pytest.MonkeyPatch, rsa_signing_keys: list[Any]) -> None:
+    """Servers of in-process apps take their RS256 keys from the session's pool, each key at
+    most once per test (so kids stay unique within a database); beyond the pool, or for
+    ES256, keys are made as usual. ``test_jose_keys`` covers generation itself."""
+    from ostiary.domain.authz import keys as keys_domain
+
+    generate = keys_domain.generate_signing_key
+    unused = list(rsa_signing_keys)
+
+    def pooled(alg: Any = "RS256") -> Any:
+        if alg == "RS256" and unused:
+            return unused.pop(0)
+        return generate(alg)
+
+    monkeypatch.setattr(keys_domain, "generate_signing_key", pooled)
+
+
 def make_settings(tmp_path: Path, database_url: str, **extra: Any) -> Settings:
     values: dict[str, Any] = {
         "data_dir": tmp_path,

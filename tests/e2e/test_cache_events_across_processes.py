@@ -19,22 +19,9 @@ import requests
 from tests.conftest import Server, _server
 from tests.e2e.servers import OrgServer, org_server
 from tests.unit.oauth_helpers import basic
+from tests.unit.test_apps_api import service_app
 
 pytestmark = pytest.mark.postgres
-
-SERVICE_APP = {
-    "name": "oidc_client",
-    "label": "two processes",
-    "signOnMode": "OPENID_CONNECT",
-    "credentials": {"oauthClient": {"token_endpoint_auth_method": "client_secret_basic"}},
-    "settings": {
-        "oauthClient": {
-            "application_type": "service",
-            "grant_types": ["client_credentials"],
-            "response_types": ["token"],
-        }
-    },
-}
 
 
 @pytest.fixture
@@ -55,6 +42,15 @@ def process_b(process_a: Server, tmp_path: Path) -> Iterator[OrgServer]:
         yield server
 
 
+def _admin_and_service_app(process_b: OrgServer, token: str) -> tuple[requests.Session, str, str]:
+    """An SSWS session on B and a new client_credentials app (id, secret) made through it."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"SSWS {token}"
+    app = session.post(f"{process_b.url}/api/v1/apps", json=service_app()).json()
+    credentials = app["credentials"]["oauthClient"]
+    return session, credentials["client_id"], credentials["client_secret"]
+
+
 def _until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -68,11 +64,7 @@ async def test_a_deactivated_app_stops_working_in_the_other_process_at_once(
     process_a: Server, process_b: OrgServer
 ) -> None:
     token = await process_a.create_token()
-    b = requests.Session()
-    b.headers["Authorization"] = f"SSWS {token}"
-    app = b.post(f"{process_b.url}/api/v1/apps", json=SERVICE_APP).json()
-    client_id = app["credentials"]["oauthClient"]["client_id"]
-    secret = app["credentials"]["oauthClient"]["client_secret"]
+    b, client_id, secret = _admin_and_service_app(process_b, token)
     grant = b.post(
         f"{process_b.url}/api/v1/apps/{client_id}/grants",
         json={"issuer": process_b.url, "scopeId": "okta.users.read"},
@@ -102,11 +94,7 @@ async def test_a_policy_change_applies_in_the_other_process_at_once(
     process_a: Server, process_b: OrgServer
 ) -> None:
     token = await process_a.create_token()
-    b = requests.Session()
-    b.headers["Authorization"] = f"SSWS {token}"
-    app = b.post(f"{process_b.url}/api/v1/apps", json=SERVICE_APP).json()
-    client_id = app["credentials"]["oauthClient"]["client_id"]
-    secret = app["credentials"]["oauthClient"]["client_secret"]
+    b, client_id, secret = _admin_and_service_app(process_b, token)
     server = b.post(
         f"{process_b.url}/api/v1/authorizationServers", json={"name": "two", "audiences": ["api://two"]}
     ).json()

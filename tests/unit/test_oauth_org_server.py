@@ -125,7 +125,8 @@ async def test_wrong_secret_is_invalid_client_with_basic_challenge(
     response = await client_token(anon, client_id, "wrong", "okta.users.read")
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
-    assert response.headers["www-authenticate"].startswith("Basic")
+    assert response.headers["www-authenticate"].startswith("Basic realm=")
+    assert (response.headers["cache-control"], response.headers["pragma"]) == ("no-store", "no-cache")
 
 
 async def test_unknown_client_is_invalid_client(anon: httpx.AsyncClient) -> None:

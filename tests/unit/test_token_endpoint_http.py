@@ -95,14 +95,3 @@ async def test_a_body_in_several_chunks_is_read_whole(
     )
     assert response.status_code == 200, response.text
     assert response.json()["scope"] == "okta.users.read"
-
-
-async def test_wrong_basic_secret_gets_the_challenge_and_no_store(
-    admin: httpx.AsyncClient, anon: httpx.AsyncClient
-) -> None:
-    client_id, _secret = await service_client(admin, "okta.users.read")
-    response = await client_token(anon, client_id, "wrong", "okta.users.read")
-    assert response.status_code == 401
-    assert response.json()["error"] == "invalid_client"
-    assert response.headers["www-authenticate"].startswith("Basic realm=")
-    assert response.headers["cache-control"] == "no-store"

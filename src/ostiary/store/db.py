@@ -54,24 +54,23 @@ class Database:
         try:
             yield cast(AsyncSession, lazy)
         except BaseException:
-            session = lazy.created
-            if session is not None:
-                try:
-                    if session.in_transaction():
-                        await session.rollback()
-                finally:
-                    await session.close()
+            await _end(lazy.created, commit=False)
             raise
-        session = lazy.created
-        if session is not None:
-            try:
-                if session.in_transaction():
-                    await session.commit()
-            finally:
-                await session.close()
+        await _end(lazy.created, commit=True)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def _end(session: AsyncSession | None, *, commit: bool) -> None:
+    """Commit or roll back ``session``'s transaction, if it began one, and close it."""
+    if session is None:
+        return
+    try:
+        if session.in_transaction():
+            await (session.commit() if commit else session.rollback())
+    finally:
+        await session.close()
 
 
 class _LazySession:
