@@ -38,19 +38,20 @@ import base64
 import enum
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import and_, delete, event, or_, select, update
+from sqlalchemy import and_, delete, event, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from ostiary import ids
-from ostiary.store.models import User
-from ostiary.store.models.refresh_tokens import RefreshToken
+from ostiary.store.models import RevokedToken, User
+from ostiary.store.models.refresh_tokens import FamilyAccessToken, RefreshToken
 from ostiary.timeutil import utcnow
 
 PREFIX: Final = "oar"
@@ -247,10 +248,48 @@ async def _purge_dead_families(session: AsyncSession, org_id: str, user_id: str,
         ),
     )
     await session.execute(
+        delete(FamilyAccessToken)
+        .where(FamilyAccessToken.org_id == org_id, FamilyAccessToken.family_id.in_(dead))
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
         delete(RefreshToken)
         .where(*mine, RefreshToken.family_id.in_(dead))
         .execution_options(synchronize_session=False)
     )
+
+
+async def remember_access_token(
+    session: AsyncSession, org_id: str, family_id: str, access_token: str
+) -> None:
+    """Note an access token just minted with a token of ``family_id``, so that revoking the
+    family revokes it too; the family's expired notes go at the same time."""
+    claims = _payload(access_token)
+    jti, exp = claims.get("jti"), claims.get("exp")
+    if not isinstance(jti, str) or not isinstance(exp, int):
+        raise ValueError("an access token without jti or exp")
+    await session.execute(
+        delete(FamilyAccessToken)
+        .where(
+            FamilyAccessToken.org_id == org_id,
+            FamilyAccessToken.family_id == family_id,
+            FamilyAccessToken.expires_at <= utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.add(
+        FamilyAccessToken(
+            jti=jti, org_id=org_id, family_id=family_id, expires_at=datetime.fromtimestamp(exp, UTC)
+        )
+    )
+    await session.flush()
+
+
+def _payload(jwt: str) -> dict[str, Any]:
+    """The claims of a JWT this server has just signed (so not verified again here)."""
+    part = jwt.split(".")[1]
+    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    return decoded
 
 
 # --- looking up ------------------------------------------------------------------------------
@@ -504,18 +543,40 @@ async def revoke_user_tokens(session: AsyncSession, org_id: str, user_id: str) -
 
 
 async def _revoke_where(session: AsyncSession, now: datetime | None, *conditions: Any) -> int:
+    """Revoke the refresh tokens matching ``conditions`` and every unexpired access token issued
+    with a token of their families."""
+    when = now or utcnow()
+    await session.execute(_revoke_family_access_tokens(when, *conditions))
     result = await session.execute(
         update(RefreshToken)
         .where(*conditions, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now or utcnow())
+        .values(revoked_at=when)
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def _revoke_family_access_tokens(now: datetime, *conditions: Any) -> Any:
+    """``INSERT INTO revoked_tokens SELECT …``: the families' noted access tokens that are
+    neither expired nor revoked already."""
+    families = select(RefreshToken.family_id).where(*conditions)
+    already = select(RevokedToken.jti).where(RevokedToken.jti == FamilyAccessToken.jti).exists()
+    return insert(RevokedToken).from_select(
+        ["jti", "org_id", "expires_at"],
+        select(FamilyAccessToken.jti, FamilyAccessToken.org_id, FamilyAccessToken.expires_at).where(
+            FamilyAccessToken.family_id.in_(families), FamilyAccessToken.expires_at > now, ~already
+        ),
+    )
+
+
 def _revoke_pending(session: Session) -> None:
     now = utcnow()
     for org_id, family_id in session.info.pop(_PENDING, set()):
+        session.execute(
+            _revoke_family_access_tokens(
+                now, RefreshToken.org_id == org_id, RefreshToken.family_id == family_id
+            )
+        )
         session.execute(
             update(RefreshToken)
             .where(

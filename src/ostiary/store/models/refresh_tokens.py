@@ -54,3 +54,17 @@ class RefreshToken(Base):
     successor_seal: Mapped[str | None] = mapped_column(String(64), default=None)
     grace_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class FamilyAccessToken(Base):
+    """An access token issued together with a token of a refresh family (by the code or the
+    refresh grant), kept until it expires: revoking the family revokes it too, as on Okta
+    ("any access tokens issued with these refresh tokens are also revoked")."""
+
+    __tablename__ = "refresh_family_access_tokens"
+    __table_args__ = (Index("ix_refresh_family_access_tokens_family", "org_id", "family_id"),)
+
+    jti: Mapped[str] = mapped_column(String(128), primary_key=True)
+    org_id: Mapped[str] = mapped_column(id_type(), ForeignKey("orgs.id", ondelete="CASCADE"))
+    family_id: Mapped[str] = mapped_column(id_type())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

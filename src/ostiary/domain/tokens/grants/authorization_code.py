@@ -20,7 +20,11 @@ from ostiary.domain.tokens.authorization_codes import (
     revoke_replayed,
 )
 from ostiary.domain.tokens.grants.base import GRANTS, GrantContext, GrantError, TokenResponse
-from ostiary.domain.tokens.refresh_tokens import find_refresh_token, issue_refresh_token
+from ostiary.domain.tokens.refresh_tokens import (
+    find_refresh_token,
+    issue_refresh_token,
+    remember_access_token,
+)
 from ostiary.domain.tokens.user_tokens import mint_user_tokens
 from ostiary.store.models import User
 from ostiary.store.models.codes import AuthorizationCode
@@ -68,6 +72,8 @@ async def issue(ctx: GrantContext) -> TokenResponse:
     tokens.refresh_token = await _refresh_token(ctx, row, row.scopes)
     family_id = await _refresh_family(ctx, tokens.refresh_token)
     await remember_tokens(ctx.session, row, tokens.access_token, family_id)
+    if family_id is not None:
+        await remember_access_token(ctx.session, ctx.org_id, family_id, tokens.access_token)
     return tokens
 
 

@@ -190,6 +190,7 @@ async def issue(ctx: GrantContext) -> TokenResponse:
         include_id_token=OPENID in scopes,
     )
     response.refresh_token = refresh_token
+    await refresh_tokens.remember_access_token(ctx.session, ctx.org_id, row.family_id, response.access_token)
     return response
 
 
