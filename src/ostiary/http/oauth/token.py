@@ -27,6 +27,7 @@ from ostiary.http.runtime import Runtime, runtime_of
 ASSERTION_METHODS = frozenset({"private_key_jwt", "client_secret_jwt"})
 _NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
 _JSON = (b"content-type", b"application/json")
+_WANTED = frozenset({b"host", b"authorization", b"content-type", b"origin"})
 
 
 class TokenEndpoint:
@@ -34,17 +35,12 @@ class TokenEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         rt = runtime_of(scope)
-        host = authorization = origin = None
-        content_type = ""
+        found: dict[bytes, str] = {}
         for name, value in scope["headers"]:
-            if name == b"host":
-                host = value.decode("latin-1")
-            elif name == b"authorization":
-                authorization = value.decode("latin-1")
-            elif name == b"content-type":
-                content_type = value.decode("latin-1")
-            elif name == b"origin":
-                origin = value.decode("latin-1")
+            if name in _WANTED and name not in found:  # the first of repeated headers, as Starlette
+                found[name] = value.decode("latin-1")
+        host, authorization, origin = found.get(b"host"), found.get(b"authorization"), found.get(b"origin")
+        content_type = found.get(b"content-type", "")
         try:
             body = await _read_body(receive)
             params = form_params(scope.get("query_string", b""), content_type, body)
