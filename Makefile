@@ -16,10 +16,11 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/ostiary demo
 
+# Tests run on every core, a test file per worker (module fixtures start their servers once).
 test: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 test-fast: setup
 	$(BIN)/pytest -m "not e2e"
