@@ -36,7 +36,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.servers import OSTIARY, free_port, wait_until_up
+from tests.e2e.servers import OSTIARY, client_credentials_server, free_port, wait_until_up
 
 
 def openssl_sign_rate(algorithm: str, seconds: int = 3) -> float | None:
@@ -94,34 +94,10 @@ def setup(url: str, token: str) -> dict[str, str]:
         f"{url}/api/v1/apps/{client_id}/grants", json={"issuer": url, "scopeId": "okta.users.read"}
     )
     assert grant.status_code == 201, grant.text
-    server = session.post(
-        f"{url}/api/v1/authorizationServers",
-        json={
-            "name": "bench-es256",
-            "audiences": ["api://bench"],
-            "credentials": {"signing": {"alg": "ES256"}},
-        },
-    ).json()
-    session.post(f"{url}/api/v1/authorizationServers/{server['id']}/scopes", json={"name": "bench"})
-    policy = session.post(
-        f"{url}/api/v1/authorizationServers/{server['id']}/policies",
-        json={
-            "type": "OAUTH_AUTHORIZATION_POLICY",
-            "name": "p",
-            "description": "p",
-            "conditions": {"clients": {"include": ["ALL_CLIENTS"]}},
-        },
-    ).json()
-    rule = session.post(
-        f"{url}/api/v1/authorizationServers/{server['id']}/policies/{policy['id']}/rules",
-        json={
-            "type": "RESOURCE_ACCESS",
-            "name": "r",
-            "conditions": {"grantTypes": {"include": ["client_credentials"]}, "scopes": {"include": ["*"]}},
-        },
+    server_id, _policy = client_credentials_server(
+        session, url, "bench", credentials={"signing": {"alg": "ES256"}}
     )
-    assert rule.status_code == 201, rule.text
-    return {"client_id": client_id, "secret": secret, "es_server": server["id"]}
+    return {"client_id": client_id, "secret": secret, "es_server": server_id}
 
 
 async def drive(url: str, basic: str, scope: str, seconds: float, concurrency: int) -> tuple[float, int]:

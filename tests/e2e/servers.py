@@ -93,3 +93,34 @@ def org_server(tmp_path: Path, **extra_env: str) -> Iterator[OrgServer]:
     ]
     with running(args, f"{server.url}/healthz", server.env, tmp_path / "org-server.log"):
         yield server
+
+
+def client_credentials_server(
+    session: requests.Session, org_url: str, scope: str, **server: object
+) -> tuple[str, str]:
+    """A custom authorization server with ``scope`` and one policy letting every client use
+    client_credentials for any scope; ``(server id, policy id)``. ``session`` holds an SSWS token."""
+    body = {"name": f"cc-{scope}", "audiences": [f"api://{scope}"], **server}
+    created = session.post(f"{org_url}/api/v1/authorizationServers", json=body)
+    assert created.status_code == 201, created.text
+    base = f"{org_url}/api/v1/authorizationServers/{created.json()['id']}"
+    assert session.post(f"{base}/scopes", json={"name": scope}).status_code == 201
+    policy = session.post(
+        f"{base}/policies",
+        json={
+            "type": "OAUTH_AUTHORIZATION_POLICY",
+            "name": "p",
+            "description": "p",
+            "conditions": {"clients": {"include": ["ALL_CLIENTS"]}},
+        },
+    ).json()
+    rule = session.post(
+        f"{base}/policies/{policy['id']}/rules",
+        json={
+            "type": "RESOURCE_ACCESS",
+            "name": "r",
+            "conditions": {"grantTypes": {"include": ["client_credentials"]}, "scopes": {"include": ["*"]}},
+        },
+    )
+    assert rule.status_code == 201, rule.text
+    return created.json()["id"], policy["id"]

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from tests.conftest import Server, _server
-from tests.e2e.servers import OrgServer, org_server
+from tests.e2e.servers import OrgServer, client_credentials_server, org_server
 from tests.unit.oauth_helpers import basic
 from tests.unit.test_apps_api import service_app
 
@@ -95,33 +95,11 @@ async def test_a_policy_change_applies_in_the_other_process_at_once(
 ) -> None:
     token = await process_a.create_token()
     b, client_id, secret = _admin_and_service_app(process_b, token)
-    server = b.post(
-        f"{process_b.url}/api/v1/authorizationServers", json={"name": "two", "audiences": ["api://two"]}
-    ).json()
-    base = f"{process_b.url}/api/v1/authorizationServers/{server['id']}"
-    assert b.post(f"{base}/scopes", json={"name": "two:read"}).status_code == 201
-    policy = b.post(
-        f"{base}/policies",
-        json={
-            "type": "OAUTH_AUTHORIZATION_POLICY",
-            "name": "p",
-            "description": "p",
-            "conditions": {"clients": {"include": ["ALL_CLIENTS"]}},
-        },
-    ).json()
-    rule = b.post(
-        f"{base}/policies/{policy['id']}/rules",
-        json={
-            "type": "RESOURCE_ACCESS",
-            "name": "r",
-            "conditions": {"grantTypes": {"include": ["client_credentials"]}, "scopes": {"include": ["*"]}},
-        },
-    )
-    assert rule.status_code == 201, rule.text
+    server_id, policy_id = client_credentials_server(b, process_b.url, "two:read")
 
     def token_status() -> int:
         return requests.post(
-            f"{process_b.url}/oauth2/{server['id']}/v1/token",
+            f"{process_b.url}/oauth2/{server_id}/v1/token",
             data={"grant_type": "client_credentials", "scope": "two:read"},
             headers=basic(client_id, secret),
         ).status_code
@@ -130,7 +108,7 @@ async def test_a_policy_change_applies_in_the_other_process_at_once(
 
     async with process_a.client(token) as a:
         response: httpx.Response = await a.post(
-            f"/api/v1/authorizationServers/{server['id']}/policies/{policy['id']}/lifecycle/deactivate"
+            f"/api/v1/authorizationServers/{server_id}/policies/{policy_id}/lifecycle/deactivate"
         )
     assert response.status_code == 204, response.text
 

@@ -148,6 +148,23 @@ async def exchange(
     return await client.post(f"{path_of(server_id)}/token", data=data, headers=headers)
 
 
+async def spa_code_tokens(
+    client: httpx.AsyncClient, client_id: str, login: str, scope: str
+) -> httpx.Response:
+    """The code + PKCE flow of a browser app (``spa_app``) for ``login``, up to the token response."""
+    verifier, challenge = pkce_pair()
+    code = await code_for(
+        client,
+        client_id,
+        login,
+        scope=scope,
+        redirect_uri=SPA_REDIRECT,
+        code_challenge=challenge,
+        code_challenge_method="S256",
+    )
+    return await exchange(client, code, client_id, None, redirect_uri=SPA_REDIRECT, code_verifier=verifier)
+
+
 def claims(token: str) -> dict[str, Any]:
     return dict(jwt.decode(token, options={"verify_signature": False}))
 

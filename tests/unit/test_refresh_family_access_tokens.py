@@ -8,7 +8,7 @@ from __future__ import annotations
 import httpx
 
 from tests.conftest import Server
-from tests.unit.authorize_helpers import SPA_REDIRECT, code_for, pkce_pair, spa_app
+from tests.unit.authorize_helpers import spa_app, spa_code_tokens
 from tests.unit.authorize_helpers import user as create_account
 from tests.unit.test_refresh_tokens import ROTATE_NO_GRACE, ROTATE_WITH_GRACE, Scenario, scenario
 
@@ -66,28 +66,9 @@ async def test_the_access_token_of_the_code_exchange_belongs_to_the_family(
 ) -> None:
     client_id = await spa_app(admin)
     await create_account(admin, "carl.sagan@example.com")
-    verifier, challenge = pkce_pair()
     async with server.client() as anon:
-        code = await code_for(
-            anon,
-            client_id,
-            "carl.sagan@example.com",
-            scope="openid offline_access",
-            redirect_uri=SPA_REDIRECT,
-            code_challenge=challenge,
-            code_challenge_method="S256",
-        )
         tokens = (
-            await anon.post(
-                "/oauth2/default/v1/token",
-                data={
-                    "grant_type": "authorization_code",
-                    "code": code,
-                    "redirect_uri": SPA_REDIRECT,
-                    "code_verifier": verifier,
-                    "client_id": client_id,
-                },
-            )
+            await spa_code_tokens(anon, client_id, "carl.sagan@example.com", "openid offline_access")
         ).json()
 
         async def introspect(token: str) -> bool:

@@ -24,7 +24,7 @@ from ostiary.store.models.refresh_tokens import RefreshToken
 from ostiary.store.repositories import orgs
 from ostiary.timeutil import utcnow
 from tests.conftest import Server
-from tests.unit.authorize_helpers import SPA_REDIRECT, code_for, pkce_pair, spa_app
+from tests.unit.authorize_helpers import spa_app, spa_code_tokens
 from tests.unit.authorize_helpers import user as create_account
 from tests.unit.oauth_helpers import ORG, assertion, basic
 from tests.unit.test_apps_api import create_app, oidc_app, rsa_jwk, rsa_private
@@ -613,27 +613,8 @@ async def test_a_spa_refreshes_the_token_of_its_code_flow_with_rotation_by_defau
     """A browser app (public client, PKCE) rotates with Okta's default 30 s grace."""
     client_id = await spa_app(any_admin)
     await create_account(any_admin, "carl.sagan@example.com")
-    verifier, challenge = pkce_pair()
     async with any_server.client() as anon:
-        code = await code_for(
-            anon,
-            client_id,
-            "carl.sagan@example.com",
-            scope="openid offline_access",
-            redirect_uri=SPA_REDIRECT,
-            code_challenge=challenge,
-            code_challenge_method="S256",
-        )
-        tokens = await anon.post(
-            "/oauth2/default/v1/token",
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": SPA_REDIRECT,
-                "code_verifier": verifier,
-                "client_id": client_id,
-            },
-        )
+        tokens = await spa_code_tokens(anon, client_id, "carl.sagan@example.com", "openid offline_access")
         assert tokens.status_code == 200, tokens.text
         first = tokens.json()["refresh_token"]
 
