@@ -9,13 +9,11 @@ again after that is a replay: the access token it became is revoked (RFC 6749 §
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import delete, event, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +22,7 @@ from sqlalchemy.orm import Session
 from ostiary import ids
 from ostiary.domain.tokens import revocation
 from ostiary.domain.tokens.refresh_tokens import revoke_family
+from ostiary.jose.signer import minted_claims
 from ostiary.store.models import RevokedToken
 from ostiary.store.models.codes import AuthorizationCode
 from ostiary.timeutil import utcnow
@@ -129,18 +128,11 @@ async def mark_used(session: AsyncSession, row: AuthorizationCode) -> bool:
     return won
 
 
-def _unverified_claims(token: str) -> dict[str, Any]:
-    """The payload of a JWT this server just signed (no verification needed)."""
-    payload = token.split(".")[1]
-    decoded = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    return decoded if isinstance(decoded, dict) else {}
-
-
 async def remember_tokens(
     session: AsyncSession, row: AuthorizationCode, access_token: str, refresh_family_id: str | None
 ) -> None:
     """Note which tokens the code became, for :func:`revoke_replayed`."""
-    claims = _unverified_claims(access_token)
+    claims = minted_claims(access_token)
     jti, exp = claims.get("jti"), claims.get("exp")
     if isinstance(jti, str) and isinstance(exp, int):
         row.access_token_jti = jti
