@@ -43,7 +43,12 @@ def okta_error(
 def oauth_error(
     status: int, error: str, description: str, headers: Mapping[str, str] | None = None
 ) -> Response:
-    return json_response({"error": error, "error_description": description}, status, headers)
+    return json_response(oauth_error_body(error, description), status, headers)
+
+
+def oauth_error_body(error: str, description: str) -> dict[str, str]:
+    """RFC 6749 §5.2: ``error`` and ``error_description``."""
+    return {"error": error, "error_description": description}
 
 
 class OktaHTTPError(Exception):

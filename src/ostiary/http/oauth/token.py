@@ -18,7 +18,7 @@ from ostiary.compact_json import dumps
 from ostiary.domain.tokens.grants import GRANTS
 from ostiary.domain.tokens.grants.base import GrantContext, GrantError, TokenResponse
 from ostiary.http.cors import actual_response_headers, trusted_origin_for
-from ostiary.http.errors import OAuthHTTPError
+from ostiary.http.errors import OAuthHTTPError, oauth_error_body
 from ostiary.http.oauth.client_auth import client_for
 from ostiary.http.oauth.params import MAX_FORM_BYTES, form_params
 from ostiary.http.oauth.servers import server_context
@@ -39,24 +39,20 @@ class TokenEndpoint:
         for name, value in scope["headers"]:
             if name in _WANTED and name not in found:  # the first of repeated headers, as Starlette
                 found[name] = value.decode("latin-1")
-        host, authorization, origin = found.get(b"host"), found.get(b"authorization"), found.get(b"origin")
-        content_type = found.get(b"content-type", "")
+        host, content_type = found.get(b"host", ""), found.get(b"content-type", "")
+        authorization, origin = found.get(b"authorization"), found.get(b"origin")
         try:
             body = await _read_body(receive)
             params = form_params(scope.get("query_string", b""), content_type, body)
-            result = await _issue(rt, host or "", scope.get("path_params", {}), params, authorization)
+            result = await _issue(rt, host, scope.get("path_params", {}), params, authorization)
             status, payload, headers = 200, result.as_json(), _NO_STORE
         except OAuthHTTPError as exc:
             status = exc.status
-            payload = {"error": exc.error, "error_description": exc.description}
-            headers = _NO_STORE + [
-                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()
-            ]
+            payload = oauth_error_body(exc.error, exc.description)
+            headers = _NO_STORE + _raw(exc.headers)
         if origin:
-            cors = actual_response_headers(
-                await trusted_origin_for(rt, host or "", origin), credentials=False
-            )
-            headers = headers + [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in cors.items()]
+            cors = actual_response_headers(await trusted_origin_for(rt, host, origin), credentials=False)
+            headers = headers + _raw(cors)
         content = dumps(payload)
         await send(
             {
@@ -66,6 +62,10 @@ class TokenEndpoint:
             }
         )
         await send({"type": "http.response.body", "body": content})
+
+
+def _raw(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
 
 
 async def _read_body(receive: Receive) -> bytes:
