@@ -127,7 +127,7 @@ async def run_demo(data_dir: Path, *, host: str = "127.0.0.1", port_offset: int 
         )
     )
     default = demo["default_authorization_server"]
-    apps = [
+    apps: list[tuple[Any, int]] = [
         (org_app, ports.org),
         (build_gateway_app(parse_config(gateway_config(demo, ports, host), source="demo")), ports.gateway),
         (build_solar_system_app(), ports.upstream),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ostiary.domain.authz.policy_sets import POLICY_SETS
 from ostiary.domain.clients import client_cache
 from ostiary.domain.directory import trusted_origins
@@ -34,5 +36,10 @@ def cache_listener(rt: Runtime) -> CacheEventListener | None:
         rt.rings.clear()
         trusted_origins.CACHE.invalidate()
 
-    handlers = {"client": client, "policy_set": policy_set, "ring": ring, "trusted_origins": origins}
+    handlers: dict[str, Callable[..., None]] = {
+        "client": client,
+        "policy_set": policy_set,
+        "ring": ring,
+        "trusted_origins": origins,
+    }
     return CacheEventListener(rt.settings.database_url, handlers, forget_all)

@@ -7,9 +7,9 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ostiary import ids
+from ostiary.compact_json import dumps
 from ostiary.http.errors import OktaHTTPError, okta_error_body
 from ostiary.http.ratelimit import RateLimiter
-from ostiary.http.responses import dumps
 from ostiary.timeutil import http_date
 
 

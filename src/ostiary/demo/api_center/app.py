@@ -34,6 +34,8 @@ TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"])
 )
 
+_ERROR_FIELDS: tuple[str, ...] = ("error", "error_description")
+
 
 @dataclass(frozen=True)
 class DemoAppConfig:
@@ -248,10 +250,7 @@ class DemoApp:
         values = {k: str(v) for k, v in form.items()}
         if "error" in values:
             return JSONResponse(
-                {
-                    "redirect": "/?"
-                    + urlencode({k: values[k] for k in ("error", "error_description") if k in values})
-                }
+                {"redirect": "/?" + urlencode({k: values[k] for k in _ERROR_FIELDS if k in values})}
             )
         pending = self._take_pending(session, values.get("state"))
         if pending is None or pending["flow"] != "implicit":
