@@ -143,7 +143,7 @@ def executor_rate(key: SigningKey) -> Rate:
 def handoff_overhead() -> None:
     """What the loop pays per token besides the signature, with the signature stubbed out."""
     key = generate_signing_key("ES256")
-    with patch.object(signer_module, "_signature", lambda private_key, data: bytes(64)):
+    with patch.object(signer_module, "signature", lambda private_key, data: bytes(64)):
         ours, executor = signer_rate(key, 1), executor_rate(key)
     print("\nhand-off per token, signature stubbed out (includes serializing the claims)")
     report("JwtSigner, 1 thread", ours)

@@ -4,11 +4,13 @@
 RS256 on the org authorization server (okta.* scope, client_secret_basic), and ES256 on a custom
 server that opted in. The load generator runs in this process on the same machine.
 
-    python bench/token.py [--seconds 8] [--concurrency 64] [--rounds 3]
+    python bench/token.py [--seconds 8] [--concurrency 64] [--rounds 3] [--compare-threads]
 
 Each round measures ``openssl speed rsa2048`` right before its RS256 and ES256 loads, and the
 ratio is taken per round: a shared VM's speed drifts by 10-25% within minutes (seen here), so a
 baseline from the start of the run can be off by the end of it. Figures are medians of rounds.
+``--compare-threads`` measures, in the same rounds, a second server that signs on threads of its
+own process (``OSTIARY_SIGNING_PROCESSES=0``) instead of in child processes (the default).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -145,12 +148,59 @@ def drive_wrk(url: str, basic: str, scope: str, seconds: float, concurrency: int
     return rate, int(bad.group(1)) if bad else 0
 
 
+@dataclass
+class Server:
+    """One `ostiary serve --workers 1` with a service app (RS256, org AS) and an ES256 server."""
+
+    label: str
+    url: str
+    process: subprocess.Popen[bytes]
+    basic: str
+    es_server: str
+    rs_runs: list[tuple[float, int]] = field(default_factory=list)
+    es_runs: list[tuple[float, int]] = field(default_factory=list)
+
+
+def start_server(label: str, extra_env: dict[str, str]) -> Server:
+    data_dir = Path(tempfile.mkdtemp(prefix="ostiary-bench-token-"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "OSTIARY_DATA_DIR": str(data_dir),
+        "OSTIARY_BASE_URL": url,
+        "OSTIARY_RATE_LIMITS": "off",
+        "OSTIARY_LOG_LEVEL": "warning",
+        **extra_env,
+    }
+    created = subprocess.run(
+        [OSTIARY, "token", "create", "--name", "bench"], env=env, capture_output=True, text=True, check=False
+    )
+    if created.returncode != 0:
+        sys.exit(f"ostiary token create failed:\n{created.stderr}")
+    token = created.stdout.strip().splitlines()[-1]
+    process = subprocess.Popen([OSTIARY, "serve", "--port", str(port), "--workers", "1"], env=env)
+    try:
+        wait_until_up(f"{url}/healthz", process=process)
+        ids = setup(url, token)
+    except BaseException:
+        process.terminate()
+        raise
+    basic = base64.b64encode(f"{ids['client_id']}:{ids['secret']}".encode()).decode()
+    return Server(label, url, process, basic, ids["es_server"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--driver", choices=["auto", "wrk", "aiohttp"], default="auto")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--compare-threads",
+        action="store_true",
+        help="also measure a server that signs on threads (OSTIARY_SIGNING_PROCESSES=0) in each round",
+    )
     args = parser.parse_args()
     use_wrk = args.driver == "wrk" or (args.driver == "auto" and shutil.which("wrk") is not None)
     print(
@@ -161,67 +211,58 @@ def main() -> None:
     ec_openssl = openssl_sign_rate("ecdsap256")
     rsa_raw = cryptography_rsa_rate()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="ostiary-bench-token-"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "OSTIARY_DATA_DIR": str(data_dir),
-        "OSTIARY_BASE_URL": url,
-        "OSTIARY_RATE_LIMITS": "off",
-        "OSTIARY_LOG_LEVEL": "warning",
-    }
-    created = subprocess.run(
-        [OSTIARY, "token", "create", "--name", "bench"], env=env, capture_output=True, text=True, check=False
-    )
-    if created.returncode != 0:
-        sys.exit(f"ostiary token create failed:\n{created.stderr}")
-    token = created.stdout.strip().splitlines()[-1]
-    server = subprocess.Popen([OSTIARY, "serve", "--port", str(port), "--workers", "1"], env=env)
+    servers = [start_server("signing processes (default)", {})]
+    if args.compare_threads:
+        servers.append(start_server("signing threads", {"OSTIARY_SIGNING_PROCESSES": "0"}))
+    baselines: list[float] = []
+
+    def load(server: Server, target: str, scope: str) -> tuple[float, int]:
+        asyncio.run(drive(target, server.basic, scope, 1.0, 8))  # warm-up
+        if use_wrk:
+            return drive_wrk(target, server.basic, scope, args.seconds, args.concurrency)
+        return asyncio.run(drive(target, server.basic, scope, args.seconds, args.concurrency))
+
     try:
-        wait_until_up(f"{url}/healthz", process=server)
-        ids = setup(url, token)
-        basic = base64.b64encode(f"{ids['client_id']}:{ids['secret']}".encode()).decode()
-
-        def load(target: str, scope: str) -> tuple[float, int]:
-            asyncio.run(drive(target, basic, scope, 1.0, 8))  # warm-up
-            if use_wrk:
-                return drive_wrk(target, basic, scope, args.seconds, args.concurrency)
-            return asyncio.run(drive(target, basic, scope, args.seconds, args.concurrency))
-
-        rs_runs, es_runs, baselines = [], [], []
-        for _ in range(max(args.rounds, 1)):
-            baselines.append(openssl_sign_rate("rsa2048", 2) or cryptography_rsa_rate())
-            rs_runs.append(load(f"{url}/oauth2/v1/token", "okta.users.read"))
-            es_runs.append(load(f"{url}/oauth2/{ids['es_server']}/v1/token", "bench"))
-        rs_rate, es_rate = statistics.median(r for r, _ in rs_runs), statistics.median(r for r, _ in es_runs)
-        rs_errors, es_errors = sum(e for _, e in rs_runs), sum(e for _, e in es_runs)
-        ratios = [r / b for (r, _), b in zip(rs_runs, baselines, strict=True)]
-        for index, ((rs, _), (es, _), base) in enumerate(zip(rs_runs, es_runs, baselines, strict=True), 1):
-            print(
-                f"round {index}: openssl rsa2048 {base:,.0f} sign/s; RS256 {rs:,.0f} tokens/s "
-                f"(ratio {rs / base:.2f}); ES256 {es:,.0f} tokens/s"
-            )
+        for index in range(1, max(args.rounds, 1) + 1):
+            base = openssl_sign_rate("rsa2048", 2) or cryptography_rsa_rate()
+            baselines.append(base)
+            line = f"round {index}: openssl rsa2048 {base:,.0f} sign/s"
+            for server in servers:
+                server.rs_runs.append(load(server, f"{server.url}/oauth2/v1/token", "okta.users.read"))
+                server.es_runs.append(
+                    load(server, f"{server.url}/oauth2/{server.es_server}/v1/token", "bench")
+                )
+                rs, es = server.rs_runs[-1][0], server.es_runs[-1][0]
+                line += f"; {server.label}: RS256 {rs:,.0f} tokens/s (ratio {rs / base:.2f}), ES256 {es:,.0f}"
+            print(line, flush=True)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for server in servers:
+            server.process.terminate()
+            server.process.wait(timeout=10)
 
     print(
         f"before the rounds: openssl speed rsa2048 (1 core) {rsa_openssl or float('nan'):,.0f} sign/s; "
         f"cryptography RSA-2048 (1 thread) {rsa_raw:,.0f} sign/s"
     )
-    print(
-        f"RS256 client_credentials, org AS, 1 worker: {rs_rate:,.0f} tokens/s ({rs_errors} errors) "
-        f"-> ratio {statistics.median(ratios):.2f} (median of rounds) vs single-core RSA signing "
-        "(target >= 1.0)"
-    )
     if ec_openssl:
         print(f"openssl speed ecdsap256 (1 core): {ec_openssl:,.0f} sign/s")
-    print(
-        f"ES256 client_credentials, custom AS, 1 worker: {es_rate:,.0f} tokens/s ({es_errors} errors) "
-        f"-> {es_rate / rs_rate:.2f}x the RS256 rate"
-        + (f", ratio {es_rate / ec_openssl:.2f} vs openssl ECDSA" if ec_openssl else "")
-    )
+    for server in servers:
+        rs_rate = statistics.median(rate for rate, _ in server.rs_runs)
+        es_rate = statistics.median(rate for rate, _ in server.es_runs)
+        rs_errors = sum(errors for _, errors in server.rs_runs)
+        es_errors = sum(errors for _, errors in server.es_runs)
+        ratios = [rate / base for (rate, _), base in zip(server.rs_runs, baselines, strict=True)]
+        print(f"{server.label}:")
+        print(
+            f"  RS256 client_credentials, org AS, 1 worker: {rs_rate:,.0f} tokens/s ({rs_errors} errors) "
+            f"-> ratio {statistics.median(ratios):.2f} (median of rounds) vs single-core RSA signing "
+            "(target >= 1.0)"
+        )
+        print(
+            f"  ES256 client_credentials, custom AS, 1 worker: {es_rate:,.0f} tokens/s ({es_errors} errors) "
+            f"-> {es_rate / rs_rate:.2f}x the RS256 rate"
+            + (f", ratio {es_rate / ec_openssl:.2f} vs openssl ECDSA" if ec_openssl else "")
+        )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ from ostiary.http.ratelimit import MemoryCounter, RateLimiter, RedisCounter, par
 from ostiary.http.responses import json_response
 from ostiary.http.runtime import Runtime
 from ostiary.jose.keys import KeyEncryptor, master_key_from_env_or_file
-from ostiary.jose.signer import JwtSigner
+from ostiary.jose.sign_processes import ProcessSigner
+from ostiary.jose.signer import JwtSigner, Signer
 from ostiary.settings import Settings, load_settings
 from ostiary.store import migrate
 from ostiary.store.db import Database
@@ -80,11 +81,17 @@ def build_runtime(settings: Settings) -> Runtime:
         db=db,
         servers=ServerCache(db),
         rings=KeyRings(db, encryptor),
-        signer=JwtSigner(),
+        signer=_signer(settings),
         limiter=limiter,
     )
     rt.bearer = bearer_authenticator(rt)
     return rt
+
+
+def _signer(settings: Settings) -> Signer:
+    if settings.signing_processes > 0:
+        return ProcessSigner(settings.signing_processes)
+    return JwtSigner()
 
 
 async def prepare(rt: Runtime, *, run_migrations: bool = True) -> None:
@@ -105,6 +112,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await prepare(rt, run_migrations=migrate_on_start)
+        rt.signer.start()
         listener = cache_listener(rt)
         if listener is not None:
             rt.extras["cache_listener"] = listener
@@ -121,7 +129,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
 
     app = Starlette(
         routes=build_routes(),
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             Middleware(EdgeMiddleware, limiter=rt.limiter, max_body=settings.max_body_bytes),
             Middleware(TokenFastPath, endpoint=token_endpoint, exception_handlers=EXCEPTION_HANDLERS),

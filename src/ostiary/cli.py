@@ -55,16 +55,29 @@ def serve(
     tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key for https")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
     graceful_timeout: Annotated[
-        float, typer.Option("--graceful-timeout", help="Seconds to let requests finish on shutdown")
-    ] = 5.0,
+        int, typer.Option("--graceful-timeout", help="Seconds to let requests finish on shutdown")
+    ] = 5,
+    signing_processes: Annotated[
+        int | None,
+        typer.Option(
+            "--signing-processes",
+            min=0,
+            help="Processes per worker that sign tokens (0: threads); default: CPUs / workers",
+        ),
+    ] = None,
 ) -> None:
     """Run the org server: OAuth/OIDC, management API, sign-in."""
     import uvicorn
 
     from ostiary.app import SKIP_MIGRATE_ENV, build_runtime, prepare
+    from ostiary.settings import SIGNING_PROCESSES_ENV, available_cpus
 
     if database_url:
         os.environ["OSTIARY_DATABASE_URL"] = database_url
+    if signing_processes is None and not os.environ.get(SIGNING_PROCESSES_ENV):
+        signing_processes = max(1, available_cpus() // max(workers, 1))
+    if signing_processes is not None:
+        os.environ[SIGNING_PROCESSES_ENV] = str(signing_processes)
     settings = _settings(database_url)
     rt = build_runtime(settings)
 

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+SIGNING_PROCESSES_ENV = "OSTIARY_SIGNING_PROCESSES"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -17,11 +19,21 @@ class Settings:
     log_level: str = "info"
     rate_limits: str = "on"
     max_body_bytes: int = 1024 * 1024
+    signing_processes: int = 0
+    """Child processes that sign tokens; 0 signs on threads of this process (see
+    ``ostiary.jose.sign_processes``). ``ostiary serve`` picks one per CPU unless told."""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def rate_limits_enabled(self) -> bool:
         return self.rate_limits.lower() not in {"off", "0", "false", "no"}
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (a container's cpuset, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -43,6 +55,7 @@ def load_settings(**overrides: str | None) -> Settings:
         log_level=env.get("OSTIARY_LOG_LEVEL", "info").lower(),
         rate_limits=overrides.get("rate_limits") or env.get("OSTIARY_RATE_LIMITS", "on"),
         max_body_bytes=int(env.get("OSTIARY_MAX_BODY_BYTES", str(1024 * 1024))),
+        signing_processes=int(env.get(SIGNING_PROCESSES_ENV) or 0),
     )
 
 

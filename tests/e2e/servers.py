@@ -66,6 +66,7 @@ class OrgServer:
             "OSTIARY_BASE_URL": self.url,
             "OSTIARY_LOG_LEVEL": "warning",
         }
+        self.process: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str) -> str:
         result = subprocess.run(
@@ -91,7 +92,8 @@ def org_server(tmp_path: Path, **extra_env: str) -> Iterator[OrgServer]:
         "--tls-key",
         os.environ["OSTIARY_TEST_TLS_KEY"],
     ]
-    with running(args, f"{server.url}/healthz", server.env, tmp_path / "org-server.log"):
+    with running(args, f"{server.url}/healthz", server.env, tmp_path / "org-server.log") as process:
+        server.process = process
         yield server
 
 

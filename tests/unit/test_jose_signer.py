@@ -183,13 +183,13 @@ async def test_signer_signs_on_its_own_threads(
     signer: JwtSigner, rsa_key: SigningKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     thread_names: list[str] = []
-    real_signature: Callable[[PrivateKey, bytes], bytes] = signer_module._signature
+    real_signature: Callable[[PrivateKey, bytes], bytes] = signer_module.signature
 
     def recording_signature(private_key: PrivateKey, data: bytes) -> bytes:
         thread_names.append(threading.current_thread().name)
         return real_signature(private_key, data)
 
-    monkeypatch.setattr(signer_module, "_signature", recording_signature)
+    monkeypatch.setattr(signer_module, "signature", recording_signature)
     await asyncio.gather(*(signer.sign(CLAIMS, rsa_key) for _ in range(10)))
     assert len(thread_names) == 10
     assert all(name.startswith("ostiary-sign_") for name in thread_names)
@@ -227,7 +227,7 @@ async def test_a_failure_while_signing_reaches_the_caller(
     def failing_signature(private_key: PrivateKey, data: bytes) -> bytes:
         raise RuntimeError("hardware security module unplugged")
 
-    monkeypatch.setattr(signer_module, "_signature", failing_signature)
+    monkeypatch.setattr(signer_module, "signature", failing_signature)
     with pytest.raises(RuntimeError, match="unplugged"):
         await signer.sign(CLAIMS, rsa_key)
 

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from ostiary.domain.authz.keys import KeyRings
 from ostiary.domain.authz.servers import ServerCache
 from ostiary.domain.context import Actor
-from ostiary.jose.signer import JwtSigner
+from ostiary.jose.signer import Signer
 from ostiary.settings import Settings
 from ostiary.store import db as db_module
 from ostiary.store.models import Org
@@ -40,7 +40,7 @@ class Runtime:
     db: db_module.Database
     servers: ServerCache
     rings: KeyRings
-    signer: JwtSigner
+    signer: Signer
     limiter: Any = None
     bearer: BearerAuthenticator | None = None
     extras: dict[str, Any] = field(default_factory=dict)

@@ -24,7 +24,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from ostiary.compact_json import dumps
 from ostiary.jose.keys import PrivateKey, SigningKey, b64url_decode
+from ostiary.settings import available_cpus
 
 _PKCS1V15 = padding.PKCS1v15()
 _SHA256 = hashes.SHA256()
@@ -45,7 +46,7 @@ _LEFT_HASH_FUNCTIONS: dict[str, Callable[[bytes], hashlib._Hash]] = {
 }
 
 
-def _b64url(data: bytes) -> bytes:
+def b64url(data: bytes) -> bytes:
     return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
@@ -53,23 +54,23 @@ def encode_jwt(claims: Mapping[str, object], key: SigningKey, *, typ: str | None
     """A compact JWS of ``claims`` signed with ``key``; header ``{"kid","alg"}`` plus
     ``typ`` only when given. Blocks for the signature: on the event loop, use
     :meth:`JwtSigner.sign`."""
-    return _sign_compact(_signing_input(claims, key, typ), key)
+    return _sign_compact(signing_input_of(claims, key, typ), key)
 
 
-def _signing_input(claims: Mapping[str, object], key: SigningKey, typ: str | None) -> bytes:
+def signing_input_of(claims: Mapping[str, object], key: SigningKey, typ: str | None) -> bytes:
     header = key.protected_header_b64 if typ is None else _header_with_typ(key, typ)
-    return header + b"." + _b64url(dumps(claims, finite=True))
+    return header + b"." + b64url(dumps(claims, finite=True))
 
 
 def _header_with_typ(key: SigningKey, typ: str) -> bytes:
-    return _b64url(dumps({"kid": key.kid, "alg": key.alg, "typ": typ}))
+    return b64url(dumps({"kid": key.kid, "alg": key.alg, "typ": typ}))
 
 
 def _sign_compact(signing_input: bytes, key: SigningKey) -> str:
-    return (signing_input + b"." + _b64url(_signature(key.private_key, signing_input))).decode("ascii")
+    return (signing_input + b"." + b64url(signature(key.private_key, signing_input))).decode("ascii")
 
 
-def _signature(private_key: PrivateKey, data: bytes) -> bytes:
+def signature(private_key: PrivateKey, data: bytes) -> bytes:
     """RS256: RSASSA-PKCS1-v1_5 with SHA-256. ES256: ECDSA P-256 with SHA-256, converted
     from DER to the fixed 64-byte ``r ‖ s`` that JWS requires (RFC 7518 §3.4)."""
     if isinstance(private_key, rsa.RSAPrivateKey):
@@ -93,14 +94,7 @@ def left_hash(value: str, alg: str) -> str:
     if hash_function is None:
         raise ValueError(f"no left hash defined for alg {alg!r}")
     digest = hash_function(value.encode("utf-8")).digest()
-    return _b64url(digest[: len(digest) // 2]).decode("ascii")
-
-
-def _default_workers() -> int:
-    """CPUs this process may run on (a container's cpuset, not the host's count)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 2
-    return os.cpu_count() or 2
+    return b64url(digest[: len(digest) // 2]).decode("ascii")
 
 
 _forks = 0
@@ -113,7 +107,26 @@ def _count_fork() -> None:
     _forks += 1
 
 
+def fork_generation() -> int:
+    """Changes in a forked child: whatever threads or processes a signer started belong to
+    its parent there."""
+    return _forks
+
+
 os.register_at_fork(after_in_child=_count_fork)
+
+
+class Signer(Protocol):
+    """What the token endpoints need: :class:`JwtSigner` (threads) or
+    :class:`~ostiary.jose.sign_processes.ProcessSigner` (child processes)."""
+
+    async def sign(self, claims: Mapping[str, object], key: SigningKey, *, typ: str | None = None) -> str: ...
+
+    def submit(self, signing_input: bytes, key: SigningKey) -> asyncio.Future[str]: ...
+
+    def start(self) -> None: ...
+
+    def close(self, *, wait: bool = True) -> None: ...
 
 
 class JwtSigner:
@@ -133,7 +146,7 @@ class JwtSigner:
     """
 
     def __init__(self, max_workers: int | None = None) -> None:
-        self.max_workers = max_workers or _default_workers()
+        self.max_workers = max_workers or available_cpus()
         self._lock = threading.Lock()
         self._closed = False
         self._requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
@@ -142,7 +155,11 @@ class JwtSigner:
         self._inbox: _Inbox | None = None
 
     async def sign(self, claims: Mapping[str, object], key: SigningKey, *, typ: str | None = None) -> str:
-        signing_input = _signing_input(claims, key, typ)
+        return await self.submit(signing_input_of(claims, key, typ), key)
+
+    def submit(self, signing_input: bytes, key: SigningKey) -> asyncio.Future[str]:
+        """The compact JWS of an already serialized ``header.payload``, as a future of the
+        running loop."""
         inbox = self._inbox_for(asyncio.get_running_loop())
         future: asyncio.Future[str] = inbox.loop.create_future()
         with self._lock:
@@ -151,7 +168,10 @@ class JwtSigner:
             if self._started_in != _forks:
                 self._start_threads()
             self._requests.put((inbox, future, signing_input, key))
-        return await future
+        return future
+
+    def start(self) -> None:
+        """Nothing to do ahead of time: the threads start with the first token."""
 
     def close(self, *, wait: bool = True) -> None:
         """Stop the threads once the tokens already requested are signed; with ``wait``,

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.domain.authz.keys import KeyRing
-from ostiary.jose.signer import JwtSigner
+from ostiary.jose.signer import Signer
 from ostiary.store.models import AuthorizationServer
 
 
@@ -32,7 +32,7 @@ class GrantContext:
     client: Any  # ostiary.store.models.clients.App
     params: Mapping[str, str]
     ring: KeyRing
-    signer: JwtSigner
+    signer: Signer
 
 
 @dataclass(frozen=True)
