@@ -70,6 +70,7 @@ def serve(
     import uvicorn
 
     from ostiary.app import SKIP_MIGRATE_ENV, build_runtime, prepare
+    from ostiary.http.server_protocol import CoalescingHttpToolsProtocol
     from ostiary.settings import SIGNING_PROCESSES_ENV, available_cpus
 
     if database_url:
@@ -92,6 +93,7 @@ def serve(
     uvicorn.run(
         "ostiary.app:create_app",
         factory=True,
+        http=CoalescingHttpToolsProtocol,
         host=host,
         port=port,
         workers=workers,
