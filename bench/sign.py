@@ -4,8 +4,9 @@ Run: ``.venv/bin/python bench/sign.py``. For RS256 and ES256 it measures, in thi
 
 - raw single-thread signatures/s with ``cryptography`` (the baseline),
 - ``encode_jwt`` tokens/s on one thread (JSON + base64url + signature),
-- ``JwtSigner`` tokens/s with 1 and 2 signing threads, driven from an asyncio loop by
-  many concurrent tasks, and the ratio of each to the raw single-thread rate,
+- ``JwtSigner`` tokens/s with 1 and 2 signing threads, and ``ProcessSigner`` tokens/s with 1
+  and 2 signing processes, driven from an asyncio loop by many concurrent tasks, and the
+  ratio of each to the raw single-thread rate,
 - ``openssl speed`` sign/s for the same algorithm when ``openssl`` is on PATH,
 - the hand-off cost of ``JwtSigner`` itself (signature stubbed out, so only queueing,
   waking the loop and resuming the task remain) next to ``loop.run_in_executor`` on a
@@ -45,6 +46,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from ostiary.jose import signer as signer_module
 from ostiary.jose.keys import SigningAlg, SigningKey, generate_signing_key
+from ostiary.jose.sign_processes import ProcessSigner
 from ostiary.jose.signer import JwtSigner, encode_jwt
 
 SECONDS = 1.5
@@ -127,6 +129,18 @@ def signer_rate(key: SigningKey, workers: int) -> Rate:
         signer.close()
 
 
+def process_signer_rate(key: SigningKey, processes: int) -> Rate:
+    async def run() -> Rate:
+        signer = ProcessSigner(processes)
+        signer.start()
+        try:
+            return await loop_per_second(lambda: signer.sign(CLAIMS, key))
+        finally:
+            signer.close()
+
+    return asyncio.run(run())
+
+
 def executor_rate(key: SigningKey) -> Rate:
     executor = ThreadPoolExecutor(max_workers=1)
 
@@ -183,6 +197,7 @@ def bench(alg: SigningAlg) -> None:
     raw = per_second(raw_signer(key))
     encoded = per_second(lambda: encode_jwt(CLAIMS, key))
     pooled = {workers: signer_rate(key, workers) for workers in (1, 2)}
+    processes = {count: process_signer_rate(key, count) for count in (1, 2)}
 
     print(f"\n{alg} ({'RSA-2048' if alg == 'RS256' else 'P-256'})")
     report("raw cryptography sign, 1 thread", raw, raw)
@@ -190,6 +205,10 @@ def bench(alg: SigningAlg) -> None:
     for workers, rate in pooled.items():
         report(
             f"JwtSigner, {workers} thread{'s' if workers > 1 else ''}, {CONCURRENT_TASKS} tasks", rate, raw
+        )
+    for count, rate in processes.items():
+        report(
+            f"ProcessSigner, {count} process{'es' if count > 1 else ''}, {CONCURRENT_TASKS} tasks", rate, raw
         )
     print(f"  {'openssl speed sign, 1 thread':<36} {openssl_sign_rate(alg)}")
 
