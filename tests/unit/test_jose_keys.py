@@ -42,16 +42,6 @@ RFC7638_THUMBPRINT = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
 B64URL_ALPHABET = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
-@pytest.fixture(scope="module")
-def rsa_key() -> SigningKey:
-    return generate_signing_key("RS256")
-
-
-@pytest.fixture(scope="module")
-def ec_key() -> SigningKey:
-    return generate_signing_key("ES256")
-
-
 def _pem(private_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
     return private_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

@@ -32,16 +32,6 @@ CLAIMS: dict[str, object] = {
 }
 
 
-@pytest.fixture(scope="module")
-def rsa_key() -> SigningKey:
-    return generate_signing_key("RS256")
-
-
-@pytest.fixture(scope="module")
-def ec_key() -> SigningKey:
-    return generate_signing_key("ES256")
-
-
 @pytest.fixture
 async def signer() -> AsyncIterator[ProcessSigner]:
     pool = ProcessSigner(2)
