@@ -70,8 +70,8 @@ def serve(
     import uvicorn
 
     from ostiary.app import SKIP_MIGRATE_ENV, build_runtime, prepare
-    from ostiary.http.server_protocol import CoalescingHttpToolsProtocol
     from ostiary.settings import SIGNING_PROCESSES_ENV, available_cpus
+    from ostiary.uvicorn_protocol import CoalescingHttpToolsProtocol
 
     if database_url:
         os.environ["OSTIARY_DATABASE_URL"] = database_url

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -22,12 +23,13 @@ def _event_loop() -> str:
     return "uvloop"
 
 
-def _http_parser() -> str:
+def _http_parser() -> Any:
+    """httptools under :mod:`ostiary.uvicorn_protocol` (one write per response), else h11."""
     try:
-        import httptools  # noqa: F401
-    except ImportError:
+        from ostiary.uvicorn_protocol import CoalescingHttpToolsProtocol
+    except ImportError:  # no httptools
         return "h11"
-    return "httptools"
+    return CoalescingHttpToolsProtocol
 
 
 def run_gateway(config_path: Path, host: str | None = None, port: int | None = None) -> None:

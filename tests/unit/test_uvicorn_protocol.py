@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ostiary.http.server_protocol import CoalescingTransport
+from ostiary.uvicorn_protocol import CoalescingTransport
 
 
 class RecordingTransport(asyncio.Transport):
