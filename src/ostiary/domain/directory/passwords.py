@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,7 +15,13 @@ from ostiary.domain.errors import Invalid
 
 # OWASP's argon2id minimum (19 MiB, t=2, p=1): ~15 ms a hash here; run off the event loop.
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
-_DUMMY_HASH = _HASHER.hash("ostiary-dummy-password-for-constant-time")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """What an unknown user's password is checked against, so that the answer takes as long
+    as for a known one; made on first use (a hash costs ~50 ms of start-up here)."""
+    return _HASHER.hash("ostiary-dummy-password-for-constant-time")
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,6 @@ async def verify_password(password: str, password_hash: str | None) -> bool:
 
 def _verify_sync(password: str, password_hash: str | None) -> bool:
     try:
-        return _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _HASHER.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
