@@ -51,7 +51,7 @@ def _der(key: SigningKey) -> bytes:
 
 
 def _pids(signer: ProcessSigner) -> list[int]:
-    return [child.pid for child in signer._children]
+    return [child.process.pid for child in signer._children]
 
 
 # --- the worker's protocol, in this process -------------------------------------------
@@ -137,10 +137,10 @@ async def test_a_child_killed_under_load_loses_no_token_and_is_replaced(
     victim = signer._children[0]
     pending = [asyncio.ensure_future(signer.sign({**CLAIMS, "jti": str(i)}, rsa_key)) for i in range(60)]
     await asyncio.sleep(0)  # the requests are on their way to the children
-    os.kill(victim.pid, signal.SIGKILL)
+    os.kill(victim.process.pid, signal.SIGKILL)
     tokens = await asyncio.wait_for(asyncio.gather(*pending), timeout=30)
     assert [_verify(token, rsa_key)["jti"] for token in tokens] == [str(i) for i in range(60)]
-    assert victim.pid not in _pids(signer)
+    assert victim.process.pid not in _pids(signer)
     assert len(signer._children) == 2
     assert _verify(await signer.sign(CLAIMS, rsa_key), rsa_key)["sub"] == CLAIMS["sub"]
 
@@ -176,7 +176,7 @@ async def test_the_children_get_none_of_our_settings(
     try:
         pool.start()
         await pool.sign(CLAIMS, rsa_key)
-        environ = Path(f"/proc/{pool._children[0].pid}/environ").read_bytes()
+        environ = Path(f"/proc/{pool._children[0].process.pid}/environ").read_bytes()
         assert b"OSTIARY_" not in environ and b"do-not-pass-this-on" not in environ
         assert b"PATH=" in environ
     finally:

@@ -104,14 +104,14 @@ class ProcessSigner:
     def _on_death(self, child: _Child) -> None:
         with contextlib.suppress(ValueError):
             self._children.remove(child)
-        if child.lived < _QUICK_DEATH_SECONDS:
+        if time.monotonic() - child.started < _QUICK_DEATH_SECONDS:
             self._quick_deaths += 1
         else:
             self._quick_deaths = 0
         log.warning(
             "signing process %s exited (code %s); %d requests move to threads",
-            child.pid,
-            child.returncode,
+            child.process.pid,
+            child.process.poll(),
             len(child.pending),
         )
         for future, signing_input, key in child.pending.values():
@@ -167,9 +167,6 @@ class _Child:
         finally:
             theirs.close()
         self.started = time.monotonic()
-        self.pid = self.process.pid
-        self.returncode: int | None = None
-        self.lived = 0.0
         self.sock = ours
         ours.setblocking(False)
         self._fd = ours.fileno()
@@ -257,8 +254,6 @@ class _Child:
         if not self._alive:
             return
         self.close()
-        self.lived = time.monotonic() - self.started
-        self.returncode = self.process.poll()
         self._on_death(self)
 
     def close(self) -> None:

@@ -25,8 +25,8 @@ import struct
 import sys
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from ostiary.jose.keys import PrivateKey
 from ostiary.jose.signer import b64url, signature
 
 LENGTH = struct.Struct(">I")
@@ -72,9 +72,6 @@ def frames(buffer: bytearray) -> list[bytes]:
         bodies.append(bytes(buffer[start:offset]))
     del buffer[:offset]
     return bodies
-
-
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
 class Worker:
