@@ -8,9 +8,11 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from ostiary import randomness
+from ostiary.jose.signer import minted_claims
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,24 @@ class UserSubject:
     user_id: str
     login: str
     auth_time: int | None = None
+
+
+@dataclass(frozen=True)
+class MintedId:
+    """What revoking an access token later needs: its ``jti`` and when it expires."""
+
+    jti: str
+    expires_at: datetime
+
+
+def minted_id(access_token: str) -> MintedId | None:
+    """The :class:`MintedId` of an access token this server has just signed (``None`` if it
+    lacks ``jti`` or ``exp``)."""
+    claims = minted_claims(access_token)
+    jti, exp = claims.get("jti"), claims.get("exp")
+    if not isinstance(jti, str) or not isinstance(exp, int):
+        return None
+    return MintedId(jti, datetime.fromtimestamp(exp, UTC))
 
 
 def new_jti(prefix: str = "AT") -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy import delete, event, update
@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from ostiary import ids
 from ostiary.domain.tokens import revocation
+from ostiary.domain.tokens.access_tokens import MintedId
 from ostiary.domain.tokens.refresh_tokens import revoke_family
-from ostiary.jose.signer import minted_claims
 from ostiary.store.models import RevokedToken
 from ostiary.store.models.codes import AuthorizationCode
 from ostiary.timeutil import utcnow
@@ -129,14 +129,15 @@ async def mark_used(session: AsyncSession, row: AuthorizationCode) -> bool:
 
 
 async def remember_tokens(
-    session: AsyncSession, row: AuthorizationCode, access_token: str, refresh_family_id: str | None
+    session: AsyncSession,
+    row: AuthorizationCode,
+    access_token: MintedId | None,
+    refresh_family_id: str | None,
 ) -> None:
     """Note which tokens the code became, for :func:`revoke_replayed`."""
-    claims = minted_claims(access_token)
-    jti, exp = claims.get("jti"), claims.get("exp")
-    if isinstance(jti, str) and isinstance(exp, int):
-        row.access_token_jti = jti
-        row.access_token_expires_at = datetime.fromtimestamp(exp, UTC)
+    if access_token is not None:
+        row.access_token_jti = access_token.jti
+        row.access_token_expires_at = access_token.expires_at
     row.refresh_token_family_id = refresh_family_id
     await session.flush()
 

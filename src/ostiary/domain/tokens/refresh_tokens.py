@@ -41,7 +41,7 @@ import hmac
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import and_, delete, event, insert, or_, select, update
@@ -49,7 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from ostiary import ids
-from ostiary.jose.signer import minted_claims
+from ostiary.domain.tokens.access_tokens import MintedId
 from ostiary.store.models import RevokedToken, User
 from ostiary.store.models.refresh_tokens import FamilyAccessToken, RefreshToken
 from ostiary.timeutil import utcnow
@@ -260,13 +260,12 @@ async def _purge_dead_families(session: AsyncSession, org_id: str, user_id: str,
 
 
 async def remember_access_token(
-    session: AsyncSession, org_id: str, family_id: str, access_token: str
+    session: AsyncSession, org_id: str, family_id: str, access_token: MintedId | None
 ) -> None:
-    """Note an access token just minted with a token of ``family_id``, so that revoking the
-    family revokes it too; the family's expired notes go at the same time."""
-    claims = minted_claims(access_token)
-    jti, exp = claims.get("jti"), claims.get("exp")
-    if not isinstance(jti, str) or not isinstance(exp, int):
+    """Note an access token just minted with a token of ``family_id`` (see
+    :func:`~ostiary.domain.tokens.access_tokens.minted_id`), so that revoking the family
+    revokes it too; the family's expired notes go at the same time."""
+    if access_token is None:
         raise ValueError("an access token without jti or exp")
     await session.execute(
         delete(FamilyAccessToken)
@@ -279,7 +278,7 @@ async def remember_access_token(
     )
     session.add(
         FamilyAccessToken(
-            jti=jti, org_id=org_id, family_id=family_id, expires_at=datetime.fromtimestamp(exp, UTC)
+            jti=access_token.jti, org_id=org_id, family_id=family_id, expires_at=access_token.expires_at
         )
     )
     await session.flush()

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from ostiary.domain.tokens import pkce
+from ostiary.domain.tokens.access_tokens import minted_id
 from ostiary.domain.tokens.authorization_codes import (
     find_code,
     is_expired,
@@ -71,9 +72,10 @@ async def issue(ctx: GrantContext) -> TokenResponse:
     )
     tokens.refresh_token = await _refresh_token(ctx, row, row.scopes)
     family_id = await _refresh_family(ctx, tokens.refresh_token)
-    await remember_tokens(ctx.session, row, tokens.access_token, family_id)
+    minted = minted_id(tokens.access_token)
+    await remember_tokens(ctx.session, row, minted, family_id)
     if family_id is not None:
-        await remember_access_token(ctx.session, ctx.org_id, family_id, tokens.access_token)
+        await remember_access_token(ctx.session, ctx.org_id, family_id, minted)
     return tokens
 
 

@@ -35,6 +35,7 @@ from ostiary.domain.authz.policy_engine import POLICY_DENIED, PolicyScopeError, 
 from ostiary.domain.authz.policy_sets import policy_set
 from ostiary.domain.clients.assignments import is_user_assigned
 from ostiary.domain.tokens import refresh_tokens, user_tokens  # modules: user_tokens imports grants.base
+from ostiary.domain.tokens.access_tokens import minted_id
 from ostiary.domain.tokens.grants.base import (
     GRANTS,
     GrantContext,
@@ -190,7 +191,9 @@ async def issue(ctx: GrantContext) -> TokenResponse:
         include_id_token=OPENID in scopes,
     )
     response.refresh_token = refresh_token
-    await refresh_tokens.remember_access_token(ctx.session, ctx.org_id, row.family_id, response.access_token)
+    await refresh_tokens.remember_access_token(
+        ctx.session, ctx.org_id, row.family_id, minted_id(response.access_token)
+    )
     return response
 
 
