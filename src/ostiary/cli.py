@@ -22,9 +22,13 @@ OrgOpt = Annotated[str | None, typer.Option("--org", help="Org subdomain (defaul
 
 
 def _settings(database_url: str | None = None) -> Any:
-    from ostiary.settings import load_settings
+    from ostiary.settings import SettingsError, load_settings
 
-    return load_settings(database_url=database_url)
+    try:
+        return load_settings(database_url=database_url)
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 async def _with_tx(database_url: str | None, org_subdomain: str | None, work: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,9 +55,23 @@ def load_settings(**overrides: str | None) -> Settings:
         redis_url=overrides.get("redis_url") or env.get("OSTIARY_REDIS_URL") or None,
         log_level=env.get("OSTIARY_LOG_LEVEL", "info").lower(),
         rate_limits=overrides.get("rate_limits") or env.get("OSTIARY_RATE_LIMITS", "on"),
-        max_body_bytes=int(env.get("OSTIARY_MAX_BODY_BYTES", str(1024 * 1024))),
-        signing_processes=int(env.get(SIGNING_PROCESSES_ENV) or 0),
+        max_body_bytes=_whole_number(env, "OSTIARY_MAX_BODY_BYTES", 1024 * 1024),
+        signing_processes=_whole_number(env, SIGNING_PROCESSES_ENV, 0),
     )
+
+
+class SettingsError(ValueError):
+    """An ``OSTIARY_*`` variable that cannot be used; the message names it."""
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+    """``env[name]`` as an integer ≥ 0, ``default`` when unset or empty."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isascii() or not text.isdigit():
+        raise SettingsError(f"{name} must be a whole number (0 or more), not {text!r}")
+    return int(text)
 
 
 def normalize_database_url(url: str) -> str:
