@@ -120,7 +120,7 @@ async def test_a_subdomain_wildcard_matches_one_label_only_when_enabled(
         ({"response_type": None}, "invalid_request"),
         ({"response_type": "none"}, "unsupported_response_type"),
         ({"response_type": "code foo"}, "unsupported_response_type"),
-        ({"response_mode": "okta_post_message"}, "unsupported_response_mode"),
+        ({"response_mode": "web_message"}, "unsupported_response_mode"),
         ({"scope": "openid nope:unknown"}, "invalid_scope"),
         ({"scope": None}, "invalid_scope"),
         ({"prompt": "select_account"}, "invalid_request"),
@@ -671,7 +671,7 @@ async def test_discovery_lists_the_user_flow_endpoints(server: Server) -> None:
     assert default["end_session_endpoint"] == f"{ORG_URL}/oauth2/default/v1/logout"
     assert org["authorization_endpoint"] == f"{ORG_URL}/oauth2/v1/authorize"
     assert {"code", "id_token token", "code id_token"} <= set(default["response_types_supported"])
-    assert default["response_modes_supported"] == ["query", "fragment", "form_post"]
+    assert default["response_modes_supported"] == ["query", "fragment", "form_post", "okta_post_message"]
     assert {"authorization_code", "implicit"} <= set(default["grant_types_supported"])
     assert default["code_challenge_methods_supported"] == ["S256"]
 

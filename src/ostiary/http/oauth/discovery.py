@@ -37,7 +37,7 @@ CAPABILITIES: dict[str, Any] = {
         "id_token token",
         "token",
     ],
-    "response_modes": ["query", "fragment", "form_post"],
+    "response_modes": ["query", "fragment", "form_post", "okta_post_message"],
     "scopes": ["openid", "profile", "email", "address", "phone", "offline_access", "groups"],
     "claims": [
         "ver",

@@ -1,7 +1,8 @@
 """``/v1/authorize`` (RFC 6749 §3.1, OpenID Connect Core §3): the steps, in order.
 
 1. :mod:`.request` — client and redirect URI (failures: an error page, never a redirect);
-2. :mod:`.response_type` — response type and mode; ``state`` is required;
+2. :mod:`.response_type` — response type and mode (:mod:`.post_message` for
+   ``okta_post_message``); ``state`` is required;
 3. :mod:`.scopes` — the scopes exist, ``openid``/``nonce`` rules;
 4. :mod:`.pkce` — the code challenge;
 5. :mod:`.prompt` — ``prompt`` and ``max_age``;
@@ -31,6 +32,7 @@ from ostiary.http.oauth.authorize.audit import log_refused, log_signed_in
 from ostiary.http.oauth.authorize.consent import check_consent
 from ostiary.http.oauth.authorize.errors import AuthorizeError, ErrorPage
 from ostiary.http.oauth.authorize.pkce import check_pkce
+from ostiary.http.oauth.authorize.post_message import check_post_message
 from ostiary.http.oauth.authorize.prompt import check_sign_in, parse_prompt
 from ostiary.http.oauth.authorize.request import check_state, parse_request
 from ostiary.http.oauth.authorize.respond import error_response, success_response
@@ -65,6 +67,7 @@ async def authorize(request: Request) -> Response:
 async def _steps(authz: Authorization, tx: Tx, ring: KeyRing) -> Response:
     session = tx.session
     check_response_type(authz)
+    check_post_message(authz)
     check_state(authz)
     await check_scopes(authz, session)
     check_pkce(authz)

@@ -1,6 +1,7 @@
 """Last step: the response at the redirect URI — a code, tokens, or an error — with ``state``,
-in the response mode: the query or the fragment of a 302 redirect, or an auto-submitting
-``form_post`` page (OAuth 2.0 Form Post Response Mode).
+in the response mode: the query or the fragment of a 302 redirect, an auto-submitting
+``form_post`` page (OAuth 2.0 Form Post Response Mode), or an ``okta_post_message`` page
+(:mod:`.post_message`).
 
 Tokens from this endpoint: an access token evaluated for the ``implicit`` grant, and an ID token
 with ``nonce``, ``at_hash`` and ``c_hash`` as the response type asks (thin when it comes with an
@@ -17,6 +18,7 @@ from ostiary.domain.tokens.authorization_codes import CodeGrant, issue_code
 from ostiary.domain.tokens.grants.base import GrantContext
 from ostiary.domain.tokens.user_tokens import mint_access_token, mint_id_token
 from ostiary.http.oauth.authorize.errors import AuthorizeError
+from ostiary.http.oauth.authorize.post_message import OKTA_POST_MESSAGE, post_message_page
 from ostiary.http.oauth.authorize.prompt import auth_time
 from ostiary.http.oauth.authorize.response_type import FORM_POST, FRAGMENT
 from ostiary.http.oauth.authorize.state import Authorization
@@ -29,6 +31,8 @@ def redirect_with(authz: Authorization, values: dict[str, str]) -> Response:
     values = dict(values)
     if authz.state is not None:
         values["state"] = authz.state
+    if authz.response_mode == OKTA_POST_MESSAGE:
+        return post_message_page(authz, values)
     if authz.response_mode == FORM_POST:
         nonce = new_nonce()
         return render_page(

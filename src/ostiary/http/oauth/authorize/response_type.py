@@ -3,8 +3,9 @@
 ``response_type`` is a set of ``code``, ``token`` and ``id_token`` (order does not matter),
 each of which the app must allow: ``code`` with the ``authorization_code`` grant, ``token``
 and ``id_token`` with ``implicit`` (and in the app's ``response_types``). ``response_mode`` is
-``query``, ``fragment`` or ``form_post``; it defaults to ``query`` for ``code`` and ``fragment``
-when tokens are returned, which must never travel in the query.
+``query``, ``fragment``, ``form_post`` or ``okta_post_message`` (:mod:`.post_message`); it
+defaults to ``query`` for ``code`` and ``fragment`` when tokens are returned, which must never
+travel in the query.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import Final
 
 from ostiary.http.oauth.authorize.errors import AuthorizeError
+from ostiary.http.oauth.authorize.post_message import OKTA_POST_MESSAGE, can_post_message
 from ostiary.http.oauth.authorize.state import Authorization
 
 CODE, TOKEN, ID_TOKEN = "code", "token", "id_token"
@@ -25,12 +27,12 @@ RESPONSE_TYPES: Final = (
     "code id_token token",
     "id_token token",
 )
-RESPONSE_MODES: Final = (QUERY, FRAGMENT, FORM_POST)
+RESPONSE_MODES: Final = (QUERY, FRAGMENT, FORM_POST, OKTA_POST_MESSAGE)
 _SUPPORTED: Final = frozenset(frozenset(value.split()) for value in RESPONSE_TYPES)
 _GRANT_FOR: Final = {CODE: "authorization_code", TOKEN: "implicit", ID_TOKEN: "implicit"}
 UNSUPPORTED_MODE: Final = (
     "The response mode isn't supported by the authorization server. "
-    "Valid response modes: [`query`, `fragment`, `form_post`]."
+    "Valid response modes: [`query`, `fragment`, `form_post`, `okta_post_message`]."
 )
 
 
@@ -43,7 +45,9 @@ def choose_response_mode(authz: Authorization) -> None:
     types = _requested_types(authz)
     default = FRAGMENT if types & {TOKEN, ID_TOKEN} else QUERY
     requested = authz.params.get("response_mode")
-    if requested in RESPONSE_MODES and not (requested == QUERY and default == FRAGMENT):
+    if requested == OKTA_POST_MESSAGE and not can_post_message(authz):
+        authz.response_mode = default
+    elif requested in RESPONSE_MODES and not (requested == QUERY and default == FRAGMENT):
         authz.response_mode = requested
     else:
         authz.response_mode = default
