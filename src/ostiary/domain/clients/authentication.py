@@ -10,7 +10,9 @@ One request uses exactly one method, and it must be the client's registered
 - ``client_secret_jwt``: an HS256/384/512 assertion keyed with the client secret;
 - ``private_key_jwt``: an assertion signed with one of the client's registered public keys,
   each pinned to its algorithm (RS256/384/512, ES256); ``none`` and HMAC are refused;
-- ``none``: a public client names itself with ``client_id`` only.
+- ``none``: a public client names itself with ``client_id`` only, in the form or as
+  ``Authorization: Basic`` of ``client_id`` or ``client_id:`` with no secret (okta-auth-js
+  sends that to revoke and introspect; Okta accepts it).
 
 Assertions must have ``iss`` = ``sub`` = client id, an accepted ``aud`` (the endpoint URL),
 an ``exp`` at most an hour ahead, and a ``jti`` that has not been used before: used
@@ -177,6 +179,8 @@ async def authenticate_client(
         challenge = f'Basic realm="{realm}"'
         if form_client_id is not None and form_client_id != client_id:
             raise _invalid_client(INVALID_CLIENT_ID, challenge)
+        if not secrets:
+            return AuthenticatedClient(await _public_client(session, org_id, client_id, challenge), NONE)
         client = await _secret_client(session, org_id, client_id, secrets, CLIENT_SECRET_BASIC, challenge)
         return AuthenticatedClient(client, CLIENT_SECRET_BASIC)
     if form_secret is not None:
@@ -193,14 +197,16 @@ async def authenticate_client(
     return AuthenticatedClient(await _public_client(session, org_id, form_client_id), NONE)
 
 
-async def _public_client(session: AsyncSession, org_id: str, client_id: str | None) -> Client:
+async def _public_client(
+    session: AsyncSession, org_id: str, client_id: str | None, challenge: str | None = None
+) -> Client:
     if client_id is None:
         raise _invalid_client(NO_CREDENTIALS)
     client = await get_active_client(session, org_id, client_id)
     if client is None:
-        raise _invalid_client(INVALID_CLIENT_ID)
+        raise _invalid_client(INVALID_CLIENT_ID, challenge)
     if client.token_endpoint_auth_method != NONE:
-        raise _invalid_client(WRONG_METHOD)
+        raise _invalid_client(WRONG_METHOD, challenge)
     return client
 
 
@@ -226,7 +232,8 @@ def _basic_credentials(header: str | None, realm: str) -> tuple[str, list[str]] 
     """``(client_id, candidate secrets)`` from ``Authorization: Basic``; other schemes are ignored.
 
     RFC 6749 §2.3.1 form-urlencodes both parts before base64; many clients do not, so the
-    secret is tried decoded and as sent.
+    secret is tried decoded and as sent. ``client_id`` alone or ``client_id:`` (a public
+    client, as okta-auth-js sends it) gives no candidate at all.
     """
     if not header or header[:6].lower() != "basic ":
         return None
@@ -234,9 +241,11 @@ def _basic_credentials(header: str | None, realm: str) -> tuple[str, list[str]] 
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
         raise _invalid_client(MALFORMED_BASIC, f'Basic realm="{realm}"') from None
-    raw_id, colon, raw_secret = decoded.partition(":")
-    if not colon or not raw_id:
+    raw_id, _, raw_secret = decoded.partition(":")
+    if not raw_id:
         raise _invalid_client(MALFORMED_BASIC, f'Basic realm="{realm}"')
+    if not raw_secret:
+        return unquote_plus(raw_id), []
     candidates = list(dict.fromkeys([unquote_plus(raw_secret), raw_secret]))
     return unquote_plus(raw_id), candidates
 
