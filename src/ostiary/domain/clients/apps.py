@@ -83,6 +83,7 @@ MAX_URI_LENGTH = 1024
 
 WEB, NATIVE, BROWSER, SERVICE = "web", "native", "browser", "service"
 APPLICATION_TYPES = (WEB, NATIVE, BROWSER, SERVICE)
+PKCE_BY_DEFAULT = (NATIVE, BROWSER)
 NONE = "none"
 PRIVATE_KEY_JWT = "private_key_jwt"
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt", PRIVATE_KEY_JWT, NONE)
@@ -289,7 +290,10 @@ def _parse(body: Mapping[str, Any], *, app_id: str | None) -> _AppInput:
 
 
 def _credentials(oauth: Mapping[str, Any], app_type: str, app_id: str | None, causes: Causes) -> _Credentials:
-    """``credentials.oauthClient``; a browser app defaults to ``none``, others to Basic."""
+    """``credentials.oauthClient``; a browser app defaults to ``none``, others to Basic.
+    ``pkce_required`` defaults as Okta's: true for browser and native apps, false for web and
+    service apps (``@okta/oidc-middleware`` never sends PKCE). The default applies when an app
+    is created; a replaced app keeps its stored value."""
     method = oauth.get("token_endpoint_auth_method") or (
         NONE if app_type == BROWSER else "client_secret_basic"
     )
@@ -306,7 +310,7 @@ def _credentials(oauth: Mapping[str, Any], app_type: str, app_id: str | None, ca
             causes.add("client_secret", problem)
     return _Credentials(
         method=method,
-        pkce_required=_bool(oauth.get("pkce_required"), "pkce_required", app_type != SERVICE, causes),
+        pkce_required=_bool(oauth.get("pkce_required"), "pkce_required", app_type in PKCE_BY_DEFAULT, causes),
         auto_key_rotation=_bool(oauth.get("autoKeyRotation"), "autoKeyRotation", True, causes),
         client_secret=secret if isinstance(secret, str) else None,
     )
