@@ -199,3 +199,14 @@ def test_a_foreign_site_cannot_frame_the_post_message_page(page: Any, spa: Spa) 
     page.wait_for_function("window.frameLoaded === true")
     assert blocked, "the browser did not report a frame-ancestors violation"
     assert page.evaluate("window.messages") == []
+
+
+def test_get_with_popup_posts_to_the_opener(page: Any, spa: Spa) -> None:
+    tokens = sign_in_with_redirect(page, spa)
+    authorizations: list[str] = []
+    page.context.on("request", lambda r: "/v1/authorize?" in r.url and authorizations.append(r.url))
+    with page.expect_popup():
+        renewed = page.evaluate("authClient.token.getWithPopup({}).then((r) => r.tokens)")
+    assert any("display=popup" in u and "response_mode=okta_post_message" in u for u in authorizations)
+    assert decoded(renewed["accessToken"]["accessToken"])["sub"] == LOGIN
+    assert renewed["idToken"]["claims"]["sub"] == tokens["idToken"]["claims"]["sub"]

@@ -11,7 +11,15 @@ import httpx
 import pytest
 
 from tests.conftest import Server
-from tests.unit.authorize_helpers import spa_app, spa_code_tokens, user, web_app
+from tests.unit.authorize_helpers import (
+    SPA_REDIRECT,
+    code_for,
+    pkce_pair,
+    spa_app,
+    spa_code_tokens,
+    user,
+    web_app,
+)
 
 CARL = "carl.sagan@example.com"
 REVOKE, INTROSPECT = "/oauth2/default/v1/revoke", "/oauth2/default/v1/introspect"
@@ -129,3 +137,29 @@ async def test_basic_without_a_client_id_is_malformed(server: Server, value: str
     async with server.client() as anon:
         response = await anon.post(REVOKE, data={"token": "x"}, headers=basic_raw(value))
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+
+
+async def test_a_public_client_redeems_a_code_with_basic_and_no_secret(
+    admin: httpx.AsyncClient, server: Server
+) -> None:
+    client_id = await spa_app(admin)
+    await user(admin, CARL)
+    verifier, challenge = pkce_pair()
+    async with server.client() as spa:
+        code = await code_for(
+            spa,
+            client_id,
+            CARL,
+            redirect_uri=SPA_REDIRECT,
+            code_challenge=challenge,
+            code_challenge_method="S256",
+        )
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": SPA_REDIRECT,
+            "code_verifier": verifier,
+        }
+        response = await spa.post("/oauth2/default/v1/token", data=form, headers=basic_raw(client_id))
+    assert response.status_code == 200, response.text
+    assert response.json()["access_token"]
