@@ -27,7 +27,12 @@ DEFAULT_LIMITS: dict[str, int] = {
     "keys": 6000,
     "api": 1200,
     "other": 2000,
+    "signin_user": 30,
+    "signin_ip": 120,
 }
+"""``signin_user`` and ``signin_ip`` are not endpoint classes: they count password sign-in
+attempts (``/api/v1/authn`` and the hosted ``/login``) per username of an org and per client
+address across every org and Host, on top of the endpoint's own bucket."""
 
 
 def classify(method: str, path: str) -> str:
@@ -118,9 +123,12 @@ class RateLimiter:
         self.counter = counter
 
     async def check(self, org_key: str, method: str, path: str, now: float | None = None) -> Verdict:
-        bucket = classify(method, path)
+        return await self.check_bucket(org_key, classify(method, path), now)
+
+    async def check_bucket(self, key: str, bucket: str, now: float | None = None) -> Verdict:
+        """Count one request of ``key`` against the limit of ``bucket`` in this minute."""
         limit = self.limits[bucket]
         now = time.time() if now is None else now
         window = int(now // 60)
-        count = await self.counter.hit(f"{org_key}:{bucket}", window)
+        count = await self.counter.hit(f"{key}:{bucket}", window)
         return Verdict(limit=limit, remaining=limit - count, reset=(window + 1) * 60)
