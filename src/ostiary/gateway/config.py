@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from ostiary.request_paths import path_problem
+
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 HOP_BY_HOP = frozenset(
     {
@@ -98,6 +100,9 @@ class RouteConfig:
     scopes: ScopeRule = ScopeRule()
     cors: CorsPolicy | None = None
     forward_claims: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_FORWARD_CLAIMS))
+    allow_semicolons: bool = False
+    """Let ``;`` (path parameters, ``/cars;color=red``) through to the upstream; dot segments
+    stay refused either way (``..;`` is ``..`` to Tomcat, Spring and Jetty)."""
 
     @property
     def any_method(self) -> bool:
@@ -354,9 +359,20 @@ class _Parser:
         entry = self.mapping(
             value,
             at,
-            {"path", "methods", "upstream", "strip_prefix", "public", "scopes", "cors", "forward_claims"},
+            {
+                "path",
+                "methods",
+                "upstream",
+                "strip_prefix",
+                "public",
+                "scopes",
+                "cors",
+                "forward_claims",
+                "allow_semicolons",
+            },
         )
-        path = self.route_path(entry.get("path"), f"{at}.path")
+        allow_semicolons = self.boolean(entry.get("allow_semicolons"), f"{at}.allow_semicolons", False)
+        path = self.route_path(entry.get("path"), f"{at}.path", allow_semicolons=allow_semicolons)
         upstream = self.url(entry.get("upstream"), f"{at}.upstream", required=True)
         assert upstream is not None
         strip_prefix = self.text(entry.get("strip_prefix"), f"{at}.strip_prefix")
@@ -381,9 +397,10 @@ class _Parser:
             forward_claims=self.forward_claims(
                 entry.get("forward_claims"), f"{at}.forward_claims", forward_claims
             ),
+            allow_semicolons=allow_semicolons,
         )
 
-    def route_path(self, value: Any, at: str) -> str:
+    def route_path(self, value: Any, at: str, *, allow_semicolons: bool = False) -> str:
         path = self.text(value, at, required=True)
         assert path is not None
         if not path.startswith("/"):
@@ -396,6 +413,11 @@ class _Parser:
                 raise self.fail(at, f"bad parameter segment {segment!r} (use {{name}})")
             if segment in (".", ".."):
                 raise self.fail(at, "dot segments are not allowed")
+        literal = body.replace("{", "").replace("}", "") or "/"
+        problem = path_problem(literal, allow_semicolons=allow_semicolons)
+        if problem:
+            hint = " (set allow_semicolons: true to accept path parameters)" if ";" in path else ""
+            raise self.fail(at, f"no request can match this path: it {problem}{hint}")
         return path
 
     def methods(self, value: Any, at: str) -> frozenset[str]:

@@ -2,7 +2,9 @@
 
 One request goes through these steps, each a small method below:
 
-1. ``/metrics`` (if enabled) and unsafe paths (dot segments) are answered first;
+1. ``/metrics`` (if enabled) and unsafe paths are answered first (400: dot segments, also
+   as ``..;``, ``\\``, double encoding; see ``ostiary.request_paths``), and ``;`` on a route
+   without ``allow_semicolons`` right after the route match;
 2. route match: 404 for an unknown path, 405 for a known path with another method;
 3. CORS preflight (``OPTIONS`` + ``Access-Control-Request-Method``) on a route with a
    CORS policy is answered here, without a token;
@@ -45,7 +47,7 @@ from ostiary.gateway.config import (
 from ostiary.gateway.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ostiary.gateway.metrics import GatewayMetrics
 from ostiary.gateway.ratelimit import RateLimiter, build_rate_limiter
-from ostiary.gateway.routing import NoMatch, Router, is_safe_path
+from ostiary.gateway.routing import NoMatch, Router, path_problem
 from ostiary.gateway.upstream import (
     Origin,
     UpstreamError,
@@ -298,10 +300,9 @@ class Gateway:
         if config.metrics.enabled and path == config.metrics.path:
             await self._send_metrics(send, method)
             return
-        if not is_safe_path(path):
-            await self._send_error(
-                send, "invalid", method, 400, "invalid_request", "The request path is not valid."
-            )
+        problem = path_problem(path, allow_semicolons=True)
+        if problem:
+            await self._send_bad_path(send, method, problem)
             return
 
         origin = headers.get(b"origin", b"").decode("latin-1") or None
@@ -319,6 +320,9 @@ class Gateway:
             await self._send_no_route(send, method, found)
             return
         route = found.route
+        if ";" in path and not route.allow_semicolons:
+            await self._send_bad_path(send, method, "has a ';' parameter")
+            return
         extra = self._cors_headers(route.cors, origin)
 
         principal: Principal | None = None
@@ -747,6 +751,12 @@ class Gateway:
             "request_too_large",
             "The request body is too large.",
             [(b"connection", b"close"), *extra],
+        )
+
+    async def _send_bad_path(self, send: Send, method: str, problem: str) -> None:
+        """400 for a path an upstream could read as another path (``ostiary.request_paths``)."""
+        await self._send_error(
+            send, "invalid", method, 400, "invalid_request", f"The request path is not valid: it {problem}."
         )
 
     async def _send_no_route(self, send: Send, method: str, found: NoMatch) -> None:

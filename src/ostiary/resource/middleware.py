@@ -23,8 +23,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ostiary.gateway.routing import compile_path, is_safe_path
 from ostiary.jose.verify import JwksCache
+from ostiary.request_paths import compile_path, is_safe_path
 from ostiary.resource.auth import AUTH_KEY, CLAIMS_KEY, JwtAuth, granted_scopes
 from ostiary.resource.bearer import BearerError, insufficient_scope
 
