@@ -5,7 +5,8 @@ One request goes through these steps, each a small method below:
 1. ``/metrics`` (if enabled) and unsafe paths are answered first (400: dot segments, also
    as ``..;``, ``\\``, double encoding; see ``ostiary.request_paths``), and ``;`` on a route
    without ``allow_semicolons`` right after the route match;
-2. route match: 404 for an unknown path, 405 for a known path with another method;
+2. route match: 404 for an unknown path, 405 for a known path with another method; 400
+   ``invalid_request`` for more than one ``Authorization`` header (RFC 6750 §3.1);
 3. CORS preflight (``OPTIONS`` + ``Access-Control-Request-Method``) on a route with a
    CORS policy is answered here, without a token;
 4. unless the route is public: bearer token → verification → scope check → rate limit
@@ -58,9 +59,12 @@ from ostiary.gateway.upstream import (
 from ostiary.gateway.verifier import GatewayVerifier, Principal
 from ostiary.jose.verify import JwksCache, KeysUnavailable, TokenInvalid
 from ostiary.resource.bearer import (
+    TWO_AUTHORIZATION_HEADERS,
     BearerError,
+    authorization_header_count,
     bearer_token,
     insufficient_scope,
+    invalid_request,
     invalid_token,
     missing_token,
 )
@@ -324,6 +328,10 @@ class Gateway:
             await self._send_bad_path(send, method, "has a ';' parameter")
             return
         extra = self._cors_headers(route.cors, origin)
+        if authorization_header_count(scope["headers"]) > 1:
+            error = invalid_request(TWO_AUTHORIZATION_HEADERS)
+            await self._send_bearer_error(send, route.path, method, error, extra)
+            return
 
         principal: Principal | None = None
         if not route.public:

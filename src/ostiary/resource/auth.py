@@ -21,9 +21,12 @@ from starlette.requests import HTTPConnection
 from ostiary.jose.verify import IssuerConfig, JwksCache, KeysUnavailable, TokenInvalid
 from ostiary.resource.bearer import (
     REALM,
+    TWO_AUTHORIZATION_HEADERS,
     BearerError,
+    authorization_header_count,
     bearer_token,
     insufficient_scope,
+    invalid_request,
     invalid_token,
     missing_token,
 )
@@ -92,6 +95,8 @@ class JwtAuth:
     async def current_claims(self, request: HTTPConnection) -> dict[str, Any]:
         claims = request.scope.get(CLAIMS_KEY)
         if claims is None:
+            if authorization_header_count(request.scope["headers"]) > 1:
+                raise invalid_request(TWO_AUTHORIZATION_HEADERS, self.realm)
             claims = await self.authenticate(request.headers.get("authorization"))
             request.scope[CLAIMS_KEY] = claims
         return dict(claims)

@@ -26,7 +26,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ostiary.jose.verify import JwksCache
 from ostiary.request_paths import compile_path, is_safe_path
 from ostiary.resource.auth import AUTH_KEY, CLAIMS_KEY, JwtAuth, granted_scopes
-from ostiary.resource.bearer import BearerError, insufficient_scope
+from ostiary.resource.bearer import (
+    TWO_AUTHORIZATION_HEADERS,
+    BearerError,
+    authorization_header_count,
+    insufficient_scope,
+    invalid_request,
+)
 
 
 class _PathRule:
@@ -98,6 +104,8 @@ class ProtectedAPIMiddleware:
             await self.app(scope, receive, send)
             return
         try:
+            if authorization_header_count(scope["headers"]) > 1:
+                raise invalid_request(TWO_AUTHORIZATION_HEADERS, self.auth.realm)
             authorization = headers.get(b"authorization")
             claims = await self.auth.authenticate(authorization.decode("latin-1") if authorization else None)
             needed = self.required_scopes(method, path)
