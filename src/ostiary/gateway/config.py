@@ -51,7 +51,7 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class IssuerSettings:
     issuer: str
-    audiences: tuple[str, ...] | None
+    audiences: tuple[str, ...]
     jwks_uri: str | None = None
     leeway: int = 30
 
@@ -314,10 +314,17 @@ class _Parser:
             if "audience" in entry and "audiences" in entry:
                 raise self.fail(f"{at}.audience", "give either audience or audiences")
             audiences = self.strings(entry.get("audiences", entry.get("audience")), f"{at}.audiences")
+            if not audiences:
+                raise self.fail(
+                    f"{at}.audiences",
+                    "is required: list the aud values of the access tokens to accept (such as"
+                    " [api://default]); without them any token of the issuer would pass,"
+                    " ID tokens included",
+                )
             result.append(
                 IssuerSettings(
                     issuer=issuer,
-                    audiences=audiences or None,
+                    audiences=audiences,
                     jwks_uri=self.url(entry.get("jwks_uri"), f"{at}.jwks_uri"),
                     leeway=self.integer(entry.get("leeway"), f"{at}.leeway", 30, minimum=0),
                 )

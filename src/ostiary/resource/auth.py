@@ -18,7 +18,8 @@ from typing import Any
 
 from starlette.requests import HTTPConnection
 
-from ostiary.jose.verify import IssuerConfig, JwksCache, KeysUnavailable, TokenInvalid
+from ostiary.jose.token_kind import check_access_token
+from ostiary.jose.verify import IssuerConfig, JwksCache, KeysUnavailable, TokenInvalid, parse_token
 from ostiary.resource.bearer import (
     REALM,
     TWO_AUTHORIZATION_HEADERS,
@@ -69,7 +70,10 @@ class JwtAuth:
         self.realm = realm
 
     async def verify(self, token: str) -> dict[str, Any]:
-        """The claims of a valid token; ``TokenInvalid`` otherwise."""
+        """The claims of a valid access token; ``TokenInvalid`` otherwise (ID tokens included:
+        ``jose.token_kind``)."""
+        parsed = parse_token(token)
+        check_access_token(parsed.header, parsed.claims)
         verifier = await self.cache.get_verifier(self.config)
         return await verifier.verify(token)
 
