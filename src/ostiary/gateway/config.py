@@ -16,7 +16,10 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from ostiary.cors_policy import CorsPolicy
 from ostiary.request_paths import path_problem
+
+__all__ = ["ConfigError", "CorsPolicy", "GatewayConfig", "RouteConfig", "load_config", "parse_config"]
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 HOP_BY_HOP = frozenset(
@@ -72,22 +75,6 @@ class ScopeRule:
     def needed(self) -> str:
         """The ``scope`` attribute of an ``insufficient_scope`` challenge (RFC 6750 §3)."""
         return " ".join(self.all_of + self.any_of)
-
-
-@dataclass(frozen=True)
-class CorsPolicy:
-    origins: tuple[str, ...]
-    headers: tuple[str, ...] = ("authorization", "content-type")
-    methods: tuple[str, ...] | None = None
-    max_age: int = 600
-    credentials: bool = False
-    expose_headers: tuple[str, ...] = ()
-
-    def allows_origin(self, origin: str) -> bool:
-        return "*" in self.origins or origin in self.origins
-
-    def allows_headers(self, requested: list[str]) -> bool:
-        return "*" in self.headers or all(name in self.headers for name in requested)
 
 
 @dataclass(frozen=True)

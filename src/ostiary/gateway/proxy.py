@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ostiary.cors_policy import PREFLIGHT_VARY, preflight_headers
+from ostiary.cors_policy import response_headers as cors_response_headers
 from ostiary.gateway.config import (
     HOP_BY_HOP,
     HTTP_METHODS,
@@ -652,18 +654,7 @@ class Gateway:
 
     @staticmethod
     def _cors_headers(policy: CorsPolicy | None, origin: str | None) -> Headers:
-        if policy is None:
-            return []
-        headers: Headers = [(b"vary", b"Origin")]
-        if origin is None or not policy.allows_origin(origin):
-            return headers
-        allowed = "*" if "*" in policy.origins and not policy.credentials else origin
-        headers.append((b"access-control-allow-origin", allowed.encode("latin-1")))
-        if policy.credentials:
-            headers.append((b"access-control-allow-credentials", b"true"))
-        if policy.expose_headers:
-            headers.append((b"access-control-expose-headers", ", ".join(policy.expose_headers).encode()))
-        return headers
+        return cors_response_headers(policy, origin)
 
     async def _answer_preflight(
         self,
@@ -683,12 +674,8 @@ class Gateway:
         route, policy = found.route, found.route.cors
         methods = policy.methods or tuple(sorted(HTTP_METHODS if route.any_method else route.methods))
         raw_headers = headers.get(b"access-control-request-headers", b"").decode("latin-1")
-        requested_headers = [h.strip().lower() for h in raw_headers.split(",") if h.strip()]
-        if (
-            not policy.allows_origin(origin)
-            or requested_method not in methods
-            or not policy.allows_headers(requested_headers)
-        ):
+        answer = preflight_headers(policy, origin, requested_method, raw_headers, methods)
+        if answer is None:
             await self._send_error(
                 send,
                 route.path,
@@ -696,20 +683,13 @@ class Gateway:
                 403,
                 "cors_denied",
                 "This cross-origin request is not allowed.",
-                [(b"vary", b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers")],
+                [PREFLIGHT_VARY],
             )
             return True
-        allow_headers = requested_headers if "*" in policy.headers else list(policy.headers)
-        answer = [h for h in self._cors_headers(policy, origin) if h[0] != b"vary"] + [
-            (b"access-control-allow-methods", ", ".join(methods).encode()),
-            (b"access-control-max-age", str(policy.max_age).encode()),
-            (b"vary", b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers"),
-            (b"date", http_date()),
-        ]
-        if allow_headers:
-            answer.append((b"access-control-allow-headers", ", ".join(allow_headers).encode("latin-1")))
         self.metrics.count_request(route.path, "OPTIONS", 204)
-        await send({"type": "http.response.start", "status": 204, "headers": answer})
+        await send(
+            {"type": "http.response.start", "status": 204, "headers": [*answer, (b"date", http_date())]}
+        )
         await send({"type": "http.response.body", "body": b""})
         return True
 
