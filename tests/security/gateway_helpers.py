@@ -105,7 +105,9 @@ def bearer(token: str) -> tuple[str, str]:
 @contextmanager
 def running_gateway(config: dict[str, Any]) -> Iterator[LoopbackServer]:
     app = Gateway(parse_config(config))
-    server = LoopbackServer(app, lifespan="on").start()
+    server = LoopbackServer(app, lifespan="on")
+    server.server.config.proxy_headers = False  # as ``ostiary gateway`` runs it (gateway/server.py)
+    server.start()
     try:
         yield server
     finally:

@@ -13,9 +13,10 @@ One request goes through these steps, each a small method below:
    (401 / 403 / 429, RFC 6750 challenges);
 5. the request body is read up to ``limits.max_request_body`` (413 beyond);
 6. the request is proxied over pooled keep-alive connections (``gateway/upstream.py``), with
-   hop-by-hop headers and client-supplied copies of the identity headers removed and
-   the configured claims added; the answer's status, headers and body come back as
-   they are (502 if the upstream cannot be reached, 504 if it is too slow).
+   hop-by-hop headers and client-supplied copies of the identity headers, ``Forwarded``,
+   ``X-Real-IP`` and ``X-Forwarded-*`` removed (``_`` read as ``-``), the gateway's own
+   ``X-Forwarded-For/-Proto/-Host`` and the configured claims added; the answer's status,
+   headers and body come back as they are (502 if the upstream cannot be reached, 504 if it is too slow).
 
 The configuration is reloaded on SIGHUP or when the file changes (checked every 2 s);
 a request uses the configuration that was current when it arrived.
@@ -86,9 +87,15 @@ REQUEST_HEADERS_NOT_FORWARDED = HOP_BY_HOP | {
     "host",
     "content-length",
     "expect",
+    "forwarded",
+    "x-real-ip",
+    "x-forwarded-for",
     "x-forwarded-proto",
     "x-forwarded-host",
 }
+"""Never forwarded as the client sent them; nor is any ``x-forwarded-*``, nor any header whose
+name with ``_`` read as ``-`` is one of these or an identity header (CGI/WSGI stacks map both
+to the same environ key)."""
 RESPONSE_HEADERS_NOT_FORWARDED = frozenset(name.encode() for name in HOP_BY_HOP)
 
 
@@ -467,32 +474,32 @@ class Gateway:
     ) -> Headers:
         strip = state.strip_headers
         connection_tokens: set[bytes] = set()
-        forwarded_for = b""
         host = b""
         result: Headers = []
         for name, value in scope["headers"]:
             if name == b"connection":
                 connection_tokens.update(token.strip().lower() for token in value.split(b","))
-            elif name == b"x-forwarded-for":
-                forwarded_for = forwarded_for + b", " + value if forwarded_for else value
             elif name == b"host":
                 host = value
-            elif name not in strip:
+            elif not self._set_by_gateway(name, strip):
                 result.append((name, value))
         if connection_tokens:
             result = [(n, v) for n, v in result if n not in connection_tokens]
         client = scope.get("client")
         if client:
-            address = str(client[0]).encode("latin-1")
-            forwarded_for = forwarded_for + b", " + address if forwarded_for else address
-        if forwarded_for:
-            result.append((b"x-forwarded-for", forwarded_for))
+            result.append((b"x-forwarded-for", str(client[0]).encode("latin-1")))
         result.append((b"x-forwarded-proto", scope.get("scheme", "http").encode("latin-1")))
         if host:
             result.append((b"x-forwarded-host", host))
         if principal is not None:
             result.extend(self.claim_headers(principal, route))
         return result
+
+    @staticmethod
+    def _set_by_gateway(name: bytes, strip: frozenset[bytes]) -> bool:
+        if b"_" in name:
+            name = name.replace(b"_", b"-").lower()
+        return name in strip or name.startswith(b"x-forwarded-")
 
     @staticmethod
     def claim_headers(principal: Principal, route: RouteConfig) -> Headers:
