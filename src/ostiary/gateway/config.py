@@ -122,8 +122,12 @@ class ListenConfig:
 
 @dataclass(frozen=True)
 class MetricsConfig:
+    """Served only with the bearer token from ``OSTIARY_GATEWAY_METRICS_TOKEN``, or to anyone
+    with ``public: true``; with neither, ``path`` is routed like any other path."""
+
     enabled: bool = True
     path: str = "/metrics"
+    public: bool = False
 
 
 @dataclass(frozen=True)
@@ -513,11 +517,15 @@ class _Parser:
         return ListenConfig(host=host, port=port)
 
     def metrics(self, value: Any) -> MetricsConfig:
-        entry = self.mapping(value, "metrics", {"enabled", "path"})
+        entry = self.mapping(value, "metrics", {"enabled", "path", "public"})
         path = self.text(entry.get("path"), "metrics.path") or "/metrics"
         if not path.startswith("/"):
             raise self.fail("metrics.path", "expected a path starting with '/'")
-        return MetricsConfig(enabled=self.boolean(entry.get("enabled"), "metrics.enabled", True), path=path)
+        return MetricsConfig(
+            enabled=self.boolean(entry.get("enabled"), "metrics.enabled", True),
+            path=path,
+            public=self.boolean(entry.get("public"), "metrics.public", False),
+        )
 
     def token_cache(self, value: Any) -> TokenCacheConfig:
         entry = self.mapping(value, "token_cache", {"size", "ttl"})

@@ -2,7 +2,8 @@
 
 One request goes through these steps, each a small method below:
 
-1. ``/metrics`` (if enabled) and unsafe paths are answered first (400: dot segments, also
+1. ``/metrics`` (if enabled, and public or asked for with the metrics token; else it is
+   routed like any path) and unsafe paths are answered first (400: dot segments, also
    as ``..;``, ``\\``, double encoding; see ``ostiary.request_paths``), and ``;`` on a route
    without ``allow_semicolons`` right after the route match;
 2. route match: 404 for an unknown path, 405 for a known path with another method; 400
@@ -26,6 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -82,6 +85,7 @@ Send = Callable[[Message], Awaitable[None]]
 Headers = list[tuple[bytes, bytes]]
 
 STREAM_THRESHOLD = 64 * 1024
+METRICS_REALM = "ostiary-metrics"
 PATH_SAFE = "/:@!$&'()*+,;=-._~"
 REQUEST_HEADERS_NOT_FORWARDED = HOP_BY_HOP | {
     "host",
@@ -154,8 +158,12 @@ class Gateway:
         jwks: JwksCache | None = None,
         metrics: GatewayMetrics | None = None,
         reload_interval: float = 2.0,
+        metrics_token: str | None = None,
     ) -> None:
         self.metrics = metrics or GatewayMetrics()
+        self._metrics_token_digest = (
+            hashlib.sha256(metrics_token.encode()).digest() if metrics_token else None
+        )
         self.jwks = jwks or JwksCache()
         self.config_path = config_path
         self.reload_interval = reload_interval
@@ -310,8 +318,8 @@ class Gateway:
         path: str = scope["path"]
         headers = {name: value for name, value in reversed(scope["headers"])}
 
-        if config.metrics.enabled and path == config.metrics.path:
-            await self._send_metrics(send, method)
+        if path == config.metrics.path and self.serves_metrics(config):
+            await self._send_metrics(send, method, scope["headers"], config.metrics.public)
             return
         problem = path_problem(path, allow_semicolons=True)
         if problem:
@@ -771,7 +779,22 @@ class Gateway:
             [(b"allow", allow)],
         )
 
-    async def _send_metrics(self, send: Send, method: str) -> None:
+    def serves_metrics(self, config: GatewayConfig) -> bool:
+        """Metrics are served if enabled and either public or protected by a token."""
+        return config.metrics.enabled and (config.metrics.public or self._metrics_token_digest is not None)
+
+    def _metrics_caller_ok(self, headers: Headers) -> bool:
+        values = [value for name, value in headers if name == b"authorization"]
+        token = bearer_token(values[0].decode("latin-1")) if len(values) == 1 else None
+        if not token or self._metrics_token_digest is None:
+            return False
+        return hmac.compare_digest(hashlib.sha256(token.encode()).digest(), self._metrics_token_digest)
+
+    async def _send_metrics(self, send: Send, method: str, headers: Headers, public: bool) -> None:
+        if not public and not self._metrics_caller_ok(headers):
+            error = invalid_token("The metrics token is missing or wrong.", realm=METRICS_REALM)
+            await self._send_bearer_error(send, "(metrics)", method, error, [])
+            return
         if method not in ("GET", "HEAD"):
             await self._send_error(
                 send, "(metrics)", method, 405, "method_not_allowed", "Use GET.", [(b"allow", b"GET, HEAD")]
@@ -788,6 +811,10 @@ class Gateway:
 
 
 def build_gateway_app(
-    config: GatewayConfig, *, config_path: Path | None = None, jwks: JwksCache | None = None
+    config: GatewayConfig,
+    *,
+    config_path: Path | None = None,
+    jwks: JwksCache | None = None,
+    metrics_token: str | None = None,
 ) -> Gateway:
-    return Gateway(config, config_path=config_path, jwks=jwks)
+    return Gateway(config, config_path=config_path, jwks=jwks, metrics_token=metrics_token)
