@@ -18,6 +18,9 @@ import unicodedata
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 _DOTS_ONLY = re.compile(r"[.\s]*\.[.\s]*")
+_SUSPECT_START = frozenset(". ;")
+"""Only a segment starting with one of these can be dots (and spaces) once ``;params`` are
+dropped, or empty; other whitespace is a control character or folds to a space (NFKC)."""
 
 
 def _segment_problem(segment: str) -> str | None:
@@ -50,10 +53,11 @@ def path_problem(path: str, *, allow_semicolons: bool = False) -> str | None:
         return "is encoded twice (it has an encoded '%')"
     if ";" in path and not allow_semicolons:
         return "has a ';' parameter"
-    for segment in path.split("/")[1:]:
-        problem = _segment_problem(segment)
-        if problem:
-            return problem
+    if "/." in path or "/ " in path or ";" in path:
+        for segment in path.split("/")[1:]:
+            problem = _segment_problem(segment) if segment[:1] in _SUSPECT_START else None
+            if problem:
+                return problem
     if not path.isascii():
         folded = unicodedata.normalize("NFKC", path)
         if folded.count("/") != path.count("/"):

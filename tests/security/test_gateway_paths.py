@@ -75,6 +75,8 @@ CONFUSING_PATHS = [
     "/api/%3B/moons",
     "/api/.../moons",
     "/api/..%20/moons",
+    "/api/%20../moons",
+    "/api/%E2%80%83../moons",
     "/api/%EF%BC%8E%EF%BC%8E/moons",
     "/api/x%EF%BC%8F..%EF%BC%8Fmoons",
     "/api/%ef%bc%85%32%65/moons",
