@@ -17,7 +17,8 @@ One request goes through these steps, each a small method below:
    hop-by-hop headers and client-supplied copies of the identity headers, ``Forwarded``,
    ``X-Real-IP`` and ``X-Forwarded-*`` removed (``_`` read as ``-``), the gateway's own
    ``X-Forwarded-For/-Proto/-Host`` and the configured claims added; the answer's status,
-   headers and body come back as they are (502 if the upstream cannot be reached, 504 if it is too slow).
+   headers and body come back as they are (502 if the upstream cannot be reached, 504 if
+   it is too slow).
 
 The configuration is reloaded on SIGHUP or when the file changes (checked every 2 s);
 a request uses the configuration that was current when it arrived.
