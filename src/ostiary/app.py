@@ -85,6 +85,8 @@ def build_runtime(settings: Settings) -> Runtime:
         limiter=limiter,
     )
     rt.bearer = bearer_authenticator(rt)
+    if limiter is not None and isinstance(limiter.counter, RedisCounter):
+        rt.extras.setdefault("on_shutdown", []).append(limiter.counter.close)
     return rt
 
 

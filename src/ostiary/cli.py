@@ -153,6 +153,7 @@ def gateway(
         raise typer.Exit(2)
     from ostiary.gateway.server import run_gateway
 
+    _settings()  # the process-wide OSTIARY_* variables it shares with serve (e.g. OSTIARY_READ_TIMEOUT)
     run_gateway(config, host=host, port=port)
 
 

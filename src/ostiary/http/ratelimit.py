@@ -7,12 +7,11 @@ Counters are fixed one-minute windows, in process or in Redis when ``OSTIARY_RED
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-log = logging.getLogger("ostiary.ratelimit")
+from ostiary.circuit_breaker import CircuitBreaker
 
 DEFAULT_LIMITS: dict[str, int] = {
     "authn": 600,
@@ -97,14 +96,26 @@ class MemoryCounter:
         return count
 
 
+REDIS_TIMEOUT_SECONDS = 0.5
+"""Socket and connect timeout for a counter round trip: a hung Redis costs at most this much,
+once, before the breaker sends every request to the in-process counters."""
+
+
 class RedisCounter:
-    def __init__(self, url: str) -> None:
+    """Counters shared by every process through Redis; while Redis is down or hung, each
+    process counts on its own (fail open, limits per process) and a breaker probes Redis in
+    the background (see :mod:`ostiary.circuit_breaker`)."""
+
+    def __init__(self, url: str, *, timeout: float = REDIS_TIMEOUT_SECONDS) -> None:
         import redis.asyncio as redis
 
-        self._redis: Any = redis.from_url(url)
+        self._redis: Any = redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         self._fallback = MemoryCounter()
+        self.breaker = CircuitBreaker("Redis (rate-limit counters)", self._redis.ping, probe_timeout=timeout)
 
     async def hit(self, key: str, window: int) -> int:
+        if self.breaker.is_open:
+            return await self._fallback.hit(key, window)
         redis_key = f"ostiary:rl:{key}:{window}"
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
@@ -112,9 +123,13 @@ class RedisCounter:
                 pipe.expire(redis_key, 120)
                 count, _ = await pipe.execute()
             return int(count)
-        except Exception as exc:  # Redis down: keep serving with local counters
-            log.warning("rate limit counter unavailable, using in-process counters: %s", type(exc).__name__)
+        except Exception as exc:  # Redis down or hung: keep serving with local counters
+            self.breaker.trip(exc)
             return await self._fallback.hit(key, window)
+
+    async def close(self) -> None:
+        await self.breaker.close()
+        await self._redis.aclose()
 
 
 class RateLimiter:
