@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -43,7 +44,7 @@ class Spa:
 
 @pytest.fixture(scope="module")
 def spa(org: OrgServer) -> Iterator[Spa]:
-    if not __import__("pathlib").Path(CHROMIUM).exists():
+    if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed")
     install_node_modules()
     port = free_port()
