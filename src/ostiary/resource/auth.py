@@ -18,9 +18,7 @@ from typing import Any
 
 from starlette.requests import HTTPConnection
 
-from ostiary.jose.token_kind import check_access_token
-from ostiary.jose.verify import IssuerConfig, JwksCache, KeysUnavailable, TokenInvalid, parse_token
-from ostiary.resource.bearer import (
+from ostiary.bearer import (
     REALM,
     TWO_AUTHORIZATION_HEADERS,
     BearerError,
@@ -31,6 +29,8 @@ from ostiary.resource.bearer import (
     invalid_token,
     missing_token,
 )
+from ostiary.jose.token_kind import check_access_token
+from ostiary.jose.verify import IssuerConfig, JwksCache, KeysUnavailable, TokenInvalid, parse_token
 
 CLAIMS_KEY = "ostiary.claims"
 AUTH_KEY = "ostiary.auth"
