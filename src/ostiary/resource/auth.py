@@ -24,6 +24,7 @@ from ostiary.bearer import (
     BearerError,
     authorization_header_count,
     bearer_token,
+    granted_scopes,
     insufficient_scope,
     invalid_request,
     invalid_token,
@@ -36,18 +37,6 @@ CLAIMS_KEY = "ostiary.claims"
 AUTH_KEY = "ostiary.auth"
 
 Dependency = Callable[[HTTPConnection], Awaitable[dict[str, Any]]]
-
-
-def granted_scopes(claims: Mapping[str, Any]) -> list[str]:
-    """Scopes in the order the token lists them: Okta's ``scp`` array, or a space-separated
-    ``scp``/``scope`` string."""
-    for name in ("scp", "scope"):
-        value = claims.get(name)
-        if isinstance(value, list):
-            return [s for s in value if isinstance(s, str)]
-        if isinstance(value, str):
-            return value.split()
-    return []
 
 
 class JwtAuth:
