@@ -74,7 +74,8 @@ def serve(
     import uvicorn
 
     from ostiary.app import SKIP_MIGRATE_ENV, build_runtime, prepare
-    from ostiary.settings import SIGNING_PROCESSES_ENV, available_cpus
+    from ostiary.cpus import available_cpus
+    from ostiary.settings import SIGNING_PROCESSES_ENV
     from ostiary.uvicorn_protocol import CoalescingHttpToolsProtocol
 
     if database_url:
