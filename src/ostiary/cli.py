@@ -126,7 +126,7 @@ def demo(
     """The whole seed scenario: org :8080, gateway :8081, APIs :8082 and :8083, demo app :3090."""
     import tempfile
 
-    from ostiary.demo.runner import run_demo
+    from ostiary.demo_runner import run_demo
 
     directory = data_dir or Path(tempfile.mkdtemp(prefix="ostiary-demo-"))
     directory.mkdir(parents=True, exist_ok=True)
