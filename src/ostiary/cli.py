@@ -129,7 +129,7 @@ def demo(
     from ostiary.demo_runner import run_demo
 
     directory = data_dir or Path(tempfile.mkdtemp(prefix="ostiary-demo-"))
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     asyncio.run(run_demo(directory, host=host, port_offset=port_offset))
 
 
