@@ -74,7 +74,8 @@ def serve(
     import uvicorn
 
     from ostiary.app import SKIP_MIGRATE_ENV, build_runtime, prepare
-    from ostiary.settings import SIGNING_PROCESSES_ENV, available_cpus
+    from ostiary.cpus import available_cpus
+    from ostiary.settings import SIGNING_PROCESSES_ENV
     from ostiary.uvicorn_protocol import CoalescingHttpToolsProtocol
 
     if database_url:
@@ -125,7 +126,7 @@ def demo(
     """The whole seed scenario: org :8080, gateway :8081, APIs :8082 and :8083, demo app :3090."""
     import tempfile
 
-    from ostiary.demo.runner import run_demo
+    from ostiary.demo_runner import run_demo
 
     directory = data_dir or Path(tempfile.mkdtemp(prefix="ostiary-demo-"))
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)

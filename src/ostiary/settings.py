@@ -35,13 +35,6 @@ class Settings:
         return self.rate_limits.lower() not in {"off", "0", "false", "no"}
 
 
-def available_cpus() -> int:
-    """CPUs this process may run on (a container's cpuset, not the host's count)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
-
-
 def sqlite_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{data_dir / 'ostiary.db'}"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import jwt
 import requests
 
-from ostiary.settings import available_cpus
+from ostiary.cpus import available_cpus
 from tests.e2e.servers import OrgServer, org_server
 from tests.e2e.test_jwt_verifier_client_credentials import service_client
 

@@ -17,16 +17,12 @@ from ostiary.domain.directory.filter_expr import (
     OPERATORS,
     USER_FILTER_POLICY,
     USER_SEARCH_POLICY,
-    And,
     AttributePolicy,
     AttributeRule,
-    Comparison,
-    Not,
-    Or,
-    Present,
     parse_filter,
 )
 from ostiary.domain.errors import Invalid
+from ostiary.filter_ast import And, Comparison, Not, Or, Present
 
 ANYTHING = AttributePolicy(
     name="test",

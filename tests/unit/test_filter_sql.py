@@ -26,10 +26,9 @@ from ostiary.domain.directory.filter_expr import (
     USER_SEARCH_POLICY,
     AttributePolicy,
     AttributeRule,
-    Comparison,
-    Present,
     parse_filter,
 )
+from ostiary.filter_ast import Comparison, Present
 from ostiary.store.repositories.filter_sql import Custom, JsonPath, compile_filter, json_path
 from ostiary.store.types import JSONDoc
 

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from ostiary.bearer import bearer_token
 from ostiary.jose.verify import JwksCache
 from ostiary.resource import (
     BearerError,
@@ -21,7 +22,6 @@ from ostiary.resource import (
     current_claims,
     require_scopes,
 )
-from ostiary.resource.bearer import bearer_token
 from tests.unit.gateway_loopback import JwksServer
 from tests.unit.jwt_factory import AUDIENCE, access_claims, jwks, rsa_key
 

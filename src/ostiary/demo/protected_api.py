@@ -25,8 +25,8 @@ from ostiary.resource import (
     ProtectedAPIMiddleware,
     bearer_error_handler,
     current_claims,
+    granted_scopes,
 )
-from ostiary.resource.auth import granted_scopes
 
 
 async def hello(request: Request) -> JSONResponse:

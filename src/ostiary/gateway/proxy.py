@@ -41,6 +41,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ostiary.bearer import (
+    TWO_AUTHORIZATION_HEADERS,
+    BearerError,
+    authorization_header_count,
+    bearer_token,
+    insufficient_scope,
+    invalid_request,
+    invalid_token,
+    missing_token,
+)
 from ostiary.cors_policy import PREFLIGHT_VARY, preflight_headers
 from ostiary.cors_policy import response_headers as cors_response_headers
 from ostiary.gateway.config import (
@@ -65,16 +75,6 @@ from ostiary.gateway.upstream import (
 )
 from ostiary.gateway.verifier import GatewayVerifier, Principal
 from ostiary.jose.verify import JwksCache, KeysUnavailable, TokenInvalid
-from ostiary.resource.bearer import (
-    TWO_AUTHORIZATION_HEADERS,
-    BearerError,
-    authorization_header_count,
-    bearer_token,
-    insufficient_scope,
-    invalid_request,
-    invalid_token,
-    missing_token,
-)
 from ostiary.timeutil import http_date
 
 log = logging.getLogger(__name__)

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ostiary.bearer import granted_scopes
 from ostiary.gateway.config import IssuerSettings, TokenCacheConfig
 from ostiary.jose.token_kind import check_access_token
 from ostiary.jose.verify import (
@@ -34,7 +35,6 @@ from ostiary.jose.verify import (
     check_signature,
     parse_token,
 )
-from ostiary.resource.auth import granted_scopes
 
 
 @dataclass(frozen=True)

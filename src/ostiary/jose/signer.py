@@ -31,8 +31,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from ostiary.compact_json import dumps
+from ostiary.cpus import available_cpus
 from ostiary.jose.keys import PrivateKey, SigningKey, b64url_decode
-from ostiary.settings import available_cpus
 
 _PKCS1V15 = padding.PKCS1v15()
 _SHA256 = hashes.SHA256()

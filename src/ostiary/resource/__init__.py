@@ -1,8 +1,8 @@
 """Protect your own API with Ostiary (or Okta) access tokens: ASGI middleware and dependencies."""
 
+from ostiary.bearer import BearerError, bearer_error_handler, bearer_error_response, granted_scopes
 from ostiary.cors_policy import CorsPolicy
-from ostiary.resource.auth import JwtAuth, current_claims, granted_scopes, require_scopes
-from ostiary.resource.bearer import BearerError, bearer_error_handler, bearer_error_response
+from ostiary.resource.auth import JwtAuth, current_claims, require_scopes
 from ostiary.resource.middleware import ProtectedAPIMiddleware
 
 __all__ = [

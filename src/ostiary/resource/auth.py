@@ -18,36 +18,25 @@ from typing import Any
 
 from starlette.requests import HTTPConnection
 
-from ostiary.jose.token_kind import check_access_token
-from ostiary.jose.verify import IssuerConfig, JwksCache, KeysUnavailable, TokenInvalid, parse_token
-from ostiary.resource.bearer import (
+from ostiary.bearer import (
     REALM,
     TWO_AUTHORIZATION_HEADERS,
     BearerError,
     authorization_header_count,
     bearer_token,
+    granted_scopes,
     insufficient_scope,
     invalid_request,
     invalid_token,
     missing_token,
 )
+from ostiary.jose.token_kind import check_access_token
+from ostiary.jose.verify import IssuerConfig, JwksCache, KeysUnavailable, TokenInvalid, parse_token
 
 CLAIMS_KEY = "ostiary.claims"
 AUTH_KEY = "ostiary.auth"
 
 Dependency = Callable[[HTTPConnection], Awaitable[dict[str, Any]]]
-
-
-def granted_scopes(claims: Mapping[str, Any]) -> list[str]:
-    """Scopes in the order the token lists them: Okta's ``scp`` array, or a space-separated
-    ``scp``/``scope`` string."""
-    for name in ("scp", "scope"):
-        value = claims.get(name)
-        if isinstance(value, list):
-            return [s for s in value if isinstance(s, str)]
-        if isinstance(value, str):
-            return value.split()
-    return []
 
 
 class JwtAuth:

@@ -28,6 +28,14 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ostiary.bearer import (
+    TWO_AUTHORIZATION_HEADERS,
+    BearerError,
+    authorization_header_count,
+    granted_scopes,
+    insufficient_scope,
+    invalid_request,
+)
 from ostiary.cors_policy import (
     PREFLIGHT_VARY,
     STANDARD_METHODS,
@@ -38,14 +46,7 @@ from ostiary.cors_policy import (
 )
 from ostiary.jose.verify import JwksCache
 from ostiary.request_paths import compile_path, is_safe_path
-from ostiary.resource.auth import AUTH_KEY, CLAIMS_KEY, JwtAuth, granted_scopes
-from ostiary.resource.bearer import (
-    TWO_AUTHORIZATION_HEADERS,
-    BearerError,
-    authorization_header_count,
-    insufficient_scope,
-    invalid_request,
-)
+from ostiary.resource.auth import AUTH_KEY, CLAIMS_KEY, JwtAuth
 
 
 class _PathRule:

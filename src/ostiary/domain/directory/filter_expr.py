@@ -29,9 +29,8 @@ from types import MappingProxyType
 from typing import Literal, NamedTuple, cast
 
 from ostiary.domain.errors import Invalid
+from ostiary.filter_ast import And, Comparison, ComparisonOp, FilterNode, Not, Or, Present, Value
 
-ComparisonOp = Literal["eq", "ne", "gt", "ge", "lt", "le", "sw", "co"]
-Value = str | int | float | bool | datetime | None
 ValueKind = Literal["string", "datetime", "any"]
 CaseRule = Literal["exact", "ignore", "upper"]
 
@@ -44,46 +43,6 @@ OPERATORS: frozenset[str] = COMPARISON_OPERATORS | {"pr"}
 _ORDERING = frozenset({"gt", "ge", "lt", "le"})
 _OPERATOR_LIST = "eq, ne, gt, ge, lt, le, sw, co, pr"
 _VALUE_LIST = "a double-quoted string, a number, true, false or null"
-
-
-# --- the tree -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """``attr op value``. ``ignore_case`` asks SQL to compare strings case-insensitively."""
-
-    attr: str
-    op: ComparisonOp
-    value: Value
-    ignore_case: bool = False
-
-
-@dataclass(frozen=True)
-class Present:
-    """``attr pr``: the attribute has a non-empty value."""
-
-    attr: str
-
-
-@dataclass(frozen=True)
-class And:
-    left: FilterNode
-    right: FilterNode
-
-
-@dataclass(frozen=True)
-class Or:
-    left: FilterNode
-    right: FilterNode
-
-
-@dataclass(frozen=True)
-class Not:
-    expr: FilterNode
-
-
-FilterNode = Comparison | Present | And | Or | Not
 
 
 # --- policies -------------------------------------------------------------------------------

@@ -39,7 +39,8 @@ from ostiary.store.repositories.paging import Page, fetch_page
 from ostiary.timeutil import utcnow
 
 if TYPE_CHECKING:
-    from ostiary.domain.directory.filter_expr import AttributePolicy, Comparison, Present
+    from ostiary.domain.directory.filter_expr import AttributePolicy
+    from ostiary.filter_ast import Comparison, Present
 
 ACTIVE, INACTIVE = "ACTIVE", "INACTIVE"
 CORS, REDIRECT, IFRAME_EMBED = "CORS", "REDIRECT", "IFRAME_EMBED"
@@ -167,7 +168,7 @@ async def get_origin(tx: Tx, origin_id: str) -> TrustedOrigin:
 
 
 def _type_condition(node: Comparison | Present) -> ColumnElement[bool]:
-    from ostiary.domain.directory.filter_expr import Present
+    from ostiary.filter_ast import Present
 
     if isinstance(node, Present):
         return TrustedOrigin.scope_types != ","

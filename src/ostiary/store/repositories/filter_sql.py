@@ -1,4 +1,4 @@
-"""SQL for a parsed ``filter``/``search`` expression (``domain.directory.filter_expr``).
+"""SQL for a parsed ``filter``/``search`` expression (the tree of ``ostiary.filter_ast``).
 
 ``compile_filter(node, resolve)`` turns the tree into one SQLAlchemy condition that
 runs on SQLite and PostgreSQL alike. The caller's ``resolve`` maps each attribute to
@@ -57,7 +57,7 @@ from sqlalchemy.sql.elements import BinaryExpression, BindParameter, ColumnEleme
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import JSON, TypeDecorator, TypeEngine
 
-from ostiary.domain.directory.filter_expr import And, Comparison, FilterNode, Not, Or, Present
+from ostiary.filter_ast import And, Comparison, FilterNode, Not, Or, Present
 from ostiary.timeutil import iso
 
 

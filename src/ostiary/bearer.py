@@ -1,4 +1,5 @@
-"""Bearer tokens in HTTP (RFC 6750): reading the token and answering 401/403 challenges.
+"""Bearer tokens in HTTP (RFC 6750): reading the token, the scopes it grants, and answering 401/403
+challenges.
 
 The gateway and the resource library answer the same way:
 
@@ -16,7 +17,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -38,6 +40,18 @@ def bearer_token(authorization: str | None) -> str | None:
     if scheme.lower() != "bearer":
         return None
     return token.strip()
+
+
+def granted_scopes(claims: Mapping[str, Any]) -> list[str]:
+    """Scopes in the order the token lists them: Okta's ``scp`` array, or a space-separated
+    ``scp``/``scope`` string."""
+    for name in ("scp", "scope"):
+        value = claims.get(name)
+        if isinstance(value, list):
+            return [s for s in value if isinstance(s, str)]
+        if isinstance(value, str):
+            return value.split()
+    return []
 
 
 def _attribute(value: str) -> str:
