@@ -33,9 +33,7 @@ async def test_a_confidential_client_gets_invalid_request_for_plain(
     await user(admin)
     _, challenge = pkce_pair()
     async with server.client() as browser:
-        response = await authorize(
-            browser, client_id, code_challenge=challenge, code_challenge_method=method
-        )
+        response = await authorize(browser, client_id, code_challenge=challenge, code_challenge_method=method)
     error = redirected(response)
     assert error["error"] == "invalid_request"
     assert "S256" in error["error_description"]
