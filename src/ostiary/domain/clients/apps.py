@@ -363,6 +363,8 @@ def _oauth_settings(oauth: Mapping[str, Any], causes: Causes) -> dict[str, Any]:
         value = kept.get(name)
         if value is not None and (not isinstance(value, str) or len(value) > MAX_URI_LENGTH):
             causes.add(name, f"must be a URI of at most {MAX_URI_LENGTH} characters")
+        elif value is not None and not _is_web_uri(value):
+            causes.add(name, "must be an absolute http or https URI")
     for name in _BOOL_FIELDS:
         if not isinstance(kept.get(name), bool | None):
             causes.add(name, "must be true or false")
@@ -372,6 +374,19 @@ def _oauth_settings(oauth: Mapping[str, Any], causes: Causes) -> dict[str, Any]:
     _check_idp_initiated_login(kept, causes)
     _check_refresh_token(kept.get("refresh_token"), causes)
     return kept
+
+
+def _is_web_uri(value: str) -> bool:
+    """An absolute http(s) URI with a host: informational URIs end up as links in consoles and
+    portals, so ``javascript:``, ``data:`` and the like are refused (redirect URIs have their own rules)."""
+    if any(c.isspace() or ord(c) < 0x20 for c in value):
+        return False
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(host)
 
 
 def _check_idp_initiated_login(kept: dict[str, Any], causes: Causes) -> None:
