@@ -149,3 +149,19 @@ async def test_unknown_kid_at_userinfo_answers_401_invalid_token(server: Server)
         )
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+async def test_a_process_without_a_cached_ring_verifies_with_public_keys_only(
+    server: Server, key_loads: tuple[Counter, Counter]
+) -> None:
+    oid = await org_id(server)
+    token = await sign(server, oid, server.rt.rings)
+    server.rt.rings.clear()  # as a freshly started process that has signed nothing
+    queries, private_loads = key_loads
+    queries.calls = private_loads.calls = 0
+    assert (await verify(server, oid, token))["iss"] == ISSUER
+    for i in range(20):
+        with pytest.raises(TokenInvalid):
+            await verify(server, oid, _forged(token, f"k{i}"))
+    assert queries.calls <= 2  # the first public read, then at most one unknown-kid reload
+    assert private_loads.calls == 0
