@@ -24,13 +24,13 @@ def test_s256_matches_the_rfc_example() -> None:
     assert not pkce.verify(None, CHALLENGE, "S256")
 
 
-def test_plain_is_for_confidential_clients_only() -> None:
-    assert pkce.check_challenge(VERIFIER, "plain", public=False, required=False) == "plain"
-    assert pkce.verify(VERIFIER, VERIFIER, "plain")
-    with pytest.raises(pkce.PkceError):
-        pkce.check_challenge(VERIFIER, "plain", public=True, required=True)
-    with pytest.raises(pkce.PkceError):
-        pkce.check_challenge(VERIFIER, None, public=True, required=True)  # plain by default (§4.3)
+def test_plain_is_refused_for_every_client() -> None:
+    for public in (False, True):
+        with pytest.raises(pkce.PkceError):
+            pkce.check_challenge(VERIFIER, "plain", public=public, required=public)
+        with pytest.raises(pkce.PkceError):
+            pkce.check_challenge(VERIFIER, None, public=public, required=public)  # plain by default (§4.3)
+    assert not pkce.verify(VERIFIER, VERIFIER, "plain")
 
 
 @pytest.mark.parametrize(

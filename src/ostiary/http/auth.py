@@ -94,4 +94,5 @@ async def management_tx(request: Request, scope: str) -> AsyncIterator[Tx]:
     async with rt.db.session() as session:
         principal = await authenticate(request, session, org, rt)
         require_scope(principal, scope)
+        request.state.principal = principal  # for checks beyond the scope (app_authority)
         yield Tx(session=session, org=org, actor=principal.actor, client=client_info(request))

@@ -43,14 +43,16 @@ string, or a ``Groups.*`` limit outside 1..100 computed at run time) the caller 
 claim out and logs the message. (Okta fails the whole request instead, with "The
 '<claim>' user claim could not be evaluated."; a caller wanting that can raise it.)
 
-Regular expressions use Python's ``re``; ``String.replace`` takes Java's replacement
-syntax (``$1``, ``${name}``, ``\$``). ``re`` has no timeout, so patterns are screened
-when compiled: at most :data:`MAX_REGEX_LENGTH` characters, no quantified group that
-itself contains a quantifier or an alternation (``(a+)+``, ``(a|a)*``), and at most
-:data:`MAX_UNBOUNDED_QUANTIFIERS` unbounded quantifiers (``*``, ``+``, ``{n,}``); and a
-regex is never run on a string longer than :data:`MAX_REGEX_SUBJECT_LENGTH` (Okta's
-group names are at most 255 characters). That bounds the worst case at roughly a quarter
-of a second per match; it is a screen, not a proof.
+Regular expressions run on RE2 (``google-re2``), which matches in time linear in the input:
+no pattern can backtrack catastrophically, so there is no screen and no timeout to tune.
+RE2 is close to Java's syntax (``\w`` and ``\d`` are ASCII as in Java, named groups are
+``(?<name>...)``); what it cannot run (backreferences, lookaround, possessive
+quantifiers, atomic groups) is refused with :class:`ExpressionError` when a literal pattern
+is parsed, and a pattern computed at run time that RE2 refuses is an
+:class:`ExpressionEvaluationError`. ``String.replace`` takes Java's replacement syntax
+(``$1``, ``${name}``, ``\$``). Patterns are at most :data:`MAX_REGEX_LENGTH` characters and
+never run on a string longer than :data:`MAX_REGEX_SUBJECT_LENGTH` (Okta's group names are at
+most 255 characters).
 """
 
 from __future__ import annotations
@@ -60,14 +62,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import ge, gt, le, lt
-from typing import Any, Final, TypeGuard
+from typing import Any, Final, Protocol, TypeGuard
+
+import re2
 
 from ostiary.domain.errors import DomainError, Invalid
 
 MAX_SOURCE_LENGTH: Final = 1024
 MAX_DEPTH: Final = 32
 MAX_REGEX_LENGTH: Final = 256
-MAX_UNBOUNDED_QUANTIFIERS: Final = 3
 MAX_REGEX_SUBJECT_LENGTH: Final = 256
 MAX_STRING_LENGTH: Final = 65536
 MAX_GROUPS_LIMIT: Final = 100
@@ -183,74 +186,66 @@ def _condition(value: object, where: str) -> bool:
 # --- regular expressions --------------------------------------------------------------------
 
 
-def _skip_class(pattern: str, start: int) -> int:
-    """Index just past the character class opening at ``start``."""
-    i = start + 1
-    if i < len(pattern) and pattern[i] == "^":
-        i += 1
-    if i < len(pattern) and pattern[i] == "]":
-        i += 1
-    while i < len(pattern) and pattern[i] != "]":
-        i += 2 if pattern[i] == "\\" else 1
-    return i + 1
+class _Match(Protocol):
+    def start(self) -> int: ...
+    def end(self) -> int: ...
+    def group(self, index: int, /) -> str | None: ...
 
 
-def _regex_hazard(pattern: str) -> str | None:
-    """Why the pattern risks catastrophic backtracking, or None (a heuristic screen)."""
-    frames: list[list[bool]] = [[False, False]]  # per open group: [has quantifier, has "|"]
-    unbounded = 0
-    i, n = 0, len(pattern)
-    while i < n:
-        char = pattern[i]
-        if char == "\\":
-            i += 2
-            continue
-        if char == "[":
-            i = _skip_class(pattern, i)
-            continue
-        i += 1
-        if char == "(":
-            frames.append([False, False])
-            if i < n and pattern[i] == "?":
-                i += 1
-        elif char == ")" and len(frames) > 1:
-            has_quantifier, has_alternation = frames.pop()
-            quantified = i < n and pattern[i] in "*+{"
-            if quantified and has_quantifier:
-                return "nested quantifiers"
-            if quantified and has_alternation:
-                return "a quantified alternation"
-            frames[-1][0] = frames[-1][0] or has_quantifier or quantified
-        elif char == "|":
-            frames[-1][1] = True
-        elif char in "*+":
-            frames[-1][0] = True
-            unbounded += 1
-        elif char == "{":
-            frames[-1][0] = True
-            close = pattern.find("}", i)
-            if close != -1 and pattern[i:close].endswith(","):
-                unbounded += 1
-    if unbounded > MAX_UNBOUNDED_QUANTIFIERS:
-        return f"more than {MAX_UNBOUNDED_QUANTIFIERS} unbounded quantifiers"
-    return None
+class _Pattern(Protocol):
+    """What the expression language uses of a compiled RE2 pattern (``re2._Regexp``)."""
+
+    @property
+    def groups(self) -> int: ...
+    @property
+    def groupindex(self) -> Mapping[str, int]: ...
+    def finditer(self, text: str) -> Iterable[_Match]: ...
+    def fullmatch(self, text: str) -> _Match | None: ...
+    def __hash__(self) -> int: ...
+
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a refused pattern is reported to the admin, not to stderr
+
+# What Java (Okta) has and RE2 cannot run in linear time, by RE2's error text.
+_UNSUPPORTED_HINTS: Final = (
+    (("(?=", "(?!", "(?<=", "(?<!"), "lookaround assertions are not supported"),
+    (
+        ("\\1", "\\2", "\\3", "\\4", "\\5", "\\6", "\\7", "\\8", "\\9", "\\k"),
+        "backreferences are not supported",
+    ),
+    (("++", "*+", "?+", "}+"), "possessive quantifiers are not supported"),
+    (("(?>",), "atomic groups are not supported"),
+)
+
+
+def _re2_problem(detail: str) -> str:
+    for markers, hint in _UNSUPPORTED_HINTS:
+        if any(marker in detail for marker in markers):
+            return f"invalid regex: {hint} (regexes run on RE2, which matches in linear time): {detail}"
+    return f"invalid regex (RE2 syntax): {detail}"
 
 
 @lru_cache(maxsize=512)
-def _compile_regex(pattern: str) -> re.Pattern[str]:
-    """Compile a screened regex; raises ValueError with a reason when refused."""
+def _compile_regex(pattern: str) -> _Pattern:
+    """Compile an admin-supplied regex with RE2; raises ValueError with a reason when refused.
+
+    RE2 matches in time linear in the input, so no pattern can stall the event loop; the
+    price is that backreferences, lookaround, possessive quantifiers and atomic groups (which
+    Java has) are refused, at save time for literal patterns.
+    """
     if len(pattern) > MAX_REGEX_LENGTH:
         raise ValueError(f"regex longer than {MAX_REGEX_LENGTH} characters")
-    hazard = _regex_hazard(pattern)
-    if hazard is not None:
-        raise ValueError(f"regex refused: {hazard} risk catastrophic backtracking")
     try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"invalid regex: {exc.msg}") from None
+        compiled: _Pattern = re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error as exc:
+        raw = exc.args[0] if exc.args else exc
+        detail = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        raise ValueError(_re2_problem(detail)) from None
+    return compiled
 
 
-def _runtime_regex(pattern: str) -> re.Pattern[str]:
+def _runtime_regex(pattern: str) -> _Pattern:
     try:
         return _compile_regex(pattern)
     except ValueError as exc:
@@ -267,7 +262,7 @@ _Replacement = tuple[str | int, ...]
 _DIGITS = frozenset("0123456789")
 
 
-def _parse_replacement(replacement: str, pattern: re.Pattern[str]) -> _Replacement:
+def _parse_replacement(replacement: str, pattern: _Pattern) -> _Replacement:
     """Java's ``Matcher.replaceAll`` syntax: ``$n``, ``${name}``, backslash quotes the next char."""
     parts: list[str | int] = []
     literal: list[str] = []
@@ -291,7 +286,7 @@ def _parse_replacement(replacement: str, pattern: re.Pattern[str]) -> _Replaceme
     return tuple(part for part in parts if part != "")
 
 
-def _group_reference(replacement: str, i: int, pattern: re.Pattern[str]) -> tuple[int, int]:
+def _group_reference(replacement: str, i: int, pattern: _Pattern) -> tuple[int, int]:
     if i < len(replacement) and replacement[i] == "{":
         close = replacement.find("}", i)
         name = replacement[i + 1 : close] if close != -1 else ""
@@ -313,11 +308,11 @@ def _group_reference(replacement: str, i: int, pattern: re.Pattern[str]) -> tupl
 
 
 @lru_cache(maxsize=256)
-def _compile_replacement(replacement: str, pattern: re.Pattern[str]) -> _Replacement:
+def _compile_replacement(replacement: str, pattern: _Pattern) -> _Replacement:
     return _parse_replacement(replacement, pattern)
 
 
-def _replace(text: str, pattern: re.Pattern[str], replacement: str, *, first_only: bool) -> str:
+def _replace(text: str, pattern: _Pattern, replacement: str, *, first_only: bool) -> str:
     try:
         parts = _compile_replacement(replacement, pattern)
     except ValueError as exc:
@@ -1214,7 +1209,6 @@ __all__ = [
     "MAX_REGEX_SUBJECT_LENGTH",
     "MAX_SOURCE_LENGTH",
     "MAX_STRING_LENGTH",
-    "MAX_UNBOUNDED_QUANTIFIERS",
     "EvalContext",
     "Expression",
     "ExpressionError",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +37,7 @@ from ostiary.timeutil import utcnow
 ACTIVE, NEXT, EXPIRED = "ACTIVE", "NEXT", "EXPIRED"
 ROTATION_PERIOD = timedelta(days=90)
 RETAIN = timedelta(days=2)
+UNKNOWN_KID_REFRESH_INTERVAL = 10.0  # seconds between public-key reloads for unknown kids
 
 
 @dataclass(frozen=True)
@@ -54,24 +56,45 @@ class KeyRings:
 
     The TTL bounds how long another process's rotation stays unseen; within this process
     ``invalidate`` makes a rotation visible at once.
+
+    Verification needs only public keys: :meth:`verification_keys` uses the cached ring when
+    there is one and otherwise reads the published public JWKs (no private key is decrypted or
+    validated). A token with an unknown ``kid`` may mean another process rotated; then
+    :meth:`refresh_verification_keys` re-reads the public keys, at most once per
+    ``refresh_interval`` per server, as the gateway's JWKS cache does, so forged kids cannot
+    make every request pay for a reload.
     """
 
-    def __init__(self, db: Database, encryptor: KeyEncryptor, ttl: float = 30.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        encryptor: KeyEncryptor,
+        ttl: float = 30.0,
+        refresh_interval: float = UNKNOWN_KID_REFRESH_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.db = db
         self.encryptor = encryptor
         self.ttl = ttl
+        self.refresh_interval = refresh_interval
+        self.clock = clock
         self._rings: dict[tuple[str, str], KeyRing] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._public: dict[tuple[str, str], tuple[KeySet, float]] = {}  # keyset, loaded at
+        self._refreshed: dict[tuple[str, str], float] = {}  # last unknown-kid reload
+        self._refresh_locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     def invalidate(self, org_id: str, server_id: str) -> None:
         self._rings.pop((org_id, server_id), None)
+        self._public.pop((org_id, server_id), None)
 
     def clear(self) -> None:
         self._rings.clear()
+        self._public.clear()
 
     def cached(self, org_id: str, server_id: str) -> KeyRing | None:
         ring = self._rings.get((org_id, server_id))
-        if ring is not None and time.monotonic() - ring.loaded_at < self.ttl:
+        if ring is not None and self.clock() - ring.loaded_at < self.ttl:
             return ring
         return None
 
@@ -89,6 +112,38 @@ class KeyRings:
                 self._rings[(org_id, server_id)] = ring
             return ring
 
+    async def verification_keys(self, org_id: str, server_id: str) -> KeySet:
+        """The public keys to verify this server's tokens with; never loads a private key."""
+        key = (org_id, server_id)
+        public = self._public.get(key)
+        ring = self.cached(org_id, server_id)
+        fresh = public is not None and self.clock() - public[1] < self.ttl
+        if public is not None and fresh and (ring is None or ring.loaded_at <= public[1]):
+            return public[0]
+        if ring is not None:
+            return ring.keyset
+        return await self._load_public(org_id, server_id)
+
+    async def refresh_verification_keys(self, org_id: str, server_id: str) -> KeySet:
+        """The public keys after an unknown ``kid``: re-read unless read within the interval.
+
+        Requests that arrive during a reload wait for it and get its result.
+        """
+        key = (org_id, server_id)
+        async with self._refresh_locks.setdefault(key, asyncio.Lock()):
+            last = self._refreshed.get(key)
+            if last is not None and self.clock() - last < self.refresh_interval:
+                return await self.verification_keys(org_id, server_id)
+            self._refreshed[key] = self.clock()
+            return await self._load_public(org_id, server_id)
+
+    async def _load_public(self, org_id: str, server_id: str) -> KeySet:
+        async with self.db.session() as session:
+            rows = await published_rows(session, org_id, server_id)
+        keyset = KeySet.from_jwks({"keys": [r.public_jwk for r in rows]})
+        self._public[(org_id, server_id)] = (keyset, self.clock())
+        return keyset
+
     async def _load(self, session: AsyncSession, org_id: str, server_id: str) -> KeyRing:
         server = await get_server(session, org_id, server_id)
         rows = await published_rows(session, org_id, server_id)
@@ -102,7 +157,7 @@ class KeyRings:
         public = {r.kid: r.public_jwk for r in rows}
         jwks = {"keys": list(public.values())}
         return KeyRing(
-            active=key, public=public, jwks=jwks, keyset=KeySet.from_jwks(jwks), loaded_at=time.monotonic()
+            active=key, public=public, jwks=jwks, keyset=KeySet.from_jwks(jwks), loaded_at=self.clock()
         )
 
     async def rotate(self, org_id: str, server_id: str) -> None:

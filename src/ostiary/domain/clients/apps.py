@@ -49,7 +49,7 @@ from ostiary.domain.clients.records import (
 )
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import Forbidden
-from ostiary.jose.keys import KeyEncryptor
+from ostiary.jose.keys import KeyEncryptor, jwk_thumbprint
 from ostiary.store.models import App, AppJwk
 from ostiary.store.repositories.paging import Page, fetch_page
 from ostiary.timeutil import utcnow
@@ -367,6 +367,8 @@ def _oauth_settings(oauth: Mapping[str, Any], causes: Causes) -> dict[str, Any]:
         value = kept.get(name)
         if value is not None and (not isinstance(value, str) or len(value) > MAX_URI_LENGTH):
             causes.add(name, f"must be a URI of at most {MAX_URI_LENGTH} characters")
+        elif value is not None and not _is_web_uri(value):
+            causes.add(name, "must be an absolute http or https URI")
     for name in _BOOL_FIELDS:
         if not isinstance(kept.get(name), bool | None):
             causes.add(name, "must be true or false")
@@ -376,6 +378,19 @@ def _oauth_settings(oauth: Mapping[str, Any], causes: Causes) -> dict[str, Any]:
     _check_idp_initiated_login(kept, causes)
     _check_refresh_token(kept.get("refresh_token"), causes)
     return kept
+
+
+def _is_web_uri(value: str) -> bool:
+    """An absolute http(s) URI with a host: informational URIs end up as links in consoles and
+    portals, so ``javascript:``, ``data:`` and the like are refused (redirect URIs have their own rules)."""
+    if any(c.isspace() or ord(c) < 0x20 for c in value):
+        return False
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(host)
 
 
 def _check_idp_initiated_login(kept: dict[str, Any], causes: Causes) -> None:
@@ -586,15 +601,25 @@ def _apply(app: App, spec: _AppInput, now: Any) -> None:
 
 
 async def replace_app(
-    tx: Tx, app_id: str, body: Mapping[str, Any], *, encryptor: KeyEncryptor | None = None
+    tx: Tx,
+    app_id: str,
+    body: Mapping[str, Any],
+    *,
+    encryptor: KeyEncryptor | None = None,
+    credentials_locked: bool = False,
 ) -> AppView:
     """PUT /api/v1/apps/{appId}. Sections left out (``settings``, ``credentials.oauthClient``
     members, ``settings.oauthClient.jwks``) keep their current values, as Okta's PUT does; a
-    change of auth method adds or drops client secrets to fit (a new one is shown once)."""
+    change of auth method adds or drops client secrets to fit (a new one is shown once).
+
+    ``credentials_locked``: the caller may not change the credentials (``credentials.oauthClient``,
+    a client secret, the JWKS); a body that would is refused with :class:`Forbidden`."""
     app = await get_app(tx, app_id)
     _check_sign_on(body)
     current = (await client_jwks.keys_of(tx, [app.id]))[app.id]
     spec = _parse(_merged_with_current(app, body), app_id=app.id)
+    if credentials_locked and _changes_credentials(app, spec, current):
+        raise Forbidden(FORBIDDEN_MESSAGE, code="E0000006")
     _check_keys(spec.token_endpoint_auth_method, current if spec.keys is None else spec.keys)
     _apply(app, spec, utcnow())
     await tx.session.flush()
@@ -605,6 +630,22 @@ async def replace_app(
     invalidate_client(app.id, tx.session)
     record(tx, "application.lifecycle.update", "Update application", [app_target(app)])
     return AppView(app, keys, secret)
+
+
+FORBIDDEN_MESSAGE = "You do not have permission to perform the requested action"
+
+
+def _changes_credentials(app: App, spec: _AppInput, current: Sequence[AppJwk]) -> bool:
+    if spec.client_secret is not None:
+        return True
+    settings = (spec.token_endpoint_auth_method, spec.pkce_required, spec.auto_key_rotation)
+    if settings != (app.token_endpoint_auth_method, app.pkce_required, app.auto_key_rotation):
+        return True
+    if spec.keys is None:
+        return False
+    given = sorted((k.kid or "", k.alg, k.status, k.thumbprint) for k in spec.keys)
+    held = sorted((r.kid or "", r.alg, r.status, jwk_thumbprint(r.jwk)) for r in current)
+    return given != held
 
 
 def _merged_with_current(app: App, body: Mapping[str, Any]) -> dict[str, Any]:

@@ -75,6 +75,14 @@ async def granted_scopes(tx: Tx, client_id: str, issuer: str) -> frozenset[str]:
     return await granted_scopes_for(tx.session, tx.org_id, client_id, issuer)
 
 
+async def okta_scopes_of(tx: Tx, app_id: str) -> frozenset[str]:
+    """Every ``okta.*`` scope granted (ACTIVE) to the app, for any issuer; empty for no such app."""
+    stmt = select(AppGrant.scope_id).where(
+        AppGrant.org_id == tx.org_id, AppGrant.app_id == app_id, AppGrant.status == ACTIVE
+    )
+    return frozenset(scope for scope in (await tx.session.scalars(stmt)).all() if scope.startswith("okta."))
+
+
 def _parse(body: Mapping[str, Any], org_url: str) -> tuple[str, str]:
     causes = Causes()
     issuer, scope_id = body.get("issuer"), body.get("scopeId")

@@ -1,7 +1,8 @@
 """Proof Key for Code Exchange (RFC 7636): challenge checks at ``/authorize``, verification at ``/token``.
 
-``S256`` is the method; ``plain`` is refused for public clients (a public client's challenge is
-all that binds the code to it) and accepted for confidential ones, as RFC 7636 §4.2 allows.
+``S256`` is the only method, for every client (RFC 9700 §2.1.1; discovery advertises only
+``S256``): ``plain`` sends the verifier through the front channel. A challenge without a method
+means ``plain`` (RFC 7636 §4.3), so it is refused too.
 """
 
 from __future__ import annotations
@@ -45,13 +46,14 @@ def check_challenge(challenge: str | None, method: str | None, *, public: bool, 
                 else "PKCE code challenge is required by the application."
             )
         return None
-    method = method or PLAIN
-    if method not in (S256, PLAIN):
-        raise PkceError(f"The PKCE code challenge method '{method}' is not supported. Use 'S256'.")
-    if method == PLAIN and public:
+    if method is None:
         raise PkceError(
-            "The PKCE code challenge method 'plain' is not allowed for public clients. Use 'S256'."
+            "The `code_challenge_method` parameter is required with a `code_challenge`. Use 'S256'."
         )
+    if method == PLAIN:
+        raise PkceError("The PKCE code challenge method 'plain' is not allowed. Use 'S256'.")
+    if method != S256:
+        raise PkceError(f"The PKCE code challenge method '{method}' is not supported. Use 'S256'.")
     if not _SHAPE.fullmatch(challenge):
         raise PkceError("The `code_challenge` is invalid: 43 to 128 characters of [A-Z a-z 0-9 - . _ ~].")
     return method
@@ -61,7 +63,6 @@ def verify(verifier: str | None, challenge: str | None, method: str | None) -> b
     """Whether ``verifier`` answers the stored challenge (a code without one takes no verifier)."""
     if challenge is None:
         return not verifier
-    if not verifier or not _SHAPE.fullmatch(verifier):
-        return False
-    computed = s256(verifier) if method == S256 else verifier
-    return hmac.compare_digest(computed.encode("ascii"), challenge.encode("ascii"))
+    if method != S256 or not verifier or not _SHAPE.fullmatch(verifier):
+        return False  # a ``plain`` challenge stored before it was refused does not verify
+    return hmac.compare_digest(s256(verifier).encode("ascii"), challenge.encode("ascii"))

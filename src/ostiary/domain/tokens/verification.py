@@ -26,17 +26,19 @@ async def verify_access_token(
 ) -> dict[str, Any]:
     """The claims of a valid, unrevoked token of this server; ``TokenInvalid`` otherwise.
 
-    An unknown ``kid`` reloads the key ring once (another process may have rotated).
+    Only public keys are used. An unknown ``kid`` re-reads them once (another process may have
+    rotated), at most once per interval per server: forged kids cost no reload.
     """
-    ring = await rings.ring(org_id, server_id)
+    keyset = await rings.verification_keys(org_id, server_id)
     try:
-        claims = verify_jwt(token, ring.keyset, issuer=issuer, audience=audience, leeway=0, now=now)
+        claims = verify_jwt(token, keyset, issuer=issuer, audience=audience, leeway=0, now=now)
     except TokenInvalid as exc:
         if exc.reason != "unknown_kid":
             raise
-        rings.invalidate(org_id, server_id)
-        ring = await rings.ring(org_id, server_id)
-        claims = verify_jwt(token, ring.keyset, issuer=issuer, audience=audience, leeway=0, now=now)
+        refreshed = await rings.refresh_verification_keys(org_id, server_id)
+        if refreshed is keyset:
+            raise
+        claims = verify_jwt(token, refreshed, issuer=issuer, audience=audience, leeway=0, now=now)
     jti = claims.get("jti")
     if not isinstance(jti, str) or await revocation.is_revoked(session, jti):
         raise TokenInvalid("revoked", "the token has been revoked")

@@ -13,6 +13,7 @@ from starlette.routing import Route
 from ostiary.domain.clients import apps as apps_domain
 from ostiary.domain.clients import assignments, client_jwks, client_secrets, grants
 from ostiary.http.auth import management_tx
+from ostiary.http.management.app_authority import missing_scopes, require_app_authority
 from ostiary.http.management.apps_render import (
     app_json,
     app_user_json,
@@ -75,7 +76,10 @@ async def get_app(request: Request) -> Response:
 async def replace_app(request: Request) -> Response:
     body = await json_object(request)
     async with management_tx(request, MANAGE) as tx:
-        view = await apps_domain.replace_app(tx, _app_id(request), body, encryptor=_encryptor(request))
+        locked = bool(await missing_scopes(request, tx, _app_id(request)))
+        view = await apps_domain.replace_app(
+            tx, _app_id(request), body, encryptor=_encryptor(request), credentials_locked=locked
+        )
         return json_response(app_json(view, base_url(request)))
 
 
@@ -111,6 +115,7 @@ async def list_secrets(request: Request) -> Response:
 async def create_secret(request: Request) -> Response:
     body = await json_object(request, required=False)
     async with management_tx(request, MANAGE) as tx:
+        await require_app_authority(request, tx, _app_id(request))
         row, plaintext = await client_secrets.create_secret(
             tx, _app_id(request), body, encryptor=_encryptor(request)
         )
@@ -126,6 +131,7 @@ async def get_secret(request: Request) -> Response:
 def _secret_lifecycle(action: Callable[..., Awaitable[Any]]) -> Handler:
     async def handler(request: Request) -> Response:
         async with management_tx(request, MANAGE) as tx:
+            await require_app_authority(request, tx, _app_id(request))
             row = await action(tx, _app_id(request), path_param(request, "secretId"))
             return json_response(secret_json(row, base_url(request)))
 
@@ -138,6 +144,7 @@ deactivate_secret = _secret_lifecycle(client_secrets.deactivate_secret)
 
 async def delete_secret(request: Request) -> Response:
     async with management_tx(request, MANAGE) as tx:
+        await require_app_authority(request, tx, _app_id(request))
         await client_secrets.delete_secret(tx, _app_id(request), path_param(request, "secretId"))
     return no_content()
 
@@ -155,6 +162,7 @@ async def list_keys(request: Request) -> Response:
 async def add_key(request: Request) -> Response:
     body = await json_object(request)
     async with management_tx(request, MANAGE) as tx:
+        await require_app_authority(request, tx, _app_id(request))
         row = await client_jwks.add_key(tx, _app_id(request), body)
         return json_response(jwk_json(row, base_url(request)), 201)
 
@@ -168,6 +176,7 @@ async def get_key(request: Request) -> Response:
 def _key_lifecycle(action: Callable[..., Awaitable[Any]]) -> Handler:
     async def handler(request: Request) -> Response:
         async with management_tx(request, MANAGE) as tx:
+            await require_app_authority(request, tx, _app_id(request))
             row = await action(tx, _app_id(request), path_param(request, "keyId"))
             return json_response(jwk_json(row, base_url(request)))
 
@@ -180,6 +189,7 @@ deactivate_key = _key_lifecycle(client_jwks.deactivate_key)
 
 async def delete_key(request: Request) -> Response:
     async with management_tx(request, MANAGE) as tx:
+        await require_app_authority(request, tx, _app_id(request))
         await client_jwks.delete_key(tx, _app_id(request), path_param(request, "keyId"))
     return no_content()
 
@@ -274,6 +284,10 @@ async def list_grants(request: Request) -> Response:
 async def grant_scope(request: Request) -> Response:
     body = await json_object(request)
     async with management_tx(request, GRANTS_MANAGE) as tx:
+        scope_id = body.get("scopeId")
+        await require_app_authority(
+            request, tx, _app_id(request), [scope_id] if isinstance(scope_id, str) else []
+        )
         org_url = runtime(request).org_url(tx.org)
         grant = await grants.grant_scope(tx, _app_id(request), body, org_url=org_url)
         return json_response(grant_json(grant, base_url(request)), 201)
@@ -287,6 +301,7 @@ async def get_grant(request: Request) -> Response:
 
 async def revoke_grant(request: Request) -> Response:
     async with management_tx(request, GRANTS_MANAGE) as tx:
+        await require_app_authority(request, tx, _app_id(request))
         await grants.revoke_grant(tx, _app_id(request), path_param(request, "grantId"))
     return no_content()
 
