@@ -15,7 +15,7 @@ from ostiary.domain.tokens import refresh_tokens
 from ostiary.domain.tokens.introspection import may_introspect_access_token, may_introspect_refresh_token
 from ostiary.domain.tokens.verification import active_parties, verify_access_token
 from ostiary.http.errors import OAuthHTTPError
-from ostiary.http.oauth.client_auth import authenticated_client
+from ostiary.http.oauth.client_auth import with_authenticated_client
 from ostiary.http.oauth.params import no_store_headers, oauth_params
 from ostiary.http.oauth.servers import resolve_server
 from ostiary.http.responses import json_response
@@ -45,8 +45,8 @@ async def introspect(request: Request) -> Response:
     params = await oauth_params(request)
     ctx = await resolve_server(request)
     rt = runtime(request)
-    async with rt.db.session() as session:
-        caller = await authenticated_client(request, session, ctx, params, "introspect")
+
+    async def answer(session: AsyncSession, caller: AuthenticatedClient) -> dict[str, Any]:
         token = params.get("token")
         if not token:
             raise OAuthHTTPError(400, "invalid_request", "The `token` parameter is required.")
@@ -56,8 +56,11 @@ async def introspect(request: Request) -> Response:
         for introspector in INTROSPECTORS:
             found = await introspector(rt, session, ctx, caller, token)
             if found is not None:
-                return json_response(found, headers=no_store_headers())
-    return json_response(INACTIVE, headers=no_store_headers())
+                return found
+        return INACTIVE
+
+    body = await with_authenticated_client(request, ctx, params, "introspect", answer)
+    return json_response(body, headers=no_store_headers())
 
 
 async def introspect_access_token(

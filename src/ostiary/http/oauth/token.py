@@ -19,12 +19,11 @@ from ostiary.domain.tokens.grants import GRANTS
 from ostiary.domain.tokens.grants.base import GrantContext, GrantError, TokenResponse
 from ostiary.http.cors import actual_response_headers, trusted_origin_for
 from ostiary.http.errors import OAuthHTTPError, oauth_error_body
-from ostiary.http.oauth.client_auth import client_for
+from ostiary.http.oauth.client_auth import ASSERTION_METHODS, client_for
 from ostiary.http.oauth.params import MAX_FORM_BYTES, form_params
 from ostiary.http.oauth.servers import server_context
 from ostiary.http.runtime import Runtime, runtime_of
 
-ASSERTION_METHODS = frozenset({"private_key_jwt", "client_secret_jwt"})
 _NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
 _JSON = (b"content-type", b"application/json")
 _WANTED = frozenset({b"host", b"authorization", b"content-type", b"origin"})
