@@ -16,7 +16,7 @@ from ostiary.domain.tokens.introspection import may_introspect_access_token, may
 from ostiary.domain.tokens.verification import active_parties, verify_access_token
 from ostiary.http.errors import OAuthHTTPError
 from ostiary.http.oauth.client_auth import with_authenticated_client
-from ostiary.http.oauth.params import no_store_headers, oauth_params
+from ostiary.http.oauth.params import CLIENT_CREDENTIALS, no_store_headers, oauth_params
 from ostiary.http.oauth.servers import resolve_server
 from ostiary.http.responses import json_response
 from ostiary.http.runtime import runtime
@@ -42,7 +42,8 @@ def introspection_body(claims: dict[str, Any]) -> dict[str, Any]:
 
 
 async def introspect(request: Request) -> Response:
-    params = await oauth_params(request)
+    # Okta's public demo sends ``token`` in the query string: only client credentials are refused there.
+    params = await oauth_params(request, not_in_query=CLIENT_CREDENTIALS)
     ctx = await resolve_server(request)
     rt = runtime(request)
 

@@ -12,14 +12,16 @@ from ostiary.domain.clients.authentication import AuthenticatedClient
 from ostiary.domain.tokens import refresh_tokens, revocation
 from ostiary.http.errors import OAuthHTTPError
 from ostiary.http.oauth.client_auth import with_authenticated_client
-from ostiary.http.oauth.params import no_store_headers, oauth_params
+from ostiary.http.oauth.params import CLIENT_CREDENTIALS, no_store_headers, oauth_params
 from ostiary.http.oauth.servers import resolve_server
 from ostiary.http.runtime import runtime
 from ostiary.jose.verify import TokenInvalid, verify_jwt
 
+REVOKE_NOT_IN_QUERY = CLIENT_CREDENTIALS | {"token"}
+
 
 async def revoke(request: Request) -> Response:
-    params = await oauth_params(request)
+    params = await oauth_params(request, not_in_query=REVOKE_NOT_IN_QUERY)
     ctx = await resolve_server(request)
     rt = runtime(request)
     ring = await rt.rings.ring(ctx.org.id, ctx.server.id)
