@@ -44,31 +44,54 @@ SENSITIVE: Final = frozenset(
         "token",
     }
 )
-_PAIR = re.compile(r"(?<![\w%.\-])([\w%.\-]+)=([^&#\s\"'<>]*)")
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_%.-")
+_VALUE = re.compile(r"[^&#\s\"'<>]*")
 _JSON_MEMBER = re.compile(r'"([\w.\-]+)"(\s*:\s*)"((?:[^"\\]|\\.)*)"')
 _CREDENTIAL = re.compile(r"\b(Bearer|Basic|SSWS)(\s+)[\w.~+/=\-]{8,}")
+_SCHEMES = ("Bearer ", "Basic ", "SSWS ")
 _PLAIN = (int, float, type(None))
 
 
 def _is_sensitive(name: str) -> bool:
-    return unquote_plus(name).lower() in SENSITIVE
+    return (unquote_plus(name) if "%" in name or "+" in name else name).lower() in SENSITIVE
 
 
-def _pair(match: re.Match[str]) -> str:
-    return f"{match[1]}={REDACTED}" if _is_sensitive(match[1]) else match[0]
+def _redact_pairs(text: str) -> str:
+    """``name=value`` pairs with a sensitive name get ``[REDACTED]`` values. Walks the ``=`` signs
+    with ``str.find`` rather than trying a regex at every position of the line."""
+    parts: list[str] = []
+    done = 0
+    equals = text.find("=")
+    while equals != -1:
+        start = equals
+        while start > 0 and text[start - 1] in _NAME_CHARS:
+            start -= 1
+        value = _VALUE.match(text, equals + 1)
+        end = value.end() if value else equals + 1
+        if start < equals and _is_sensitive(text[start:equals]):
+            parts += (text[done : equals + 1], REDACTED)
+            done = end
+        equals = text.find("=", max(end, equals + 1))
+    return "".join(parts) + text[done:] if parts else text
 
 
 def _json_member(match: re.Match[str]) -> str:
     return f'"{match[1]}"{match[2]}"{REDACTED}"' if _is_sensitive(match[1]) else match[0]
 
 
+def _may_hold_secret(text: str) -> bool:
+    return "=" in text or '":' in text or '" :' in text or any(scheme in text for scheme in _SCHEMES)
+
+
 def redact(text: str) -> str:
     """``text`` with the values of sensitive parameters and credentials replaced by ``[REDACTED]``."""
+    if not _may_hold_secret(text):
+        return text
     if "=" in text:
-        text = _PAIR.sub(_pair, text)
-    if '"' in text:
+        text = _redact_pairs(text)
+    if '":' in text or '" :' in text:
         text = _JSON_MEMBER.sub(_json_member, text)
-    if " " in text:
+    if any(scheme in text for scheme in _SCHEMES):
         text = _CREDENTIAL.sub(rf"\1\2{REDACTED}", text)
     return text
 
@@ -86,8 +109,7 @@ def _redacted_arg(value: object) -> object:
 
 
 def _redacted_args(record: logging.LogRecord) -> tuple[object, ...] | dict[str, object] | None:
-    """The record's arguments each redacted, if they still format to ``cleaned``: formatters such
-    as uvicorn's ``AccessFormatter`` read the arguments themselves."""
+    """The record's arguments, each redacted (``None`` when it has none)."""
     if isinstance(record.args, tuple):
         return tuple(_redacted_arg(arg) for arg in record.args)
     if isinstance(record.args, Mapping):
@@ -96,33 +118,25 @@ def _redacted_args(record: logging.LogRecord) -> tuple[object, ...] | dict[str, 
 
 
 class RedactingFilter(logging.Filter):
-    """Redacts a record in place (message, arguments, traceback) and lets it through.
-
-    When the formatted message has something to hide, the arguments are redacted one by one if
-    that gives the same text as redacting the whole message (a secret inside one argument, as
-    the access log's URL), else the record becomes its redacted message without arguments.
-    """
+    """Redacts a record in place and lets it through: each ``%`` argument (formatters such as
+    uvicorn's ``AccessFormatter`` read them, so they stay arguments), then the message they
+    make (a secret split between template and argument), then the traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
+        if _may_hold_secret(message):
             args = _redacted_args(record)
-            if args is None or not _formats_to(record.msg, args, cleaned):
-                record.msg, args = cleaned, None
-            record.args = args
+            if args is not None:
+                record.args = args
+                message = record.getMessage()
+            cleaned = redact(message)
+            if cleaned != message:
+                record.msg, record.args = cleaned, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
         return True
-
-
-def _formats_to(msg: object, args: object, expected: str) -> bool:
-    try:
-        return bool(str(msg) % args == expected)
-    except (TypeError, ValueError, KeyError):
-        return False
 
 
 def uvicorn_log_config() -> dict[str, Any]:
