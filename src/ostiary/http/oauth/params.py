@@ -5,8 +5,9 @@ there), so both places are read; a parameter given twice is ``invalid_request`` 
 Secrets are not: a URL ends up in access logs, proxies and browser history, so the token,
 introspect and revoke endpoints refuse client credentials (RFC 6749 §2.3.1: "MUST NOT be
 included in the request URI") and other long-lived secrets in the query string with
-``invalid_request``. Okta's public demo sends ``code`` (token) and ``token`` (introspect) there,
-so those two are still read from it (and redacted from every log line, ``ostiary.log_redaction``).
+``invalid_request``. Okta's demos send ``code`` (token) and ``token`` (introspect) there, so
+those are still read from it, and so is ``code_verifier`` (useless without its one-time code);
+all three are redacted from every log line (``ostiary.log_redaction``).
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ from ostiary.http.errors import OAuthHTTPError
 
 MAX_FORM_BYTES = 64 * 1024
 CLIENT_CREDENTIALS = frozenset({"client_secret", "client_assertion"})
-# Secrets a token request may carry, besides ``code`` (see above).
+# Secrets a token request may carry, besides ``code`` and ``code_verifier`` (see above).
 TOKEN_SECRETS = CLIENT_CREDENTIALS | {
     "refresh_token",
-    "code_verifier",
     "password",
     "assertion",
     "subject_token",
