@@ -75,6 +75,7 @@ def serve(
 
     from ostiary.app import SKIP_MIGRATE_ENV, build_runtime, prepare
     from ostiary.cpus import available_cpus
+    from ostiary.log_redaction import uvicorn_log_config
     from ostiary.settings import SIGNING_PROCESSES_ENV
     from ostiary.uvicorn_protocol import CoalescingHttpToolsProtocol
 
@@ -105,6 +106,7 @@ def serve(
         ssl_certfile=str(tls_cert) if tls_cert else None,
         ssl_keyfile=str(tls_key) if tls_key else None,
         log_level=settings.log_level,
+        log_config=uvicorn_log_config(),  # no secret in a log line, the access log's URLs included
         # uvicorn formats every access-log line's arguments before the logger drops them.
         access_log=settings.log_level in ("trace", "debug", "info"),
         date_header=False,

@@ -49,7 +49,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from ostiary import ids
+from ostiary.domain.clients.client_cache import get_active_client
 from ostiary.domain.tokens.access_tokens import MintedId
+from ostiary.domain.tokens.verification import user_may_use
 from ostiary.store.models import RevokedToken, User
 from ostiary.store.models.refresh_tokens import FamilyAccessToken, RefreshToken
 from ostiary.timeutil import utcnow
@@ -61,7 +63,6 @@ ROTATE, STATIC = "ROTATE", "STATIC"
 DEFAULT_LEEWAY: Final = 30
 MAX_LEEWAY: Final = 60
 BROWSER: Final = "browser"
-USER_ACTIVE: Final = "ACTIVE"
 DEFAULT_AMR: Final = ("pwd",)
 RETENTION: Final = timedelta(days=1)
 _SEAL_INFO: Final = b"ostiary refresh-token successor seal v1"
@@ -318,30 +319,22 @@ def is_active(row: RefreshToken, now: datetime | None = None) -> bool:
 
 
 def user_may_refresh(user: User | None, row: RefreshToken) -> bool:
-    """The token's user is ACTIVE and has not changed status since the token was minted.
-
-    Checked at use time instead of revoking on every lifecycle change: a suspended or
-    deactivated user's tokens stop at once, and unsuspending or reactivating the user does
-    not bring them back (as Okta, which revokes them). Any other status change (a lockout,
-    an expired password) ends them too.
-    """
-    return (
-        user is not None
-        and user.org_id == row.org_id
-        and user.status == USER_ACTIVE
-        and (user.status_changed is None or user.status_changed <= row.created)
-    )
+    """The token's user may still use it: :func:`verification.user_may_use` at its minting."""
+    return user_may_use(user, row.org_id, row.created)
 
 
 async def active_token(
     session: AsyncSession, org_id: str, server_id: str, token: object
 ) -> tuple[RefreshToken, User] | None:
-    """The token and its user when the token works as itself at ``server_id`` (introspection)."""
+    """The token and its user when the token works as itself at ``server_id`` (introspection):
+    its user may still use it and its client is active."""
     row = await find_refresh_token(session, org_id, token)
     if row is None or row.server_id != server_id or not is_active(row):
         return None
     user = await session.get(User, row.user_id)
     if user is None or not user_may_refresh(user, row):
+        return None
+    if await get_active_client(session, org_id, row.client_id) is None:
         return None
     return row, user
 

@@ -1,16 +1,24 @@
 """Verifying tokens this server minted: signature by a published key of the server (alg pinned),
-exact issuer, audience, expiry, not revoked."""
+exact issuer, audience, expiry, not revoked; and whether the token's user and client may still
+use it (:func:`active_parties`, shared by introspection and userinfo; refresh tokens apply the
+same user rule through :func:`user_may_use`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.domain.authz.keys import KeyRings
+from ostiary.domain.clients.client_cache import Client, get_active_client
 from ostiary.domain.tokens import revocation
 from ostiary.jose.verify import TokenInvalid, verify_jwt
+from ostiary.store.models import User
+
+USER_ACTIVE: Final = "ACTIVE"
 
 
 async def verify_access_token(
@@ -43,3 +51,53 @@ async def verify_access_token(
     if not isinstance(jti, str) or await revocation.is_revoked(session, jti):
         raise TokenInvalid("revoked", "the token has been revoked")
     return claims
+
+
+def user_may_use(user: User | None, org_id: str, issued: datetime) -> bool:
+    """The user of a token issued at ``issued`` is ACTIVE and has not changed status since.
+
+    Checked at use time instead of revoking on every lifecycle change: a suspended or
+    deactivated user's tokens stop at once, and unsuspending or reactivating the user does
+    not bring them back (as Okta, which revokes them). Any other status change (a lockout,
+    an expired password) ends them too.
+    """
+    return (
+        user is not None
+        and user.org_id == org_id
+        and user.status == USER_ACTIVE
+        and (user.status_changed is None or user.status_changed <= issued)
+    )
+
+
+def issued_at(iat: int) -> datetime:
+    """The latest instant a token with this whole-second ``iat`` may have been minted at (``iat``
+    is truncated), so that a status change earlier in the same second does not end it."""
+    return datetime.fromtimestamp(iat, UTC) + timedelta(seconds=1) - timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenParties:
+    """The client an access token was issued to and, for a user's token, its user."""
+
+    client: Client
+    user: User | None
+
+
+async def active_parties(
+    session: AsyncSession, org_id: str, claims: Mapping[str, Any]
+) -> TokenParties | None:
+    """The parties of a verified access token when they may still use it: the ``cid`` client is
+    active and, when the token has a ``uid``, that user passes :func:`user_may_use` for the
+    token's ``iat``. ``None`` otherwise (a suspended user, a deactivated client, …)."""
+    client_id, user_id, iat = claims.get("cid"), claims.get("uid"), claims.get("iat")
+    if not isinstance(client_id, str):
+        return None
+    user: User | None = None
+    if "uid" in claims:
+        if not isinstance(user_id, str) or not isinstance(iat, int) or isinstance(iat, bool):
+            return None
+        user = await session.get(User, user_id)
+        if not user_may_use(user, org_id, issued_at(iat)):
+            return None
+    client = await get_active_client(session, org_id, client_id)
+    return None if client is None else TokenParties(client, user)

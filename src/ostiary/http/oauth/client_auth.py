@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from ostiary.domain.clients.authentication import AuthenticatedClient, ClientAuthError, authenticate_client
+from ostiary.domain.clients.authentication import (
+    CLIENT_SECRET_JWT,
+    PRIVATE_KEY_JWT,
+    AuthenticatedClient,
+    ClientAuthError,
+    authenticate_client,
+)
 from ostiary.http.errors import OAuthHTTPError
 from ostiary.http.oauth.servers import ServerContext
 from ostiary.http.runtime import Runtime, runtime
+
+T = TypeVar("T")
+ASSERTION_METHODS = frozenset({PRIVATE_KEY_JWT, CLIENT_SECRET_JWT})
 
 
 async def authenticated_client(
@@ -47,3 +59,30 @@ async def client_for(
         headers = {"WWW-Authenticate": exc.www_authenticate} if exc.www_authenticate else None
         raise OAuthHTTPError(exc.status, exc.error, exc.description, headers) from None
     return result
+
+
+async def with_authenticated_client(
+    request: Request,
+    ctx: ServerContext,
+    params: dict[str, str],
+    endpoint: str,
+    step: Callable[[AsyncSession, AuthenticatedClient], Awaitable[T]],
+) -> T:
+    """Authenticate the client, then run ``step`` in the same transaction.
+
+    A client assertion's ``jti`` is used up by authentication whatever follows (RFC 7523 §3):
+    when ``step`` fails, a savepoint undoes its own writes only and the transaction, with the
+    ``jti``, commits before the error goes on (as the token endpoint does).
+    """
+    failure: Exception | None = None
+    async with runtime(request).db.session() as session:
+        caller = await authenticated_client(request, session, ctx, params, endpoint)
+        if caller.method not in ASSERTION_METHODS:
+            return await step(session, caller)
+        try:
+            async with session.begin_nested():
+                return await step(session, caller)
+        except Exception as exc:  # re-raised below, once the jti is committed
+            failure = exc
+    assert failure is not None
+    raise failure

@@ -4,31 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ostiary.domain.clients.authentication import AuthenticatedClient
 from ostiary.domain.tokens import refresh_tokens, revocation
 from ostiary.http.errors import OAuthHTTPError
-from ostiary.http.oauth.client_auth import authenticated_client
-from ostiary.http.oauth.params import no_store_headers, oauth_params
+from ostiary.http.oauth.client_auth import with_authenticated_client
+from ostiary.http.oauth.params import CLIENT_CREDENTIALS, no_store_headers, oauth_params
 from ostiary.http.oauth.servers import resolve_server
 from ostiary.http.runtime import runtime
 from ostiary.jose.verify import TokenInvalid, verify_jwt
 
+REVOKE_NOT_IN_QUERY = CLIENT_CREDENTIALS | {"token"}
+
 
 async def revoke(request: Request) -> Response:
-    params = await oauth_params(request)
+    params = await oauth_params(request, not_in_query=REVOKE_NOT_IN_QUERY)
     ctx = await resolve_server(request)
     rt = runtime(request)
     ring = await rt.rings.ring(ctx.org.id, ctx.server.id)
-    async with rt.db.session() as session:
-        client = (await authenticated_client(request, session, ctx, params, "revoke")).app
+
+    async def run(session: AsyncSession, caller: AuthenticatedClient) -> None:
         token = params.get("token")
         if not token:
             raise OAuthHTTPError(400, "invalid_request", "The `token` parameter is required.")
         for revoker in REVOKERS:
-            if await revoker(rt, session, ctx, ring, client, token):
+            if await revoker(rt, session, ctx, ring, caller.app, token):
                 break
+
+    await with_authenticated_client(request, ctx, params, "revoke", run)
     return Response(status_code=200, headers=no_store_headers())
 
 

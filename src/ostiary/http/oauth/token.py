@@ -19,12 +19,11 @@ from ostiary.domain.tokens.grants import GRANTS
 from ostiary.domain.tokens.grants.base import GrantContext, GrantError, TokenResponse
 from ostiary.http.cors import actual_response_headers, trusted_origin_for
 from ostiary.http.errors import OAuthHTTPError, oauth_error_body
-from ostiary.http.oauth.client_auth import client_for
-from ostiary.http.oauth.params import MAX_FORM_BYTES, form_params
+from ostiary.http.oauth.client_auth import ASSERTION_METHODS, client_for
+from ostiary.http.oauth.params import MAX_FORM_BYTES, TOKEN_SECRETS, form_params
 from ostiary.http.oauth.servers import server_context
 from ostiary.http.runtime import Runtime, runtime_of
 
-ASSERTION_METHODS = frozenset({"private_key_jwt", "client_secret_jwt"})
 _NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
 _JSON = (b"content-type", b"application/json")
 _WANTED = frozenset({b"host", b"authorization", b"content-type", b"origin"})
@@ -43,7 +42,7 @@ class TokenEndpoint:
         authorization, origin = found.get(b"authorization"), found.get(b"origin")
         try:
             body = await _read_body(receive)
-            params = form_params(scope.get("query_string", b""), content_type, body)
+            params = form_params(scope.get("query_string", b""), content_type, body, TOKEN_SECRETS)
             result = await _issue(rt, host, scope.get("path_params", {}), params, authorization)
             status, payload, headers = 200, result.as_json(), _NO_STORE
         except OAuthHTTPError as exc:

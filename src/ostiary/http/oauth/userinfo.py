@@ -16,18 +16,16 @@ from starlette.responses import Response
 
 from ostiary.domain.authz import servers as servers_domain
 from ostiary.domain.authz.policy_sets import IDENTITY, policy_set
-from ostiary.domain.clients.client_cache import get_active_client
 from ostiary.domain.tokens.claims import evaluate_claims
 from ostiary.domain.tokens.oidc_claims import claims_for_scopes
 from ostiary.domain.tokens.user_context import load_user_context
-from ostiary.domain.tokens.verification import verify_access_token
+from ostiary.domain.tokens.verification import active_parties, verify_access_token
 from ostiary.http.errors import OAuthHTTPError
 from ostiary.http.oauth.params import no_store_headers
 from ostiary.http.oauth.servers import ServerContext, resolve_server
 from ostiary.http.responses import json_response
 from ostiary.http.runtime import runtime
 from ostiary.jose.verify import TokenInvalid
-from ostiary.store.models import User
 
 INVALID_TOKEN = "The access token is invalid."
 MISSING_OPENID = "The access token must provide access to at least the 'openid' scope."
@@ -79,13 +77,10 @@ async def userinfo(request: Request) -> Response:
 async def _user_claims(
     session: AsyncSession, ctx: ServerContext, claims: dict[str, Any], scopes: list[str]
 ) -> dict[str, Any]:
-    user_id, client_id = claims.get("uid"), claims.get("cid")
-    user = await session.get(User, user_id) if isinstance(user_id, str) else None
-    if user is None or user.org_id != ctx.org.id or user.status != "ACTIVE" or not isinstance(client_id, str):
+    parties = await active_parties(session, ctx.org.id, claims)
+    if parties is None or parties.user is None:
         raise _unauthorized()
-    client = await get_active_client(session, ctx.org.id, client_id)
-    if client is None:
-        raise _unauthorized()
+    client, user = parties.client, parties.user
     body: dict[str, Any] = {"sub": user.id, **claims_for_scopes(user, scopes)}
     context = await load_user_context(session, ctx.org.id, client, user)
     if ctx.server.kind == servers_domain.ORG:
