@@ -39,13 +39,16 @@ async def _with_tx(database_url: str | None, org_subdomain: str | None, work: An
     rt = build_runtime(_settings(database_url))
     try:
         await prepare(rt)
-        async with rt.db.session() as session:
+
+        async def in_org(session: Any) -> Any:
             org = await orgs.get_by_subdomain(session, org_subdomain) if org_subdomain else None
             if org_subdomain and org is None:
                 org = await orgs.create_org(session, org_subdomain, org_subdomain)
             org = org or await orgs.ensure_default(session)
             actor = Actor("cli", "SystemPrincipal", "ostiary-cli", "Ostiary CLI")
             return await work(Tx(session=session, org=org, actor=actor))
+
+        return await rt.db.transaction(in_org)
     finally:
         await rt.db.dispose()
 

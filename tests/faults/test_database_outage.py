@@ -150,7 +150,6 @@ def test_a_frozen_database_answers_503_within_the_timeouts_and_service_recovers(
     frozen = outage.pg.freeze()
     try:
         _assert_store_unavailable(outage)
-        _assert_store_unavailable(outage)
     finally:
         outage.pg.thaw(frozen)
     _assert_recovers(outage)
