@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SIGNING_PROCESSES_ENV = "OSTIARY_SIGNING_PROCESSES"
+READ_TIMEOUT_ENV = "OSTIARY_READ_TIMEOUT"
+DEFAULT_READ_TIMEOUT = 10
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,9 @@ class Settings:
     signing_processes: int = 0
     """Child processes that sign tokens; 0 signs on threads of this process (see
     ``ostiary.jose.sign_processes``). ``ostiary serve`` picks one per CPU unless told."""
+    read_timeout: int = 10
+    """Seconds a client may take to send a request's headers, and to resume a stalled body
+    (``OSTIARY_READ_TIMEOUT``; read by the HTTP protocol, see ``ostiary.uvicorn_protocol``)."""
     extra: dict[str, str] = field(default_factory=dict)
     db_connect_timeout: float = 3.0
     db_statement_timeout: float = 5.0
@@ -63,6 +68,7 @@ def load_settings(**overrides: str | None) -> Settings:
         rate_limits=overrides.get("rate_limits") or env.get("OSTIARY_RATE_LIMITS", "on"),
         max_body_bytes=_whole_number(env, "OSTIARY_MAX_BODY_BYTES", 1024 * 1024),
         signing_processes=_whole_number(env, SIGNING_PROCESSES_ENV, 0),
+        read_timeout=_whole_number(env, READ_TIMEOUT_ENV, DEFAULT_READ_TIMEOUT),
         db_connect_timeout=_seconds(env, "OSTIARY_DB_CONNECT_TIMEOUT", 3.0),
         db_statement_timeout=_seconds(env, "OSTIARY_DB_STATEMENT_TIMEOUT", 5.0),
         db_pool_timeout=_seconds(env, "OSTIARY_DB_POOL_TIMEOUT", 5.0),
