@@ -3,6 +3,7 @@ PostgreSQL (never the machine's shared one)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import glob
 import os
@@ -152,9 +153,32 @@ class Serve:
         return subprocess.run([OSTIARY, *args], env=self.env, capture_output=True, text=True, timeout=60)
 
     def token(self) -> str:
-        result = self.cli("token", "create", "--name", "faults")
-        assert result.returncode == 0, result.stderr
-        return result.stdout.strip().splitlines()[-1]
+        """An API token, made in this process (migrating the database on the way): a second
+        ``ostiary`` process would cost seconds of start-up on a loaded machine."""
+        from ostiary.app import build_runtime, prepare
+        from ostiary.domain.context import Actor, Tx
+        from ostiary.domain.directory import api_tokens
+        from ostiary.settings import load_settings
+        from ostiary.store.repositories import orgs
+
+        data_dir = Path(self.env["OSTIARY_DATA_DIR"])
+        url = self.env.get("OSTIARY_DATABASE_URL")
+        settings = load_settings(data_dir=str(data_dir), database_url=url)
+        rt = build_runtime(settings)
+
+        async def create() -> str:
+            try:
+                await prepare(rt)
+                async with rt.db.session() as session:
+                    org = await orgs.ensure_default(session)
+                    _token, plaintext = await api_tokens.create_token(
+                        Tx(session=session, org=org, actor=Actor.system()), "faults"
+                    )
+                    return plaintext
+            finally:
+                await rt.db.dispose()
+
+        return asyncio.run(create())
 
     def start(self, *args: str, wait: bool = True) -> None:
         with self.log.open("ab") as log:
