@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pwd
 import secrets
+import shutil
 import signal
 import tempfile
 import time
@@ -73,6 +74,7 @@ def outage() -> Iterator[Outage]:
     finally:
         serve.stop()
         pg.destroy()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _list_users(o: Outage) -> requests.Response:
