@@ -6,6 +6,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -27,14 +28,16 @@ from ostiary.http.oauth import routes as oauth_routes
 from ostiary.http.oauth.bearer import bearer_authenticator
 from ostiary.http.oauth.token import token as token_endpoint
 from ostiary.http.ratelimit import MemoryCounter, RateLimiter, RedisCounter, parse_limits
+from ostiary.http.readiness import Readiness, ready
 from ostiary.http.responses import json_response
 from ostiary.http.runtime import Runtime
+from ostiary.http.store_faults import FaultLog, StoreFaults
 from ostiary.jose.keys import KeyEncryptor, master_key_from_env_or_file
 from ostiary.jose.sign_processes import ProcessSigner
 from ostiary.jose.signer import JwtSigner, Signer
 from ostiary.settings import Settings, load_settings
 from ostiary.store import migrate
-from ostiary.store.db import Database
+from ostiary.store.db import Database, Timeouts
 from ostiary.store.repositories import orgs
 
 SKIP_MIGRATE_ENV = "OSTIARY_SKIP_MIGRATE"
@@ -53,6 +56,7 @@ async def health(request: Request) -> Response:
 def build_routes() -> list[BaseRoute]:
     return [
         Route("/healthz", health, methods=["GET"]),
+        Route("/readyz", ready, methods=["GET"]),
         *oauth_routes.routes(),  # first: the token endpoint is the hot path
         *users.routes,
         *apps.routes,
@@ -74,7 +78,7 @@ def build_runtime(settings: Settings) -> Runtime:
     if limits is not None:
         counter = RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
         limiter = RateLimiter(limits, counter)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, timeouts=db_timeouts(settings))
     encryptor = KeyEncryptor(master_key_from_env_or_file(settings.master_key, settings.data_dir))
     rt = Runtime(
         settings=settings,
@@ -90,6 +94,14 @@ def build_runtime(settings: Settings) -> Runtime:
     return rt
 
 
+def db_timeouts(settings: Settings) -> Timeouts:
+    return Timeouts(
+        connect=settings.db_connect_timeout,
+        statement=settings.db_statement_timeout,
+        pool=settings.db_pool_timeout,
+    )
+
+
 def _signer(settings: Settings) -> Signer:
     if settings.signing_processes > 0:
         return ProcessSigner(settings.signing_processes)
@@ -99,16 +111,22 @@ def _signer(settings: Settings) -> Signer:
 async def prepare(rt: Runtime, *, run_migrations: bool = True) -> None:
     """Migrate the database and make sure the default org exists."""
     if run_migrations:
-        await migrate.upgrade(rt.db.engine)
-    async with rt.db.session() as session:
-        org = await orgs.ensure_default(session)
-        await servers.ensure_builtin(session, org.id)
-        await seed_default_server(session, org.id)
+        async with rt.db.unbounded_engine() as engine:
+            await migrate.upgrade(engine)
+    await rt.db.transaction(_seed_default_org)
+
+
+async def _seed_default_org(session: AsyncSession) -> None:
+    org = await orgs.ensure_default(session)
+    await servers.ensure_builtin(session, org.id)
+    await seed_default_server(session, org.id)
 
 
 def create_app(settings: Settings | None = None, *, run_migrations: bool | None = None) -> Starlette:
     settings = settings or load_settings()
     rt = build_runtime(settings)
+    faults = FaultLog()
+    rt.extras["readiness"] = readiness = Readiness(rt.db, settings.redis_url, faults)
     migrate_on_start = run_migrations if run_migrations is not None else not os.environ.get(SKIP_MIGRATE_ENV)
 
     @asynccontextmanager
@@ -127,6 +145,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
             for close in rt.extras.get("on_shutdown", []):
                 await close()
             rt.signer.close(wait=False)
+            await readiness.close()
             await rt.db.dispose()
 
     app = Starlette(
@@ -140,6 +159,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
                 resolve_org=rt.resolve_org,
                 hsts=hsts_mode(settings.base_url),
             ),
+            Middleware(StoreFaults, retry=rt.db.retry, faults=faults),
             Middleware(TokenFastPath, endpoint=token_endpoint, exception_handlers=EXCEPTION_HANDLERS),
         ],
         lifespan=lifespan,

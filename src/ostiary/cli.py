@@ -39,13 +39,16 @@ async def _with_tx(database_url: str | None, org_subdomain: str | None, work: An
     rt = build_runtime(_settings(database_url))
     try:
         await prepare(rt)
-        async with rt.db.session() as session:
+
+        async def in_org(session: Any) -> Any:
             org = await orgs.get_by_subdomain(session, org_subdomain) if org_subdomain else None
             if org_subdomain and org is None:
                 org = await orgs.create_org(session, org_subdomain, org_subdomain)
             org = org or await orgs.ensure_default(session)
             actor = Actor("cli", "SystemPrincipal", "ostiary-cli", "Ostiary CLI")
             return await work(Tx(session=session, org=org, actor=actor))
+
+        return await rt.db.transaction(in_org)
     finally:
         await rt.db.dispose()
 
@@ -69,11 +72,17 @@ def serve(
             help="Processes per worker that sign tokens (0: threads); default: CPUs / workers",
         ),
     ] = None,
+    db_wait: Annotated[
+        float,
+        typer.Option(
+            "--db-wait", min=0, help="Seconds to wait for an unreachable PostgreSQL at start, with backoff"
+        ),
+    ] = 30,
 ) -> None:
     """Run the org server: OAuth/OIDC, management API, sign-in."""
     import uvicorn
 
-    from ostiary.app import SKIP_MIGRATE_ENV, build_runtime, prepare
+    from ostiary.app import SKIP_MIGRATE_ENV
     from ostiary.cpus import available_cpus
     from ostiary.log_redaction import uvicorn_log_config
     from ostiary.settings import SIGNING_PROCESSES_ENV
@@ -86,15 +95,7 @@ def serve(
     if signing_processes is not None:
         os.environ[SIGNING_PROCESSES_ENV] = str(signing_processes)
     settings = _settings(database_url)
-    rt = build_runtime(settings)
-
-    async def migrate_once() -> None:
-        try:
-            await prepare(rt)
-        finally:
-            await rt.db.dispose()
-
-    asyncio.run(migrate_once())
+    _start_or_exit(settings, lambda rt: _wait_and_prepare(rt, db_wait))
     os.environ[SKIP_MIGRATE_ENV] = "1"
     uvicorn.run(
         "ostiary.app:create_app",
@@ -115,6 +116,41 @@ def serve(
         # Idle TLS keep-alive connections otherwise hold a stop for as long as the client keeps them.
         timeout_graceful_shutdown=graceful_timeout,
     )
+
+
+async def _wait_and_prepare(rt: Any, db_wait: float) -> None:
+    from ostiary.app import prepare
+    from ostiary.store.waiting import wait_for_database
+
+    try:
+        await wait_for_database(rt.db, db_wait, lambda line: typer.echo(line, err=True))
+        await prepare(rt)
+    finally:
+        await rt.db.dispose()
+
+
+def _start_or_exit(settings: Any, start: Any) -> None:
+    """Build the runtime and run ``start(runtime)``; a failure of the data directory or the
+    database ends the process with one line on stderr and exit status 1, not a traceback."""
+    from ostiary.app import build_runtime
+    from ostiary.store.faults import classify
+    from ostiary.store.waiting import DatabaseNotReady, describe
+
+    try:
+        asyncio.run(start(build_runtime(settings)))
+    except DatabaseNotReady as exc:
+        typer.echo(f"error: cannot start: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        typer.echo(
+            f"error: cannot start: {exc.strerror or exc} ({exc.filename or settings.data_dir})", err=True
+        )
+        raise typer.Exit(1) from None
+    except Exception as exc:
+        if classify(exc) is None:
+            raise
+        typer.echo(f"error: cannot start: {describe(exc, settings.database_url)}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,11 @@ class Settings:
     """Seconds a client may take to send a request's headers, and to resume a stalled body
     (``OSTIARY_READ_TIMEOUT``; read by the HTTP protocol, see ``ostiary.uvicorn_protocol``)."""
     extra: dict[str, str] = field(default_factory=dict)
+    db_connect_timeout: float = 3.0
+    db_statement_timeout: float = 5.0
+    db_pool_timeout: float = 5.0
+    """Seconds: ``OSTIARY_DB_CONNECT_TIMEOUT``, ``OSTIARY_DB_STATEMENT_TIMEOUT``,
+    ``OSTIARY_DB_POOL_TIMEOUT`` (see ``ostiary.store.db.Timeouts``)."""
 
     @property
     def rate_limits_enabled(self) -> bool:
@@ -56,6 +62,9 @@ def load_settings(**overrides: str | None) -> Settings:
         max_body_bytes=_whole_number(env, "OSTIARY_MAX_BODY_BYTES", 1024 * 1024),
         signing_processes=_whole_number(env, SIGNING_PROCESSES_ENV, 0),
         read_timeout=_whole_number(env, READ_TIMEOUT_ENV, DEFAULT_READ_TIMEOUT),
+        db_connect_timeout=_seconds(env, "OSTIARY_DB_CONNECT_TIMEOUT", 3.0),
+        db_statement_timeout=_seconds(env, "OSTIARY_DB_STATEMENT_TIMEOUT", 5.0),
+        db_pool_timeout=_seconds(env, "OSTIARY_DB_POOL_TIMEOUT", 5.0),
     )
 
 
@@ -71,6 +80,20 @@ def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
     if not text.isascii() or not text.isdigit():
         raise SettingsError(f"{name} must be a whole number (0 or more), not {text!r}")
     return int(text)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """``env[name]`` as a number of seconds > 0 (``2``, ``0.5``), ``default`` when unset or empty."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text) if text.isascii() else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise SettingsError(f"{name} must be a number of seconds greater than 0, not {text!r}")
+    return value
 
 
 def normalize_database_url(url: str) -> str:

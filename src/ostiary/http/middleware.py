@@ -28,7 +28,7 @@ class BodyTooLarge(OktaHTTPError):
 OrgResolver = Callable[[str], Awaitable[Org | None]]
 """A ``Host`` header → the org it names, or None (``Runtime.resolve_org``)."""
 
-HOSTLESS_PATHS = frozenset({"/healthz"})
+HOSTLESS_PATHS = frozenset({"/healthz", "/readyz"})
 """Answered whatever the Host (load balancers and probes use the machine's address)."""
 
 HSTS = (b"strict-transport-security", b"max-age=31536000")

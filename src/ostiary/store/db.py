@@ -3,39 +3,136 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from ostiary.store.faults import RetryPolicy, is_disconnect, mark_disconnects, run_retrying
+
+T = TypeVar("T")
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Bounds on every wait for the database, in seconds (``OSTIARY_DB_*_TIMEOUT``)."""
+
+    connect: float = 3.0
+    """Opening a connection (PostgreSQL: TCP and start-up handshake)."""
+    statement: float = 5.0
+    """One statement: PostgreSQL's ``statement_timeout`` (and the driver gives up half a second
+    later if the server says nothing at all); SQLite's ``busy_timeout`` for a lock."""
+    pool: float = 5.0
+    """Waiting for a free pooled connection."""
+
+
+_CLIENT_GRACE = 0.5
+"""Seconds the driver waits beyond ``statement_timeout`` for the server's own cancellation."""
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.close()
+
+
+def _engine(url: str, timeouts: Timeouts | None, echo: bool) -> AsyncEngine:
+    """An engine whose waits are bounded by ``timeouts`` (None: no statement timeout, for
+    migrations, which may run long)."""
+    bounds = timeouts or Timeouts()
+    kwargs: dict[str, Any] = {"echo": echo}
+    if url.startswith("sqlite"):
+        if ":memory:" not in url:  # a StaticPool (in memory) has no checkout to wait for
+            kwargs.update(pool_timeout=bounds.pool)
+    else:
+        connect_args: dict[str, Any] = {"timeout": bounds.connect}
+        if timeouts is not None:
+            connect_args.update(
+                command_timeout=timeouts.statement + _CLIENT_GRACE,
+                server_settings={"statement_timeout": str(int(timeouts.statement * 1000))},
+            )
+        kwargs.update(connect_args=connect_args)
+        if timeouts is None:
+            kwargs.update(poolclass=NullPool)
+        else:
+            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=bounds.pool)
+    engine = create_async_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+        busy_ms = int(bounds.statement * 1000)
+        event.listen(engine.sync_engine, "connect", partial(_sqlite_pragmas, busy_ms=busy_ms))
+    event.listen(engine.sync_engine, "handle_error", mark_disconnects)
+    if not url.startswith("sqlite"):
+        event.listen(engine.sync_engine, "invalidate", _abort_silent_connection)
+    return engine
+
+
+def _abort_silent_connection(dbapi_connection: Any, _record: Any, error: BaseException | None) -> None:
+    """Close a connection dropped for a timeout or a lost server at once: SQLAlchemy would first
+    try a polite close, which waits another 2 s on a server that does not answer."""
+    if error is not None and is_disconnect(error):
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        if driver is not None and hasattr(driver, "terminate"):
+            driver.terminate()
 
 
 class Database:
     """One engine per process; sessions are short-lived, one per request."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"echo": echo}
+        self.timeouts = timeouts or Timeouts()
+        self.retry = retry or RetryPolicy()
+        self._echo = echo
         if self.is_sqlite:
             _ensure_sqlite_dir(url)
-        else:
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
-        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
-        if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.engine: AsyncEngine = _engine(url, self.timeouts, echo)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """``work(session)`` in one transaction, run again (a few times, after a random short
+        pause) when the database aborted it for a deadlock or a serialization failure. For work
+        outside a request; a request's transactions are retried by ``http.store_faults``."""
+
+        async def attempt() -> T:
+            async with self.session() as session:
+                return await work(session)
+
+        return await run_retrying(attempt, self.retry)
+
+    async def ping(self) -> None:
+        """One round trip to the database (raises when it is unreachable or too slow)."""
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    @asynccontextmanager
+    async def unbounded_engine(self) -> AsyncIterator[AsyncEngine]:
+        """A short-lived engine without the statement timeout, for migrations (SQLite: the
+        usual engine)."""
+        if self.is_sqlite:
+            yield self.engine
+            return
+        engine = _engine(self.url, None, self._echo)
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

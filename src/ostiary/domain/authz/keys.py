@@ -107,8 +107,7 @@ class KeyRings:
         async with lock:
             ring = self.cached(org_id, server_id)
             if ring is None:
-                async with self.db.session() as session:
-                    ring = await self._load(session, org_id, server_id)
+                ring = await self.db.transaction(lambda session: self._load(session, org_id, server_id))
                 self._rings[(org_id, server_id)] = ring
             return ring
 
@@ -161,9 +160,10 @@ class KeyRings:
         )
 
     async def rotate(self, org_id: str, server_id: str) -> None:
-        async with self.db.session() as session:
-            server = await get_server(session, org_id, server_id)
-            await self._rotate_locked(session, server)
+        async def rotate_now(session: AsyncSession) -> None:
+            await self._rotate_locked(session, await get_server(session, org_id, server_id))
+
+        await self.db.transaction(rotate_now)
         self.invalidate(org_id, server_id)
 
     async def _rotate_locked(self, session: AsyncSession, server: AuthorizationServer) -> None:

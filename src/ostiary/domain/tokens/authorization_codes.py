@@ -25,6 +25,7 @@ from ostiary.domain.tokens.access_tokens import MintedId
 from ostiary.domain.tokens.refresh_tokens import revoke_family
 from ostiary.store.models import RevokedToken
 from ostiary.store.models.codes import AuthorizationCode
+from ostiary.store.statements import insert_ignoring_duplicates
 from ostiary.timeutil import utcnow
 
 CODE_LIFETIME: Final = timedelta(seconds=60)
@@ -158,8 +159,12 @@ async def revoke_replayed(session: AsyncSession, row: AuthorizationCode) -> None
 
 def _revoke_pending(session: Session) -> None:
     for org_id, jti, expires_at in session.info.pop(_PENDING, set()):
-        if expires_at > utcnow() and session.get(RevokedToken, jti) is None:
-            session.add(RevokedToken(jti=jti, org_id=org_id, expires_at=expires_at))
+        if expires_at > utcnow():
+            session.execute(
+                insert_ignoring_duplicates(session, RevokedToken).values(
+                    jti=jti, org_id=org_id, expires_at=expires_at
+                )
+            )
 
 
 def _revoke_on_commit(session: AsyncSession, org_id: str, jti: str, expires_at: datetime) -> None:

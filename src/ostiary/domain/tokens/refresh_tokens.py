@@ -28,8 +28,11 @@ every other app keeps a static token, as Okta does.
   rotated token after the grace is *reuse*: the whole family is revoked (durably, even when
   the request that found it fails) and the request gets ``invalid_grant``.
 
-Races are settled in the database: rotating and spending the grace retry are conditional
-UPDATEs, so two concurrent uses of one token cannot both rotate it.
+Races are settled in the database: every write to a family first locks its rows in id order
+(``SELECT … ORDER BY id FOR UPDATE`` on PostgreSQL; SQLite has one writer at a time), so a
+rotation and a revocation of one family queue up instead of deadlocking; rotating and spending
+the grace retry are conditional UPDATEs, so two concurrent uses of one token cannot both rotate
+it; and revoking access tokens ignores a ``jti`` that another request revoked meanwhile.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import and_, delete, event, insert, or_, select, update
+from sqlalchemy import and_, delete, event, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -54,6 +57,7 @@ from ostiary.domain.tokens.access_tokens import MintedId
 from ostiary.domain.tokens.verification import user_may_use
 from ostiary.store.models import RevokedToken, User
 from ostiary.store.models.refresh_tokens import FamilyAccessToken, RefreshToken
+from ostiary.store.statements import insert_ignoring_duplicates
 from ostiary.timeutil import utcnow
 
 PREFIX: Final = "oar"
@@ -306,7 +310,7 @@ def state_of(row: RefreshToken, now: datetime, leeway: int) -> TokenState:
     if row.expires_at is not None and row.expires_at <= now:
         return TokenState.EXPIRED
     if row.rotated_at is not None:
-        in_grace = now < row.rotated_at + timedelta(seconds=leeway)
+        in_grace = leeway > 0 and now < row.rotated_at + timedelta(seconds=leeway)
         return TokenState.GRACE if in_grace and row.grace_used_at is None else TokenState.REUSED
     if row.idle_expires_at is not None and row.idle_expires_at <= now:
         return TokenState.EXPIRED
@@ -364,6 +368,11 @@ async def exchange(
     reuse (the caller revokes the family) and :class:`RefreshTokenUnusable` otherwise.
     """
     at = now or utcnow()
+    await _lock(session, RefreshToken.family_id == row.family_id)
+    fresh = await _reload(session, row.id)
+    if fresh is None:
+        raise RefreshTokenUnusable("gone")
+    row = fresh
     state = state_of(row, at, policy.leeway)
     if state is TokenState.ACTIVE:
         if policy.rotate:
@@ -451,6 +460,15 @@ async def _keep(
     return presented
 
 
+async def _lock(session: AsyncSession, *conditions: Any) -> None:
+    """Lock the refresh tokens matching ``conditions`` in id order, before writing any of them:
+    two transactions that lock overlapping sets in one order wait for each other instead of
+    deadlocking. (A no-op on SQLite, whose writers take the whole database in turn.)"""
+    await session.execute(
+        select(RefreshToken.id).where(*conditions).order_by(RefreshToken.id).with_for_update()
+    )
+
+
 async def _reload(session: AsyncSession, token_id: str) -> RefreshToken | None:
     stmt = select(RefreshToken).where(RefreshToken.id == token_id).execution_options(populate_existing=True)
     return (await session.scalars(stmt)).first()
@@ -531,7 +549,8 @@ async def _revoke_where(session: AsyncSession, now: datetime | None, *conditions
     """Revoke the refresh tokens matching ``conditions`` and every unexpired access token issued
     with a token of their families."""
     when = now or utcnow()
-    await session.execute(_revoke_family_access_tokens(when, *conditions))
+    await _lock(session, *conditions)
+    await session.execute(_revoke_family_access_tokens(session, when, *conditions))
     result = await session.execute(
         update(RefreshToken)
         .where(*conditions, RefreshToken.revoked_at.is_(None))
@@ -541,12 +560,12 @@ async def _revoke_where(session: AsyncSession, now: datetime | None, *conditions
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _revoke_family_access_tokens(now: datetime, *conditions: Any) -> Any:
-    """``INSERT INTO revoked_tokens SELECT …``: the families' noted access tokens that are
-    neither expired nor revoked already."""
+def _revoke_family_access_tokens(session: AsyncSession | Session, now: datetime, *conditions: Any) -> Any:
+    """``INSERT INTO revoked_tokens SELECT … ON CONFLICT DO NOTHING``: the families' noted
+    access tokens that are neither expired nor revoked already."""
     families = select(RefreshToken.family_id).where(*conditions)
     already = select(RevokedToken.jti).where(RevokedToken.jti == FamilyAccessToken.jti).exists()
-    return insert(RevokedToken).from_select(
+    return insert_ignoring_duplicates(session, RevokedToken).from_select(
         ["jti", "org_id", "expires_at"],
         select(FamilyAccessToken.jti, FamilyAccessToken.org_id, FamilyAccessToken.expires_at).where(
             FamilyAccessToken.family_id.in_(families), FamilyAccessToken.expires_at > now, ~already
@@ -556,12 +575,10 @@ def _revoke_family_access_tokens(now: datetime, *conditions: Any) -> Any:
 
 def _revoke_pending(session: Session) -> None:
     now = utcnow()
-    for org_id, family_id in session.info.pop(_PENDING, set()):
-        session.execute(
-            _revoke_family_access_tokens(
-                now, RefreshToken.org_id == org_id, RefreshToken.family_id == family_id
-            )
-        )
+    for org_id, family_id in sorted(session.info.pop(_PENDING, set())):
+        family = (RefreshToken.org_id == org_id, RefreshToken.family_id == family_id)
+        session.execute(select(RefreshToken.id).where(*family).order_by(RefreshToken.id).with_for_update())
+        session.execute(_revoke_family_access_tokens(session, now, *family))
         session.execute(
             update(RefreshToken)
             .where(

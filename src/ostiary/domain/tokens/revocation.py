@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.store.models import RevokedToken
+from ostiary.store.statements import insert_ignoring_duplicates
 from ostiary.timeutil import utcnow
 
 
@@ -19,10 +20,13 @@ async def is_revoked(session: AsyncSession, jti: str) -> bool:
 async def revoke_jti(session: AsyncSession, org_id: str, jti: str, exp: int) -> None:
     """Idempotent: revoking twice, or a token that already expired, is not an error."""
     expires_at = datetime.fromtimestamp(exp, UTC)
-    if expires_at <= utcnow() or await is_revoked(session, jti):
+    if expires_at <= utcnow():
         return
-    session.add(RevokedToken(jti=jti, org_id=org_id, expires_at=expires_at))
-    await session.flush()
+    await session.execute(
+        insert_ignoring_duplicates(session, RevokedToken).values(
+            jti=jti, org_id=org_id, expires_at=expires_at
+        )
+    )
 
 
 async def purge_expired(session: AsyncSession) -> int:
