@@ -101,6 +101,11 @@ def _as_owner(tx: Tx, row: UserSession) -> Tx:
 
 
 async def create_session(request: Request) -> Response:
+    """A browser may call this only from this server's origin or a trusted origin (login CSRF:
+    see :mod:`ostiary.http.login.handoff`); servers send no ``Origin``. The JSON content type
+    that :func:`json_object` requires makes a cross-origin browser call preflighted."""
+    if not await origin_allowed(request):
+        raise OktaHTTPError(403, "E0000006", "You do not have permission to perform the requested action")
     body = await json_object(request)
     token = body.get("sessionToken")
     if not isinstance(token, str) or not token:
