@@ -232,3 +232,18 @@ async def end_user_sessions(tx: Tx, user_id: str) -> int:
     )
     record(tx, "user.session.clear", "Clear user session", [users_domain.target(user)])
     return ended
+
+
+async def end_sessions_except(tx: Tx, user: User, keep_secret: str | None) -> int:
+    """End every session of ``user`` but the one whose cookie secret is ``keep_secret`` (if it
+    is theirs), and drop their unused one-time tokens (after a credential change)."""
+    conditions = [UserSession.org_id == tx.org_id, UserSession.user_id == user.id]
+    if keep_secret and len(keep_secret) <= MAX_SECRET_LENGTH:
+        conditions.append(UserSession.secret_hash != digest(keep_secret))
+    result = await tx.session.execute(delete(UserSession).where(*conditions).returning(UserSession.id))
+    ended = len(result.all())
+    await tx.session.execute(
+        delete(SessionToken).where(SessionToken.org_id == tx.org_id, SessionToken.user_id == user.id)
+    )
+    record(tx, "user.session.clear", "Clear user session", [users_domain.target(user)])
+    return ended

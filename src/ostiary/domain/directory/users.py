@@ -85,6 +85,11 @@ def _password_from(credentials: object) -> str | None:
     return value
 
 
+def sets_password(body: Mapping[str, Any]) -> bool:
+    """Does a user body (``POST``/``PUT /users/{id}``) set a new password?"""
+    return _password_from(body.get("credentials")) is not None
+
+
 async def create_user(tx: Tx, body: Mapping[str, Any], *, activate: bool = True) -> User:
     profile = validate_profile(body.get("profile"))
     password = _password_from(body.get("credentials"))
