@@ -72,7 +72,6 @@ MESSAGES = {
     "expired": "Your password has expired. Contact your administrator to reset it.",
     "missing": "Enter your username and password.",
     "csrf": "This sign-in form has expired. Please sign in again.",
-    "csrf_signout": "This sign-out form has expired. Please try again.",
 }
 
 
@@ -255,6 +254,9 @@ async def _end_current(tx: Tx, request: Request) -> None:
         await sessions_domain.end(dataclasses.replace(tx, actor=owner), previous)
 
 
+SIGNOUT_EXPIRED = "This sign-out form has expired. Please try again."
+
+
 async def signout_form(request: Request) -> Response:
     """A page with a sign-out button; without a session, just where ``fromURI`` points."""
     from_uri = _next_from(request.query_params)
@@ -272,7 +274,7 @@ async def signout(request: Request) -> Response:
         return await _render(
             request,
             status=403,
-            error=MESSAGES["csrf_signout"],
+            error=SIGNOUT_EXPIRED,
             from_uri=from_uri,
             token=ids.random_token(32),
             confirm_signout=True,
