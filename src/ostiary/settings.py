@@ -24,6 +24,8 @@ class Settings:
     """Child processes that sign tokens; 0 signs on threads of this process (see
     ``ostiary.jose.sign_processes``). ``ostiary serve`` picks one per CPU unless told."""
     extra: dict[str, str] = field(default_factory=dict)
+    session_max_lifetime_minutes: int = 720
+    """Absolute cap on a sign-in session, however often it is refreshed; 0: no cap."""
 
     @property
     def rate_limits_enabled(self) -> bool:
@@ -57,6 +59,7 @@ def load_settings(**overrides: str | None) -> Settings:
         rate_limits=overrides.get("rate_limits") or env.get("OSTIARY_RATE_LIMITS", "on"),
         max_body_bytes=_whole_number(env, "OSTIARY_MAX_BODY_BYTES", 1024 * 1024),
         signing_processes=_whole_number(env, SIGNING_PROCESSES_ENV, 0),
+        session_max_lifetime_minutes=_whole_number(env, "OSTIARY_SESSION_MAX_LIFETIME_MINUTES", 720),
     )
 
 

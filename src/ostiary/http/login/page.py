@@ -41,7 +41,12 @@ from ostiary.domain.context import Actor, Tx
 from ostiary.domain.directory import authn as authn_domain
 from ostiary.domain.directory import sessions as sessions_domain
 from ostiary.http.auth import client_info
-from ostiary.http.login.sessions import clear_session_cookie, session_secret, set_session_cookie
+from ostiary.http.login.sessions import (
+    clear_session_cookie,
+    max_session_lifetime,
+    session_secret,
+    set_session_cookie,
+)
 from ostiary.http.runtime import runtime
 from ostiary.store.models.sessions import UserSession
 
@@ -235,7 +240,9 @@ async def login_submit(request: Request) -> Response:
         started = None
         if verdict.status == authn_domain.SUCCESS and verdict.user is not None:
             await _end_current(tx, request)
-            started = await sessions_domain.start_session(tx, verdict.user)
+            started = await sessions_domain.start_session(
+                tx, verdict.user, max_lifetime=max_session_lifetime(request)
+            )
     if started is None:
         message = {authn_domain.LOCKED_OUT: "locked", authn_domain.PASSWORD_EXPIRED: "expired"}
         error = MESSAGES[message.get(verdict.status, "failed")]

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -60,6 +61,12 @@ def clear_session_cookie(response: Response, request: Request) -> None:
 
 def session_secret(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE) or None
+
+
+def max_session_lifetime(request: Request) -> timedelta | None:
+    """The absolute session cap from ``OSTIARY_SESSION_MAX_LIFETIME_MINUTES`` (0: none)."""
+    minutes = runtime(request).settings.session_max_lifetime_minutes
+    return timedelta(minutes=minutes) if minutes > 0 else None
 
 
 # --- JSON --------------------------------------------------------------------------------------
@@ -119,7 +126,7 @@ async def create_session(request: Request) -> Response:
     org = await rt.org_for(request)
     async with rt.db.session() as session:
         tx = Tx(session=session, org=org, client=client_info(request))
-        started = await sessions_domain.exchange_token(tx, token)
+        started = await sessions_domain.exchange_token(tx, token, max_lifetime=max_session_lifetime(request))
     if started is None:
         raise authn_domain.authentication_failed()
     response = json_response(session_json(started.session, base_url(request)), headers=NO_STORE)
@@ -151,7 +158,7 @@ async def refresh_me(request: Request) -> Response:
         row = await sessions_domain.find_by_secret(tx, session_secret(request))
         if row is None:
             raise _me_not_found()
-        row = await sessions_domain.refresh(tx, row)
+        row = await sessions_domain.refresh(tx, row, max_lifetime=max_session_lifetime(request))
         return json_response(session_json(row, base_url(request), me=True), headers=NO_STORE)
 
 
@@ -184,7 +191,9 @@ async def get_session(request: Request) -> Response:
 
 async def refresh_session(request: Request) -> Response:
     async with management_tx(request, MANAGE) as tx:
-        row = await sessions_domain.refresh_by_id(tx, path_param(request, "sessionId"))
+        row = await sessions_domain.refresh_by_id(
+            tx, path_param(request, "sessionId"), max_lifetime=max_session_lifetime(request)
+        )
         return json_response(session_json(row, base_url(request)))
 
 

@@ -10,14 +10,16 @@ from ostiary.domain.context import Tx
 from ostiary.domain.directory import sessions as sessions_domain
 from ostiary.domain.directory.trusted_origins import origin_of
 from ostiary.http.login.handoff import browser_may_redeem
-from ostiary.http.login.sessions import session_secret
+from ostiary.http.login.sessions import max_session_lifetime, session_secret
 from ostiary.http.oauth.authorize.state import Authorization
 
 
 async def find_session(authz: Authorization, tx: Tx) -> None:
     token = authz.params.get("sessionToken")
     if token and await _may_redeem(authz):
-        started = await sessions_domain.exchange_token(tx, token)
+        started = await sessions_domain.exchange_token(
+            tx, token, max_lifetime=max_session_lifetime(authz.request)
+        )
         if started is not None:
             authz.user_session, authz.new_session_secret = started.session, started.secret
             authz.fresh_sign_in = True
