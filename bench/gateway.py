@@ -298,7 +298,7 @@ def main() -> None:
                 "scopes": {"all_of": [SILVER]},
             }
         ],
-        "metrics": {"enabled": True},
+        "metrics": {"enabled": True, "public": True},
         "token_cache": {"ttl": args.token_cache_ttl},
     }
     processes: list[subprocess.Popen[bytes]] = []

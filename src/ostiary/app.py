@@ -22,7 +22,7 @@ from ostiary.http.fast_routes import TokenFastPath
 from ostiary.http.login import authn, page, sessions
 from ostiary.http.management import api_tokens, apps, as_tokens, authorization_servers, groups, logs, users
 from ostiary.http.management import trusted_origins as trusted_origins_api
-from ostiary.http.middleware import EdgeMiddleware
+from ostiary.http.middleware import EdgeMiddleware, hsts_mode
 from ostiary.http.oauth import routes as oauth_routes
 from ostiary.http.oauth.bearer import bearer_authenticator
 from ostiary.http.oauth.token import token as token_endpoint
@@ -85,6 +85,8 @@ def build_runtime(settings: Settings) -> Runtime:
         limiter=limiter,
     )
     rt.bearer = bearer_authenticator(rt)
+    if limiter is not None and isinstance(limiter.counter, RedisCounter):
+        rt.extras.setdefault("on_shutdown", []).append(limiter.counter.close)
     return rt
 
 
@@ -131,7 +133,13 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
         routes=build_routes(),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
-            Middleware(EdgeMiddleware, limiter=rt.limiter, max_body=settings.max_body_bytes),
+            Middleware(
+                EdgeMiddleware,
+                limiter=rt.limiter,
+                max_body=settings.max_body_bytes,
+                resolve_org=rt.resolve_org,
+                hsts=hsts_mode(settings.base_url),
+            ),
             Middleware(TokenFastPath, endpoint=token_endpoint, exception_handlers=EXCEPTION_HANDLERS),
         ],
         lifespan=lifespan,

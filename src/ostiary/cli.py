@@ -128,7 +128,7 @@ def demo(
     from ostiary.demo.runner import run_demo
 
     directory = data_dir or Path(tempfile.mkdtemp(prefix="ostiary-demo-"))
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     asyncio.run(run_demo(directory, host=host, port_offset=port_offset))
 
 
@@ -153,6 +153,7 @@ def gateway(
         raise typer.Exit(2)
     from ostiary.gateway.server import run_gateway
 
+    _settings()  # the process-wide OSTIARY_* variables it shares with serve (e.g. OSTIARY_READ_TIMEOUT)
     run_gateway(config, host=host, port=port)
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SIGNING_PROCESSES_ENV = "OSTIARY_SIGNING_PROCESSES"
+READ_TIMEOUT_ENV = "OSTIARY_READ_TIMEOUT"
+DEFAULT_READ_TIMEOUT = 10
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,9 @@ class Settings:
     signing_processes: int = 0
     """Child processes that sign tokens; 0 signs on threads of this process (see
     ``ostiary.jose.sign_processes``). ``ostiary serve`` picks one per CPU unless told."""
+    read_timeout: int = 10
+    """Seconds a client may take to send a request's headers, and to resume a stalled body
+    (``OSTIARY_READ_TIMEOUT``; read by the HTTP protocol, see ``ostiary.uvicorn_protocol``)."""
     extra: dict[str, str] = field(default_factory=dict)
     session_max_lifetime_minutes: int = 720
     """Absolute cap on a sign-in session, however often it is refreshed; 0: no cap."""
@@ -59,6 +64,7 @@ def load_settings(**overrides: str | None) -> Settings:
         rate_limits=overrides.get("rate_limits") or env.get("OSTIARY_RATE_LIMITS", "on"),
         max_body_bytes=_whole_number(env, "OSTIARY_MAX_BODY_BYTES", 1024 * 1024),
         signing_processes=_whole_number(env, SIGNING_PROCESSES_ENV, 0),
+        read_timeout=_whole_number(env, READ_TIMEOUT_ENV, DEFAULT_READ_TIMEOUT),
         session_max_lifetime_minutes=_whole_number(env, "OSTIARY_SESSION_MAX_LIFETIME_MINUTES", 720),
     )
 

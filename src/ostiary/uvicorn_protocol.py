@@ -1,5 +1,5 @@
-"""uvicorn's HTTP protocol with one change: what a connection writes in one event-loop
-iteration leaves in one system call.
+"""uvicorn's HTTP protocol with two changes: what a connection writes in one event-loop
+iteration leaves in one system call, and a client that is slow to send its request is cut off.
 
 uvicorn writes a response's head and its body with two ``transport.write`` calls, and
 uvloop sends each at once: two system calls and two TCP segments for every small JSON
@@ -7,14 +7,49 @@ response. On loopback the sender's system call also runs the receiver's TCP path
 second write cost the token endpoint about a tenth of its CPU. :class:`CoalescingTransport`
 joins the writes of one iteration and sends them at the start of the next (after the
 current iteration's callbacks, before the loop next waits for I/O).
+
+uvicorn times out a connection only while it is idle *after* a response (keep-alive). A
+connection that never sends a request, sends its headers a byte at a time, or stops in the
+middle of its body was held open for as long as the client liked, so a few hundred of them
+used up the process's file descriptors (slowloris). :class:`CoalescingHttpToolsProtocol`
+gives each request ``OSTIARY_READ_TIMEOUT`` seconds (default 10) to arrive whole up to the
+end of its headers, and the same for each pause while its body arrives.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+READ_TIMEOUT_ENV = "OSTIARY_READ_TIMEOUT"
+DEFAULT_READ_TIMEOUT = 10
+
+REQUEST_TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\n"
+    b"content-type: text/plain; charset=utf-8\r\n"
+    b"content-length: 16\r\n"
+    b"connection: close\r\n\r\n"
+    b"Request Timeout\n"
+)
+
+
+def read_timeout_seconds(env: Mapping[str, str]) -> int:
+    """``OSTIARY_READ_TIMEOUT`` in whole seconds, 0 for no timeout; the default where it is
+    unset or unusable (``ostiary serve`` and ``ostiary gateway`` refuse such a value at start,
+    naming the variable, before any connection is made)."""
+    text = env.get(READ_TIMEOUT_ENV, "").strip()
+    return int(text) if text.isascii() and text.isdigit() else DEFAULT_READ_TIMEOUT
+
+
+@cache
+def _read_timeout() -> int:
+    """Read once per process: uvicorn builds its protocol with no room for our settings."""
+    return read_timeout_seconds(os.environ)
 
 
 class CoalescingTransport:
@@ -67,7 +102,73 @@ class CoalescingTransport:
 
 
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol over a :class:`CoalescingTransport`."""
+    """uvicorn's httptools protocol over a :class:`CoalescingTransport`, with a read deadline.
+
+    The deadline runs from the connection's start (or a request's first byte) to the end of
+    the request's headers, and again over each pause in its body. A connection that has sent
+    nothing of a request is closed when it passes; one that has sent part of one gets ``408``
+    first. While uvicorn has paused reading (the app is slow, not the client) it is re-armed.
+    """
+
+    read_timer: asyncio.TimerHandle | None = None
+    reading_request = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+        self._arm_read_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_read_timer()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.reading_request = True
+        self._arm_read_timer()
+
+    def on_headers_complete(self) -> None:
+        self._disarm_read_timer()
+        super().on_headers_complete()
+        if self.parser is not None and not self.transport.is_closing() and self._expects_body():
+            self._arm_read_timer()
+
+    def on_body(self, body: bytes) -> None:
+        super().on_body(body)
+        self._arm_read_timer()
+
+    def on_message_complete(self) -> None:
+        self.reading_request = False
+        self._disarm_read_timer()
+        super().on_message_complete()
+
+    def _expects_body(self) -> bool:
+        for name, value in self.headers:
+            if name == b"content-length":
+                return value.strip() not in (b"", b"0")
+            if name == b"transfer-encoding":
+                return True
+        return False
+
+    def _arm_read_timer(self) -> None:
+        self._disarm_read_timer()
+        seconds = _read_timeout()
+        if seconds:
+            self.read_timer = self.loop.call_later(seconds, self._read_timed_out)
+
+    def _disarm_read_timer(self) -> None:
+        if self.read_timer is not None:
+            self.read_timer.cancel()
+            self.read_timer = None
+
+    def _read_timed_out(self) -> None:
+        self.read_timer = None
+        if self.transport.is_closing():
+            return
+        if self.flow is not None and self.flow.read_paused:
+            self._arm_read_timer()
+            return
+        cycle = self.cycle
+        answering = cycle is not None and cycle.response_started and not cycle.response_complete
+        if self.reading_request and not answering:
+            self.transport.write(REQUEST_TIMEOUT_RESPONSE)
+        self.transport.close()

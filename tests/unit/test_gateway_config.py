@@ -25,7 +25,10 @@ ISSUER = "http://localhost:8080/oauth2/default"
 
 
 def minimal(**route: Any) -> dict[str, Any]:
-    return {"issuers": [{"issuer": ISSUER}], "routes": [{"path": "/planets", "upstream": UPSTREAM, **route}]}
+    return {
+        "issuers": [{"issuer": ISSUER, "audiences": ["api://default"]}],
+        "routes": [{"path": "/planets", "upstream": UPSTREAM, **route}],
+    }
 
 
 def error_of(data: Any) -> str:
@@ -84,7 +87,10 @@ def test_public_only_configurations_need_no_issuer() -> None:
     ("data", "expected"),
     [
         (minimal(scope={"all_of": [SILVER]}), "gateway.yaml: routes[0].scope: unknown key"),
-        ({"issuers": [{"issuer": ISSUER}], "routes": [{"path": "/x"}]}, "routes[0].upstream: is required"),
+        (
+            {"issuers": [{"issuer": ISSUER, "audiences": ["api://default"]}], "routes": [{"path": "/x"}]},
+            "routes[0].upstream: is required",
+        ),
         (minimal(upstream="ftp://host"), "routes[0].upstream: expected an http(s) URL"),
         (minimal(scopes={"all_of": [1]}), "routes[0].scopes.all_of: expected a list of strings"),
         (minimal(scopes={"one_of": [SILVER]}), "routes[0].scopes.one_of: unknown key"),
@@ -122,7 +128,13 @@ def test_public_only_configurations_need_no_issuer() -> None:
             "rate_limit.redis_url: expected a redis:// URL",
         ),
         (
-            {**minimal(), "issuers": [{"issuer": ISSUER}, {"issuer": ISSUER}]},
+            {
+                **minimal(),
+                "issuers": [
+                    {"issuer": ISSUER, "audiences": ["api://default"]},
+                    {"issuer": ISSUER, "audiences": ["api://default"]},
+                ],
+            },
             "issuers: each issuer may appear",
         ),
         ({**minimal(), "listen": {"port": 70000}}, "listen.port"),
@@ -157,7 +169,11 @@ def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
 
 
 def router(*routes: dict[str, Any]) -> Router:
-    return Router(parse_config({"issuers": [{"issuer": ISSUER}], "routes": list(routes)}).routes)
+    return Router(
+        parse_config(
+            {"issuers": [{"issuer": ISSUER, "audiences": ["api://default"]}], "routes": list(routes)}
+        ).routes
+    )
 
 
 def test_a_parameter_segment_matches_one_segment() -> None:

@@ -33,6 +33,7 @@ from tests.unit.jwt_factory import (
 
 KEY = rsa_key("rsa-1")
 ORIGIN = "https://app.example"
+METRICS_TOKEN = "metrics-token-for-tests"
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +105,7 @@ def config_dict(upstream: str, issuer: str, **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture
 async def gateway(upstream: LoopbackServer, idp: JwksServer) -> AsyncIterator[Gateway]:
-    app = build_gateway_app(parse_config(config_dict(upstream.url, idp.issuer)))
+    app = build_gateway_app(parse_config(config_dict(upstream.url, idp.issuer)), metrics_token=METRICS_TOKEN)
     yield app
     await app.aclose()
 
@@ -330,7 +331,7 @@ async def test_hop_by_hop_headers_are_not_forwarded(client: httpx.AsyncClient) -
 
 async def test_x_forwarded_headers_describe_the_client(client: httpx.AsyncClient) -> None:
     headers = echoed_headers(await client.get("/public-echo/x", headers={"X-Forwarded-For": "198.51.100.1"}))
-    assert headers["x-forwarded-for"] == ["198.51.100.1, 203.0.113.7"]
+    assert headers["x-forwarded-for"] == ["203.0.113.7"]  # the client's own chain is not trusted
     assert headers["x-forwarded-proto"] == ["http"]
     assert headers["x-forwarded-host"] == ["gateway.test"]
 
@@ -563,7 +564,7 @@ async def test_metrics_are_served_in_prometheus_text_format(
 ) -> None:
     await client.get("/planets", headers=bearer(token_for(idp, [SILVER])))
     await client.get("/planets", headers=bearer("not-a-jwt"))
-    response = await client.get("/metrics")
+    response = await client.get("/metrics", headers=bearer(METRICS_TOKEN))
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     text = response.text
     assert 'ostiary_gateway_requests_total{route="/planets",method="GET",status="200"} 1' in text

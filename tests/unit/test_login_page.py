@@ -222,7 +222,7 @@ async def test_https_requests_get_secure_cookies_and_a_host_prefixed_csrf_cookie
     assert "Secure" in set_cookies(response)["sid"]
 
 
-async def test_a_locked_out_user_is_told_after_the_right_password(
+async def test_a_locked_out_user_gets_the_generic_refusal_even_with_the_right_password(
     server: Server, admin: httpx.AsyncClient
 ) -> None:
     await create(admin)
@@ -230,7 +230,8 @@ async def test_a_locked_out_user_is_told_after_the_right_password(
         for _ in range(passwords.DEFAULT_POLICY.max_attempts):
             await submit(browser, password="Wr0ng-Password!")
         locked = await submit(browser)
-    assert "Your account is locked" in locked.text
+    assert "Unable to sign in. Check your username and password." in locked.text
+    assert "locked" not in locked.text.lower()
     assert "sid" not in set_cookies(locked)
 
 

@@ -16,6 +16,11 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from ostiary.cors_policy import CorsPolicy
+from ostiary.request_paths import path_problem
+
+__all__ = ["ConfigError", "CorsPolicy", "GatewayConfig", "RouteConfig", "load_config", "parse_config"]
+
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 HOP_BY_HOP = frozenset(
     {
@@ -49,7 +54,7 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class IssuerSettings:
     issuer: str
-    audiences: tuple[str, ...] | None
+    audiences: tuple[str, ...]
     jwks_uri: str | None = None
     leeway: int = 30
 
@@ -73,22 +78,6 @@ class ScopeRule:
 
 
 @dataclass(frozen=True)
-class CorsPolicy:
-    origins: tuple[str, ...]
-    headers: tuple[str, ...] = ("authorization", "content-type")
-    methods: tuple[str, ...] | None = None
-    max_age: int = 600
-    credentials: bool = False
-    expose_headers: tuple[str, ...] = ()
-
-    def allows_origin(self, origin: str) -> bool:
-        return "*" in self.origins or origin in self.origins
-
-    def allows_headers(self, requested: list[str]) -> bool:
-        return "*" in self.headers or all(name in self.headers for name in requested)
-
-
-@dataclass(frozen=True)
 class RouteConfig:
     path: str
     upstream: str
@@ -98,6 +87,9 @@ class RouteConfig:
     scopes: ScopeRule = ScopeRule()
     cors: CorsPolicy | None = None
     forward_claims: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_FORWARD_CLAIMS))
+    allow_semicolons: bool = False
+    """Let ``;`` (path parameters, ``/cars;color=red``) through to the upstream; dot segments
+    stay refused either way (``..;`` is ``..`` to Tomcat, Spring and Jetty)."""
 
     @property
     def any_method(self) -> bool:
@@ -130,8 +122,12 @@ class ListenConfig:
 
 @dataclass(frozen=True)
 class MetricsConfig:
+    """Served only with the bearer token from ``OSTIARY_GATEWAY_METRICS_TOKEN``, or to anyone
+    with ``public: true``; with neither, ``path`` is routed like any other path."""
+
     enabled: bool = True
     path: str = "/metrics"
+    public: bool = False
 
 
 @dataclass(frozen=True)
@@ -309,10 +305,17 @@ class _Parser:
             if "audience" in entry and "audiences" in entry:
                 raise self.fail(f"{at}.audience", "give either audience or audiences")
             audiences = self.strings(entry.get("audiences", entry.get("audience")), f"{at}.audiences")
+            if not audiences:
+                raise self.fail(
+                    f"{at}.audiences",
+                    "is required: list the aud values of the access tokens to accept (such as"
+                    " [api://default]); without them any token of the issuer would pass,"
+                    " ID tokens included",
+                )
             result.append(
                 IssuerSettings(
                     issuer=issuer,
-                    audiences=audiences or None,
+                    audiences=audiences,
                     jwks_uri=self.url(entry.get("jwks_uri"), f"{at}.jwks_uri"),
                     leeway=self.integer(entry.get("leeway"), f"{at}.leeway", 30, minimum=0),
                 )
@@ -354,9 +357,20 @@ class _Parser:
         entry = self.mapping(
             value,
             at,
-            {"path", "methods", "upstream", "strip_prefix", "public", "scopes", "cors", "forward_claims"},
+            {
+                "path",
+                "methods",
+                "upstream",
+                "strip_prefix",
+                "public",
+                "scopes",
+                "cors",
+                "forward_claims",
+                "allow_semicolons",
+            },
         )
-        path = self.route_path(entry.get("path"), f"{at}.path")
+        allow_semicolons = self.boolean(entry.get("allow_semicolons"), f"{at}.allow_semicolons", False)
+        path = self.route_path(entry.get("path"), f"{at}.path", allow_semicolons=allow_semicolons)
         upstream = self.url(entry.get("upstream"), f"{at}.upstream", required=True)
         assert upstream is not None
         strip_prefix = self.text(entry.get("strip_prefix"), f"{at}.strip_prefix")
@@ -381,9 +395,10 @@ class _Parser:
             forward_claims=self.forward_claims(
                 entry.get("forward_claims"), f"{at}.forward_claims", forward_claims
             ),
+            allow_semicolons=allow_semicolons,
         )
 
-    def route_path(self, value: Any, at: str) -> str:
+    def route_path(self, value: Any, at: str, *, allow_semicolons: bool = False) -> str:
         path = self.text(value, at, required=True)
         assert path is not None
         if not path.startswith("/"):
@@ -396,6 +411,11 @@ class _Parser:
                 raise self.fail(at, f"bad parameter segment {segment!r} (use {{name}})")
             if segment in (".", ".."):
                 raise self.fail(at, "dot segments are not allowed")
+        literal = body.replace("{", "").replace("}", "") or "/"
+        problem = path_problem(literal, allow_semicolons=allow_semicolons)
+        if problem:
+            hint = " (set allow_semicolons: true to accept path parameters)" if ";" in path else ""
+            raise self.fail(at, f"no request can match this path: it {problem}{hint}")
         return path
 
     def methods(self, value: Any, at: str) -> frozenset[str]:
@@ -497,11 +517,15 @@ class _Parser:
         return ListenConfig(host=host, port=port)
 
     def metrics(self, value: Any) -> MetricsConfig:
-        entry = self.mapping(value, "metrics", {"enabled", "path"})
+        entry = self.mapping(value, "metrics", {"enabled", "path", "public"})
         path = self.text(entry.get("path"), "metrics.path") or "/metrics"
         if not path.startswith("/"):
             raise self.fail("metrics.path", "expected a path starting with '/'")
-        return MetricsConfig(enabled=self.boolean(entry.get("enabled"), "metrics.enabled", True), path=path)
+        return MetricsConfig(
+            enabled=self.boolean(entry.get("enabled"), "metrics.enabled", True),
+            path=path,
+            public=self.boolean(entry.get("public"), "metrics.public", False),
+        )
 
     def token_cache(self, value: Any) -> TokenCacheConfig:
         entry = self.mapping(value, "token_cache", {"size", "ttl"})

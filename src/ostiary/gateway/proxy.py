@@ -2,17 +2,23 @@
 
 One request goes through these steps, each a small method below:
 
-1. ``/metrics`` (if enabled) and unsafe paths (dot segments) are answered first;
-2. route match: 404 for an unknown path, 405 for a known path with another method;
+1. ``/metrics`` (if enabled, and public or asked for with the metrics token; else it is
+   routed like any path) and unsafe paths are answered first (400: dot segments, also
+   as ``..;``, ``\\``, double encoding; see ``ostiary.request_paths``), and ``;`` on a route
+   without ``allow_semicolons`` right after the route match;
+2. route match: 404 for an unknown path, 405 for a known path with another method; 400
+   ``invalid_request`` for more than one ``Authorization`` header (RFC 6750 §3.1);
 3. CORS preflight (``OPTIONS`` + ``Access-Control-Request-Method``) on a route with a
    CORS policy is answered here, without a token;
 4. unless the route is public: bearer token → verification → scope check → rate limit
    (401 / 403 / 429, RFC 6750 challenges);
 5. the request body is read up to ``limits.max_request_body`` (413 beyond);
 6. the request is proxied over pooled keep-alive connections (``gateway/upstream.py``), with
-   hop-by-hop headers and client-supplied copies of the identity headers removed and
-   the configured claims added; the answer's status, headers and body come back as
-   they are (502 if the upstream cannot be reached, 504 if it is too slow).
+   hop-by-hop headers and client-supplied copies of the identity headers, ``Forwarded``,
+   ``X-Real-IP`` and ``X-Forwarded-*`` removed (``_`` read as ``-``), the gateway's own
+   ``X-Forwarded-For/-Proto/-Host`` and the configured claims added; the answer's status,
+   headers and body come back as they are (502 if the upstream cannot be reached, 504 if
+   it is too slow).
 
 The configuration is reloaded on SIGHUP or when the file changes (checked every 2 s);
 a request uses the configuration that was current when it arrived.
@@ -22,6 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -33,6 +41,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ostiary.cors_policy import PREFLIGHT_VARY, preflight_headers
+from ostiary.cors_policy import response_headers as cors_response_headers
 from ostiary.gateway.config import (
     HOP_BY_HOP,
     HTTP_METHODS,
@@ -45,7 +55,7 @@ from ostiary.gateway.config import (
 from ostiary.gateway.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ostiary.gateway.metrics import GatewayMetrics
 from ostiary.gateway.ratelimit import RateLimiter, build_rate_limiter
-from ostiary.gateway.routing import NoMatch, Router, is_safe_path
+from ostiary.gateway.routing import NoMatch, Router, path_problem
 from ostiary.gateway.upstream import (
     Origin,
     UpstreamError,
@@ -56,9 +66,12 @@ from ostiary.gateway.upstream import (
 from ostiary.gateway.verifier import GatewayVerifier, Principal
 from ostiary.jose.verify import JwksCache, KeysUnavailable, TokenInvalid
 from ostiary.resource.bearer import (
+    TWO_AUTHORIZATION_HEADERS,
     BearerError,
+    authorization_header_count,
     bearer_token,
     insufficient_scope,
+    invalid_request,
     invalid_token,
     missing_token,
 )
@@ -73,14 +86,21 @@ Send = Callable[[Message], Awaitable[None]]
 Headers = list[tuple[bytes, bytes]]
 
 STREAM_THRESHOLD = 64 * 1024
+METRICS_REALM = "ostiary-metrics"
 PATH_SAFE = "/:@!$&'()*+,;=-._~"
 REQUEST_HEADERS_NOT_FORWARDED = HOP_BY_HOP | {
     "host",
     "content-length",
     "expect",
+    "forwarded",
+    "x-real-ip",
+    "x-forwarded-for",
     "x-forwarded-proto",
     "x-forwarded-host",
 }
+"""Never forwarded as the client sent them; nor is any ``x-forwarded-*``, nor any header whose
+name with ``_`` read as ``-`` is one of these or an identity header (CGI/WSGI stacks map both
+to the same environ key)."""
 RESPONSE_HEADERS_NOT_FORWARDED = frozenset(name.encode() for name in HOP_BY_HOP)
 
 
@@ -139,8 +159,12 @@ class Gateway:
         jwks: JwksCache | None = None,
         metrics: GatewayMetrics | None = None,
         reload_interval: float = 2.0,
+        metrics_token: str | None = None,
     ) -> None:
         self.metrics = metrics or GatewayMetrics()
+        self._metrics_token_digest = (
+            hashlib.sha256(metrics_token.encode()).digest() if metrics_token else None
+        )
         self.jwks = jwks or JwksCache()
         self.config_path = config_path
         self.reload_interval = reload_interval
@@ -295,13 +319,12 @@ class Gateway:
         path: str = scope["path"]
         headers = {name: value for name, value in reversed(scope["headers"])}
 
-        if config.metrics.enabled and path == config.metrics.path:
-            await self._send_metrics(send, method)
+        if path == config.metrics.path and self.serves_metrics(config):
+            await self._send_metrics(send, method, scope["headers"], config.metrics.public)
             return
-        if not is_safe_path(path):
-            await self._send_error(
-                send, "invalid", method, 400, "invalid_request", "The request path is not valid."
-            )
+        problem = path_problem(path, allow_semicolons=True)
+        if problem:
+            await self._send_bad_path(send, method, problem)
             return
 
         origin = headers.get(b"origin", b"").decode("latin-1") or None
@@ -319,7 +342,14 @@ class Gateway:
             await self._send_no_route(send, method, found)
             return
         route = found.route
+        if ";" in path and not route.allow_semicolons:
+            await self._send_bad_path(send, method, "has a ';' parameter")
+            return
         extra = self._cors_headers(route.cors, origin)
+        if authorization_header_count(scope["headers"]) > 1:
+            error = invalid_request(TWO_AUTHORIZATION_HEADERS)
+            await self._send_bearer_error(send, route.path, method, error, extra)
+            return
 
         principal: Principal | None = None
         if not route.public:
@@ -453,32 +483,32 @@ class Gateway:
     ) -> Headers:
         strip = state.strip_headers
         connection_tokens: set[bytes] = set()
-        forwarded_for = b""
         host = b""
         result: Headers = []
         for name, value in scope["headers"]:
             if name == b"connection":
                 connection_tokens.update(token.strip().lower() for token in value.split(b","))
-            elif name == b"x-forwarded-for":
-                forwarded_for = forwarded_for + b", " + value if forwarded_for else value
             elif name == b"host":
                 host = value
-            elif name not in strip:
+            elif not self._set_by_gateway(name, strip):
                 result.append((name, value))
         if connection_tokens:
             result = [(n, v) for n, v in result if n not in connection_tokens]
         client = scope.get("client")
         if client:
-            address = str(client[0]).encode("latin-1")
-            forwarded_for = forwarded_for + b", " + address if forwarded_for else address
-        if forwarded_for:
-            result.append((b"x-forwarded-for", forwarded_for))
+            result.append((b"x-forwarded-for", str(client[0]).encode("latin-1")))
         result.append((b"x-forwarded-proto", scope.get("scheme", "http").encode("latin-1")))
         if host:
             result.append((b"x-forwarded-host", host))
         if principal is not None:
             result.extend(self.claim_headers(principal, route))
         return result
+
+    @staticmethod
+    def _set_by_gateway(name: bytes, strip: frozenset[bytes]) -> bool:
+        if b"_" in name:
+            name = name.replace(b"_", b"-").lower()
+        return name in strip or name.startswith(b"x-forwarded-")
 
     @staticmethod
     def claim_headers(principal: Principal, route: RouteConfig) -> Headers:
@@ -640,18 +670,7 @@ class Gateway:
 
     @staticmethod
     def _cors_headers(policy: CorsPolicy | None, origin: str | None) -> Headers:
-        if policy is None:
-            return []
-        headers: Headers = [(b"vary", b"Origin")]
-        if origin is None or not policy.allows_origin(origin):
-            return headers
-        allowed = "*" if "*" in policy.origins and not policy.credentials else origin
-        headers.append((b"access-control-allow-origin", allowed.encode("latin-1")))
-        if policy.credentials:
-            headers.append((b"access-control-allow-credentials", b"true"))
-        if policy.expose_headers:
-            headers.append((b"access-control-expose-headers", ", ".join(policy.expose_headers).encode()))
-        return headers
+        return cors_response_headers(policy, origin)
 
     async def _answer_preflight(
         self,
@@ -671,12 +690,8 @@ class Gateway:
         route, policy = found.route, found.route.cors
         methods = policy.methods or tuple(sorted(HTTP_METHODS if route.any_method else route.methods))
         raw_headers = headers.get(b"access-control-request-headers", b"").decode("latin-1")
-        requested_headers = [h.strip().lower() for h in raw_headers.split(",") if h.strip()]
-        if (
-            not policy.allows_origin(origin)
-            or requested_method not in methods
-            or not policy.allows_headers(requested_headers)
-        ):
+        answer = preflight_headers(policy, origin, requested_method, raw_headers, methods)
+        if answer is None:
             await self._send_error(
                 send,
                 route.path,
@@ -684,20 +699,13 @@ class Gateway:
                 403,
                 "cors_denied",
                 "This cross-origin request is not allowed.",
-                [(b"vary", b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers")],
+                [PREFLIGHT_VARY],
             )
             return True
-        allow_headers = requested_headers if "*" in policy.headers else list(policy.headers)
-        answer = [h for h in self._cors_headers(policy, origin) if h[0] != b"vary"] + [
-            (b"access-control-allow-methods", ", ".join(methods).encode()),
-            (b"access-control-max-age", str(policy.max_age).encode()),
-            (b"vary", b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers"),
-            (b"date", http_date()),
-        ]
-        if allow_headers:
-            answer.append((b"access-control-allow-headers", ", ".join(allow_headers).encode("latin-1")))
         self.metrics.count_request(route.path, "OPTIONS", 204)
-        await send({"type": "http.response.start", "status": 204, "headers": answer})
+        await send(
+            {"type": "http.response.start", "status": 204, "headers": [*answer, (b"date", http_date())]}
+        )
         await send({"type": "http.response.body", "body": b""})
         return True
 
@@ -749,6 +757,12 @@ class Gateway:
             [(b"connection", b"close"), *extra],
         )
 
+    async def _send_bad_path(self, send: Send, method: str, problem: str) -> None:
+        """400 for a path an upstream could read as another path (``ostiary.request_paths``)."""
+        await self._send_error(
+            send, "invalid", method, 400, "invalid_request", f"The request path is not valid: it {problem}."
+        )
+
     async def _send_no_route(self, send: Send, method: str, found: NoMatch) -> None:
         if not found.allowed:
             await self._send_error(
@@ -766,7 +780,22 @@ class Gateway:
             [(b"allow", allow)],
         )
 
-    async def _send_metrics(self, send: Send, method: str) -> None:
+    def serves_metrics(self, config: GatewayConfig) -> bool:
+        """Metrics are served if enabled and either public or protected by a token."""
+        return config.metrics.enabled and (config.metrics.public or self._metrics_token_digest is not None)
+
+    def _metrics_caller_ok(self, headers: Headers) -> bool:
+        values = [value for name, value in headers if name == b"authorization"]
+        token = bearer_token(values[0].decode("latin-1")) if len(values) == 1 else None
+        if not token or self._metrics_token_digest is None:
+            return False
+        return hmac.compare_digest(hashlib.sha256(token.encode()).digest(), self._metrics_token_digest)
+
+    async def _send_metrics(self, send: Send, method: str, headers: Headers, public: bool) -> None:
+        if not public and not self._metrics_caller_ok(headers):
+            error = invalid_token("The metrics token is missing or wrong.", realm=METRICS_REALM)
+            await self._send_bearer_error(send, "(metrics)", method, error, [])
+            return
         if method not in ("GET", "HEAD"):
             await self._send_error(
                 send, "(metrics)", method, 405, "method_not_allowed", "Use GET.", [(b"allow", b"GET, HEAD")]
@@ -783,6 +812,10 @@ class Gateway:
 
 
 def build_gateway_app(
-    config: GatewayConfig, *, config_path: Path | None = None, jwks: JwksCache | None = None
+    config: GatewayConfig,
+    *,
+    config_path: Path | None = None,
+    jwks: JwksCache | None = None,
+    metrics_token: str | None = None,
 ) -> Gateway:
-    return Gateway(config, config_path=config_path, jwks=jwks)
+    return Gateway(config, config_path=config_path, jwks=jwks, metrics_token=metrics_token)

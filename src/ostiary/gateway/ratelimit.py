@@ -3,9 +3,9 @@
 The client is the token's ``cid`` (else ``sub``). Answers carry Okta's headers
 (``X-Rate-Limit-Limit``, ``-Remaining``, ``-Reset`` in epoch seconds); a refused call
 gets ``429`` with ``Retry-After``. With Redis, every gateway process shares the
-counters; if Redis fails, each process counts on its own until it is back (as the org
-server's limiter does), so an outage of the counter store neither stops the API nor
-lifts the limits.
+counters; if Redis fails or hangs, each process counts on its own until a background
+probe finds it back (:mod:`ostiary.circuit_breaker`, as the org server's limiter does),
+so an outage of the counter store neither stops the API nor lifts the limits.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ostiary.circuit_breaker import CircuitBreaker
 from ostiary.gateway.config import RateLimitConfig
 
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
-REDIS_RETRY_SECONDS = 5.0
+REDIS_TIMEOUT_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -91,14 +92,16 @@ class RedisRateLimiter:
 
         self.limit = limit
         self.clock = clock
-        self.redis: Any = redis_asyncio.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        self.redis: Any = redis_asyncio.from_url(
+            url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+        )
         self.fallback = InProcessRateLimiter(limit, clock=clock)
-        self.retry_redis_at = 0.0
+        self.breaker = CircuitBreaker("Redis (gateway rate limits)", self.redis.ping, probe_timeout=1.0)
 
     async def hit(self, client: str) -> RateDecision:
-        now = self.clock()
-        if now < self.retry_redis_at:
+        if self.breaker.is_open:
             return await self.fallback.hit(client)
+        now = self.clock()
         window = int(now // WINDOW_SECONDS)
         key = f"ostiary:ratelimit:{client}:{window}"
         try:
@@ -106,13 +109,13 @@ class RedisRateLimiter:
                 pipe.incr(key)
                 pipe.expire(key, WINDOW_SECONDS * 2)
                 count, _ = await pipe.execute()
-        except Exception as exc:
-            log.warning("rate limit store unavailable, counting in this process for 5 s: %s", exc)
-            self.retry_redis_at = now + REDIS_RETRY_SECONDS
+        except Exception as exc:  # down or hung: count in this process until a probe answers
+            self.breaker.trip(exc)
             return await self.fallback.hit(client)
         return _decision(self.limit, int(count), now)
 
     async def close(self) -> None:
+        await self.breaker.close()
         await self.redis.aclose()
 
 

@@ -1,8 +1,9 @@
 """Route matching: the first configured route whose path and method match a request wins.
 
-Paths are matched on the percent-decoded request path, after refusing paths with
-``.``/``..`` or empty segments: a request that could be read as a different path by
-the upstream (``/visitors/../moons``, ``/planets/%2e%2e/moons``) never reaches it.
+Paths are matched on the percent-decoded request path, after refusing paths that an
+upstream could read as another path (``ostiary.request_paths``: dot segments, also as
+``..;``, ``\\``, double encoding, and ``;`` unless the route has ``allow_semicolons``):
+``/visitors/../moons``, ``/planets/%2e%2e/moons`` or ``/api/..;/moons`` never reach it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import re
 from dataclasses import dataclass
 
 from ostiary.gateway.config import RouteConfig
+from ostiary.request_paths import compile_path, is_safe_path, path_problem
+
+__all__ = ["CompiledRoute", "NoMatch", "RouteMatch", "Router", "compile_path", "is_safe_path", "path_problem"]
 
 
 @dataclass(frozen=True)
@@ -42,36 +46,6 @@ class CompiledRoute:
     def accepts(self, method: str) -> bool:
         methods = self.route.methods
         return "*" in methods or method in methods or (method == "HEAD" and "GET" in methods)
-
-
-def compile_path(template: str) -> re.Pattern[str] | None:
-    """``None`` for a static path (matched by string equality, the common fast case)."""
-    prefix = template.endswith("/*")
-    body = template[:-2] if prefix else template
-    if not prefix and "{" not in body:
-        return None
-    parts = []
-    for segment in body.split("/")[1:]:
-        if segment.startswith("{") and segment.endswith("}"):
-            parts.append(f"(?P<{segment[1:-1]}>[^/]+)")
-        else:
-            parts.append(re.escape(segment))
-    regex = "/" + "/".join(parts) if parts else ""
-    if prefix:
-        regex += "(?:/.*)?"
-    return re.compile(regex or "/")
-
-
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def is_safe_path(path: str) -> bool:
-    """Reject dot segments, empty inner segments and control characters."""
-    if not path.startswith("/") or "//" in path or _CONTROL_CHARS.search(path):
-        return False
-    if "/." in path:
-        return not any(segment in (".", "..") for segment in path.split("/"))
-    return True
 
 
 class Router:

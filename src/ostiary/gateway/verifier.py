@@ -1,7 +1,8 @@
 """Who is calling: the gateway's view of a verified access token.
 
 ``GatewayVerifier`` picks the configured issuer named by the token's ``iss`` (any other
-issuer is refused before a key is looked up), verifies the token with ``jose.verify``
+issuer is refused before a key is looked up), refuses tokens marked as another kind than
+an access token (ID tokens: ``jose.token_kind``), verifies the token with ``jose.verify``
 and keeps the result in a small cache of recently verified tokens.
 
 Why the cache: clients send the same access token with every call for up to an hour,
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ostiary.gateway.config import IssuerSettings, TokenCacheConfig
+from ostiary.jose.token_kind import check_access_token
 from ostiary.jose.verify import (
     IssuerConfig,
     JwksCache,
@@ -97,6 +99,7 @@ class GatewayVerifier:
         config = self.issuers.get(iss) if isinstance(iss, str) else None
         if config is None:
             raise TokenInvalid("wrong_issuer", "the token was not issued by an accepted issuer")
+        check_access_token(parsed.header, parsed.claims)
         keys = await self.jwks.keys_for(config, parsed.kid)
         check_signature(parsed, keys)
         check_claims(

@@ -1,15 +1,20 @@
-"""Outermost ASGI middleware: request ids, Date, rate limits, body-size cap, security headers."""
+"""Outermost ASGI middleware: request ids, Date, the org of the Host, rate limits, body-size cap,
+security headers."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ostiary import ids
 from ostiary.compact_json import dumps
 from ostiary.http.errors import OktaHTTPError, okta_error_body
+from ostiary.http.hosts import LOOPBACK_NAMES
 from ostiary.http.ratelimit import RateLimiter
+from ostiary.store.models import Org
 from ostiary.timeutil import http_date
 
 
@@ -20,11 +25,41 @@ class BodyTooLarge(OktaHTTPError):
         super().__init__(413, "E0000003", "The request body was too large.")
 
 
+OrgResolver = Callable[[str], Awaitable[Org | None]]
+"""A ``Host`` header → the org it names, or None (``Runtime.resolve_org``)."""
+
+HOSTLESS_PATHS = frozenset({"/healthz"})
+"""Answered whatever the Host (load balancers and probes use the machine's address)."""
+
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+"""Sent per ``hsts``: ``always``, on ``https`` requests only, or ``never``."""
+
+
+def hsts_mode(base_url: str) -> str:
+    """``always`` for an https base URL, ``never`` for a loopback one (HSTS binds every port of
+    the name: a browser would then refuse the plain-http ``localhost`` of the demo), else on
+    https requests."""
+    parts = urlsplit(base_url)
+    if (parts.hostname or "") in LOOPBACK_NAMES:
+        return "never"
+    return "always" if parts.scheme == "https" else "https"
+
+
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp, *, limiter: RateLimiter | None, max_body: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limiter: RateLimiter | None,
+        max_body: int,
+        resolve_org: OrgResolver | None = None,
+        hsts: str = "https",
+    ) -> None:
         self.app = app
         self.limiter = limiter
         self.max_body = max_body
+        self.resolve_org = resolve_org
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,9 +72,13 @@ class EdgeMiddleware:
             (b"x-okta-request-id", request_id.encode()),
             (b"x-content-type-options", b"nosniff"),
         ]
+        if self.hsts == "always" or (self.hsts == "https" and scope.get("scheme") == "https"):
+            extra.append(HSTS)
+        org_key, known = await self._org(scope)
         if self.limiter is not None:
-            host = _header(scope, b"host") or "-"
-            verdict = await self.limiter.check(host, scope["method"], scope["path"])
+            client = scope.get("client")
+            ip = client[0] if client else "-"
+            verdict = await self.limiter.check(f"{org_key}:{ip}", scope["method"], scope["path"])
             extra += [
                 (b"x-rate-limit-limit", str(verdict.limit).encode()),
                 (b"x-rate-limit-remaining", str(max(verdict.remaining, 0)).encode()),
@@ -54,6 +93,9 @@ class EdgeMiddleware:
                     extra,
                 )
                 return
+        if not known:
+            await _send_error(send, 404, "E0000007", "Not found: Resource not found: host (Org)", extra)
+            return
         declared = _header(scope, b"content-length")
         if declared and declared.isdigit():
             if int(declared) > self.max_body:
@@ -69,7 +111,9 @@ class EdgeMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message["headers"] = list(message.get("headers", [])) + extra
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                message["headers"] = headers + [h for h in extra if h[0] not in present]
             await send(message)
 
         try:
@@ -77,6 +121,21 @@ class EdgeMiddleware:
         except BodyTooLarge:
             if not started:
                 await _send_error(send, 413, "E0000003", "The request body was too large.", extra)
+
+    async def _org(self, scope: Scope) -> tuple[str, bool]:
+        """The rate-limit key of the Host's org and whether the Host names one. The org goes
+        into ``scope["state"]`` for the handlers. A failed lookup (database down) is left to
+        the handlers, which look again and answer their own error."""
+        if self.resolve_org is None or scope["path"] in HOSTLESS_PATHS:
+            return "-", True
+        try:
+            org = await self.resolve_org(_header(scope, b"host") or "")
+        except Exception:
+            return "unresolved", True
+        if org is None:
+            return "unknown-host", False
+        scope["state"]["org"] = org
+        return org.id, True
 
 
 def _capped(receive: Receive, max_body: int) -> Receive:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,14 +10,20 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
+from ostiary.bounded_cache import BoundedTTLCache
 from ostiary.domain.authz.keys import KeyRings
 from ostiary.domain.authz.servers import ServerCache
 from ostiary.domain.context import Actor
+from ostiary.http.errors import OktaHTTPError
+from ostiary.http.hosts import HostMatch, match_host
 from ostiary.jose.signer import Signer
 from ostiary.settings import Settings
 from ostiary.store import db as db_module
 from ostiary.store.models import Org
 from ostiary.store.repositories import orgs
+
+ORG_CACHE_SIZE = 1024
+ORG_CACHE_TTL = 30.0
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,10 @@ class Runtime:
     limiter: Any = None
     bearer: BearerAuthenticator | None = None
     extras: dict[str, Any] = field(default_factory=dict)
-    _org_cache: dict[str, tuple[float, Org]] = field(default_factory=dict)
+    _org_cache: BoundedTTLCache[HostMatch, Org | None] = field(
+        default_factory=lambda: BoundedTTLCache(ORG_CACHE_SIZE, ORG_CACHE_TTL)
+    )
+    """Orgs (None: no such org) by the host rule that named them, never by the raw header."""
     server_contexts: dict[tuple[str, str], Any] = field(default_factory=dict)
     """(org id, server id) → ``http.oauth.servers.ServerContext``, rebuilt when either cached
     object is replaced."""
@@ -61,24 +69,40 @@ class Runtime:
         port = f":{parts.port}" if parts.port else ""
         return f"{parts.scheme}://{org.subdomain}.{self.base_host}{port}"
 
-    async def org_for_host(self, host: str) -> Org:
-        """``{org}.{base domain}`` selects that org; any other host is the default org."""
-        hostname = host.rsplit(":", 1)[0].lower() if not host.startswith("[") else host
-        cached = self._org_cache.get(hostname)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
+    async def resolve_org(self, host: str) -> Org | None:
+        """The org that a ``Host`` header names (see ``http.hosts``), or None for a host this
+        server does not serve or an org that does not exist."""
+        match = match_host(host, self.base_host)
+        if match is None:
+            return None
+        found, org = self._org_cache.lookup(match)
+        if found:
+            return org
         async with self.db.session() as session:
-            org = None
-            suffix = "." + self.base_host
-            if hostname.endswith(suffix):
-                org = await orgs.get_by_subdomain(session, hostname[: -len(suffix)])
-            if org is None:
+            if match.subdomain is None:
                 org = await orgs.ensure_default(session)
-        self._org_cache[hostname] = (time.monotonic() + 30.0, org)
+            else:
+                org = await orgs.get_by_subdomain(session, match.subdomain)
+        self._org_cache.set(match, org)
+        return org
+
+    async def org_for_host(self, host: str) -> Org:
+        """The org that ``host`` names; 404 in Okta's shape when it names none."""
+        org = await self.resolve_org(host)
+        if org is None:
+            raise unknown_host()
         return org
 
     async def org_for(self, request: Request) -> Org:
+        """The org ``EdgeMiddleware`` resolved for this request (looked up when absent)."""
+        org = request.scope.get("state", {}).get("org")
+        if isinstance(org, Org):
+            return org
         return await self.org_for_host(request.headers.get("host", ""))
+
+
+def unknown_host() -> OktaHTTPError:
+    return OktaHTTPError(404, "E0000007", "Not found: Resource not found: host (Org)")
 
 
 def runtime(request: Request) -> Runtime:

@@ -18,12 +18,16 @@ from typing import Any
 
 from starlette.requests import HTTPConnection
 
-from ostiary.jose.verify import IssuerConfig, JwksCache, KeysUnavailable, TokenInvalid
+from ostiary.jose.token_kind import check_access_token
+from ostiary.jose.verify import IssuerConfig, JwksCache, KeysUnavailable, TokenInvalid, parse_token
 from ostiary.resource.bearer import (
     REALM,
+    TWO_AUTHORIZATION_HEADERS,
     BearerError,
+    authorization_header_count,
     bearer_token,
     insufficient_scope,
+    invalid_request,
     invalid_token,
     missing_token,
 )
@@ -66,7 +70,10 @@ class JwtAuth:
         self.realm = realm
 
     async def verify(self, token: str) -> dict[str, Any]:
-        """The claims of a valid token; ``TokenInvalid`` otherwise."""
+        """The claims of a valid access token; ``TokenInvalid`` otherwise (ID tokens included:
+        ``jose.token_kind``)."""
+        parsed = parse_token(token)
+        check_access_token(parsed.header, parsed.claims)
         verifier = await self.cache.get_verifier(self.config)
         return await verifier.verify(token)
 
@@ -92,6 +99,8 @@ class JwtAuth:
     async def current_claims(self, request: HTTPConnection) -> dict[str, Any]:
         claims = request.scope.get(CLAIMS_KEY)
         if claims is None:
+            if authorization_header_count(request.scope["headers"]) > 1:
+                raise invalid_request(TWO_AUTHORIZATION_HEADERS, self.realm)
             claims = await self.authenticate(request.headers.get("authorization"))
             request.scope[CLAIMS_KEY] = claims
         return dict(claims)

@@ -6,6 +6,8 @@ The gateway and the resource library answer the same way:
   realm="ostiary"`` with no error attributes (RFC 6750 §3.1);
 - a bad token: ``401`` and ``error="invalid_token", error_description="..."``;
 - a good token without the scopes: ``403`` and ``error="insufficient_scope", scope="..."``;
+- more than one ``Authorization`` header: ``400`` and ``error="invalid_request"`` (§3.1: a
+  malformed request; which copy would count is up to each reader, so none does);
 
 each with a JSON body ``{"error": ..., "error_description": ...}``.
 """
@@ -95,6 +97,18 @@ def missing_token(realm: str = REALM) -> BearerError:
 
 def invalid_token(description: str, realm: str = REALM) -> BearerError:
     return BearerError(401, "invalid_token", description, realm=realm)
+
+
+def invalid_request(description: str, realm: str = REALM) -> BearerError:
+    return BearerError(400, "invalid_request", description, realm=realm)
+
+
+def authorization_header_count(headers: Iterable[tuple[bytes, bytes]]) -> int:
+    """How many ``Authorization`` header lines an ASGI request has."""
+    return sum(1 for name, _ in headers if name == b"authorization")
+
+
+TWO_AUTHORIZATION_HEADERS = "The request has more than one Authorization header."
 
 
 def insufficient_scope(needed: str, realm: str = REALM) -> BearerError:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any, cast
 
@@ -89,7 +90,26 @@ class _LazySession:
         return getattr(session, name)
 
 
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
 def _ensure_sqlite_dir(url: str) -> None:
+    """Create the database's directory (0700) and file (0600) when absent, and make an
+    existing file and its journals private: they hold password hashes, PII and the system
+    log. SQLite gives the journals it creates the database file's mode."""
     path = url.split(":///", 1)[-1] if ":///" in url else ""
     if path and path != ":memory:" and not path.startswith("file:"):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        database = Path(path)
+        database.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with suppress(FileExistsError):
+            os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        for file in (database, *(Path(path + suffix) for suffix in SQLITE_COMPANIONS)):
+            _make_private(file)
+
+
+def _make_private(file: Path) -> None:
+    try:
+        if file.stat().st_mode & 0o077:
+            file.chmod(0o600)
+    except OSError:  # absent, or not ours to change: SQLite reports what matters
+        pass

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ostiary.bounded_cache import BoundedTTLCache
 from ostiary.domain.errors import NotFound
 from ostiary.store.db import Database
 from ostiary.store.models import AuthorizationServer
@@ -93,28 +92,35 @@ async def get_server(session: AsyncSession, org_id: str, server_id: str) -> Auth
 class ServerCache:
     """Authorization servers by (org, id) for the OAuth hot path; writes call ``invalidate``.
 
-    Entries expire after ``ttl`` seconds so that changes made by other processes show up.
+    Entries expire after ``ttl`` seconds so that changes made by other processes show up. The
+    id comes from the request URL, so unknown ids are cached too (as ``None``) but the cache
+    holds at most ``max_size`` entries, least recently used dropped first.
     """
 
-    def __init__(self, db: Database, ttl: float = 10.0) -> None:
+    def __init__(self, db: Database, ttl: float = 10.0, max_size: int = 4096) -> None:
         self.db = db
         self.ttl = ttl
-        self._entries: dict[tuple[str, str], tuple[float, AuthorizationServer | None]] = {}
+        self._entries: BoundedTTLCache[tuple[str, str], AuthorizationServer | None] = BoundedTTLCache(
+            max_size, ttl
+        )
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     async def get(self, org_id: str, server_id: str) -> AuthorizationServer | None:
-        entry = self._entries.get((org_id, server_id))
-        if entry is not None and entry[0] > time.monotonic():
-            return entry[1]
+        found, server = self._entries.lookup((org_id, server_id))
+        if found:
+            return server
         async with self.db.session() as session:
             server = await session.get(AuthorizationServer, (org_id, server_id))
-        self._entries[(org_id, server_id)] = (time.monotonic() + self.ttl, server)
+        self._entries.set((org_id, server_id), server)
         return server
 
     def clear(self) -> None:
-        self._entries = {}
+        self._entries.clear()
 
     def invalidate(self, org_id: str, server_id: str | None = None) -> None:
         if server_id is None:
-            self._entries = {k: v for k, v in self._entries.items() if k[0] != org_id}
+            self._entries.discard_where(lambda key: key[0] == org_id)
         else:
-            self._entries.pop((org_id, server_id), None)
+            self._entries.pop((org_id, server_id))

@@ -1,4 +1,11 @@
-"""API tokens (``Authorization: SSWS <token>``): created by the CLI, stored as SHA-256 digests."""
+"""API tokens (``Authorization: SSWS <token>``): created by the CLI, stored as SHA-256 digests.
+
+As Okta's, a token expires when it has not been used for ``TOKEN_WINDOW`` (30 days):
+``expiresAt`` moves to 30 days after each use (written at most once per ``EXPIRY_STEP``, not on
+every request). Its ``network`` condition can only be ``ANYWHERE``: Ostiary has no network
+zones, so a ``ZONE`` condition is refused when set, and a token that carries any other
+condition (stored before this rule) is refused when used, never ignored.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +28,10 @@ from ostiary.store.repositories.paging import Page, fetch_page
 from ostiary.timeutil import utcnow
 
 _ALPHABET = ids.ALPHABET + "-_"
+TOKEN_WINDOW = timedelta(days=30)
+TOKEN_WINDOW_ISO = "P30D"
+EXPIRY_STEP = timedelta(hours=1)
+ANYWHERE = "ANYWHERE"
 
 
 def digest(token: str) -> str:
@@ -52,11 +64,11 @@ async def create_token(tx: Tx, name: str, *, user_id: str | None = None) -> tupl
         token_hash=digest(plaintext),
         token_hint=plaintext[-4:],
         client_name="Okta API",
-        network={"connection": "ANYWHERE"},
-        token_window=None,
+        network={"connection": ANYWHERE},
+        token_window=TOKEN_WINDOW_ISO,
         created=now,
         last_updated=now,
-        expires_at=None,
+        expires_at=now + TOKEN_WINDOW,
     )
     tx.session.add(token)
     await tx.session.flush()
@@ -73,9 +85,32 @@ async def authenticate(session: AsyncSession, org_id: str, plaintext: str) -> Ap
     token = (await session.scalars(stmt)).first()
     if token is None or not hmac.compare_digest(token.token_hash, wanted):
         return None
-    if token.expires_at is not None and token.expires_at <= utcnow():
+    now = utcnow()
+    if token.expires_at is not None and token.expires_at <= now:
         return None
+    if not allows_every_network(token.network):
+        return None
+    _extend(token, now)
     return token
+
+
+def allows_every_network(network: object) -> bool:
+    """Whether a stored ``network`` condition lets the token be used from any address."""
+    return (
+        isinstance(network, Mapping)
+        and network.get("connection") == ANYWHERE
+        and not network.get("include")
+        and not network.get("exclude")
+    )
+
+
+def _extend(token: ApiToken, now: datetime) -> None:
+    """Move ``expires_at`` to a full window from now (tokens made before expiry existed, with
+    ``expires_at`` None, start their window at their next use)."""
+    renewed = now + TOKEN_WINDOW
+    if token.expires_at is None or renewed - token.expires_at >= EXPIRY_STEP:
+        token.expires_at = renewed
+        token.token_window = TOKEN_WINDOW_ISO
 
 
 async def get_token(tx: Tx, token_id: str) -> ApiToken:
@@ -99,19 +134,32 @@ async def update_token(tx: Tx, token_id: str, body: Mapping[str, Any]) -> ApiTok
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise Invalid("Api validation failed: name", code="E0000001", causes=["name: cannot be blank"])
-    network = body.get("network", token.network)
-    if not isinstance(network, Mapping) or network.get("connection") not in (
-        "ANYWHERE",
-        "ZONE",
-        "ANY",
-        None,
-    ):
-        raise Invalid("Api validation failed: network", code="E0000001", causes=["network: invalid"])
+    network = _network(body["network"]) if "network" in body else token.network
     token.name = name.strip()
-    token.network = dict(network)
+    token.network = network
     token.last_updated = utcnow()
     record(tx, "system.api_token.update", "Update API token", [target(token)])
     return token
+
+
+def _network(value: object) -> dict[str, Any]:
+    """The ``network`` of a PUT: ``ANYWHERE`` (or absent); zones do not exist here."""
+    if value is None:
+        return {"connection": ANYWHERE}
+    if not isinstance(value, Mapping):
+        raise _invalid_network("network: must be an object")
+    connection = value.get("connection", ANYWHERE)
+    if connection == "ZONE" or value.get("include") or value.get("exclude"):
+        raise _invalid_network(
+            "network.connection: ZONE is not supported: this server has no network zones; use ANYWHERE"
+        )
+    if connection != ANYWHERE:
+        raise _invalid_network("network.connection: must be ANYWHERE")
+    return {"connection": ANYWHERE}
+
+
+def _invalid_network(cause: str) -> Invalid:
+    return Invalid("Api validation failed: network", code="E0000001", causes=[cause])
 
 
 async def revoke_token(tx: Tx, token_id: str) -> None:

@@ -1,22 +1,25 @@
 """Primary authentication: a username and a password, checked against the directory.
 
 Used by ``POST /api/v1/authn`` (Okta's Classic Authentication API) and by the hosted sign-in
-page. Whatever the reason for a refusal (no such user, wrong password, a user who may not
-sign in), the caller sees the same answer and the server does the same work: one argon2
-verification, against a dummy hash when there is no user. A wrong password of a user who
-can sign in counts towards the lockout (``PasswordPolicy.max_attempts``); the attempt that
-reaches the limit locks the account (LOCKED_OUT, undone by ``/lifecycle/unlock``).
+page. Whatever the reason for a refusal (no such user, wrong password, a locked-out user, a
+user who may not sign in), the caller sees the same answer and the server does the same work:
+one argon2 verification, against a dummy hash when there is no user. A wrong password of a user
+who can sign in counts towards the lockout (``PasswordPolicy.max_attempts``); the attempt that
+reaches the limit locks the account (LOCKED_OUT).
 
-A locked-out user is told so (status LOCKED_OUT) only when the password was right: the
-answer then goes to the account's owner, and a guesser learns nothing new. Every attempt
-is a ``user.session.start`` event in the system log, SUCCESS or FAILURE with the reason.
+A locked-out account answers every password, the right one included, exactly as a wrong one
+(security review F6: a distinct answer for the right password was an oracle that took
+unlimited guesses). The lockout ends after ``PasswordPolicy.auto_unlock_minutes`` (checked at
+the next sign-in: the account is then unlocked and the attempt evaluated normally), or earlier
+by ``/lifecycle/unlock``. Every attempt is a ``user.session.start`` event in the system log,
+SUCCESS or FAILURE with the reason (LOCKED_OUT for attempts on a locked account).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -79,11 +82,11 @@ async def verify_credentials(
     if user is None:
         _log_attempt(tx, None, username, "FAILURE", INVALID_CREDENTIALS)
         return Verdict(FAILED, reason=INVALID_CREDENTIALS)
+    if user.status == users_domain.LOCKED_OUT and not await _lockout_lapsed(tx, user, policy):
+        _log_attempt(tx, user, username, "FAILURE", LOCKED_OUT)
+        return Verdict(FAILED, reason=LOCKED_OUT)
     if not matches:
         return await _wrong_password(tx, user, policy)
-    if user.status == users_domain.LOCKED_OUT:
-        _log_attempt(tx, user, username, "FAILURE", LOCKED_OUT)
-        return Verdict(LOCKED_OUT, user, LOCKED_OUT)
     if user.status not in _COUNTED:
         _log_attempt(tx, user, username, "FAILURE", user.status)
         return Verdict(FAILED, reason=user.status)
@@ -109,8 +112,6 @@ async def primary_authentication(
         return AuthnResult(
             PASSWORD_EXPIRED, verdict.user, state_token=state.value, expires_at=state.expires_at
         )
-    if verdict.status == LOCKED_OUT:
-        return AuthnResult(LOCKED_OUT, verdict.user)
     return AuthnResult(FAILED)
 
 
@@ -163,6 +164,38 @@ async def _lock(tx: Tx, user: User) -> None:
         reason="LOCKED_OUT",
         severity="WARN",
     )
+
+
+async def _lockout_lapsed(tx: Tx, user: User, policy: PasswordPolicy) -> bool:
+    """Unlock ``user`` when the policy's auto-unlock window has passed since the lockout began;
+    whether the account is now unlocked. Conditional on the status, so that of concurrent
+    attempts one unlocks (and logs it) and the others see its result."""
+    if not policy.auto_unlock_minutes or user.status_changed is None:
+        return False
+    locked_at = user.status_changed
+    if locked_at.tzinfo is None:
+        locked_at = locked_at.replace(tzinfo=UTC)
+    if utcnow() < locked_at + timedelta(minutes=policy.auto_unlock_minutes):
+        return False
+    now = utcnow()
+    result = await tx.session.execute(
+        update(User)
+        .where(User.id == user.id, User.status == users_domain.LOCKED_OUT)
+        .values(status=users_domain.ACTIVE, failed_logins=0, status_changed=now, last_updated=now)
+        .returning(User.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.scalar_one_or_none() is not None:
+        record(
+            tx,
+            "user.account.unlock",
+            "Unlock user account",
+            [users_domain.target(user)],
+            result="SUCCESS",
+            reason="Lockout window elapsed",
+        )
+    await tx.session.refresh(user)
+    return user.status != users_domain.LOCKED_OUT
 
 
 def _as_user(tx: Tx, user: User | None, username: str) -> Tx:

@@ -37,6 +37,9 @@ class PasswordPolicy:
     exclude_attributes: tuple[str, ...] = ("firstName", "lastName")
     max_length: int = 256
     max_attempts: int = 10
+    auto_unlock_minutes: int = 60
+    """Okta's ``lockout.autoUnlockMinutes``: a lockout ends by itself this long after it began
+    (0: only an admin's ``/lifecycle/unlock`` ends it)."""
 
     def describe(self) -> str:
         parts = [f"at least {self.min_length} characters"]

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from ostiary.domain.context import Tx
 from ostiary.domain.directory import authn as authn_domain
+from ostiary.http import signin_throttle
 from ostiary.http.auth import client_info
 from ostiary.http.cors import preflight_endpoint, with_cors
 from ostiary.http.errors import OktaHTTPError
@@ -56,7 +57,7 @@ def embedded_user(user: User) -> dict[str, Any]:
 
 
 def transaction_json(result: authn_domain.AuthnResult) -> dict[str, Any]:
-    if result.status == authn_domain.LOCKED_OUT or result.user is None:
+    if result.user is None:
         return {"status": result.status}
     body: dict[str, Any] = {}
     if result.state_token is not None:
@@ -75,6 +76,9 @@ async def authn(request: Request) -> Response:
     password = _credential(body, "password")
     rt = runtime(request)
     org = await rt.org_for(request)
+    exhausted = await signin_throttle.throttled(request, org, username)
+    if exhausted is not None:
+        raise signin_throttle.too_many_attempts(exhausted)
     async with rt.db.session() as session:
         tx = Tx(session=session, org=org, client=client_info(request))
         result = await authn_domain.primary_authentication(tx, username, password)

@@ -40,6 +40,7 @@ from ostiary import ids
 from ostiary.domain.context import Actor, Tx
 from ostiary.domain.directory import authn as authn_domain
 from ostiary.domain.directory import sessions as sessions_domain
+from ostiary.http import signin_throttle
 from ostiary.http.auth import client_info
 from ostiary.http.login.sessions import (
     clear_session_cookie,
@@ -73,10 +74,10 @@ PAGE_HEADERS = {
 
 MESSAGES = {
     "failed": "Unable to sign in. Check your username and password.",
-    "locked": "Your account is locked. Contact your administrator.",
     "expired": "Your password has expired. Contact your administrator to reset it.",
     "missing": "Enter your username and password.",
     "csrf": "This sign-in form has expired. Please sign in again.",
+    "throttled": "Too many sign-in attempts. Try again in a minute.",
 }
 
 
@@ -234,6 +235,10 @@ async def login_submit(request: Request) -> Response:
         )
     rt = runtime(request)
     org = await rt.org_for(request)
+    if await signin_throttle.throttled(request, org, username) is not None:
+        return await _render(
+            request, status=429, error=MESSAGES["throttled"], username=username, from_uri=from_uri
+        )
     async with rt.db.session() as session:
         tx = Tx(session=session, org=org, client=client_info(request))
         verdict = await authn_domain.verify_credentials(tx, username, password)
@@ -244,7 +249,7 @@ async def login_submit(request: Request) -> Response:
                 tx, verdict.user, max_lifetime=max_session_lifetime(request)
             )
     if started is None:
-        message = {authn_domain.LOCKED_OUT: "locked", authn_domain.PASSWORD_EXPIRED: "expired"}
+        message = {authn_domain.PASSWORD_EXPIRED: "expired"}
         error = MESSAGES[message.get(verdict.status, "failed")]
         return await _render(request, error=error, username=username, from_uri=from_uri)
     response = RedirectResponse(from_uri or LOGIN_PATH, status_code=303, headers=PAGE_HEADERS)

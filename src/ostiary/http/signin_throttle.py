@@ -1,0 +1,49 @@
+"""Password sign-in throttling, per username and per client address (security review F6).
+
+``/api/v1/authn`` and the hosted ``/login`` count every attempt twice, on top of the endpoint's
+own bucket: against ``signin_user`` for the username in its org (however many addresses guess
+at it) and against ``signin_ip`` for the client address (however many orgs, Hosts or usernames
+it tries). Neither depends on the Host header. A throttled attempt checks no password and
+counts no failure. Off when rate limits are off (``OSTIARY_RATE_LIMITS=off``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from starlette.requests import Request
+
+from ostiary.http.errors import OktaHTTPError
+from ostiary.http.ratelimit import RateLimiter, Verdict
+from ostiary.http.runtime import runtime
+from ostiary.store.models import Org
+
+TOO_MANY_SUMMARY = "API call exceeded rate limit due to too many requests."
+
+
+async def throttled(request: Request, org: Org, username: str) -> Verdict | None:
+    """The exhausted verdict when this attempt is over a limit, else None (count it)."""
+    limiter: RateLimiter | None = runtime(request).limiter
+    if limiter is None:
+        return None
+    name = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
+    address = request.client.host if request.client else "-"
+    by_user = await limiter.check_bucket(f"{org.id}:{name}", "signin_user")
+    by_address = await limiter.check_bucket(address, "signin_ip")
+    for verdict in (by_user, by_address):
+        if not verdict.allowed:
+            return verdict
+    return None
+
+
+def rate_limit_headers(verdict: Verdict) -> dict[str, str]:
+    return {
+        "X-Rate-Limit-Limit": str(verdict.limit),
+        "X-Rate-Limit-Remaining": "0",
+        "X-Rate-Limit-Reset": str(verdict.reset),
+    }
+
+
+def too_many_attempts(verdict: Verdict) -> OktaHTTPError:
+    """Okta's 429 with the headers of the exhausted bucket (the SDKs wait until its reset)."""
+    return OktaHTTPError(429, "E0000047", TOO_MANY_SUMMARY, headers=rate_limit_headers(verdict))

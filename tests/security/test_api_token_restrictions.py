@@ -1,0 +1,147 @@
+"""Security review F16: API-token network conditions are enforced (or refused), and tokens
+expire after 30 days without use, as Okta's do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from ostiary.domain.directory import api_tokens
+from ostiary.store.models import ApiToken
+from ostiary.timeutil import parse_iso, utcnow
+from tests.conftest import Server
+
+ZONE = {"connection": "ZONE", "include": ["nzoNONEXISTENT"]}
+
+
+def assert_invalid_token(response: httpx.Response) -> None:
+    assert response.status_code == 401
+    assert response.json()["errorCode"] == "E0000011"
+
+
+async def token_id(client: httpx.AsyncClient) -> str:
+    listed = (await client.get("/api/v1/api-tokens")).json()
+    return str(listed[0]["id"])
+
+
+def clock_at(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], None]:
+    """Move the API-token module's clock to ``offset`` from now."""
+    start = utcnow()
+
+    def move(offset: timedelta) -> None:
+        monkeypatch.setattr(api_tokens, "utcnow", lambda: start + offset)
+
+    return move
+
+
+# --- network -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "network",
+    [
+        ZONE,
+        {"connection": "ZONE", "exclude": ["nzo1"]},
+        {"connection": "ANYWHERE", "include": ["nzo1"]},
+        {"connection": "SOMEWHERE"},
+        "ANYWHERE",
+    ],
+)
+async def test_a_network_condition_that_cannot_be_enforced_is_refused(
+    server: Server, network: object
+) -> None:
+    token = await server.create_token("acme-admin")
+    async with server.client(token) as client:
+        tid = await token_id(client)
+        response = await client.put(f"/api/v1/api-tokens/{tid}", json={"name": "x", "network": network})
+        assert response.status_code == 400
+        body = response.json()
+        assert body["errorCode"] == "E0000001" and body["errorCauses"]
+        after = (await client.get(f"/api/v1/api-tokens/{tid}")).json()
+        assert (after["name"], after["network"]) == ("acme-admin", {"connection": "ANYWHERE"})
+        assert (await client.get("/api/v1/users")).status_code == 200
+
+
+async def test_anywhere_is_accepted(server: Server) -> None:
+    token = await server.create_token()
+    async with server.client(token) as client:
+        tid = await token_id(client)
+        response = await client.put(
+            f"/api/v1/api-tokens/{tid}", json={"name": "ci", "network": {"connection": "ANYWHERE"}}
+        )
+        assert response.status_code == 200
+        assert response.json()["network"] == {"connection": "ANYWHERE"}
+
+
+async def test_a_stored_zone_condition_is_enforced_by_refusing_the_token(server: Server) -> None:
+    token = await server.create_token()
+    async with server.rt.db.session() as session:
+        await session.execute(update(ApiToken).values(network=ZONE))
+    async with server.client(token) as client:
+        assert_invalid_token(await client.get("/api/v1/users"))
+
+
+# --- inactivity expiry ---------------------------------------------------------------------------
+
+
+async def test_a_new_token_expires_after_a_thirty_day_window(server: Server) -> None:
+    token = await server.create_token()
+    async with server.client(token) as client:
+        shown = (await client.get(f"/api/v1/api-tokens/{await token_id(client)}")).json()
+    assert shown["tokenWindow"] == "P30D"
+    window = parse_iso(shown["expiresAt"]) - parse_iso(shown["created"])
+    assert timedelta(days=30) - timedelta(minutes=1) <= window <= timedelta(days=30) + timedelta(minutes=1)
+
+
+async def test_a_token_unused_for_thirty_days_is_invalid(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = await server.create_token()
+    move = clock_at(monkeypatch)
+    move(timedelta(days=30, minutes=1))
+    async with server.client(token) as client:
+        assert_invalid_token(await client.get("/api/v1/users"))
+
+
+async def test_each_use_moves_the_expiry_a_full_window_ahead(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = await server.create_token()
+    move = clock_at(monkeypatch)
+    async with server.client(token) as client:
+        for day in (20, 45, 70):
+            move(timedelta(days=day))
+            assert (await client.get("/api/v1/users")).status_code == 200, day
+        move(timedelta(days=101))
+        assert_invalid_token(await client.get("/api/v1/users"))
+
+
+async def stored_expiry(server: Server) -> datetime | None:
+    async with server.rt.db.session() as session:
+        return (await session.scalars(select(ApiToken.expires_at))).one()
+
+
+async def test_uses_within_the_hour_do_not_rewrite_the_expiry(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = await server.create_token()
+    created_expiry = await stored_expiry(server)
+    move = clock_at(monkeypatch)
+    move(timedelta(minutes=30))
+    async with server.client(token) as client:
+        assert (await client.get("/api/v1/users")).status_code == 200
+    assert await stored_expiry(server) == created_expiry
+
+
+async def test_a_token_from_before_expiry_starts_its_window_at_its_next_use(server: Server) -> None:
+    token = await server.create_token()
+    async with server.rt.db.session() as session:
+        await session.execute(update(ApiToken).values(expires_at=None, token_window=None))
+    async with server.client(token) as client:
+        assert (await client.get("/api/v1/users")).status_code == 200
+    expiry = await stored_expiry(server)
+    assert expiry is not None and expiry > utcnow() + timedelta(days=29)
