@@ -231,3 +231,68 @@ async def test_a_session_token_from_a_trusted_initiator_signs_in(
     async with server.client(**headers) as browser:
         response = await authorize(browser, client_id, sessionToken=token)
     assert "code" in redirected(response)
+
+
+# --- /login/sessionCookieRedirect ---------------------------------------------------------------------
+
+COOKIE_REDIRECT = "/login/sessionCookieRedirect"
+
+
+async def test_session_cookie_redirect_from_the_trusted_app_signs_in_and_redirects(
+    server: Server, admin: httpx.AsyncClient
+) -> None:
+    """okta-auth-js ``session.setCookieAndRedirect``: a navigation from the app's page."""
+    await user(admin, ATTACKER)
+    await trust(admin, SPA_ORIGIN, "CORS", "REDIRECT")
+    async with server.client() as app:
+        token = await session_token(app, ATTACKER)
+    headers = {"Sec-Fetch-Site": "cross-site", "Referer": f"{SPA_ORIGIN}/signin"}
+    params = {"token": token, "redirectUrl": f"{SPA_ORIGIN}/home", "checkAccountSetupComplete": "true"}
+    async with server.client(**headers) as browser:
+        response = await browser.get(COOKIE_REDIRECT, params=params)
+        assert (response.status_code, response.headers["location"]) == (302, f"{SPA_ORIGIN}/home")
+        assert "sid=" in response.headers["set-cookie"]
+        assert (await browser.get("/api/v1/sessions/me")).json()["login"] == ATTACKER
+
+
+async def test_session_cookie_redirect_from_another_site_does_not_sign_in(
+    server: Server, admin: httpx.AsyncClient
+) -> None:
+    await user(admin, ATTACKER)
+    await trust(admin, SPA_ORIGIN, "REDIRECT")
+    async with server.client() as attacker:
+        token = await session_token(attacker, ATTACKER)
+    params = {"token": token, "redirectUrl": f"{SPA_ORIGIN}/home"}
+    async with server.client(Referer=f"{EVIL}/") as victim:
+        response = await victim.get(COOKIE_REDIRECT, params=params)
+    assert (response.status_code, response.headers["location"]) == (302, f"{SPA_ORIGIN}/home")
+    assert "sid=" not in response.headers.get("set-cookie", "")
+    assert await redeemable(server, token)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [f"{EVIL}/steal", "//evil.example/x", "javascript:alert(1)", "https://spa.example.com.evil.example/"],
+)
+async def test_session_cookie_redirect_refuses_untrusted_targets(
+    server: Server, admin: httpx.AsyncClient, target: str
+) -> None:
+    await user(admin, ATTACKER)
+    await trust(admin, SPA_ORIGIN, "REDIRECT")
+    async with server.client() as app:
+        token = await session_token(app, ATTACKER)
+    async with server.client() as browser:
+        response = await browser.get(COOKIE_REDIRECT, params={"token": token, "redirectUrl": target})
+    assert response.status_code == 400
+    assert "location" not in response.headers and "set-cookie" not in response.headers
+    assert await redeemable(server, token)
+
+
+async def test_session_cookie_redirect_to_a_relative_path(server: Server, admin: httpx.AsyncClient) -> None:
+    await user(admin, ATTACKER)
+    async with server.client() as app:
+        token = await session_token(app, ATTACKER)
+    async with server.client() as browser:
+        response = await browser.get(COOKIE_REDIRECT, params={"token": token, "redirectUrl": "/login"})
+    assert (response.status_code, response.headers["location"]) == (302, "/login")
+    assert "sid=" in response.headers["set-cookie"]
