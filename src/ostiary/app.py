@@ -20,7 +20,7 @@ from ostiary.domain.authz.servers import ServerCache
 from ostiary.http.cache_sync import cache_listener
 from ostiary.http.errors import EXCEPTION_HANDLERS
 from ostiary.http.fast_routes import TokenFastPath
-from ostiary.http.login import authn, page, sessions
+from ostiary.http.login import authn, cookie_redirect, page, sessions
 from ostiary.http.management import api_tokens, apps, as_tokens, authorization_servers, groups, logs, users
 from ostiary.http.management import trusted_origins as trusted_origins_api
 from ostiary.http.middleware import EdgeMiddleware, hsts_mode
@@ -69,6 +69,7 @@ def build_routes() -> list[BaseRoute]:
         *authn.routes,
         *sessions.routes,
         *page.routes,
+        *cookie_redirect.routes,
     ]
 
 

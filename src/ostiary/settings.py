@@ -35,6 +35,8 @@ class Settings:
     db_pool_timeout: float = 5.0
     """Seconds: ``OSTIARY_DB_CONNECT_TIMEOUT``, ``OSTIARY_DB_STATEMENT_TIMEOUT``,
     ``OSTIARY_DB_POOL_TIMEOUT`` (see ``ostiary.store.db.Timeouts``)."""
+    session_max_lifetime_minutes: int = 720
+    """Absolute cap on a sign-in session, however often it is refreshed; 0: no cap."""
 
     @property
     def rate_limits_enabled(self) -> bool:
@@ -65,6 +67,7 @@ def load_settings(**overrides: str | None) -> Settings:
         db_connect_timeout=_seconds(env, "OSTIARY_DB_CONNECT_TIMEOUT", 3.0),
         db_statement_timeout=_seconds(env, "OSTIARY_DB_STATEMENT_TIMEOUT", 5.0),
         db_pool_timeout=_seconds(env, "OSTIARY_DB_POOL_TIMEOUT", 5.0),
+        session_max_lifetime_minutes=_whole_number(env, "OSTIARY_SESSION_MAX_LIFETIME_MINUTES", 720),
     )
 
 

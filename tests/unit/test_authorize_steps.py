@@ -85,11 +85,15 @@ def test_a_subdomain_wildcard_matches_one_label(uri: str, ok: bool) -> None:
 
 
 def _user(**profile: str) -> User:
+    """A user activated with the email of ``profile`` (so that address is verified)."""
+    email = profile.get("email", "").lower() or None
     return User(
         id="00uAbc",
         login="carl@example.com",
         profile={"login": "carl@example.com", **profile},
         last_updated=datetime(2026, 1, 2, tzinfo=UTC),
+        email_lower=email,
+        verified_email_lower=email,
     )
 
 

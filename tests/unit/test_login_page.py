@@ -258,7 +258,10 @@ async def test_signout_ends_the_session_and_clears_the_cookie(
     async with server.client() as browser:
         await submit(browser)
         session_id = (await browser.get(ME)).json()["id"]
-        response = await browser.get("/login/signout", params={"fromURI": "//evil.example"})
+        page = await browser.get("/login/signout")
+        response = await browser.post(
+            "/login/signout", data={"csrfToken": csrf_token(page), "fromURI": "//evil.example"}
+        )
         assert response.status_code == 303
         assert response.headers["location"] == "/login"
         assert "Max-Age=0" in set_cookies(response)["sid"]

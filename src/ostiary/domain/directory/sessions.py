@@ -4,7 +4,9 @@ A session token (``POST /api/v1/authn``) lives five minutes and is redeemed once
 two concurrent exchanges of the same token cannot both succeed. A session is identified in
 the API by its ``id`` (``102…``) and in the browser by a separate high-entropy secret (the
 ``sid`` cookie); only the secret's SHA-256 digest is stored. Sessions expire after an idle
-period (``IDLE_LIFETIME``) that ``refresh`` extends; ending a session deletes it.
+period (``IDLE_LIFETIME``) that ``refresh`` extends, but never later than ``max_lifetime`` after
+they started (an absolute cap, ``OSTIARY_SESSION_MAX_LIFETIME_MINUTES``; None: no cap, like
+Okta's "no time limit"); ending a session deletes it.
 """
 
 from __future__ import annotations
@@ -130,6 +132,7 @@ async def start_session(
     *,
     amr: Sequence[str] = ("pwd",),
     password_verified_at: datetime | None = None,
+    max_lifetime: timedelta | None,
 ) -> StartedSession:
     """Create a session for ``user`` right after a successful sign-in (the hosted page, or a
     redeemed session token); the user's expired sessions are dropped on the way."""
@@ -152,19 +155,19 @@ async def start_session(
         amr=list(amr),
         created=now,
         last_password_verification=password_verified_at or now,
-        expires_at=now + IDLE_LIFETIME,
+        expires_at=_expiry(now, now, max_lifetime),
     )
     tx.session.add(row)
     await tx.session.flush()
     return StartedSession(row, secret)
 
 
-async def exchange_token(tx: Tx, value: object) -> StartedSession | None:
+async def exchange_token(tx: Tx, value: object, *, max_lifetime: timedelta | None) -> StartedSession | None:
     """Redeem a session token for a new session (``POST /api/v1/sessions``, ``/authorize``)."""
     user = await redeem_token(tx, value, SESSION_TOKEN)
     if user is None:
         return None
-    return await start_session(tx, user)
+    return await start_session(tx, user, max_lifetime=max_lifetime)
 
 
 async def find_by_secret(tx: Tx, secret: str | None) -> UserSession | None:
@@ -198,15 +201,24 @@ async def get_session(tx: Tx, session_id: str) -> UserSession:
     return found
 
 
-async def refresh(tx: Tx, user_session: UserSession) -> UserSession:
-    """Extend the idle lifetime from now."""
-    user_session.expires_at = utcnow() + IDLE_LIFETIME
+def _expiry(created: datetime, now: datetime, max_lifetime: timedelta | None) -> datetime:
+    """The idle lifetime from ``now``, capped at ``max_lifetime`` after ``created`` (not before
+    ``now``: a session past its cap expires at once)."""
+    idle_end = now + IDLE_LIFETIME
+    if max_lifetime is None:
+        return idle_end
+    return max(now, min(idle_end, created + max_lifetime))
+
+
+async def refresh(tx: Tx, user_session: UserSession, *, max_lifetime: timedelta | None) -> UserSession:
+    """Extend the idle lifetime from now, up to the session's absolute cap."""
+    user_session.expires_at = _expiry(user_session.created, utcnow(), max_lifetime)
     await tx.session.flush()
     return user_session
 
 
-async def refresh_by_id(tx: Tx, session_id: str) -> UserSession:
-    return await refresh(tx, await get_session(tx, session_id))
+async def refresh_by_id(tx: Tx, session_id: str, *, max_lifetime: timedelta | None) -> UserSession:
+    return await refresh(tx, await get_session(tx, session_id), max_lifetime=max_lifetime)
 
 
 async def end(tx: Tx, user_session: UserSession) -> None:
@@ -226,6 +238,21 @@ async def end_user_sessions(tx: Tx, user_id: str) -> int:
         .where(UserSession.org_id == tx.org_id, UserSession.user_id == user.id)
         .returning(UserSession.id)
     )
+    ended = len(result.all())
+    await tx.session.execute(
+        delete(SessionToken).where(SessionToken.org_id == tx.org_id, SessionToken.user_id == user.id)
+    )
+    record(tx, "user.session.clear", "Clear user session", [users_domain.target(user)])
+    return ended
+
+
+async def end_sessions_except(tx: Tx, user: User, keep_secret: str | None) -> int:
+    """End every session of ``user`` but the one whose cookie secret is ``keep_secret`` (if it
+    is theirs), and drop their unused one-time tokens (after a credential change)."""
+    conditions = [UserSession.org_id == tx.org_id, UserSession.user_id == user.id]
+    if keep_secret and len(keep_secret) <= MAX_SECRET_LENGTH:
+        conditions.append(UserSession.secret_hash != digest(keep_secret))
+    result = await tx.session.execute(delete(UserSession).where(*conditions).returning(UserSession.id))
     ended = len(result.all())
     await tx.session.execute(
         delete(SessionToken).where(SessionToken.org_id == tx.org_id, SessionToken.user_id == user.id)

@@ -61,6 +61,23 @@ async def get_user(tx: Tx, id_or_login: str) -> User:
     return user
 
 
+def email_verified(user: User) -> bool:
+    """Is the user's primary email verified?
+
+    Ostiary sends no verification mail, so the one party that can vouch for an address is the
+    administrator who activates the user with it (created with ``activate=true`` and a password,
+    or activated later with one), which is how Okta shows an admin-activated user's email
+    (VERIFIED). The address verified then is remembered; an address set or changed afterwards
+    through the API is not verified until it is that address again. So an API client that may
+    edit profiles cannot make relying parties trust an arbitrary address for an existing user.
+    """
+    return user.email_lower is not None and user.email_lower == user.verified_email_lower
+
+
+def _vouch_for_email(user: User) -> None:
+    user.verified_email_lower = user.email_lower
+
+
 def _password_from(credentials: object) -> str | None:
     if credentials is None:
         return None
@@ -83,6 +100,11 @@ def _password_from(credentials: object) -> str | None:
     if not isinstance(value, str):
         raise Invalid("Api validation failed: password", code="E0000001", causes=["password: invalid"])
     return value
+
+
+def sets_password(body: Mapping[str, Any]) -> bool:
+    """Does a user body (``POST``/``PUT /users/{id}``) set a new password?"""
+    return _password_from(body.get("credentials")) is not None
 
 
 async def create_user(tx: Tx, body: Mapping[str, Any], *, activate: bool = True) -> User:
@@ -112,6 +134,8 @@ async def create_user(tx: Tx, body: Mapping[str, Any], *, activate: bool = True)
         user.status = ACTIVE if password else PROVISIONED
         user.activated = now
         user.status_changed = now
+        if password:
+            _vouch_for_email(user)
     tx.session.add(user)
     try:
         await tx.session.flush()
@@ -213,6 +237,8 @@ async def activate(tx: Tx, user_id: str) -> ActivationToken:
         raise _forbidden("Activation failed because the user is already activated; use reactivate")
     _set_status(user, ACTIVE if user.password_hash else PROVISIONED)
     user.activated = utcnow()
+    if user.status == ACTIVE:
+        _vouch_for_email(user)
     record(tx, "user.lifecycle.activate", "Activate Okta user", [target(user)])
     return _activation_token()
 

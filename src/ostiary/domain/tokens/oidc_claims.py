@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from ostiary.domain.directory import users
 from ostiary.store.models import User
 
 OIDC_SCOPES: Final = ("openid", "profile", "email", "address", "phone", "offline_access", "groups")
@@ -83,7 +84,7 @@ def _all_claims(user: User) -> dict[str, Any]:
         "locale": _locale(profile),
         "updated_at": int(updated.timestamp()) if updated is not None else None,
         "email": _text(profile, "email"),
-        "email_verified": True if _text(profile, "email") else None,
+        "email_verified": users.email_verified(user) if _text(profile, "email") else None,
         "address": _address(profile),
         "phone_number": _text(profile, "mobilePhone") or _text(profile, "primaryPhone"),
     }

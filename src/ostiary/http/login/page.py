@@ -1,4 +1,4 @@
-"""The hosted sign-in page: ``GET``/``POST /login`` and ``/login/signout``.
+"""The hosted sign-in page: ``GET``/``POST /login`` and ``GET``/``POST /login/signout``.
 
 A server-rendered form (no JavaScript, no external assets). Credentials go through the same
 domain check as ``/api/v1/authn`` (failure counts, lockout, system log); success starts a
@@ -13,6 +13,10 @@ cookie nor make the browser send it (Strict), so it cannot forge the pair, which
 stops login CSRF (signing the victim into an attacker's account). The token is replaced
 after each sign-in. No server-side state or signing key is needed, so any process of a
 cluster accepts a form rendered by another.
+
+Sign-out is protected the same way (logout CSRF: a cross-site link must not end the session):
+``GET /login/signout`` only shows a page with a sign-out button, and ``POST /login/signout``
+ends the session only with the CSRF pair. The sign-in page's "Sign out" is such a form.
 
 For the authorize endpoint: :func:`current_session` (the browser's live session, or None)
 and :func:`login_url` (where to send the browser to sign in and come back).
@@ -38,7 +42,12 @@ from ostiary.domain.directory import authn as authn_domain
 from ostiary.domain.directory import sessions as sessions_domain
 from ostiary.http import signin_throttle
 from ostiary.http.auth import client_info
-from ostiary.http.login.sessions import clear_session_cookie, session_secret, set_session_cookie
+from ostiary.http.login.sessions import (
+    clear_session_cookie,
+    max_session_lifetime,
+    session_secret,
+    set_session_cookie,
+)
 from ostiary.http.runtime import runtime
 from ostiary.store.models.sessions import UserSession
 
@@ -164,6 +173,7 @@ async def _render(
     username: str = "",
     from_uri: str | None = None,
     token: str | None = None,
+    confirm_signout: bool = False,
 ) -> Response:
     rt = runtime(request)
     org = await rt.org_for(request)
@@ -182,6 +192,7 @@ async def _render(
             from_uri=from_uri,
             signed_in_as=signed_in.login if signed_in else None,
             signout_url=SIGNOUT_PATH,
+            confirm_signout=confirm_signout,
         )
     )
     response = HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
@@ -234,7 +245,9 @@ async def login_submit(request: Request) -> Response:
         started = None
         if verdict.status == authn_domain.SUCCESS and verdict.user is not None:
             await _end_current(tx, request)
-            started = await sessions_domain.start_session(tx, verdict.user)
+            started = await sessions_domain.start_session(
+                tx, verdict.user, max_lifetime=max_session_lifetime(request)
+            )
     if started is None:
         message = {authn_domain.PASSWORD_EXPIRED: "expired"}
         error = MESSAGES[message.get(verdict.status, "failed")]
@@ -253,15 +266,44 @@ async def _end_current(tx: Tx, request: Request) -> None:
         await sessions_domain.end(dataclasses.replace(tx, actor=owner), previous)
 
 
+SIGNOUT_EXPIRED = "This sign-out form has expired. Please try again."
+
+
+async def signout_form(request: Request) -> Response:
+    """A page with a sign-out button; without a session, just where ``fromURI`` points."""
+    from_uri = _next_from(request.query_params)
+    if await current_session(request) is None:
+        return _signed_out(request, from_uri)
+    return await _render(request, from_uri=from_uri, confirm_signout=True)
+
+
 async def signout(request: Request) -> Response:
-    """End the browser's session, clear the cookie, and go to ``fromURI`` or the sign-in page."""
+    """End the browser's session, clear the cookie, and go to ``fromURI`` or the sign-in page;
+    only with the page's CSRF token (see the module docstring)."""
+    form = await request.form()
+    from_uri = _next_from(form) or _next_from(request.query_params)
+    if not _csrf_ok(request, form.get(CSRF_FIELD)):
+        return await _render(
+            request,
+            status=403,
+            error=SIGNOUT_EXPIRED,
+            from_uri=from_uri,
+            token=ids.random_token(32),
+            confirm_signout=True,
+        )
     if session_secret(request) is not None:
         rt = runtime(request)
         org = await rt.org_for(request)
         async with rt.db.session() as session:
             tx = Tx(session=session, org=org, client=client_info(request))
             await _end_current(tx, request)
-    response = RedirectResponse(_next_from(request.query_params) or LOGIN_PATH, status_code=303)
+    response = _signed_out(request, from_uri)
+    _set_csrf_cookie(response, request, ids.random_token(32))
+    return response
+
+
+def _signed_out(request: Request, from_uri: str | None) -> Response:
+    response = RedirectResponse(from_uri or LOGIN_PATH, status_code=303)
     response.headers.update(PAGE_HEADERS)
     clear_session_cookie(response, request)
     return response
@@ -270,5 +312,6 @@ async def signout(request: Request) -> Response:
 routes = [
     Route(LOGIN_PATH, login_form, methods=["GET"]),
     Route(LOGIN_PATH, login_submit, methods=["POST"]),
-    Route(SIGNOUT_PATH, signout, methods=["GET", "POST"]),
+    Route(SIGNOUT_PATH, signout_form, methods=["GET"]),
+    Route(SIGNOUT_PATH, signout, methods=["POST"]),
 ]

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -62,6 +63,12 @@ def session_secret(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE) or None
 
 
+def max_session_lifetime(request: Request) -> timedelta | None:
+    """The absolute session cap from ``OSTIARY_SESSION_MAX_LIFETIME_MINUTES`` (0: none)."""
+    minutes = runtime(request).settings.session_max_lifetime_minutes
+    return timedelta(minutes=minutes) if minutes > 0 else None
+
+
 # --- JSON --------------------------------------------------------------------------------------
 
 
@@ -101,6 +108,11 @@ def _as_owner(tx: Tx, row: UserSession) -> Tx:
 
 
 async def create_session(request: Request) -> Response:
+    """A browser may call this only from this server's origin or a trusted origin (login CSRF:
+    see :mod:`ostiary.http.login.handoff`); servers send no ``Origin``. The JSON content type
+    that :func:`json_object` requires makes a cross-origin browser call preflighted."""
+    if not await origin_allowed(request):
+        raise OktaHTTPError(403, "E0000006", "You do not have permission to perform the requested action")
     body = await json_object(request)
     token = body.get("sessionToken")
     if not isinstance(token, str) or not token:
@@ -114,7 +126,7 @@ async def create_session(request: Request) -> Response:
     org = await rt.org_for(request)
     async with rt.db.session() as session:
         tx = Tx(session=session, org=org, client=client_info(request))
-        started = await sessions_domain.exchange_token(tx, token)
+        started = await sessions_domain.exchange_token(tx, token, max_lifetime=max_session_lifetime(request))
     if started is None:
         raise authn_domain.authentication_failed()
     response = json_response(session_json(started.session, base_url(request)), headers=NO_STORE)
@@ -146,7 +158,7 @@ async def refresh_me(request: Request) -> Response:
         row = await sessions_domain.find_by_secret(tx, session_secret(request))
         if row is None:
             raise _me_not_found()
-        row = await sessions_domain.refresh(tx, row)
+        row = await sessions_domain.refresh(tx, row, max_lifetime=max_session_lifetime(request))
         return json_response(session_json(row, base_url(request), me=True), headers=NO_STORE)
 
 
@@ -179,7 +191,9 @@ async def get_session(request: Request) -> Response:
 
 async def refresh_session(request: Request) -> Response:
     async with management_tx(request, MANAGE) as tx:
-        row = await sessions_domain.refresh_by_id(tx, path_param(request, "sessionId"))
+        row = await sessions_domain.refresh_by_id(
+            tx, path_param(request, "sessionId"), max_lifetime=max_session_lifetime(request)
+        )
         return json_response(session_json(row, base_url(request)))
 
 

@@ -40,7 +40,8 @@ def user_json(user: User, base: str) -> dict[str, Any]:
         credentials["password"] = {}
     email = user.profile.get("email")
     if email:
-        credentials["emails"] = [{"value": email, "status": "VERIFIED", "type": "PRIMARY"}]
+        status = "VERIFIED" if users_domain.email_verified(user) else "UNVERIFIED"
+        credentials["emails"] = [{"value": email, "status": status, "type": "PRIMARY"}]
     return {
         "id": user.id,
         "status": user.status,

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ostiary.domain.context import Tx
+from ostiary.domain.directory import credential_revocation, search
 from ostiary.domain.directory import groups as groups_domain
-from ostiary.domain.directory import search
 from ostiary.domain.directory import users as users_domain
 from ostiary.http.auth import management_tx
+from ostiary.http.errors import OktaHTTPError
+from ostiary.http.login.sessions import session_secret
 from ostiary.http.management.common import base_url, list_response, path_param
 from ostiary.http.management.render import group_json, user_json
 from ostiary.http.pagination import parse_limit
 from ostiary.http.requests import bool_param, json_object
 from ostiary.http.responses import json_response, no_content
+from ostiary.store.models import User
 
 READ, MANAGE = "okta.users.read", "okta.users.manage"
 
@@ -52,6 +57,8 @@ async def update_user(request: Request) -> Response:
         user = await users_domain.update_user(
             tx, path_param(request, "id"), body, partial=request.method == "POST"
         )
+        if users_domain.sets_password(body):
+            await _end_sign_ins(request, tx, user)
         return json_response(user_json(user, base_url(request)))
 
 
@@ -67,9 +74,25 @@ async def user_groups(request: Request) -> Response:
     return list_response(request, found, group_json, None)
 
 
+async def _end_sign_ins(request: Request, tx: Tx, user: User) -> None:
+    """After a credential change: see :mod:`ostiary.domain.directory.credential_revocation`."""
+    await credential_revocation.end_sign_ins(tx, user, keep_session_secret=session_secret(request))
+
+
+def _revoke_sessions(body: dict[str, Any]) -> bool:
+    """``revokeSessions`` of a change-password body; true unless the caller says false."""
+    value = body.get("revokeSessions", True)
+    if not isinstance(value, bool):
+        raise OktaHTTPError(
+            400, "E0000001", "Api validation failed: revokeSessions", ["revokeSessions: must be a boolean"]
+        )
+    return value
+
+
 def _activation(kind: str) -> Callable[[Request], Awaitable[Response]]:
     async def handler(request: Request) -> Response:
         send_email = bool_param(request, "sendEmail", True)
+        revoke = kind == "reset_password" and bool_param(request, "revokeSessions", True)
         async with management_tx(request, MANAGE) as tx:
             if kind == "activate":
                 token = await users_domain.activate(tx, path_param(request, "id"))
@@ -77,6 +100,10 @@ def _activation(kind: str) -> Callable[[Request], Awaitable[Response]]:
                 token = await users_domain.reactivate(tx, path_param(request, "id"))
             else:
                 token = await users_domain.reset_password(tx, path_param(request, "id"))
+                if revoke:
+                    await _end_sign_ins(
+                        request, tx, await users_domain.get_user(tx, path_param(request, "id"))
+                    )
         if send_email:
             return json_response({})
         url = base_url(request) + token.activation_url
@@ -106,8 +133,11 @@ async def expire_password(request: Request) -> Response:
 
 async def change_password(request: Request) -> Response:
     body = await json_object(request)
+    revoke = _revoke_sessions(body)
     async with management_tx(request, MANAGE) as tx:
         user = await users_domain.change_password(tx, path_param(request, "userId"), body)
+        if revoke:
+            await _end_sign_ins(request, tx, user)
         credentials = user_json(user, base_url(request))["credentials"]
     return json_response(credentials)
 

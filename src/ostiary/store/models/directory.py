@@ -50,6 +50,8 @@ class User(Base):
     last_login: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     last_updated: Mapped[datetime] = mapped_column(UTCDateTime())
     password_changed: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    verified_email_lower: Mapped[str | None] = mapped_column(String(255), default=None)
+    """The (lower-cased) address that was verified; the email is verified while it equals it."""
 
 
 class Group(Base):

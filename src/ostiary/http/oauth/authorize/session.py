@@ -1,20 +1,31 @@
 """Step: who is signing in — a ``sessionToken`` (Okta's extension: redeemed once, starts a new
-session and sets its cookie, no page shown) or the browser's ``sid`` session cookie."""
+session and sets its cookie, no page shown) or the browser's ``sid`` session cookie.
+
+A token is redeemed only when the navigation came from the app or this server
+(:mod:`ostiary.http.login.handoff`: login CSRF); otherwise it is ignored and left unused."""
 
 from __future__ import annotations
 
 from ostiary.domain.context import Tx
 from ostiary.domain.directory import sessions as sessions_domain
-from ostiary.http.login.sessions import session_secret
+from ostiary.domain.directory.trusted_origins import origin_of
+from ostiary.http.login.handoff import browser_may_redeem
+from ostiary.http.login.sessions import max_session_lifetime, session_secret
 from ostiary.http.oauth.authorize.state import Authorization
 
 
 async def find_session(authz: Authorization, tx: Tx) -> None:
     token = authz.params.get("sessionToken")
-    if token:
-        started = await sessions_domain.exchange_token(tx, token)
+    if token and await _may_redeem(authz):
+        started = await sessions_domain.exchange_token(
+            tx, token, max_lifetime=max_session_lifetime(authz.request)
+        )
         if started is not None:
             authz.user_session, authz.new_session_secret = started.session, started.secret
             authz.fresh_sign_in = True
             return
     authz.user_session = await sessions_domain.find_by_secret(tx, session_secret(authz.request))
+
+
+async def _may_redeem(authz: Authorization) -> bool:
+    return await browser_may_redeem(authz.request, authz.org.id, app_origin=origin_of(authz.redirect_uri))
