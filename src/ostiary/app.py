@@ -19,6 +19,7 @@ from ostiary.domain.authz.servers import ServerCache
 from ostiary.http.cache_sync import cache_listener
 from ostiary.http.errors import EXCEPTION_HANDLERS
 from ostiary.http.fast_routes import TokenFastPath
+from ostiary.http.input_guard import InputGuard
 from ostiary.http.login import authn, page, sessions
 from ostiary.http.management import api_tokens, apps, as_tokens, authorization_servers, groups, logs, users
 from ostiary.http.management import trusted_origins as trusted_origins_api
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             Middleware(EdgeMiddleware, limiter=rt.limiter, max_body=settings.max_body_bytes),
+            Middleware(InputGuard),
             Middleware(TokenFastPath, endpoint=token_endpoint, exception_handlers=EXCEPTION_HANDLERS),
         ],
         lifespan=lifespan,
