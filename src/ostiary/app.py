@@ -30,6 +30,7 @@ from ostiary.http.oauth.token import token as token_endpoint
 from ostiary.http.ratelimit import MemoryCounter, RateLimiter, RedisCounter, parse_limits
 from ostiary.http.responses import json_response
 from ostiary.http.runtime import Runtime
+from ostiary.http.unexpected import UnexpectedErrors
 from ostiary.jose.keys import KeyEncryptor, master_key_from_env_or_file
 from ostiary.jose.sign_processes import ProcessSigner
 from ostiary.jose.signer import JwtSigner, Signer
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             Middleware(EdgeMiddleware, limiter=rt.limiter, max_body=settings.max_body_bytes),
+            Middleware(UnexpectedErrors, handlers=EXCEPTION_HANDLERS),
             Middleware(InputGuard),
             Middleware(TokenFastPath, endpoint=token_endpoint, exception_handlers=EXCEPTION_HANDLERS),
         ],
