@@ -12,7 +12,7 @@ from ostiary.domain.audit import query
 from ostiary.domain.directory import search
 from ostiary.http.auth import management_tx
 from ostiary.http.errors import OktaHTTPError
-from ostiary.http.pagination import link_header, parse_limit
+from ostiary.http.pagination import link_header, parse_after, parse_limit
 from ostiary.http.responses import json_response
 from ostiary.timeutil import parse_iso
 
@@ -50,7 +50,7 @@ async def list_logs(request: Request) -> Response:
             condition=condition,
             q=params.get("q"),
             descending=sort == "DESCENDING",
-            after=params.get("after"),
+            after=parse_after(request, numeric=True),
             limit=limit,
         )
     return json_response(page.events, headers={"Link": link_header(request, page.next_cursor)})
