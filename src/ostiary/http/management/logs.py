@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -53,7 +54,18 @@ async def list_logs(request: Request) -> Response:
             after=parse_after(request, numeric=True),
             limit=limit,
         )
-    return json_response(page.events, headers={"Link": link_header(request, page.next_cursor)})
+    events = [_without_nulls(event) for event in page.events]
+    return json_response(events, headers={"Link": link_header(request, page.next_cursor)})
+
+
+def _without_nulls(value: Any) -> Any:
+    """An event without its ``null`` members: the spec types those fields (``client.zone``,
+    ``securityContext``, ...) as strings and objects, so an unknown value is left out, not null."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 routes = [Route("/api/v1/logs", list_logs, methods=["GET"])]
