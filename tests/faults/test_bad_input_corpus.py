@@ -76,6 +76,7 @@ def _cases() -> Iterator[Any]:
                 id=f"{method} {path} form-nul",
             )
             yield pytest.param(method, filled, form, b"client_id=%FF", id=f"{method} {path} form-not-utf8")
+            yield pytest.param(method, filled, form, b"client_id=a\x00b", id=f"{method} {path} form-raw-nul")
             as_json = {"content-type": "application/json"}
             for name, body in _json_bodies().items():
                 yield pytest.param(method, filled, as_json, body, id=f"{method} {path} {name}")

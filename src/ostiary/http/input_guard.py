@@ -65,15 +65,11 @@ def decode_component(raw: bytes, where: str) -> str:
 
 
 def check_urlencoded(raw: bytes, where: str) -> None:
-    """A query string or form body: every name and value decodes to clean UTF-8 text."""
-    if raw.isascii() and b"%" not in raw:
-        return  # printable ASCII: nothing to decode (the HTTP parser refuses control bytes in URLs)
-    if b"\x00" in raw:
-        raise BadInput(where, "contains a NUL character")
-    for field in raw.split(b"&"):
-        name, _, value = field.partition(b"=")
-        decode_component(name, where)
-        decode_component(value, where)
+    """A query string or form body: every name and value decodes to clean UTF-8 text. Decoding
+    the whole at once is the same test: a UTF-8 sequence cannot span a literal ``&`` or ``=``."""
+    if raw.isascii() and b"%" not in raw and b"\x00" not in raw:
+        return  # ASCII without escapes: nothing to decode
+    decode_component(raw, where)
 
 
 def check_path(scope: Scope) -> None:
@@ -81,7 +77,7 @@ def check_path(scope: Scope) -> None:
     if raw is None:
         check_text(scope["path"], "path")
         return
-    if not (raw.isascii() and b"%" not in raw):
+    if not (raw.isascii() and b"%" not in raw and b"\x00" not in raw):
         try:
             text = unquote_to_bytes(raw).decode("utf-8")
         except UnicodeDecodeError:
