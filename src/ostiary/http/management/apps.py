@@ -265,9 +265,7 @@ async def unassign_group(request: Request) -> Response:
 async def list_grants(request: Request) -> Response:
     limit = parse_limit(request, default=200, maximum=200)
     async with management_tx(request, GRANTS_READ) as tx:
-        page = await grants.list_grants(
-            tx, _app_id(request), after=parse_after(request), limit=limit
-        )
+        page = await grants.list_grants(tx, _app_id(request), after=parse_after(request), limit=limit)
     return list_response(request, page.items, grant_json, page.next_cursor)
 
 
