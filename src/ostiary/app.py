@@ -20,6 +20,7 @@ from ostiary.domain.authz.servers import ServerCache
 from ostiary.http.cache_sync import cache_listener
 from ostiary.http.errors import EXCEPTION_HANDLERS
 from ostiary.http.fast_routes import TokenFastPath
+from ostiary.http.input_guard import InputGuard
 from ostiary.http.login import authn, cookie_redirect, page, sessions
 from ostiary.http.management import api_tokens, apps, as_tokens, authorization_servers, groups, logs, users
 from ostiary.http.management import trusted_origins as trusted_origins_api
@@ -32,6 +33,7 @@ from ostiary.http.readiness import Readiness, ready
 from ostiary.http.responses import json_response
 from ostiary.http.runtime import Runtime
 from ostiary.http.store_faults import FaultLog, StoreFaults
+from ostiary.http.unexpected import UnexpectedErrors
 from ostiary.jose.keys import KeyEncryptor, master_key_from_env_or_file
 from ostiary.jose.sign_processes import ProcessSigner
 from ostiary.jose.signer import JwtSigner, Signer
@@ -160,6 +162,10 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
                 resolve_org=rt.resolve_org,
                 hsts=hsts_mode(settings.base_url),
             ),
+            # Outermost first: errors no handler took are answered through the edge; bad input
+            # is refused once, before a request can be retried on a database conflict.
+            Middleware(UnexpectedErrors, handlers=EXCEPTION_HANDLERS),
+            Middleware(InputGuard),
             Middleware(StoreFaults, retry=rt.db.retry, faults=faults),
             Middleware(TokenFastPath, endpoint=token_endpoint, exception_handlers=EXCEPTION_HANDLERS),
         ],

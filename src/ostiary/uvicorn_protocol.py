@@ -1,5 +1,7 @@
 """uvicorn's HTTP protocol with two changes: what a connection writes in one event-loop
-iteration leaves in one system call, and a client that is slow to send its request is cut off.
+iteration leaves in one system call, a client that is slow to send its request is cut off, and
+a request the HTTP parser refuses is answered in Okta's JSON error shape (414 for a URL too
+long) instead of uvicorn's plain text.
 
 uvicorn writes a response's head and its body with two ``transport.write`` calls, and
 uvloop sends each at once: two system calls and two TCP segments for every small JSON
@@ -26,16 +28,15 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from ostiary import ids
+from ostiary.compact_json import dumps
+
+LONG_URL_BYTES = 32 * 1024
+"""A parser error while the URL read so far is this long is about the URL's length (the parser
+gives up at 64 KiB)."""
+
 READ_TIMEOUT_ENV = "OSTIARY_READ_TIMEOUT"
 DEFAULT_READ_TIMEOUT = 10
-
-REQUEST_TIMEOUT_RESPONSE = (
-    b"HTTP/1.1 408 Request Timeout\r\n"
-    b"content-type: text/plain; charset=utf-8\r\n"
-    b"content-length: 16\r\n"
-    b"connection: close\r\n\r\n"
-    b"Request Timeout\n"
-)
 
 
 def read_timeout_seconds(env: Mapping[str, str]) -> int:
@@ -170,5 +171,40 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         cycle = self.cycle
         answering = cycle is not None and cycle.response_started and not cycle.response_complete
         if self.reading_request and not answering:
-            self.transport.write(REQUEST_TIMEOUT_RESPONSE)
+            self.transport.write(parser_error_response(408, self.server_state.default_headers))
         self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        too_long = len(self.url) >= LONG_URL_BYTES
+        self.transport.write(
+            parser_error_response(414 if too_long else 400, self.server_state.default_headers)
+        )
+        self.transport.close()
+
+
+def parser_error_response(status: int, default_headers: list[tuple[bytes, bytes]]) -> bytes:
+    """A whole HTTP/1.1 response in Okta's error shape that closes the connection."""
+    if status == 414:
+        code, summary, reason = "E0000001", "The request URL is too long.", b"Request-URI Too Long"
+    elif status == 408:
+        code, summary, reason = "E0000003", "The request did not arrive in time.", b"Request Timeout"
+    else:
+        code, summary, reason = "E0000003", "The request was not well-formed HTTP.", b"Bad Request"
+    body = dumps(
+        {
+            "errorCode": code,
+            "errorSummary": summary,
+            "errorLink": code,
+            "errorId": ids.error_id(),
+            "errorCauses": [],
+        }
+    )
+    head = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
+    head += [name + b": " + value + b"\r\n" for name, value in default_headers]
+    head += [
+        b"content-type: application/json\r\n",
+        b"content-length: %d\r\n" % len(body),
+        b"x-okta-request-id: " + ids.request_id().encode() + b"\r\n",
+        b"connection: close\r\n\r\n",
+    ]
+    return b"".join(head) + body

@@ -16,7 +16,7 @@ async def test_writes_produce_events_with_actor_target_outcome(any_admin: httpx.
     create = next(e for e in events if e["eventType"] == "user.lifecycle.create")
     assert create["target"][0]["id"] == user["id"]
     assert create["target"][0]["type"] == "User"
-    assert create["outcome"] == {"result": "SUCCESS", "reason": None}
+    assert create["outcome"] == {"result": "SUCCESS"}  # no null members: the spec types them as strings
     assert create["actor"]["displayName"] == "test"
     assert re.fullmatch(r"[0-9a-f-]{36}", create["uuid"])
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
 
 from ostiary.http.errors import OktaHTTPError, malformed_body
+from ostiary.http.input_guard import PARSED_JSON, BadInput, parse_json
 
 MAX_JSON_BYTES = 1024 * 1024
 JSON_MEDIA_TYPE = "application/json"
@@ -25,10 +25,16 @@ async def json_object(request: Request, *, required: bool = True) -> dict[str, A
         if required:
             raise malformed_body()
         return {}
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise malformed_body() from None
+    parsed = request.scope.get("state", {}).get(PARSED_JSON)
+    if parsed is not None and parsed[0] == raw:
+        data = parsed[1]  # InputGuard parsed this very body under the same rules
+    else:
+        try:
+            data = parse_json(raw)
+        except BadInput as exc:
+            raise OktaHTTPError(
+                400, "E0000003", "The request body was not well-formed.", [str(exc)]
+            ) from None
     if not isinstance(data, dict):
         raise malformed_body()
     return data

@@ -118,7 +118,8 @@ async def primary_authentication(
 async def _find_by_login(tx: Tx, username: str) -> User | None:
     if not username or len(username) > MAX_USERNAME_LENGTH:
         return None
-    stmt = select(User).where(User.org_id == tx.org_id, User.login_lower == username.lower())
+    keys = users_domain.login_keys(username)
+    stmt = select(User).where(User.org_id == tx.org_id, User.login_lower.in_(keys))
     return (await tx.session.scalars(stmt)).first()
 
 

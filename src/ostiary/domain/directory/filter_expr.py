@@ -276,7 +276,13 @@ def _number(match: re.Match[str]) -> int | float:
         if value in (float("inf"), float("-inf")):
             raise _refuse(f"Number {match.group()} at position {match.start() + 1} is out of range.")
         return value
-    return int(match.group())
+    value = int(match.group()) if len(match.group()) <= 20 else _INT64_MAX + 1
+    if not -_INT64_MAX - 1 <= value <= _INT64_MAX:
+        raise _refuse(f"Number {match.group()[:30]} at position {match.start() + 1} is out of range.")
+    return value
+
+
+_INT64_MAX = 2**63 - 1  # what a database integer holds: beyond it, binding the value fails
 
 
 def _read_string(text: str, start: int) -> tuple[str, int]:

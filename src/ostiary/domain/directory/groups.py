@@ -56,8 +56,10 @@ def _validate_profile(raw: object) -> dict[str, Any]:
     elif len(name) > _MAX_NAME:
         causes.append(f"name: must be at most {_MAX_NAME} characters")
     description = raw.get("description")
-    if description is not None and (not isinstance(description, str) or len(description) > _MAX_DESCRIPTION):
+    if description is not None and not isinstance(description, str):
         causes.append("description: Does not match required type")
+    elif description is not None and len(description) > _MAX_DESCRIPTION:
+        causes.append(f"description: must be at most {_MAX_DESCRIPTION} characters")
     for key, value in raw.items():
         if not isinstance(key, str) or isinstance(value, dict):
             causes.append(f"{key}: Does not match required type")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -54,7 +55,7 @@ async def get_user(tx: Tx, id_or_login: str) -> User:
     if id_or_login.startswith(ids.USER) and len(id_or_login) == 20:
         stmt = stmt.where(User.id == id_or_login)
     else:
-        stmt = stmt.where(or_(User.id == id_or_login, User.login_lower == id_or_login.lower()))
+        stmt = stmt.where(or_(User.id == id_or_login, User.login_lower.in_(login_keys(id_or_login))))
     user = (await tx.session.scalars(stmt)).first()
     if user is None:
         raise not_found(id_or_login)
@@ -109,6 +110,7 @@ def sets_password(body: Mapping[str, Any]) -> bool:
 
 async def create_user(tx: Tx, body: Mapping[str, Any], *, activate: bool = True) -> User:
     profile = validate_profile(body.get("profile"))
+    type_id = _requested_type_id(tx, body.get("type"))
     password = _password_from(body.get("credentials"))
     if password is not None:
         passwords.check_password(password, profile)
@@ -119,11 +121,11 @@ async def create_user(tx: Tx, body: Mapping[str, Any], *, activate: bool = True)
         org_id=tx.org_id,
         status=STAGED,
         login=profile["login"],
-        login_lower=profile["login"].lower(),
+        login_lower=login_key(profile["login"]),
         email_lower=(profile.get("email") or "").lower() or None,
         profile=profile,
         password_hash=await passwords.hash_password(password) if password else None,
-        type_id=default_type_id(tx),
+        type_id=type_id,
         failed_logins=0,
         created=now,
         last_updated=now,
@@ -157,10 +159,37 @@ def default_type_id(tx: Tx) -> str:
     return ids.USER_TYPE + tx.org_id[3:]
 
 
+def _requested_type_id(tx: Tx, requested: object) -> str:
+    """``type.id`` of a new user: absent, or the org's one user type; anything else is refused
+    rather than silently replaced by the default."""
+    if requested is None:
+        return default_type_id(tx)
+    default = default_type_id(tx)
+    if not isinstance(requested, Mapping) or requested.get("id") != default:
+        raise Invalid(
+            "Api validation failed: type",
+            code="E0000001",
+            causes=["type.id: The user type does not exist or is not valid"],
+        )
+    return default
+
+
 def _string_list(value: object, name: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise Invalid(f"Api validation failed: {name}", code="E0000001", causes=[f"{name}: must be a list"])
     return list(value)
+
+
+def login_key(login: str) -> str:
+    """What makes two logins the same: equal after Unicode NFKC and lower-casing, so ``é`` composed
+    and decomposed, or full-width and ASCII letters, are one login (stored in ``login_lower``)."""
+    return unicodedata.normalize("NFKC", login).lower()
+
+
+def login_keys(login: str) -> tuple[str, ...]:
+    """The keys a stored login may have: :func:`login_key`, and plain ``lower()`` for rows written
+    before logins were normalised (identical for ASCII logins)."""
+    return tuple(dict.fromkeys((login_key(login), login.lower())))
 
 
 def _duplicate_login() -> Invalid:
@@ -172,9 +201,8 @@ def _duplicate_login() -> Invalid:
 
 
 async def _ensure_login_free(tx: Tx, login: str, *, except_id: str | None = None) -> None:
-    stmt = select(User.id).where(User.org_id == tx.org_id, User.login_lower == login.lower())
-    existing = (await tx.session.scalars(stmt)).first()
-    if existing is not None and existing != except_id:
+    stmt = select(User.id).where(User.org_id == tx.org_id, User.login_lower.in_(login_keys(login)))
+    if any(found != except_id for found in (await tx.session.scalars(stmt)).all()):
         raise _duplicate_login()
 
 
@@ -190,11 +218,11 @@ async def update_user(tx: Tx, user_id: str, body: Mapping[str, Any], *, partial:
         else:
             merged = incoming
         profile = validate_profile(merged)
-        if profile["login"].lower() != user.login_lower:
+        if login_key(profile["login"]) != user.login_lower:
             await _ensure_login_free(tx, profile["login"], except_id=user.id)
         user.profile = profile
         user.login = profile["login"]
-        user.login_lower = profile["login"].lower()
+        user.login_lower = login_key(profile["login"])
         user.email_lower = (profile.get("email") or "").lower() or None
     elif not partial:
         validate_profile(None)

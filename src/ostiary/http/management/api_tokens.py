@@ -10,7 +10,7 @@ from ostiary.domain.directory import api_tokens
 from ostiary.http.auth import management_tx
 from ostiary.http.management.common import base_url, list_response, path_param
 from ostiary.http.management.render import api_token_json
-from ostiary.http.pagination import parse_limit
+from ostiary.http.pagination import parse_after, parse_limit
 from ostiary.http.requests import json_object
 from ostiary.http.responses import json_response, no_content
 
@@ -21,7 +21,7 @@ async def list_tokens(request: Request) -> Response:
     limit = parse_limit(request, default=20, maximum=200)
     async with management_tx(request, READ) as tx:
         page = await api_tokens.list_tokens(
-            tx, after=request.query_params.get("after"), limit=limit, q=request.query_params.get("q")
+            tx, after=parse_after(request), limit=limit, q=request.query_params.get("q")
         )
     return list_response(request, page.items, api_token_json, page.next_cursor)
 

@@ -23,7 +23,7 @@ from ostiary.http.management.apps_render import (
     secret_json,
 )
 from ostiary.http.management.common import base_url, list_response, path_param
-from ostiary.http.pagination import parse_limit
+from ostiary.http.pagination import parse_after, parse_limit
 from ostiary.http.requests import bool_param, json_object
 from ostiary.http.responses import json_response, no_content
 from ostiary.http.runtime import runtime
@@ -54,7 +54,7 @@ async def list_apps(request: Request) -> Response:
     params = request.query_params
     async with management_tx(request, READ) as tx:
         page = await apps_domain.list_apps(
-            tx, q=params.get("q"), filter_text=params.get("filter"), after=params.get("after"), limit=limit
+            tx, q=params.get("q"), filter_text=params.get("filter"), after=parse_after(request), limit=limit
         )
     return list_response(request, page.items, app_json, page.next_cursor)
 
@@ -202,7 +202,7 @@ async def list_app_users(request: Request) -> Response:
     app_id = _app_id(request)
     async with management_tx(request, READ) as tx:
         page = await assignments.list_app_users(
-            tx, app_id, q=request.query_params.get("q"), after=request.query_params.get("after"), limit=limit
+            tx, app_id, q=request.query_params.get("q"), after=parse_after(request), limit=limit
         )
     return list_response(
         request, page.items, lambda item, base: app_user_json(item, app_id, base), page.next_cursor
@@ -240,7 +240,7 @@ async def list_group_assignments(request: Request) -> Response:
             tx,
             _app_id(request),
             q=request.query_params.get("q"),
-            after=request.query_params.get("after"),
+            after=parse_after(request),
             limit=limit,
         )
     return list_response(request, page.items, group_assignment_json, page.next_cursor)
@@ -275,9 +275,7 @@ async def unassign_group(request: Request) -> Response:
 async def list_grants(request: Request) -> Response:
     limit = parse_limit(request, default=200, maximum=200)
     async with management_tx(request, GRANTS_READ) as tx:
-        page = await grants.list_grants(
-            tx, _app_id(request), after=request.query_params.get("after"), limit=limit
-        )
+        page = await grants.list_grants(tx, _app_id(request), after=parse_after(request), limit=limit)
     return list_response(request, page.items, grant_json, page.next_cursor)
 
 

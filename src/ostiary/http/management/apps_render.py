@@ -59,7 +59,7 @@ def app_json(view: AppView, base: str) -> dict[str, Any]:
         "status": app.status,
         "lastUpdated": iso(app.last_updated),
         "created": iso(app.created),
-        "accessibility": {"selfService": False, "errorRedirectUrl": None, "loginRedirectUrl": None},
+        "accessibility": {"selfService": False},  # no redirect URLs: the spec has no null for them
         "visibility": {
             "autoLaunch": False,
             "autoSubmitToolbar": False,

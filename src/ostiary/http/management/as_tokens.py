@@ -17,7 +17,7 @@ from ostiary.domain.tokens.refresh_token_admin import ClientTokens, TokenView
 from ostiary.http.auth import management_tx
 from ostiary.http.management.authz_render import server_href
 from ostiary.http.management.common import base_url, path_param
-from ostiary.http.pagination import link_header, parse_limit
+from ostiary.http.pagination import link_header, parse_after, parse_limit
 from ostiary.http.responses import json_response, no_content
 from ostiary.http.runtime import runtime
 from ostiary.store.models import App
@@ -121,7 +121,7 @@ async def list_tokens(request: Request) -> Response:
             tx,
             server_id,
             client_id,
-            after=request.query_params.get("after"),
+            after=parse_after(request),
             limit=limit,
             expand_scopes=_expand_scopes(request),
         )

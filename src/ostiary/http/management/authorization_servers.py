@@ -33,7 +33,7 @@ from ostiary.http.management.authz_render import (
     server_json,
 )
 from ostiary.http.management.common import base_url, list_response, path_param
-from ostiary.http.pagination import parse_limit
+from ostiary.http.pagination import parse_after, parse_limit
 from ostiary.http.requests import json_object
 from ostiary.http.responses import json_response, no_content
 from ostiary.http.runtime import runtime
@@ -68,7 +68,7 @@ async def list_servers(request: Request) -> Response:
     params = request.query_params
     async with management_tx(request, READ) as tx:
         page = await servers_domain.list_servers(
-            tx, q=params.get("q"), after=params.get("after"), limit=limit
+            tx, q=params.get("q"), after=parse_after(request), limit=limit
         )
         kids = await servers_domain.active_kids(tx.session, tx.org_id, [s.id for s in page.items])
         org_url = runtime(request).org_url(tx.org)
@@ -179,7 +179,7 @@ async def list_scopes(request: Request) -> Response:
     params = request.query_params
     async with management_tx(request, READ) as tx:
         page = await scopes_domain.list_scopes(
-            tx, _server_id(request), q=params.get("q"), after=params.get("after"), limit=limit
+            tx, _server_id(request), q=params.get("q"), after=parse_after(request), limit=limit
         )
     return list_response(request, page.items, scope_json, page.next_cursor)
 

@@ -11,7 +11,7 @@ from ostiary.domain.directory import search
 from ostiary.http.auth import management_tx
 from ostiary.http.management.common import base_url, list_response, path_param
 from ostiary.http.management.render import group_json, user_json
-from ostiary.http.pagination import parse_limit
+from ostiary.http.pagination import parse_after, parse_limit
 from ostiary.http.requests import json_object
 from ostiary.http.responses import json_response, no_content
 
@@ -24,7 +24,7 @@ async def list_groups(request: Request) -> Response:
     async with management_tx(request, READ) as tx:
         condition = search.group_condition(filter_text=params.get("filter"), search_text=params.get("search"))
         page = await groups_domain.list_groups(
-            tx, q=params.get("q"), condition=condition, after=params.get("after"), limit=limit
+            tx, q=params.get("q"), condition=condition, after=parse_after(request), limit=limit
         )
     return list_response(request, page.items, group_json, page.next_cursor)
 
@@ -59,7 +59,7 @@ async def list_members(request: Request) -> Response:
     limit = parse_limit(request, default=1000, maximum=1000)
     async with management_tx(request, READ) as tx:
         page = await groups_domain.list_members(
-            tx, path_param(request, "groupId"), after=request.query_params.get("after"), limit=limit
+            tx, path_param(request, "groupId"), after=parse_after(request), limit=limit
         )
     return list_response(request, page.items, user_json, page.next_cursor)
 

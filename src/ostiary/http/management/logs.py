@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,7 +13,7 @@ from ostiary.domain.audit import query
 from ostiary.domain.directory import search
 from ostiary.http.auth import management_tx
 from ostiary.http.errors import OktaHTTPError
-from ostiary.http.pagination import link_header, parse_limit
+from ostiary.http.pagination import link_header, parse_after, parse_limit
 from ostiary.http.responses import json_response
 from ostiary.timeutil import parse_iso
 
@@ -50,10 +51,21 @@ async def list_logs(request: Request) -> Response:
             condition=condition,
             q=params.get("q"),
             descending=sort == "DESCENDING",
-            after=params.get("after"),
+            after=parse_after(request, numeric=True),
             limit=limit,
         )
-    return json_response(page.events, headers={"Link": link_header(request, page.next_cursor)})
+    events = [_without_nulls(event) for event in page.events]
+    return json_response(events, headers={"Link": link_header(request, page.next_cursor)})
+
+
+def _without_nulls(value: Any) -> Any:
+    """An event without its ``null`` members: the spec types those fields (``client.zone``,
+    ``securityContext``, ...) as strings and objects, so an unknown value is left out, not null."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 routes = [Route("/api/v1/logs", list_logs, methods=["GET"])]

@@ -68,7 +68,7 @@ def group_json(group: Group, base: str) -> dict[str, Any]:
         "lastMembershipUpdated": iso(group.last_membership_updated),
         "objectClass": ["okta:user_group"],
         "type": group.type,
-        "profile": group.profile,
+        "profile": {k: v for k, v in group.profile.items() if not (k == "description" and v is None)},
         "_links": {
             "logo": [
                 {"name": "medium", "href": f"{base}/img/logos/groups/okta-medium.png", "type": "image/png"},
@@ -81,14 +81,19 @@ def group_json(group: Group, base: str) -> dict[str, Any]:
 
 
 def api_token_json(token: ApiToken, base: str) -> dict[str, Any]:
-    return {
-        "id": token.id,
-        "name": token.name,
+    """Members without a value (a token made by ``ostiary token create`` has no user, and tokens
+    do not expire) are left out: the spec types them as strings."""
+    optional = {
         "userId": token.user_id,
         "clientName": token.client_name,
         "tokenWindow": token.token_window,
         "network": token.network,
         "expiresAt": iso(token.expires_at),
+    }
+    return {
+        "id": token.id,
+        "name": token.name,
+        **{k: v for k, v in optional.items() if v is not None},
         "created": iso(token.created),
         "lastUpdated": iso(token.last_updated),
         "_link": {

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from ostiary.domain.directory import trusted_origins
 from ostiary.http.auth import management_tx
 from ostiary.http.management.common import base_url, list_response, path_param
-from ostiary.http.pagination import parse_limit
+from ostiary.http.pagination import parse_after, parse_limit
 from ostiary.http.requests import json_object
 from ostiary.http.responses import json_response, no_content
 from ostiary.store.models.sessions import TrustedOrigin
@@ -47,7 +47,7 @@ async def list_origins(request: Request) -> Response:
     params = request.query_params
     async with management_tx(request, READ) as tx:
         page = await trusted_origins.list_origins(
-            tx, q=params.get("q"), filter_text=params.get("filter"), after=params.get("after"), limit=limit
+            tx, q=params.get("q"), filter_text=params.get("filter"), after=parse_after(request), limit=limit
         )
     return list_response(request, page.items, trusted_origin_json, page.next_cursor)
 

@@ -18,7 +18,7 @@ from ostiary.http.errors import OktaHTTPError
 from ostiary.http.login.sessions import session_secret
 from ostiary.http.management.common import base_url, list_response, path_param
 from ostiary.http.management.render import group_json, user_json
-from ostiary.http.pagination import parse_limit
+from ostiary.http.pagination import parse_after, parse_limit
 from ostiary.http.requests import bool_param, json_object
 from ostiary.http.responses import json_response, no_content
 from ostiary.store.models import User
@@ -32,7 +32,7 @@ async def list_users(request: Request) -> Response:
     async with management_tx(request, READ) as tx:
         condition = search.user_condition(filter_text=params.get("filter"), search_text=params.get("search"))
         page = await users_domain.list_users(
-            tx, q=params.get("q"), condition=condition, after=params.get("after"), limit=limit
+            tx, q=params.get("q"), condition=condition, after=parse_after(request), limit=limit
         )
     return list_response(request, page.items, user_json, page.next_cursor)
 
