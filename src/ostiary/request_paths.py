@@ -22,7 +22,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u1680\u2028\u2029]")
+"""C0 and C1 controls, DEL, and the whitespace that NFKC does not fold to a space (NEL is
+also C1): ``.strip()`` in Python, .NET and others removes them, so ``\x85..`` is ``..``."""
 _DOTS_ONLY = re.compile(r"[.\s]*\.[.\s]*")
 _SUSPECT_START = frozenset(". ;")
 """Only a segment starting with one of these can be dots (and spaces) once ``;params`` are

@@ -93,3 +93,17 @@ def test_a_path_only_the_general_route_can_mean_goes_through(setup: Setup, targe
 def test_a_route_for_other_methods_does_not_shadow(setup: Setup) -> None:
     assert get(setup, "/api/REPORTS").status == 200
     assert get(setup, "/api/REPORTS", method="POST").status == 400
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/api/%C2%85../admin", "/api/%E1%9A%80../admin", "/api/%E2%80%A8../admin", "/api/%C2%9F../admin"],
+)
+def test_unfolded_whitespace_cannot_hide_a_dot_segment(setup: Setup, target: str) -> None:
+    """NEL, the Ogham space mark and the line/paragraph separators are whitespace to
+    ``str.strip()``, .NET's ``Trim()`` and others, but not control characters in C0 and do not
+    fold to a space: ``\\x85..`` passed the dot-segment check and reached the upstream."""
+    answer = get(setup, target)
+    assert answer.status == 400
+    assert answer.json()["error"] == "invalid_request"
+    assert setup[2].seen == []
