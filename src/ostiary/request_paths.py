@@ -11,8 +11,9 @@ Route templates (``/users/{id}``, a final ``/*`` for a subtree) are compiled her
 gateway and the resource library match paths the same way without importing each other.
 
 ``loose_path`` is the path as the most forgiving upstreams read it: case-insensitive (Express,
-ASP.NET Core), a trailing ``/`` ignored (Express, Spring before 6), trailing dots and spaces of
-a segment dropped (IIS), full-width letters folded (NFKC). The gateway compares it with the
+ASP.NET Core), a trailing ``/`` ignored (Express, Spring before 6), ``;parameters`` (Tomcat,
+Spring, Jetty) and trailing dots and spaces of a segment dropped (IIS), full-width letters
+folded (NFKC). The gateway compares it with the
 ``compile_loose`` form of earlier routes, so that ``/api/ADMIN`` cannot pass as ``/api/*``
 when ``/api/admin`` has a route of its own.
 """
@@ -80,7 +81,7 @@ def is_safe_path(path: str, *, allow_semicolons: bool = False) -> bool:
 
 
 def _loose_segment(segment: str) -> str:
-    trimmed = segment.strip()
+    trimmed = segment.split(";", 1)[0].strip()
     return trimmed if _DOTS_ONLY.fullmatch(trimmed) else trimmed.rstrip(". ").rstrip()
 
 

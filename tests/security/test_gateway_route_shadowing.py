@@ -39,6 +39,8 @@ def setup() -> Iterator[Setup]:
             "routes": [
                 {"path": "/api/admin", "upstream": upstream.url, "scopes": gold},
                 {"path": "/api/users/{id}/delete", "upstream": upstream.url, "scopes": gold},
+                {"path": "/open/admin", "upstream": upstream.url, "scopes": gold},
+                {"path": "/open/*", "upstream": upstream.url, "public": True, "allow_semicolons": True},
                 {"path": "/api/reports", "upstream": upstream.url, "methods": ["POST"], "scopes": gold},
                 {
                     "path": "/api/*",
@@ -107,3 +109,12 @@ def test_unfolded_whitespace_cannot_hide_a_dot_segment(setup: Setup, target: str
     assert answer.status == 400
     assert answer.json()["error"] == "invalid_request"
     assert setup[2].seen == []
+
+
+def test_path_parameters_cannot_hide_an_earlier_route(setup: Setup) -> None:
+    """Tomcat, Spring and Jetty drop ``;parameters`` from each segment: with ``allow_semicolons``
+    on the general route, ``/open/admin;jsessionid=1`` is the gold ``/open/admin`` to them."""
+    assert get(setup, "/open/admin;jsessionid=1").status == 400
+    assert get(setup, "/open/admin;jsessionid=1/").status == 400
+    assert get(setup, "/open/cars;color=red").status == 200
+    assert [seen.raw_path for seen in setup[2].seen] == ["/open/cars;color=red"]

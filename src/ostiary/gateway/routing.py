@@ -76,7 +76,8 @@ class Router:
 
     def shadowing(self, method: str, path: str, found: RouteMatch) -> RouteConfig | None:
         """An earlier route for ``method`` that ``path`` names when read loosely (any case,
-        trailing ``/``, dots or spaces, full-width letters: ``request_paths.loose_path``),
+        ``;parameters``, trailing ``/``, dots or spaces, full-width letters:
+        ``request_paths.loose_path``),
         or None. The upstream may read the path so, and serve that route's handler under
         the later (usually broader, less protected) route that matched exactly."""
         loose: str | None = None
