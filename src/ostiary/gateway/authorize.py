@@ -1,0 +1,98 @@
+"""The caller of a protected route: bearer token, verification, scopes, rate limit.
+
+1. exactly one ``Authorization`` header (400 ``invalid_request``, RFC 6750 §3.1), checked
+   on every route;
+2. unless the route is public: a bearer token (401 without one), valid for a configured
+   issuer (401 ``invalid_token``; 503 while the issuer's keys cannot be fetched,
+   :mod:`.verifier`), granting the route's scopes (403 ``insufficient_scope``,
+   :mod:`.scopes`), within the client's rate limit (429, :mod:`.ratelimit`).
+"""
+
+from __future__ import annotations
+
+from ostiary.bearer import (
+    TWO_AUTHORIZATION_HEADERS,
+    authorization_header_count,
+    bearer_token,
+    insufficient_scope,
+    invalid_request,
+    invalid_token,
+    missing_token,
+)
+from ostiary.gateway.answers import send_bearer_error, send_error
+from ostiary.gateway.request import GatewayRequest
+from ostiary.gateway.verifier import Principal
+from ostiary.jose.verify import KeysUnavailable, TokenInvalid
+
+
+async def refuse_two_authorization_headers(request: GatewayRequest) -> bool:
+    """True (answered 400) if the request has more than one ``Authorization`` header."""
+    if authorization_header_count(request.scope["headers"]) <= 1:
+        return False
+    await send_bearer_error(request, invalid_request(TWO_AUTHORIZATION_HEADERS), request.extra)
+    return True
+
+
+async def authorize(request: GatewayRequest) -> bool:
+    """Check the caller of a protected route; True if it may go on (``request.principal``
+    set, rate-limit headers added to ``request.extra``), False if refused (answered)."""
+    principal = await _authenticate(request)
+    if principal is None or not await _check_scopes(request, principal):
+        return False
+    request.principal = principal
+    return await _check_rate_limit(request, principal)
+
+
+async def _authenticate(request: GatewayRequest) -> Principal | None:
+    authorization = request.headers.get(b"authorization")
+    token = bearer_token(authorization.decode("latin-1") if authorization else None)
+    if token is None:
+        await send_bearer_error(request, missing_token(), request.extra)
+        return None
+    try:
+        if not token:
+            raise TokenInvalid("malformed", "the bearer token is empty")
+        return await request.state.verifier.authenticate(token)
+    except KeysUnavailable as exc:
+        request.metrics.count_token_failure(exc.reason)
+        await send_error(
+            request,
+            503,
+            "temporarily_unavailable",
+            "The token issuer's signing keys cannot be fetched; try again shortly.",
+            [(b"retry-after", b"5"), *request.extra],
+        )
+        return None
+    except TokenInvalid as exc:
+        request.metrics.count_token_failure(exc.reason)
+        await send_bearer_error(request, invalid_token(exc.description), request.extra)
+        return None
+
+
+async def _check_scopes(request: GatewayRequest, principal: Principal) -> bool:
+    assert request.route is not None  # routed before this step
+    rule = request.route.scopes
+    if rule.allows(principal.scopes):
+        return True
+    request.metrics.count_token_failure("insufficient_scope")
+    await send_bearer_error(request, insufficient_scope(rule.needed), request.extra)
+    return False
+
+
+async def _check_rate_limit(request: GatewayRequest, principal: Principal) -> bool:
+    limiter = request.state.limiter
+    if limiter is None:
+        return True
+    decision = await limiter.hit(principal.client_id or "anonymous")
+    rate_headers = decision.headers()
+    if not decision.allowed:
+        await send_error(
+            request,
+            429,
+            "rate_limit_exceeded",
+            "Too many requests from this client; retry after the rate limit window resets.",
+            [(b"retry-after", str(decision.retry_after).encode()), *rate_headers, *request.extra],
+        )
+        return False
+    request.extra = request.extra + rate_headers
+    return True
