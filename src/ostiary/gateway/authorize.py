@@ -20,27 +20,34 @@ from ostiary.bearer import (
     missing_token,
 )
 from ostiary.gateway.answers import send_bearer_error, send_error
+from ostiary.gateway.ratelimit import RateLimiter
 from ostiary.gateway.request import GatewayRequest
+from ostiary.gateway.scopes import ScopeRule
 from ostiary.gateway.verifier import Principal
 from ostiary.jose.verify import KeysUnavailable, TokenInvalid
 
 
-async def refuse_two_authorization_headers(request: GatewayRequest) -> bool:
-    """True (answered 400) if the request has more than one ``Authorization`` header."""
-    if authorization_header_count(request.scope["headers"]) <= 1:
-        return False
+def has_two_authorization_headers(request: GatewayRequest) -> bool:
+    return authorization_header_count(request.scope["headers"]) > 1
+
+
+async def refuse_two_authorization_headers(request: GatewayRequest) -> None:
     await send_bearer_error(request, invalid_request(TWO_AUTHORIZATION_HEADERS), request.extra)
-    return True
 
 
 async def authorize(request: GatewayRequest) -> bool:
     """Check the caller of a protected route; True if it may go on (``request.principal``
     set, rate-limit headers added to ``request.extra``), False if refused (answered)."""
     principal = await _authenticate(request)
-    if principal is None or not await _check_scopes(request, principal):
+    if principal is None:
+        return False
+    rule = request.route.scopes  # type: ignore[union-attr]  # routed before this step
+    if not rule.allows(principal.scopes):
+        await _refuse_scopes(request, rule)
         return False
     request.principal = principal
-    return await _check_rate_limit(request, principal)
+    limiter = request.state.limiter
+    return limiter is None or await _check_rate_limit(request, limiter, principal)
 
 
 async def _authenticate(request: GatewayRequest) -> Principal | None:
@@ -69,20 +76,12 @@ async def _authenticate(request: GatewayRequest) -> Principal | None:
         return None
 
 
-async def _check_scopes(request: GatewayRequest, principal: Principal) -> bool:
-    assert request.route is not None  # routed before this step
-    rule = request.route.scopes
-    if rule.allows(principal.scopes):
-        return True
+async def _refuse_scopes(request: GatewayRequest, rule: ScopeRule) -> None:
     request.metrics.count_token_failure("insufficient_scope")
     await send_bearer_error(request, insufficient_scope(rule.needed), request.extra)
-    return False
 
 
-async def _check_rate_limit(request: GatewayRequest, principal: Principal) -> bool:
-    limiter = request.state.limiter
-    if limiter is None:
-        return True
+async def _check_rate_limit(request: GatewayRequest, limiter: RateLimiter, principal: Principal) -> bool:
     decision = await limiter.hit(principal.client_id or "anonymous")
     rate_headers = decision.headers()
     if not decision.allowed:

@@ -30,9 +30,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from ostiary.gateway.answers import send_bad_path, send_no_route
-from ostiary.gateway.authorize import authorize, refuse_two_authorization_headers
+from ostiary.gateway.authorize import (
+    authorize,
+    has_two_authorization_headers,
+    refuse_two_authorization_headers,
+)
 from ostiary.gateway.body import read_body
-from ostiary.gateway.config import GatewayConfig, RouteConfig
+from ostiary.gateway.config import GatewayConfig
 from ostiary.gateway.cors import answer_preflight, cors_headers, is_preflight
 from ostiary.gateway.metrics import GatewayMetrics
 from ostiary.gateway.metrics_endpoint import MetricsEndpoint
@@ -126,49 +130,39 @@ class Gateway:
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = self.reloader.state
-        request = GatewayRequest(
-            scope=scope,
-            receive=receive,
-            send=send,
-            state=state,
-            metrics=self.metrics,
-            method=scope["method"],
-            path=scope["path"],
-            headers={name: value for name, value in reversed(scope["headers"])},
-        )
-        if request.path == state.config.metrics.path and self.metrics_endpoint.serves(state.config):
+        path: str = scope["path"]
+        headers = {name: value for name, value in reversed(scope["headers"])}
+        request = GatewayRequest(scope, receive, send, state, self.metrics, scope["method"], path, headers)
+        if path == state.config.metrics.path and self.metrics_endpoint.serves(state.config):
             await self.metrics_endpoint.answer(request)
             return
-        problem = path_problem(request.path, allow_semicolons=True)
+        problem = path_problem(path, allow_semicolons=True)
         if problem:
             await send_bad_path(request, problem)
             return
-        request.origin = request.headers.get(b"origin", b"").decode("latin-1") or None
+        request.origin = headers.get(b"origin", b"").decode("latin-1") or None
         if is_preflight(request) and await answer_preflight(request):
             return
-        route = await self._route(request)
-        if route is None or await refuse_two_authorization_headers(request):
+
+        found = state.router.match(request.method, path)
+        if isinstance(found, NoMatch):
+            await send_no_route(request, found)
+            return
+        route = found.route
+        if ";" in path and not route.allow_semicolons:
+            await send_bad_path(request, "has a ';' parameter")
+            return
+        request.route, request.label = route, route.path
+        request.extra = cors_headers(request)
+
+        if has_two_authorization_headers(request):
+            await refuse_two_authorization_headers(request)
             return
         if not route.public and not await authorize(request):
             return
         if not await read_body(request):
             return
         await proxy(request, self.upstream)
-
-    @staticmethod
-    async def _route(request: GatewayRequest) -> RouteConfig | None:
-        """Match the route (404/405 if none) and refuse ``;`` where the route does not allow it."""
-        found = request.state.router.match(request.method, request.path)
-        if isinstance(found, NoMatch):
-            await send_no_route(request, found)
-            return None
-        route = found.route
-        if ";" in request.path and not route.allow_semicolons:
-            await send_bad_path(request, "has a ';' parameter")
-            return None
-        request.route, request.label = route, route.path
-        request.extra = cors_headers(request)
-        return route
 
 
 def build_gateway_app(
