@@ -39,6 +39,10 @@ class MemoryCounter:
         self._counts: dict[str, int] = {}
 
     async def hit(self, key: str, window: int) -> int:
+        return self.count(key, window)
+
+    def count(self, key: str, window: int) -> int:
+        """:meth:`hit` without a coroutine, for callers that know the counter is in process."""
         if window != self._window:
             self._window, self._counts = window, {}
         count = self._counts.get(key, 0) + 1

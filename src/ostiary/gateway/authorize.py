@@ -20,7 +20,7 @@ from ostiary.bearer import (
     missing_token,
 )
 from ostiary.gateway.answers import send_bearer_error, send_error
-from ostiary.gateway.ratelimit import RateLimiter
+from ostiary.gateway.ratelimit import RateDecision
 from ostiary.gateway.request import GatewayRequest
 from ostiary.gateway.scopes import ScopeRule
 from ostiary.gateway.verifier import Principal
@@ -47,7 +47,14 @@ async def authorize(request: GatewayRequest) -> bool:
         return False
     request.principal = principal
     limiter = request.state.limiter
-    return limiter is None or await _check_rate_limit(request, limiter, principal)
+    if limiter is None:
+        return True
+    decision = await limiter.hit(principal.client_id or "anonymous")
+    if not decision.allowed:
+        await _refuse_rate_limit(request, decision)
+        return False
+    request.extra = request.extra + decision.headers()
+    return True
 
 
 async def _authenticate(request: GatewayRequest) -> Principal | None:
@@ -81,17 +88,11 @@ async def _refuse_scopes(request: GatewayRequest, rule: ScopeRule) -> None:
     await send_bearer_error(request, insufficient_scope(rule.needed), request.extra)
 
 
-async def _check_rate_limit(request: GatewayRequest, limiter: RateLimiter, principal: Principal) -> bool:
-    decision = await limiter.hit(principal.client_id or "anonymous")
-    rate_headers = decision.headers()
-    if not decision.allowed:
-        await send_error(
-            request,
-            429,
-            "rate_limit_exceeded",
-            "Too many requests from this client; retry after the rate limit window resets.",
-            [(b"retry-after", str(decision.retry_after).encode()), *rate_headers, *request.extra],
-        )
-        return False
-    request.extra = request.extra + rate_headers
-    return True
+async def _refuse_rate_limit(request: GatewayRequest, decision: RateDecision) -> None:
+    await send_error(
+        request,
+        429,
+        "rate_limit_exceeded",
+        "Too many requests from this client; retry after the rate limit window resets.",
+        [(b"retry-after", str(decision.retry_after).encode()), *decision.headers(), *request.extra],
+    )
