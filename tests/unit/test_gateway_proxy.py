@@ -17,7 +17,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from ostiary.gateway.config import parse_config
-from ostiary.gateway.proxy import Gateway, build_gateway_app, claim_header_value
+from ostiary.gateway.proxy import Gateway, build_gateway_app
+from ostiary.gateway.relay import claim_header_value
 from tests.unit.gateway_loopback import JwksServer, LoopbackServer, free_port, upstream_app
 from tests.unit.jwt_factory import (
     AUDIENCE,

@@ -33,6 +33,7 @@ LIBRARY_MODULES = (
     "ostiary.cpus",
     "ostiary.bounded_cache",
     "ostiary.log_redaction",
+    "ostiary.window_counter",
 )
 """The library layer: small helpers every part may use, which import no part."""
 

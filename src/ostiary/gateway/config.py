@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from ostiary.cors_policy import CorsPolicy
+from ostiary.gateway.scopes import ScopeRule
 from ostiary.request_paths import path_problem
 
 __all__ = ["ConfigError", "CorsPolicy", "GatewayConfig", "RouteConfig", "load_config", "parse_config"]
@@ -60,31 +61,13 @@ class IssuerSettings:
 
 
 @dataclass(frozen=True)
-class ScopeRule:
-    """``all_of``: every scope is needed; ``any_of``: one of them is enough (both may be given)."""
-
-    all_of: tuple[str, ...] = ()
-    any_of: tuple[str, ...] = ()
-
-    def allows(self, granted: frozenset[str]) -> bool:
-        if any(scope not in granted for scope in self.all_of):
-            return False
-        return not self.any_of or any(scope in granted for scope in self.any_of)
-
-    @property
-    def needed(self) -> str:
-        """The ``scope`` attribute of an ``insufficient_scope`` challenge (RFC 6750 §3)."""
-        return " ".join(self.all_of + self.any_of)
-
-
-@dataclass(frozen=True)
 class RouteConfig:
     path: str
     upstream: str
     methods: frozenset[str] = frozenset({"GET"})
     strip_prefix: str | None = None
     public: bool = False
-    scopes: ScopeRule = ScopeRule()
+    scopes: ScopeRule = field(default_factory=ScopeRule)
     cors: CorsPolicy | None = None
     forward_claims: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_FORWARD_CLAIMS))
     allow_semicolons: bool = False

@@ -4,25 +4,25 @@ The client is the token's ``cid`` (else ``sub``). Answers carry Okta's headers
 (``X-Rate-Limit-Limit``, ``-Remaining``, ``-Reset`` in epoch seconds); a refused call
 gets ``429`` with ``Retry-After``. With Redis, every gateway process shares the
 counters; if Redis fails or hangs, each process counts on its own until a background
-probe finds it back (:mod:`ostiary.circuit_breaker`, as the org server's limiter does),
-so an outage of the counter store neither stops the API nor lifts the limits.
+probe finds it back (:mod:`ostiary.circuit_breaker`). The counters are the org server's
+(:mod:`ostiary.window_counter`), so an outage of the counter store neither stops the API nor
+lifts the limits.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from ostiary.circuit_breaker import CircuitBreaker
 from ostiary.gateway.config import RateLimitConfig
+from ostiary.window_counter import REDIS_TIMEOUT_SECONDS, MemoryCounter, RedisCounter, WindowCounter
 
-log = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
-REDIS_TIMEOUT_SECONDS = 0.5
+MAX_CLIENTS = 100_000
+"""Clients remembered per window in process; beyond that many, each call counts as a first."""
 
 
 @dataclass(frozen=True)
@@ -60,63 +60,53 @@ def _decision(limit: int, count: int, now: float) -> RateDecision:
     )
 
 
-class InProcessRateLimiter:
-    def __init__(
-        self, limit: int, *, clock: Callable[[], float] = time.time, max_clients: int = 100_000
-    ) -> None:
+class WindowRateLimiter:
+    """``limit`` hits per client and minute, counted by ``counter`` (:mod:`ostiary.window_counter`)."""
+
+    def __init__(self, limit: int, counter: WindowCounter, *, clock: Callable[[], float] = time.time) -> None:
         self.limit = limit
+        self.counter = counter
         self.clock = clock
-        self.max_clients = max_clients
-        self._window = -1
-        self._counts: dict[str, int] = {}
 
     async def hit(self, client: str) -> RateDecision:
         now = self.clock()
-        window = int(now // WINDOW_SECONDS)
-        if window != self._window:
-            self._window, self._counts = window, {}
-        count = self._counts.get(client, 0) + 1
-        if client in self._counts or len(self._counts) < self.max_clients:
-            self._counts[client] = count
+        count = await self.counter.hit(client, int(now // WINDOW_SECONDS))
         return _decision(self.limit, count, now)
 
     async def close(self) -> None:
         return None
 
 
-class RedisRateLimiter:
-    """``INCR`` + ``EXPIRE`` on ``ostiary:ratelimit:{client}:{window}`` in one round trip."""
-
-    def __init__(self, limit: int, url: str, *, clock: Callable[[], float] = time.time) -> None:
-        import redis.asyncio as redis_asyncio  # imported only when Redis is configured
-
-        self.limit = limit
-        self.clock = clock
-        self.redis: Any = redis_asyncio.from_url(
-            url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
-        )
-        self.fallback = InProcessRateLimiter(limit, clock=clock)
-        self.breaker = CircuitBreaker("Redis (gateway rate limits)", self.redis.ping, probe_timeout=1.0)
+class InProcessRateLimiter(WindowRateLimiter):
+    def __init__(
+        self, limit: int, *, clock: Callable[[], float] = time.time, max_clients: int = MAX_CLIENTS
+    ) -> None:
+        self.memory = MemoryCounter(max_keys=max_clients)
+        super().__init__(limit, self.memory, clock=clock)
 
     async def hit(self, client: str) -> RateDecision:
-        if self.breaker.is_open:
-            return await self.fallback.hit(client)
-        now = self.clock()
-        window = int(now // WINDOW_SECONDS)
-        key = f"ostiary:ratelimit:{client}:{window}"
-        try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.incr(key)
-                pipe.expire(key, WINDOW_SECONDS * 2)
-                count, _ = await pipe.execute()
-        except Exception as exc:  # down or hung: count in this process until a probe answers
-            self.breaker.trip(exc)
-            return await self.fallback.hit(client)
-        return _decision(self.limit, int(count), now)
+        now = self.clock()  # as WindowRateLimiter.hit, without a coroutine per call (the hot path)
+        return _decision(self.limit, self.memory.count(client, int(now // WINDOW_SECONDS)), now)
+
+
+class RedisRateLimiter(WindowRateLimiter):
+    """``INCR`` + ``EXPIRE`` on ``ostiary:ratelimit:{client}:{window}`` in one round trip."""
+
+    counter: RedisCounter
+
+    def __init__(self, limit: int, url: str, *, clock: Callable[[], float] = time.time) -> None:
+        counter = RedisCounter(
+            url,
+            key_prefix="ostiary:ratelimit",
+            name="Redis (gateway rate limits)",
+            timeout=REDIS_TIMEOUT_SECONDS,
+            probe_timeout=1.0,
+            fallback=MemoryCounter(max_keys=MAX_CLIENTS),
+        )
+        super().__init__(limit, counter, clock=clock)
 
     async def close(self) -> None:
-        await self.breaker.close()
-        await self.redis.aclose()
+        await self.counter.close()
 
 
 def build_rate_limiter(config: RateLimitConfig) -> RateLimiter | None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
 
-from ostiary.circuit_breaker import CircuitBreaker
+from ostiary.window_counter import REDIS_TIMEOUT_SECONDS, MemoryCounter, WindowCounter
+from ostiary.window_counter import RedisCounter as SharedRedisCounter
+
+__all__ = ["REDIS_TIMEOUT_SECONDS", "Counter", "MemoryCounter", "RateLimiter", "RedisCounter", "Verdict"]
 
 DEFAULT_LIMITS: dict[str, int] = {
     "authn": 600,
@@ -79,58 +81,17 @@ class Verdict:
         return self.remaining >= 0
 
 
-class Counter(Protocol):
-    async def hit(self, key: str, window: int) -> int: ...
+Counter = WindowCounter
+"""What a :class:`RateLimiter` counts with (:mod:`ostiary.window_counter`, shared with the gateway)."""
 
 
-class MemoryCounter:
-    def __init__(self) -> None:
-        self._counts: dict[str, int] = {}
-        self._window = 0
-
-    async def hit(self, key: str, window: int) -> int:
-        if window != self._window:
-            self._counts.clear()
-            self._window = window
-        count = self._counts.get(key, 0) + 1
-        self._counts[key] = count
-        return count
-
-
-REDIS_TIMEOUT_SECONDS = 0.5
-"""Socket and connect timeout for a counter round trip: a hung Redis costs at most this much,
-once, before the breaker sends every request to the in-process counters."""
-
-
-class RedisCounter:
+class RedisCounter(SharedRedisCounter):
     """Counters shared by every process through Redis; while Redis is down or hung, each
     process counts on its own (fail open, limits per process) and a breaker probes Redis in
     the background (see :mod:`ostiary.circuit_breaker`)."""
 
     def __init__(self, url: str, *, timeout: float = REDIS_TIMEOUT_SECONDS) -> None:
-        import redis.asyncio as redis
-
-        self._redis: Any = redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-        self._fallback = MemoryCounter()
-        self.breaker = CircuitBreaker("Redis (rate-limit counters)", self._redis.ping, probe_timeout=timeout)
-
-    async def hit(self, key: str, window: int) -> int:
-        if self.breaker.is_open:
-            return await self._fallback.hit(key, window)
-        redis_key = f"ostiary:rl:{key}:{window}"
-        try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.incr(redis_key)
-                pipe.expire(redis_key, 120)
-                count, _ = await pipe.execute()
-            return int(count)
-        except Exception as exc:  # Redis down or hung: keep serving with local counters
-            self.breaker.trip(exc)
-            return await self._fallback.hit(key, window)
-
-    async def close(self) -> None:
-        await self.breaker.close()
-        await self._redis.aclose()
+        super().__init__(url, key_prefix="ostiary:rl", name="Redis (rate-limit counters)", timeout=timeout)
 
 
 class RateLimiter:
