@@ -135,6 +135,10 @@ def make_settings(tmp_path: Path, database_url: str, **extra: Any) -> Settings:
         "database_url": database_url,
         "base_url": ORG_URL,
         "rate_limits": "off",
+        # Generous database timeouts: two test workers on two loaded cores must not meet the
+        # production defaults (a few seconds); tests/faults sets its own where timeouts are the point.
+        "db_statement_timeout": 30.0,
+        "db_pool_timeout": 30.0,
     }
     values.update(extra)
     return Settings(**values)
