@@ -14,12 +14,10 @@ Client keys (``private_key_jwt`` client assertions) arrive as public JWKs; see
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import json
 import os
-import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +28,8 @@ from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from ostiary.jose.b64 import b64url_decode, b64url_encode
 
 SigningAlg: TypeAlias = Literal["RS256", "ES256"]
 PrivateKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -46,7 +46,6 @@ P256_COORDINATE_BYTES = 32
 MASTER_KEY_BYTES = 32
 MASTER_KEY_FILE = "master.key"
 
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _JWK_PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _THUMBPRINT_MEMBERS = {
     "RSA": ("e", "kty", "n"),
@@ -56,20 +55,6 @@ _THUMBPRINT_MEMBERS = {
 }
 _RSA_CLIENT_ALGS = frozenset({"RS256", "RS384", "RS512"})
 _EC_CLIENT_ALGS = frozenset({"ES256"})
-
-
-# --- base64url (RFC 7515 §2: no padding) ---------------------------------------------
-
-
-def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64url_decode(text: str) -> bytes:
-    """Decode unpadded base64url, refusing padding and any character outside the alphabet."""
-    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
-        raise ValueError("not unpadded base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _uint_to_b64url(value: int, length: int | None = None) -> str:

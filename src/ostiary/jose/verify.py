@@ -21,8 +21,6 @@ together: ``claims = await (await cache.get_verifier(config)).verify(token)``.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import json
 import logging
@@ -36,6 +34,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from ostiary.jose.b64 import b64url_decode
 
 if TYPE_CHECKING:
     import aiohttp  # imported when keys are first fetched: the org server never needs it
@@ -170,16 +170,6 @@ def _b64_int(jwk: Mapping[str, Any], member: str) -> int:
         return int.from_bytes(b64url_decode(value), "big")
     except ValueError as exc:
         raise ValueError(f"member {member!r} is not base64url") from exc
-
-
-def b64url_decode(text: str) -> bytes:
-    """Strict unpadded base64url (RFC 7515 §2): other characters are an error, not skipped."""
-    if not re.fullmatch(r"[A-Za-z0-9_-]*", text):
-        raise ValueError("not base64url")
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except binascii.Error as exc:
-        raise ValueError("not base64url") from exc
 
 
 # --------------------------------------------------------------------------- tokens
