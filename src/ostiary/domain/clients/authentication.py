@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.domain.clients.client_cache import Client, ClientKey, SecretRecord, get_active_client
 from ostiary.domain.clients.client_secrets import digest
+from ostiary.jose.b64 import b64url_decode
 from ostiary.jose.keys import KeyDecryptionError, KeyEncryptor, associated_data
 from ostiary.jose.verify import (
     MAX_TOKEN_BYTES,
@@ -51,7 +52,6 @@ from ostiary.jose.verify import (
     ParsedToken,
     TokenInvalid,
     VerificationKey,
-    b64url_decode,
     check_header,
     check_signature,
 )

@@ -1,0 +1,20 @@
+"""Why a token must not be trusted: the one exception the JWS, JWT and JWKS modules raise."""
+
+from __future__ import annotations
+
+
+class TokenInvalid(Exception):
+    """The token must not be trusted. ``reason`` is a short stable code (for metrics and logs);
+    ``description`` is safe to show the caller in ``error_description``."""
+
+    def __init__(self, reason: str, description: str | None = None) -> None:
+        super().__init__(description or reason)
+        self.reason = reason
+        self.description = description or reason.replace("_", " ")
+
+
+class KeysUnavailable(TokenInvalid):
+    """The issuer's keys could not be fetched and none are cached: the token cannot be checked."""
+
+    def __init__(self, description: str = "the issuer's signing keys are unavailable") -> None:
+        super().__init__("jwks_unavailable", description)
