@@ -21,12 +21,13 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from ostiary.jose.b64 import b64url_decode
 from ostiary.jose.jwk import KeySet, VerificationKey
-from ostiary.jose.token_errors import TokenInvalid
+from ostiary.jose.token_errors import TokenInvalid, UnsignedToken
 
 MAX_TOKEN_BYTES = 8 * 1024
 FORBIDDEN_HEADERS = ("jku", "jwk", "x5u")
 
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+_UNSIGNED_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.")
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "256": hashes.SHA256,
     "384": hashes.SHA384,
@@ -65,15 +66,21 @@ def _json_object(segment: str, what: str) -> dict[str, Any]:
     return value
 
 
-def parse_token(token: str) -> ParsedToken:
-    """Split and decode a compact JWS and check its header; the signature is *not* checked here."""
+def parse_token(token: str, *, kid_optional: bool = False) -> ParsedToken:
+    """Split and decode a compact JWS and check its header; the signature is *not* checked here.
+
+    ``kid_optional`` admits a header without ``kid`` (client assertions: the okta SDK sends one
+    only when configured); a ``kid`` that is present must still be a non-empty string. An
+    unsigned token raises :class:`UnsignedToken`.
+    """
     if len(token) > MAX_TOKEN_BYTES:
         raise TokenInvalid("too_large", "the token is too large")
     if not _TOKEN_SHAPE.fullmatch(token):
-        raise TokenInvalid("malformed", "the token is not a compact JWS")
+        shape_error = UnsignedToken if _UNSIGNED_SHAPE.fullmatch(token) else TokenInvalid
+        raise shape_error("malformed", "the token is not a compact JWS")
     header_b64, claims_b64, signature_b64 = token.split(".")
     header = _json_object(header_b64, "header")
-    check_header(header)
+    check_header(header, kid_optional=kid_optional)
     claims = _json_object(claims_b64, "payload")
     try:
         signature = b64url_decode(signature_b64)
@@ -87,17 +94,19 @@ def parse_token(token: str) -> ParsedToken:
     )
 
 
-def check_header(header: Mapping[str, Any]) -> None:
+def check_header(header: Mapping[str, Any], *, kid_optional: bool = False) -> None:
     alg = header.get("alg")
     if not isinstance(alg, str) or not alg:
         raise TokenInvalid("malformed", "the token header has no alg")
     if alg.lower() == "none":
-        raise TokenInvalid("alg_not_allowed", "unsigned tokens are not accepted")
+        raise UnsignedToken("alg_not_allowed", "unsigned tokens are not accepted")
     for name in FORBIDDEN_HEADERS:
         if name in header:
             raise TokenInvalid("forbidden_header", f"the token header must not carry {name!r}")
     if "crit" in header:
         raise TokenInvalid("forbidden_header", "the token header must not carry 'crit'")
+    if kid_optional and "kid" not in header:
+        return
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
         raise TokenInvalid("missing_kid", "the token header has no kid")

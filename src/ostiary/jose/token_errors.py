@@ -13,6 +13,11 @@ class TokenInvalid(Exception):
         self.description = description or reason.replace("_", " ")
 
 
+class UnsignedToken(TokenInvalid):
+    """The token is not signed: ``alg: none``, or an empty signature segment. The reason and
+    description are the verifier's; client authentication answers it with its own wording."""
+
+
 class KeysUnavailable(TokenInvalid):
     """The issuer's keys could not be fetched and none are cached: the token cannot be checked."""
 
