@@ -49,7 +49,8 @@ from ostiary.domain.clients.records import (
 )
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import Forbidden
-from ostiary.jose.keys import KeyEncryptor, jwk_thumbprint
+from ostiary.jose.key_encryption import KeyEncryptor
+from ostiary.jose.keys import jwk_thumbprint
 from ostiary.store.models import App, AppJwk
 from ostiary.store.repositories.paging import Page, fetch_page
 from ostiary.timeutil import utcnow

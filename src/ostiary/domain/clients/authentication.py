@@ -45,7 +45,7 @@ from ostiary.domain.clients.client_cache import Client, ClientKey, SecretRecord,
 from ostiary.domain.clients.client_secrets import digest
 from ostiary.jose.jwk import KeySet, VerificationKey
 from ostiary.jose.jws import ParsedToken, check_signature, parse_token
-from ostiary.jose.keys import KeyDecryptionError, KeyEncryptor, associated_data
+from ostiary.jose.key_encryption import KeyDecryptionError, KeyEncryptor, associated_data
 from ostiary.jose.token_errors import TokenInvalid, UnsignedToken
 from ostiary.store.models import ClientAssertionJti
 
