@@ -1,4 +1,5 @@
-"""Why a token must not be trusted: the one exception the JWS, JWT and JWKS modules raise."""
+"""Why a token must not be trusted: ``TokenInvalid`` and its two kinds, raised by the JWS, JWT
+claim and JWKS modules (``reason`` for metrics and logs, ``description`` for the caller)."""
 
 from __future__ import annotations
 
