@@ -52,11 +52,11 @@ class EvalContext:
     groups: Sequence[GroupRef] = ()
 
 
-def _sentence(text: str) -> str:
+def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _refuse(detail: str, position: int | None = None) -> ExpressionError:
+def refuse(detail: str, position: int | None = None) -> ExpressionError:
     """The refusal; ``position`` is a 0-based index into the source, reported 1-based."""
     if position is None:
         return ExpressionError(detail, code="E0000001", causes=[detail])

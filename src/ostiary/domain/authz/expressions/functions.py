@@ -11,25 +11,25 @@ from ostiary.domain.authz.expressions.context import (
     OKTA_GROUP_SOURCE,
     EvalContext,
     ExpressionEvaluationError,
-    _refuse,
-    _sentence,
+    refuse,
+    sentence,
 )
-from ostiary.domain.authz.expressions.nodes import _Literal, _Node
+from ostiary.domain.authz.expressions.nodes import Literal, Node
 from ostiary.domain.authz.expressions.regex import (
-    _compile_regex,
-    _compile_replacement,
-    _regex_subject,
-    _replace,
-    _runtime_regex,
+    compile_regex,
+    compile_replacement,
+    regex_subject,
+    replace_matches,
+    runtime_regex,
 )
-from ostiary.domain.authz.expressions.values import _checked, _equals, _is_number, _stringify, _type_name
+from ostiary.domain.authz.expressions.values import checked, equals, is_number, stringify, type_name
 
 _Impl = Callable[[EvalContext, tuple[object, ...]], object]
-_Check = Callable[[tuple[_Node, ...], tuple[int, ...]], None]
+_Check = Callable[[tuple[Node, ...], tuple[int, ...]], None]
 
 
 @dataclass(frozen=True, slots=True)
-class _Function:
+class Function:
     name: str
     min_args: int
     max_args: int | None
@@ -37,7 +37,7 @@ class _Function:
     check: _Check | None = None
 
 
-_FUNCTIONS: dict[str, _Function] = {}
+FUNCTIONS: dict[str, Function] = {}
 
 
 def _function(
@@ -47,7 +47,7 @@ def _function(
     low, high = (arity, arity) if isinstance(arity, int) else arity
 
     def register(impl: _Impl) -> _Impl:
-        _FUNCTIONS[name] = _Function(name, low, high, impl, check)
+        FUNCTIONS[name] = Function(name, low, high, impl, check)
         return impl
 
     return register
@@ -57,9 +57,9 @@ def _text(args: tuple[object, ...], index: int) -> str | None:
     value = args[index]
     if value is None or isinstance(value, str):
         return value
-    if isinstance(value, bool) or _is_number(value):
-        return _stringify(value)
-    raise ExpressionEvaluationError(f"argument {index + 1} must be a string, got {_type_name(value)}")
+    if isinstance(value, bool) or is_number(value):
+        return stringify(value)
+    raise ExpressionEvaluationError(f"argument {index + 1} must be a string, got {type_name(value)}")
 
 
 def _required_text(args: tuple[object, ...], index: int) -> str:
@@ -81,7 +81,7 @@ def _integer(args: tuple[object, ...], index: int) -> int:
     value = _as_int(args[index])
     if value is None:
         raise ExpressionEvaluationError(
-            f"argument {index + 1} must be an integer, got {_type_name(args[index])}"
+            f"argument {index + 1} must be an integer, got {type_name(args[index])}"
         )
     return value
 
@@ -92,7 +92,7 @@ def _items(args: tuple[object, ...], index: int) -> list[object]:
         return []
     if isinstance(value, list | tuple):
         return list(value)
-    raise ExpressionEvaluationError(f"argument {index + 1} must be an array, got {_type_name(value)}")
+    raise ExpressionEvaluationError(f"argument {index + 1} must be an array, got {type_name(value)}")
 
 
 def _spread(values: Iterable[object]) -> list[object]:
@@ -106,44 +106,44 @@ def _spread(values: Iterable[object]) -> list[object]:
     return out
 
 
-def _literal_at(args: tuple[_Node, ...], index: int) -> tuple[bool, object]:
+def _literal_at(args: tuple[Node, ...], index: int) -> tuple[bool, object]:
     node = args[index] if index < len(args) else None
-    return (True, node.value) if isinstance(node, _Literal) else (False, None)
+    return (True, node.value) if isinstance(node, Literal) else (False, None)
 
 
 def _check_regex_arg(index: int) -> _Check:
-    def check(args: tuple[_Node, ...], positions: tuple[int, ...]) -> None:
+    def check(args: tuple[Node, ...], positions: tuple[int, ...]) -> None:
         known, value = _literal_at(args, index)
         if known and isinstance(value, str):
             try:
-                _compile_regex(value)
+                compile_regex(value)
             except ValueError as exc:
-                raise _refuse(_sentence(str(exc)), positions[index]) from None
+                raise refuse(sentence(str(exc)), positions[index]) from None
 
     return check
 
 
-def _check_replace(args: tuple[_Node, ...], positions: tuple[int, ...]) -> None:
+def _check_replace(args: tuple[Node, ...], positions: tuple[int, ...]) -> None:
     _check_regex_arg(1)(args, positions)
     known_pattern, pattern = _literal_at(args, 1)
     known_replacement, replacement = _literal_at(args, 2)
     if known_pattern and known_replacement and isinstance(pattern, str) and isinstance(replacement, str):
         try:
-            _compile_replacement(replacement, _compile_regex(pattern))
+            compile_replacement(replacement, compile_regex(pattern))
         except ValueError as exc:
-            raise _refuse(f"Invalid replacement: {exc}", positions[2]) from None
+            raise refuse(f"Invalid replacement: {exc}", positions[2]) from None
 
 
-def _check_groups_limit(args: tuple[_Node, ...], positions: tuple[int, ...]) -> None:
+def _check_groups_limit(args: tuple[Node, ...], positions: tuple[int, ...]) -> None:
     known, value = _literal_at(args, 2)
     limit = _as_int(value)
     if known and (limit is None or not 1 <= limit <= MAX_GROUPS_LIMIT):
-        raise _refuse(f"The group limit must be an integer from 1 to {MAX_GROUPS_LIMIT}", positions[2])
+        raise refuse(f"The group limit must be an integer from 1 to {MAX_GROUPS_LIMIT}", positions[2])
 
 
-def _check_switch_pairs(args: tuple[_Node, ...], positions: tuple[int, ...]) -> None:
+def _check_switch_pairs(args: tuple[Node, ...], positions: tuple[int, ...]) -> None:
     if len(args) % 2:
-        raise _refuse("String.stringSwitch takes key/value pairs after the default", positions[-1])
+        raise refuse("String.stringSwitch takes key/value pairs after the default", positions[-1])
 
 
 # String functions (Apache StringUtils' null handling).
@@ -213,8 +213,8 @@ def _regex_replace(args: tuple[object, ...], *, first_only: bool) -> object:
     text = _text(args, 0)
     if text is None:
         return None
-    pattern = _runtime_regex(_required_text(args, 1))
-    return _replace(text, pattern, _text(args, 2) or "", first_only=first_only)
+    pattern = runtime_regex(_required_text(args, 1))
+    return replace_matches(text, pattern, _text(args, 2) or "", first_only=first_only)
 
 
 @_function("String.replace", 3, check=_check_replace)
@@ -236,13 +236,13 @@ def _remove_spaces(ctx: EvalContext, args: tuple[object, ...]) -> object:
 
 @_function("String.append", 2)
 def _append(ctx: EvalContext, args: tuple[object, ...]) -> object:
-    return _checked((_text(args, 0) or "") + (_text(args, 1) or ""))
+    return checked((_text(args, 0) or "") + (_text(args, 1) or ""))
 
 
 @_function("String.join", (2, None))
 def _join(ctx: EvalContext, args: tuple[object, ...]) -> object:
     separator = _text(args, 0) or ""
-    return _checked(separator.join(_stringify(item) for item in _spread(args[1:])))
+    return checked(separator.join(stringify(item) for item in _spread(args[1:])))
 
 
 @_function("String.stringSwitch", (4, None), check=_check_switch_pairs)
@@ -262,7 +262,7 @@ def _string_switch(ctx: EvalContext, args: tuple[object, ...]) -> object:
 
 @_function("Arrays.contains", 2)
 def _arrays_contains(ctx: EvalContext, args: tuple[object, ...]) -> object:
-    return any(_equals(item, args[1]) for item in _items(args, 0))
+    return any(equals(item, args[1]) for item in _items(args, 0))
 
 
 @_function("Arrays.isEmpty", 1)
@@ -288,7 +288,7 @@ def _arrays_remove(ctx: EvalContext, args: tuple[object, ...]) -> object:
     """Removes the first equal element (ArrayUtils.removeElement)."""
     items = _items(args, 0)
     for index, item in enumerate(items):
-        if _equals(item, args[1]):
+        if equals(item, args[1]):
             del items[index]
             break
     return items
@@ -296,7 +296,7 @@ def _arrays_remove(ctx: EvalContext, args: tuple[object, ...]) -> object:
 
 @_function("Arrays.toCsvString", 1)
 def _arrays_to_csv(ctx: EvalContext, args: tuple[object, ...]) -> object:
-    return _checked(",".join(_stringify(item) for item in _items(args, 0)))
+    return checked(",".join(stringify(item) for item in _items(args, 0)))
 
 
 @_function("Arrays.flatten", (1, None))
@@ -325,7 +325,7 @@ def _member_of_group(ctx: EvalContext, args: tuple[object, ...]) -> object:
 
 @_function("isMemberOfAnyGroup", (1, None))
 def _member_of_any_group(ctx: EvalContext, args: tuple[object, ...]) -> object:
-    wanted = {_stringify(item) for item in _spread(args) if item is not None}
+    wanted = {stringify(item) for item in _spread(args) if item is not None}
     return any(group.id in wanted for group in ctx.groups)
 
 
@@ -343,8 +343,8 @@ def _member_of_group_name_contains(ctx: EvalContext, args: tuple[object, ...]) -
 
 @_function("isMemberOfGroupNameRegex", 1, check=_check_regex_arg(0))
 def _member_of_group_name_regex(ctx: EvalContext, args: tuple[object, ...]) -> object:
-    pattern = _runtime_regex(_required_text(args, 0))
-    return any(pattern.fullmatch(_regex_subject(group.name)) for group in ctx.groups)
+    pattern = runtime_regex(_required_text(args, 0))
+    return any(pattern.fullmatch(regex_subject(group.name)) for group in ctx.groups)
 
 
 def _groups_matching(
@@ -391,4 +391,4 @@ def _internal_property(ctx: EvalContext, args: tuple[object, ...]) -> object:
     return ctx.user.get(_required_text(args, 0))
 
 
-FUNCTION_NAMES: Final = frozenset(_FUNCTIONS)
+FUNCTION_NAMES: Final = frozenset(FUNCTIONS)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from ostiary.domain.authz.expressions.context import MAX_REGEX_SUBJECT_LENGTH, GroupRef, _refuse, _sentence
-from ostiary.domain.authz.expressions.regex import _compile_regex
+from ostiary.domain.authz.expressions.context import MAX_REGEX_SUBJECT_LENGTH, GroupRef, refuse, sentence
+from ostiary.domain.authz.expressions.regex import compile_regex
 
 GROUP_FILTER_TYPES: Final = frozenset({"STARTS_WITH", "EQUALS", "CONTAINS", "REGEX"})
 
@@ -15,14 +15,14 @@ def validate_group_filter(filter_type: str, value: str) -> None:
     """Refuse an unknown ``group_filter_type`` or an unusable ``REGEX`` when the claim is saved."""
     if filter_type not in GROUP_FILTER_TYPES:
         allowed = ", ".join(sorted(GROUP_FILTER_TYPES))
-        raise _refuse(f"group_filter_type must be one of {allowed}")
+        raise refuse(f"group_filter_type must be one of {allowed}")
     if not isinstance(value, str):
-        raise _refuse("The group filter value must be a string")
+        raise refuse("The group filter value must be a string")
     if filter_type == "REGEX":
         try:
-            _compile_regex(value)
+            compile_regex(value)
         except ValueError as exc:
-            raise _refuse(_sentence(str(exc))) from None
+            raise refuse(sentence(str(exc))) from None
 
 
 def filter_groups(groups: Sequence[GroupRef], filter_type: str, value: str) -> list[str]:
@@ -34,7 +34,7 @@ def filter_groups(groups: Sequence[GroupRef], filter_type: str, value: str) -> l
     """
     validate_group_filter(filter_type, value)
     if filter_type == "REGEX":
-        pattern = _compile_regex(value)
+        pattern = compile_regex(value)
         return [
             group.name
             for group in groups

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ostiary.domain.authz.expressions.context import _refuse
+from ostiary.domain.authz.expressions.context import refuse
 
 
 @dataclass(frozen=True, slots=True)
-class _Token:
+class Token:
     kind: str  # "number", "string", "name", "op", "end"
     value: object
     position: int
@@ -46,11 +46,11 @@ def _read_string(source: str, start: int) -> tuple[str, int]:
                 continue
         chars.append(char)
         i += 1
-    raise _refuse("Unterminated string literal", start)
+    raise refuse("Unterminated string literal", start)
 
 
-def _tokenize(source: str) -> list[_Token]:
-    tokens: list[_Token] = []
+def tokenize(source: str) -> list[Token]:
+    tokens: list[Token] = []
     i = 0
     while i < len(source):
         char = source[i]
@@ -58,27 +58,27 @@ def _tokenize(source: str) -> list[_Token]:
             i += 1
         elif char in "'\"":
             text, end = _read_string(source, i)
-            tokens.append(_Token("string", text, i))
+            tokens.append(Token("string", text, i))
             i = end
         elif number := _NUMBER.match(source, i):
             end = number.end()
             if end < len(source) and (source[end].isalnum() or source[end] in "_$"):
-                raise _refuse("Malformed number", i)
+                raise refuse("Malformed number", i)
             text = number.group()
-            tokens.append(_Token("number", float(text) if "." in text else int(text), i))
+            tokens.append(Token("number", float(text) if "." in text else int(text), i))
             i = end
         elif name := _NAME.match(source, i):
-            tokens.append(_Token("name", name.group(), i))
+            tokens.append(Token("name", name.group(), i))
             i = name.end()
         elif source[i : i + 2] in _TWO_CHAR_OPERATORS:
-            tokens.append(_Token("op", source[i : i + 2], i))
+            tokens.append(Token("op", source[i : i + 2], i))
             i += 2
         elif char in _ONE_CHAR_OPERATORS:
-            tokens.append(_Token("op", char, i))
+            tokens.append(Token("op", char, i))
             i += 1
         elif char == "=":
-            raise _refuse("Unexpected '=' (use '==' to compare)", i)
+            raise refuse("Unexpected '=' (use '==' to compare)", i)
         else:
-            raise _refuse(f"Unexpected character {char!r}", i)
-    tokens.append(_Token("end", None, len(source)))
+            raise refuse(f"Unexpected character {char!r}", i)
+    tokens.append(Token("end", None, len(source)))
     return tokens

@@ -9,19 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 from ostiary.domain.authz.expressions.context import EvalContext, ExpressionEvaluationError
 from ostiary.domain.authz.expressions.values import (
-    _checked,
-    _condition,
-    _equals,
-    _is_number,
-    _stringify,
-    _type_name,
+    as_condition,
+    checked,
+    equals,
+    is_number,
+    stringify,
+    type_name,
 )
 
 if TYPE_CHECKING:
-    from ostiary.domain.authz.expressions.functions import _Function
+    from ostiary.domain.authz.expressions.functions import Function
 
 
-class _Node:
+class Node:
     __slots__ = ()
 
     def evaluate(self, ctx: EvalContext) -> object:
@@ -29,7 +29,7 @@ class _Node:
 
 
 @dataclass(frozen=True, slots=True)
-class _Literal(_Node):
+class Literal(Node):
     value: object
 
     def evaluate(self, ctx: EvalContext) -> object:
@@ -37,7 +37,7 @@ class _Literal(_Node):
 
 
 @dataclass(frozen=True, slots=True)
-class _Reference(_Node):
+class Reference(Node):
     root: str
     attribute: str
 
@@ -48,65 +48,65 @@ class _Reference(_Node):
 
 
 @dataclass(frozen=True, slots=True)
-class _ListLiteral(_Node):
-    items: tuple[_Node, ...]
+class ListLiteral(Node):
+    items: tuple[Node, ...]
 
     def evaluate(self, ctx: EvalContext) -> object:
         return [item.evaluate(ctx) for item in self.items]
 
 
 @dataclass(frozen=True, slots=True)
-class _Not(_Node):
-    operand: _Node
+class Not(Node):
+    operand: Node
 
     def evaluate(self, ctx: EvalContext) -> object:
-        return not _condition(self.operand.evaluate(ctx), "'!'")
+        return not as_condition(self.operand.evaluate(ctx), "'!'")
 
 
 @dataclass(frozen=True, slots=True)
-class _Negate(_Node):
-    operand: _Node
+class Negate(Node):
+    operand: Node
 
     def evaluate(self, ctx: EvalContext) -> object:
         value = self.operand.evaluate(ctx)
-        if not _is_number(value):
-            raise ExpressionEvaluationError(f"Unary '-' needs a number, got {_type_name(value)}")
+        if not is_number(value):
+            raise ExpressionEvaluationError(f"Unary '-' needs a number, got {type_name(value)}")
         return -value
 
 
 @dataclass(frozen=True, slots=True)
-class _Logical(_Node):
+class Logical(Node):
     """A chain of ``AND`` or of ``OR``, short-circuited left to right."""
 
     is_and: bool
-    operands: tuple[_Node, ...]
+    operands: tuple[Node, ...]
 
     def evaluate(self, ctx: EvalContext) -> object:
         where = "'AND'" if self.is_and else "'OR'"
         for operand in self.operands:
-            if _condition(operand.evaluate(ctx), where) != self.is_and:
+            if as_condition(operand.evaluate(ctx), where) != self.is_and:
                 return not self.is_and
         return self.is_and
 
 
 def _add(left: object, right: object) -> object:
-    if _is_number(left) and _is_number(right):
+    if is_number(left) and is_number(right):
         return left + right
-    return _checked(_stringify(left) + _stringify(right))
+    return checked(stringify(left) + stringify(right))
 
 
 def _subtract(left: object, right: object) -> object:
-    if _is_number(left) and _is_number(right):
+    if is_number(left) and is_number(right):
         return left - right
-    raise ExpressionEvaluationError(f"'-' needs two numbers, got {_type_name(left)} and {_type_name(right)}")
+    raise ExpressionEvaluationError(f"'-' needs two numbers, got {type_name(left)} and {type_name(right)}")
 
 
 @dataclass(frozen=True, slots=True)
-class _Additive(_Node):
+class Additive(Node):
     """``a + b - c ...`` kept flat so long concatenations do not nest deeply."""
 
-    first: _Node
-    rest: tuple[tuple[str, _Node], ...]
+    first: Node
+    rest: tuple[tuple[str, Node], ...]
 
     def evaluate(self, ctx: EvalContext) -> object:
         value = self.first.evaluate(ctx)
@@ -120,43 +120,41 @@ _ORDERINGS: dict[str, Callable[[Any, Any], bool]] = {"<": lt, ">": gt, "<=": le,
 
 
 def _order(operator: str, left: object, right: object) -> bool:
-    if (_is_number(left) and _is_number(right)) or (isinstance(left, str) and isinstance(right, str)):
+    if (is_number(left) and is_number(right)) or (isinstance(left, str) and isinstance(right, str)):
         return _ORDERINGS[operator](left, right)
-    raise ExpressionEvaluationError(
-        f"'{operator}' cannot compare {_type_name(left)} with {_type_name(right)}"
-    )
+    raise ExpressionEvaluationError(f"'{operator}' cannot compare {type_name(left)} with {type_name(right)}")
 
 
 @dataclass(frozen=True, slots=True)
-class _Comparison(_Node):
+class Comparison(Node):
     operator: str
-    left: _Node
-    right: _Node
+    left: Node
+    right: Node
 
     def evaluate(self, ctx: EvalContext) -> object:
         left, right = self.left.evaluate(ctx), self.right.evaluate(ctx)
         if self.operator == "==":
-            return _equals(left, right)
+            return equals(left, right)
         if self.operator == "!=":
-            return not _equals(left, right)
+            return not equals(left, right)
         return _order(self.operator, left, right)
 
 
 @dataclass(frozen=True, slots=True)
-class _Conditional(_Node):
-    condition: _Node
-    then: _Node
-    otherwise: _Node
+class Conditional(Node):
+    condition: Node
+    then: Node
+    otherwise: Node
 
     def evaluate(self, ctx: EvalContext) -> object:
-        chosen = self.then if _condition(self.condition.evaluate(ctx), "'?:'") else self.otherwise
+        chosen = self.then if as_condition(self.condition.evaluate(ctx), "'?:'") else self.otherwise
         return chosen.evaluate(ctx)
 
 
 @dataclass(frozen=True, slots=True)
-class _Call(_Node):
-    function: _Function
-    args: tuple[_Node, ...]
+class Call(Node):
+    function: Function
+    args: tuple[Node, ...]
 
     def evaluate(self, ctx: EvalContext) -> object:
         values = tuple(arg.evaluate(ctx) for arg in self.args)
@@ -171,7 +169,7 @@ class Expression:
     """A parsed expression; build it with :func:`parse_expression`, evaluate it per token."""
 
     source: str
-    _root: _Node = field(repr=False, compare=False)
+    _root: Node = field(repr=False, compare=False)
 
     def evaluate(self, ctx: EvalContext) -> object:
         """The value (str, int, float, bool, None or a list); see the module doc for rules."""

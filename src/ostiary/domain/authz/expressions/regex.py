@@ -14,7 +14,7 @@ from ostiary.domain.authz.expressions.context import (
     MAX_STRING_LENGTH,
     ExpressionEvaluationError,
 )
-from ostiary.domain.authz.expressions.values import _checked
+from ostiary.domain.authz.expressions.values import checked
 
 
 class _Match(Protocol):
@@ -58,7 +58,7 @@ def _re2_problem(detail: str) -> str:
 
 
 @lru_cache(maxsize=512)
-def _compile_regex(pattern: str) -> _Pattern:
+def compile_regex(pattern: str) -> _Pattern:
     """Compile an admin-supplied regex with RE2; raises ValueError with a reason when refused.
 
     RE2 matches in time linear in the input, so no pattern can stall the event loop; the
@@ -76,14 +76,14 @@ def _compile_regex(pattern: str) -> _Pattern:
     return compiled
 
 
-def _runtime_regex(pattern: str) -> _Pattern:
+def runtime_regex(pattern: str) -> _Pattern:
     try:
-        return _compile_regex(pattern)
+        return compile_regex(pattern)
     except ValueError as exc:
         raise ExpressionEvaluationError(str(exc)) from None
 
 
-def _regex_subject(text: str) -> str:
+def regex_subject(text: str) -> str:
     if len(text) > MAX_REGEX_SUBJECT_LENGTH:
         raise ExpressionEvaluationError(f"Regex input longer than {MAX_REGEX_SUBJECT_LENGTH} characters")
     return text
@@ -139,19 +139,19 @@ def _group_reference(replacement: str, i: int, pattern: _Pattern) -> tuple[int, 
 
 
 @lru_cache(maxsize=256)
-def _compile_replacement(replacement: str, pattern: _Pattern) -> _Replacement:
+def compile_replacement(replacement: str, pattern: _Pattern) -> _Replacement:
     return _parse_replacement(replacement, pattern)
 
 
-def _replace(text: str, pattern: _Pattern, replacement: str, *, first_only: bool) -> str:
+def replace_matches(text: str, pattern: _Pattern, replacement: str, *, first_only: bool) -> str:
     try:
-        parts = _compile_replacement(replacement, pattern)
+        parts = compile_replacement(replacement, pattern)
     except ValueError as exc:
         raise ExpressionEvaluationError(str(exc)) from None
     out: list[str] = []
     size = 0
     last = 0
-    for match in pattern.finditer(_regex_subject(text)):
+    for match in pattern.finditer(regex_subject(text)):
         piece = text[last : match.start()] + "".join(
             part if isinstance(part, str) else match.group(part) or "" for part in parts
         )
@@ -163,4 +163,4 @@ def _replace(text: str, pattern: _Pattern, replacement: str, *, first_only: bool
         if first_only:
             break
     out.append(text[last:])
-    return _checked("".join(out))
+    return checked("".join(out))
