@@ -34,7 +34,7 @@ from ostiary.http.responses import json_response
 from ostiary.http.runtime import Runtime
 from ostiary.http.store_faults import FaultLog, StoreFaults
 from ostiary.http.unexpected import UnexpectedErrors
-from ostiary.jose.keys import KeyEncryptor, master_key_from_env_or_file
+from ostiary.jose.key_encryption import KeyEncryptor, master_key_from_env_or_file
 from ostiary.jose.sign_processes import ProcessSigner
 from ostiary.jose.signer import JwtSigner, Signer
 from ostiary.settings import Settings, load_settings

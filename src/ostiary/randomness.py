@@ -11,9 +11,10 @@ Long-lived credentials (client secrets, API tokens, refresh tokens) keep using `
 
 from __future__ import annotations
 
-import base64
 import os
 import threading
+
+from ostiary.jose.b64 import b64url_encode
 
 _BLOCK_BYTES = 4096
 _lock = threading.Lock()
@@ -36,7 +37,7 @@ def token_bytes(nbytes: int) -> bytes:
 
 def token_urlsafe(nbytes: int) -> str:
     """Like ``secrets.token_urlsafe``: base64url of ``nbytes`` random bytes, unpadded."""
-    return base64.urlsafe_b64encode(token_bytes(nbytes)).rstrip(b"=").decode("ascii")
+    return b64url_encode(token_bytes(nbytes))
 
 
 def _forget_block() -> None:

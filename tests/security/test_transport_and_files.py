@@ -63,7 +63,7 @@ def mode(path: Path) -> int:
 
 
 async def test_a_new_sqlite_database_and_its_journals_are_private(tmp_path: Path) -> None:
-    from ostiary.jose.keys import master_key_from_env_or_file
+    from ostiary.jose.key_encryption import master_key_from_env_or_file
     from ostiary.settings import sqlite_url
     from ostiary.store import migrate
     from ostiary.store.db import Database

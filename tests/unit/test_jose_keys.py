@@ -12,18 +12,20 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from ostiary.jose.keys import (
-    InvalidJwk,
+from ostiary.jose.b64 import b64url_decode
+from ostiary.jose.key_encryption import (
     KeyDecryptionError,
     KeyEncryptor,
+    associated_data,
+    master_key_from_env_or_file,
+)
+from ostiary.jose.keys import (
+    InvalidJwk,
     SigningAlg,
     SigningKey,
-    associated_data,
-    b64url_decode,
     generate_signing_key,
     jwk_thumbprint,
     load_signing_key,
-    master_key_from_env_or_file,
     public_jwk_from_dict,
 )
 

@@ -10,7 +10,7 @@ from ostiary.domain.authz import servers
 from ostiary.domain.authz.keys import KeyRings
 from ostiary.domain.tokens.access_tokens import access_token_claims
 from ostiary.domain.tokens.verification import verify_access_token
-from ostiary.jose.keys import KeyDecryptionError, KeyEncryptor
+from ostiary.jose.key_encryption import KeyDecryptionError, KeyEncryptor
 from ostiary.jose.verify import TokenInvalid
 from ostiary.store.models import AuthorizationServer, SigningKeyRow
 from tests.conftest import Server

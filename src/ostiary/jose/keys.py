@@ -1,12 +1,11 @@
-"""Signing keys (RFC 7517 JWKs, RFC 7638 thumbprints) and their encryption at rest.
+"""Signing keys (RFC 7517 JWKs, RFC 7638 thumbprints) and the public JWKs of clients.
 
 An authorization server signs with keys it generates itself: RSA-2048 (``RS256``, what
 Okta and okta-jwt-verifier use) or P-256 (``ES256``). Each key is pinned to one
 algorithm for its whole life, and its ``kid`` is the RFC 7638 thumbprint of the public
 key, so kids look like Okta's (43 base64url characters) and are stable across
 processes. Private keys are stored as PKCS#8 PEM encrypted with AES-256-GCM under the
-master key (``OSTIARY_MASTER_KEY``, or ``<data dir>/master.key`` generated on first
-start), bound to their row by associated data.
+master key, bound to their row by associated data (:mod:`ostiary.jose.key_encryption`).
 
 Client keys (``private_key_jwt`` client assertions) arrive as public JWKs; see
 :func:`public_jwk_from_dict` for what is accepted.
@@ -14,22 +13,17 @@ Client keys (``private_key_jwt`` client assertions) arrive as public JWKs; see
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import hashlib
 import json
-import os
-import re
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal, NamedTuple, TypeAlias
 
-from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from ostiary.jose.b64 import b64url_decode, b64url_encode
 
 SigningAlg: TypeAlias = Literal["RS256", "ES256"]
 PrivateKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -43,10 +37,7 @@ MAX_RSA_BITS = 8192
 """Client RSA keys above this size are refused: verification cost grows with the modulus."""
 MAX_RSA_EXPONENT_BITS = 32
 P256_COORDINATE_BYTES = 32
-MASTER_KEY_BYTES = 32
-MASTER_KEY_FILE = "master.key"
 
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _JWK_PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _THUMBPRINT_MEMBERS = {
     "RSA": ("e", "kty", "n"),
@@ -56,20 +47,6 @@ _THUMBPRINT_MEMBERS = {
 }
 _RSA_CLIENT_ALGS = frozenset({"RS256", "RS384", "RS512"})
 _EC_CLIENT_ALGS = frozenset({"ES256"})
-
-
-# --- base64url (RFC 7515 §2: no padding) ---------------------------------------------
-
-
-def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64url_decode(text: str) -> bytes:
-    """Decode unpadded base64url, refusing padding and any character outside the alphabet."""
-    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
-        raise ValueError("not unpadded base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _uint_to_b64url(value: int, length: int | None = None) -> str:
@@ -303,100 +280,3 @@ def _p256_public_key(jwk: Mapping[str, object]) -> ec.EllipticCurvePublicKey:
         return numbers.public_key()
     except ValueError:
         raise InvalidJwk("the point is not on the P-256 curve") from None
-
-
-# --- encryption at rest --------------------------------------------------------------
-
-
-class KeyDecryptionError(ValueError):
-    """A stored ciphertext did not decrypt: wrong master key, wrong row, or tampered."""
-
-
-def associated_data(*parts: str) -> bytes:
-    """Unambiguous associated data for a row, e.g. ``associated_data(org_id, kid)``."""
-    return json.dumps(list(parts), separators=(",", ":")).encode("utf-8")
-
-
-class KeyEncryptor:
-    """AES-256-GCM under the master key: ``v1.`` + base64url(nonce ‖ ciphertext ‖ tag).
-
-    The 96-bit nonce is random per message (safe far beyond the number of keys an
-    installation will ever encrypt). ``associated_data`` is authenticated but not
-    stored: pass the row's identity (org id and kid) so a ciphertext copied into another
-    row fails to decrypt.
-    """
-
-    VERSION = "v1."
-    _NONCE_BYTES = 12
-
-    def __init__(self, master_key: bytes) -> None:
-        if len(master_key) != MASTER_KEY_BYTES:
-            raise ValueError(f"the master key must be {MASTER_KEY_BYTES} bytes, not {len(master_key)}")
-        self._aead = AESGCM(master_key)
-
-    def encrypt(self, plaintext: bytes, *, associated_data: bytes) -> str:
-        nonce = secrets.token_bytes(self._NONCE_BYTES)
-        sealed = self._aead.encrypt(nonce, plaintext, associated_data)
-        return self.VERSION + b64url_encode(nonce + sealed)
-
-    def decrypt(self, token: str, *, associated_data: bytes) -> bytes:
-        if not token.startswith(self.VERSION):
-            raise KeyDecryptionError("unknown encrypted key format")
-        try:
-            blob = b64url_decode(token[len(self.VERSION) :])
-        except ValueError:
-            raise KeyDecryptionError("encrypted key is not base64url") from None
-        nonce, sealed = blob[: self._NONCE_BYTES], blob[self._NONCE_BYTES :]
-        if len(nonce) != self._NONCE_BYTES or not sealed:
-            raise KeyDecryptionError("encrypted key is truncated")
-        try:
-            return self._aead.decrypt(nonce, sealed, associated_data)
-        except InvalidTag:
-            raise KeyDecryptionError(
-                "encrypted key did not decrypt: wrong master key, wrong row, or tampered ciphertext"
-            ) from None
-
-
-def master_key_from_env_or_file(env_value: str | None, data_dir: Path) -> bytes:
-    """The 32-byte master key: from ``OSTIARY_MASTER_KEY`` (base64url) when set, else
-    from ``data_dir/master.key``, which is generated (mode 0600) on first start.
-
-    A set-but-empty variable is refused rather than silently falling back to the file:
-    several nodes with different master keys could not read each other's signing keys.
-    """
-    if env_value is not None:
-        return _decode_master_key(env_value, "OSTIARY_MASTER_KEY")
-    path = data_dir / MASTER_KEY_FILE
-    if not path.exists():
-        _create_master_key_file(path)
-    return _decode_master_key(path.read_text(encoding="ascii", errors="replace"), str(path))
-
-
-def _decode_master_key(text: str, source: str) -> bytes:
-    expected = f"{source} must be base64url of exactly {MASTER_KEY_BYTES} bytes"
-    try:
-        key = b64url_decode(text.strip().rstrip("="))
-    except ValueError:
-        raise ValueError(f"{expected}; it is not valid base64url") from None
-    if len(key) != MASTER_KEY_BYTES:
-        raise ValueError(f"{expected}; it decodes to {len(key)} bytes")
-    return key
-
-
-def _create_master_key_file(path: Path) -> None:
-    """Write a new key to a private temporary file, then hard-link it into place, so no
-    reader ever sees a partial file and, if two processes race, the first link wins and
-    both use its key."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(b64url_encode(secrets.token_bytes(MASTER_KEY_BYTES)) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)

@@ -26,8 +26,9 @@ import sys
 
 from cryptography.hazmat.primitives import serialization
 
+from ostiary.jose.b64 import b64url_bytes
 from ostiary.jose.keys import PrivateKey
-from ostiary.jose.signer import b64url, signature
+from ostiary.jose.signer import signature
 
 LENGTH = struct.Struct(">I")
 KID_LENGTH = struct.Struct(">H")
@@ -90,7 +91,7 @@ class Worker:
             if key is None:
                 return answer_frame(request_id, FAILED, b"UnknownKid")
             try:
-                return answer_frame(request_id, OK, b64url(signature(key, body[kid_end:])))
+                return answer_frame(request_id, OK, b64url_bytes(signature(key, body[kid_end:])))
             except Exception as exc:  # the parent raises it for the caller waiting on the token
                 return answer_frame(request_id, FAILED, type(exc).__name__.encode())
         if op == LOAD:

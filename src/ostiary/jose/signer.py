@@ -15,7 +15,6 @@ with each other and with the loop. ``bench/sign.py`` measures what that buys.
 from __future__ import annotations
 
 import asyncio
-import base64
 import collections
 import contextlib
 import hashlib
@@ -32,7 +31,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from ostiary.compact_json import dumps
 from ostiary.cpus import available_cpus
-from ostiary.jose.keys import PrivateKey, SigningKey, b64url_decode
+from ostiary.jose.b64 import b64url_bytes, b64url_decode
+from ostiary.jose.keys import PrivateKey, SigningKey
 
 _PKCS1V15 = padding.PKCS1v15()
 _SHA256 = hashes.SHA256()
@@ -46,10 +46,6 @@ _LEFT_HASH_FUNCTIONS: dict[str, Callable[[bytes], hashlib._Hash]] = {
 }
 
 
-def b64url(data: bytes) -> bytes:
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
-
-
 def encode_jwt(claims: Mapping[str, object], key: SigningKey, *, typ: str | None = None) -> str:
     """A compact JWS of ``claims`` signed with ``key``; header ``{"kid","alg"}`` plus
     ``typ`` only when given. Blocks for the signature: on the event loop, use
@@ -59,15 +55,15 @@ def encode_jwt(claims: Mapping[str, object], key: SigningKey, *, typ: str | None
 
 def signing_input_of(claims: Mapping[str, object], key: SigningKey, typ: str | None) -> bytes:
     header = key.protected_header_b64 if typ is None else _header_with_typ(key, typ)
-    return header + b"." + b64url(dumps(claims, finite=True))
+    return header + b"." + b64url_bytes(dumps(claims, finite=True))
 
 
 def _header_with_typ(key: SigningKey, typ: str) -> bytes:
-    return b64url(dumps({"kid": key.kid, "alg": key.alg, "typ": typ}))
+    return b64url_bytes(dumps({"kid": key.kid, "alg": key.alg, "typ": typ}))
 
 
 def _sign_compact(signing_input: bytes, key: SigningKey) -> str:
-    return (signing_input + b"." + b64url(signature(key.private_key, signing_input))).decode("ascii")
+    return (signing_input + b"." + b64url_bytes(signature(key.private_key, signing_input))).decode("ascii")
 
 
 def signature(private_key: PrivateKey, data: bytes) -> bytes:
@@ -94,7 +90,7 @@ def left_hash(value: str, alg: str) -> str:
     if hash_function is None:
         raise ValueError(f"no left hash defined for alg {alg!r}")
     digest = hash_function(value.encode("utf-8")).digest()
-    return b64url(digest[: len(digest) // 2]).decode("ascii")
+    return b64url_bytes(digest[: len(digest) // 2]).decode("ascii")
 
 
 _forks = 0

@@ -8,7 +8,6 @@ state, nonce and signatures). Sessions are server-side, keyed by a random HttpOn
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import secrets
@@ -27,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ostiary.jose.b64 import b64url_decode, b64url_encode
 from ostiary.jose.verify import KeySet, TokenInvalid, verify_jwt
 
 COOKIE = "api_center_session"
@@ -58,13 +58,9 @@ class DemoSession:
     created: float = field(default_factory=time.time)
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def decode_part(token: str, index: int) -> dict[str, Any]:
     segment = token.split(".")[index]
-    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    decoded: dict[str, Any] = json.loads(b64url_decode(segment))
     return decoded
 
 
@@ -182,7 +178,7 @@ class DemoApp:
             params.update(
                 response_type="code",
                 redirect_uri=f"{self.config.app_url}/authorization-code/callback",
-                code_challenge=_b64url(hashlib.sha256(verifier.encode()).digest()),
+                code_challenge=b64url_encode(hashlib.sha256(verifier.encode()).digest()),
                 code_challenge_method="S256",
             )
         session.pending = {state: pending}

@@ -21,13 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ostiary.domain.audit.log import Target, record
 from ostiary.domain.authz.servers import get_server
 from ostiary.domain.context import Tx
-from ostiary.jose.keys import (
-    KeyEncryptor,
-    SigningKey,
-    associated_data,
-    generate_signing_key,
-    load_signing_key,
-)
+from ostiary.jose.key_encryption import KeyEncryptor, associated_data
+from ostiary.jose.keys import SigningKey, generate_signing_key, load_signing_key
 from ostiary.jose.verify import KeySet
 from ostiary.store import cache_events
 from ostiary.store.db import Database

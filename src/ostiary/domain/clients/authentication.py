@@ -30,7 +30,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -44,17 +43,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.domain.clients.client_cache import Client, ClientKey, SecretRecord, get_active_client
 from ostiary.domain.clients.client_secrets import digest
-from ostiary.jose.keys import KeyDecryptionError, KeyEncryptor, associated_data
-from ostiary.jose.verify import (
-    MAX_TOKEN_BYTES,
-    KeySet,
-    ParsedToken,
-    TokenInvalid,
-    VerificationKey,
-    b64url_decode,
-    check_header,
-    check_signature,
-)
+from ostiary.jose.jwk import KeySet, VerificationKey
+from ostiary.jose.jws import ParsedToken, check_signature, parse_token
+from ostiary.jose.key_encryption import KeyDecryptionError, KeyEncryptor, associated_data
+from ostiary.jose.token_errors import TokenInvalid, UnsignedToken
 from ostiary.store.models import ClientAssertionJti
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -316,41 +308,15 @@ async def _assertion_client(
 
 
 def _parse_assertion(token: str) -> _Assertion:
-    """Split and decode a compact JWS. ``kid`` is optional here (the okta SDK sends one only
-    when configured); every other header rule of ``ostiary.jose.verify`` applies."""
-    if len(token) > MAX_TOKEN_BYTES or token.count(".") != 2:
-        raise _invalid_client(MALFORMED_ASSERTION)
-    header_b64, claims_b64, signature_b64 = token.split(".")
-    header = _json_segment(header_b64)
-    claims = _json_segment(claims_b64)
-    alg = header.get("alg")
-    if (isinstance(alg, str) and alg.lower() == "none") or not signature_b64:
-        raise _invalid_client(UNSIGNED_ASSERTION)
+    """The compact JWS parsed by :func:`ostiary.jose.jws.parse_token`, every header rule
+    included; ``kid`` is optional here (the okta SDK sends one only when configured)."""
     try:
-        check_header(header if "kid" in header else {**header, "kid": "-"})
-        signature = b64url_decode(signature_b64)
-    except (TokenInvalid, ValueError):
+        parsed = parse_token(token, kid_optional=True)
+    except UnsignedToken:
+        raise _invalid_client(UNSIGNED_ASSERTION) from None
+    except TokenInvalid:
         raise _invalid_client(MALFORMED_ASSERTION) from None
-    return _Assertion(token, header, claims, f"{header_b64}.{claims_b64}".encode("ascii"), signature)
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in result:
-            raise ValueError(f"duplicate member {name!r}")
-        result[name] = value
-    return result
-
-
-def _json_segment(segment: str) -> dict[str, Any]:
-    try:
-        value = json.loads(b64url_decode(segment), object_pairs_hook=_no_duplicates)
-    except (ValueError, UnicodeDecodeError):
-        raise _invalid_client(MALFORMED_ASSERTION) from None
-    if not isinstance(value, dict):
-        raise _invalid_client(MALFORMED_ASSERTION)
-    return value
+    return _Assertion(token, parsed.header, parsed.claims, parsed.signing_input, parsed.signature)
 
 
 def _check_key_signature(assertion: _Assertion, keys: Sequence[ClientKey]) -> None:

@@ -33,7 +33,7 @@ from ostiary.domain.clients.records import (
 )
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import Invalid, NotFound
-from ostiary.jose.keys import KeyEncryptor, associated_data
+from ostiary.jose.key_encryption import KeyEncryptor, associated_data
 from ostiary.store.models import App, ClientSecret
 from ostiary.timeutil import utcnow
 

@@ -7,11 +7,12 @@ means ``plain`` (RFC 7636 §4.3), so it is refused too.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
 from typing import Final
+
+from ostiary.jose.b64 import b64url_encode
 
 S256: Final = "S256"
 PLAIN: Final = "plain"
@@ -29,7 +30,7 @@ class PkceError(Exception):
 def s256(verifier: str) -> str:
     """``BASE64URL(SHA256(ASCII(code_verifier)))`` without padding (§4.2)."""
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return b64url_encode(digest)
 
 
 def check_challenge(challenge: str | None, method: str | None, *, public: bool, required: bool) -> str | None:

@@ -37,7 +37,6 @@ it; and revoking access tokens ignores a ``jti`` that another request revoked me
 
 from __future__ import annotations
 
-import base64
 import enum
 import hashlib
 import hmac
@@ -55,6 +54,7 @@ from ostiary import ids
 from ostiary.domain.clients.client_cache import get_active_client
 from ostiary.domain.tokens.access_tokens import MintedId
 from ostiary.domain.tokens.verification import user_may_use
+from ostiary.jose.b64 import b64url_encode
 from ostiary.store.models import RevokedToken, User
 from ostiary.store.models.refresh_tokens import FamilyAccessToken, RefreshToken
 from ostiary.store.statements import insert_ignoring_duplicates
@@ -110,14 +110,6 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _encode(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _decode(token: str) -> bytes:
-    return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-
-
 def _pad(previous: str) -> bytes:
     return hmac.new(previous.encode(), _SEAL_INFO, hashlib.sha256).digest()
 
@@ -128,7 +120,7 @@ def seal_successor(previous: str, successor_raw: bytes) -> str:
 
 
 def open_successor(previous: str, seal: str) -> str:
-    return _encode(bytes(a ^ b for a, b in zip(bytes.fromhex(seal), _pad(previous), strict=True)))
+    return b64url_encode(bytes(a ^ b for a, b in zip(bytes.fromhex(seal), _pad(previous), strict=True)))
 
 
 # --- rotation settings -------------------------------------------------------------------------
@@ -217,7 +209,7 @@ async def issue_refresh_token(
     issued = now or utcnow()
     await _purge_dead_families(session, org_id, user_id, issued - RETENTION)
     raw = secrets.token_bytes(SECRET_BYTES)
-    secret = _encode(raw)
+    secret = b64url_encode(raw)
     token_id = ids.new_id(PREFIX)
     session.add(
         _new_row(
@@ -419,7 +411,7 @@ async def _rotate(
         .values(successor_seal=None)
         .execution_options(synchronize_session=False)
     )
-    secret = _encode(raw)
+    secret = b64url_encode(raw)
     session.add(
         _new_row(
             token_id=successor_id,

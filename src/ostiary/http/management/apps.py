@@ -27,7 +27,7 @@ from ostiary.http.pagination import parse_after, parse_limit
 from ostiary.http.requests import bool_param, json_object
 from ostiary.http.responses import json_response, no_content
 from ostiary.http.runtime import runtime
-from ostiary.jose.keys import KeyEncryptor
+from ostiary.jose.key_encryption import KeyEncryptor
 
 READ, MANAGE = "okta.apps.read", "okta.apps.manage"
 GRANTS_READ, GRANTS_MANAGE = "okta.appGrants.read", "okta.appGrants.manage"

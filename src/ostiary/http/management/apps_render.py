@@ -6,12 +6,12 @@ Every shape parses with the okta 3.4.6 SDK's own (strict) models.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from typing import Any
 
 from ostiary.domain.clients.apps import ACTIVE, AppView
 from ostiary.domain.clients.assignments import AppUser
+from ostiary.jose.b64 import b64url_encode
 from ostiary.store.models import AppGrant, AppGroupAssignment, AppJwk, ClientSecret
 from ostiary.timeutil import iso
 
@@ -108,7 +108,7 @@ def public_secret_hash(stored_digest: str) -> str:
     """Okta's ``secret_hash`` (22 base64url characters), derived from — but not revealing —
     the stored digest."""
     derived = hashlib.sha256(b"secret_hash:" + stored_digest.encode()).digest()[:16]
-    return base64.urlsafe_b64encode(derived).rstrip(b"=").decode()
+    return b64url_encode(derived)
 
 
 def secret_json(row: ClientSecret, base: str, *, plaintext: str | None = None) -> dict[str, Any]:
