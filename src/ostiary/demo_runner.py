@@ -26,6 +26,7 @@ from ostiary.demo.solar_system import build_solar_system_app
 from ostiary.domain.context import Actor, Tx
 from ostiary.gateway.config import parse_config
 from ostiary.gateway.proxy import build_gateway_app
+from ostiary.log_redaction import uvicorn_log_config
 from ostiary.settings import Settings, sqlite_url
 from ostiary.store.repositories import orgs
 
@@ -38,6 +39,20 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+def uvicorn_config(app: Any, host: str, port: int) -> uvicorn.Config:
+    """One demo server's uvicorn configuration, with the redacting logging configuration of
+    ``ostiary serve`` (no secret in a log line)."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        log_config=uvicorn_log_config(),
+        lifespan="on",
+        date_header=False,
+    )
 
 
 def gateway_config(demo: dict[str, Any], ports: DemoPorts, host: str) -> dict[str, Any]:
@@ -137,12 +152,7 @@ async def run_demo(data_dir: Path, *, host: str = "127.0.0.1", port_offset: int 
         ),
         (demo_app, ports.app),
     ]
-    servers = [
-        _Server(
-            uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", date_header=False)
-        )
-        for app, port in apps
-    ]
+    servers = [_Server(uvicorn_config(app, host, port)) for app, port in apps]
     loop = asyncio.get_running_loop()
 
     def stop() -> None:

@@ -15,9 +15,10 @@ REPLAYED = "The client_assertion token has already been used."
 FOREIGN = "(an access token of another client)"
 
 
-def assertion_form(client_id: str, key: object, kid: str, **params: str) -> dict[str, str]:
-    """An assertion with ``aud`` = the issuer, which every endpoint of the org server accepts."""
-    signed = assertion(client_id, key, kid, aud=ORG)
+def assertion_form(endpoint: str, client_id: str, key: object, kid: str, **params: str) -> dict[str, str]:
+    """An assertion for the org AS's ``endpoint`` (its ``aud`` is that endpoint's URL, as Okta
+    requires: test_client_assertion_audience.py)."""
+    signed = assertion(client_id, key, kid, aud=f"{ORG}/oauth2/v1/{endpoint}")
     return {"client_assertion_type": ASSERTION_TYPE, "client_assertion": signed, **params}
 
 
@@ -48,14 +49,16 @@ async def test_an_assertion_of_a_request_failing_after_authentication_cannot_be_
         if failing_params.get("token") == FOREIGN:
             token = (await client_token(anon, other, other_secret, "okta.users.read")).json()["access_token"]
             failing_params = {"token": token}
-        form = assertion_form(client_id, key, kid, **failing_params)
+        form = assertion_form(endpoint, client_id, key, kid, **failing_params)
         failed = await anon.post(f"/oauth2/v1/{endpoint}", data=form)
         assert (failed.status_code, failed.json()["error"]) == (400, failure), failed.text
         assert_replayed(await anon.post(f"/oauth2/v1/{endpoint}", data={**form, "token": "t"}))
         token_form = {**form, "grant_type": "client_credentials", "scope": "okta.users.read"}
         token_form.pop("token", None)
         token_form.pop("token_type_hint", None)
-        assert_replayed(await anon.post("/oauth2/v1/token", data=token_form))
+        at_token = await anon.post("/oauth2/v1/token", data=token_form)
+    # Not an assertion for /token either: refused whatever its jti.
+    assert (at_token.status_code, at_token.json()["error"]) == (401, "invalid_client"), at_token.text
 
 
 async def test_a_failed_revocation_with_an_assertion_changes_nothing_else(
@@ -66,7 +69,8 @@ async def test_a_failed_revocation_with_an_assertion_changes_nothing_else(
     other, other_secret = await service_client(admin, "okta.users.read")
     async with server.client() as anon:
         token = (await client_token(anon, other, other_secret, "okta.users.read")).json()["access_token"]
-        refused = await anon.post("/oauth2/v1/revoke", data=assertion_form(client_id, key, kid, token=token))
+        form = assertion_form("revoke", client_id, key, kid, token=token)
+        refused = await anon.post("/oauth2/v1/revoke", data=form)
         assert refused.status_code == 400, refused.text
         users = await anon.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"})
     assert users.status_code == 200, users.text
@@ -77,6 +81,6 @@ async def test_a_successful_revocation_with_an_assertion_uses_it_up(
 ) -> None:
     client_id, key, kid = await key_client(admin, "okta.users.read")
     async with server.client() as anon:
-        form = assertion_form(client_id, key, kid, token="unknown")
+        form = assertion_form("revoke", client_id, key, kid, token="unknown")
         assert (await anon.post("/oauth2/v1/revoke", data=form)).status_code == 200
         assert_replayed(await anon.post("/oauth2/v1/revoke", data=form))

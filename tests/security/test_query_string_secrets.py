@@ -62,7 +62,7 @@ async def test_a_client_assertion_in_the_query_string_is_refused_and_not_used_up
     client_id, key, kid = await key_client(admin, "okta.users.read")
     form = {
         "client_assertion_type": ASSERTION_TYPE,
-        "client_assertion": assertion(client_id, key, kid, aud=ORG),
+        "client_assertion": assertion(client_id, key, kid, aud=f"{ORG}/oauth2/v1/token"),
     }
     body = {"grant_type": "client_credentials", "scope": "okta.users.read"}
     async with server.client() as anon:

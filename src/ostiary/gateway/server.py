@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import logging.config
 import os
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,9 @@ import uvicorn
 
 from ostiary.gateway.config import GatewayConfig, load_config
 from ostiary.gateway.proxy import Gateway, build_gateway_app
+from ostiary.log_redaction import uvicorn_log_config
 
-__all__ = ["build_gateway_app", "metrics_token_from_env", "run_gateway"]
+__all__ = ["build_gateway_app", "gateway_log_config", "metrics_token_from_env", "run_gateway"]
 
 METRICS_TOKEN_ENV = "OSTIARY_GATEWAY_METRICS_TOKEN"
 
@@ -40,6 +42,25 @@ def _http_parser() -> Any:
     return CoalescingHttpToolsProtocol
 
 
+def gateway_log_config(log_level: str) -> dict[str, Any]:
+    """uvicorn's logging configuration with the redacting filter on every handler
+    (:func:`ostiary.log_redaction.uvicorn_log_config`: no bearer token or query secret in a log
+    line, uvicorn's ``trace`` dump of each request's headers and query string included), and the
+    gateway's own records at ``log_level`` in its usual ``LEVEL name: message`` form."""
+    from uvicorn.config import LOG_LEVELS
+
+    config = uvicorn_log_config()
+    config["formatters"]["gateway"] = {"format": "%(levelname)-9s %(name)s: %(message)s"}
+    config["handlers"]["gateway"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "gateway",
+        "stream": "ext://sys.stderr",
+        "filters": ["redact"],
+    }
+    config["root"] = {"handlers": ["gateway"], "level": LOG_LEVELS.get(log_level, logging.INFO)}
+    return config
+
+
 def run_gateway(config_path: Path, host: str | None = None, port: int | None = None) -> None:
     """Serve until interrupted. ``host``/``port`` override the file's ``listen`` section.
 
@@ -47,7 +68,8 @@ def run_gateway(config_path: Path, host: str | None = None, port: int | None = N
     through unchanged; the gateway dates its own answers.
     """
     log_level = os.environ.get("OSTIARY_LOG_LEVEL", "info").lower()
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)-9s %(name)s: %(message)s")
+    log_config = gateway_log_config(log_level)
+    logging.config.dictConfig(log_config)  # before the first record: every line is redacted
     config: GatewayConfig = load_config(config_path)
     app: Gateway = build_gateway_app(config, config_path=config_path, metrics_token=metrics_token_from_env())
     log = logging.getLogger(__name__)
@@ -72,4 +94,5 @@ def run_gateway(config_path: Path, host: str | None = None, port: int | None = N
         date_header=False,
         proxy_headers=False,
         log_level=log_level,
+        log_config=log_config,
     )

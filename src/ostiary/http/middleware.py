@@ -12,8 +12,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ostiary import ids
 from ostiary.compact_json import dumps
 from ostiary.http.errors import OktaHTTPError, okta_error_body
+from ostiary.http.fast_routes import token_path_params
 from ostiary.http.hosts import LOOPBACK_NAMES
-from ostiary.http.ratelimit import RateLimiter
+from ostiary.http.ratelimit import RateLimiter, Verdict
+from ostiary.http.token_clients import client_id_of, read_body
 from ostiary.store.models import Org
 from ostiary.timeutil import http_date
 
@@ -30,6 +32,8 @@ OrgResolver = Callable[[str], Awaitable[Org | None]]
 
 HOSTLESS_PATHS = frozenset({"/healthz", "/readyz"})
 """Answered whatever the Host (load balancers and probes use the machine's address)."""
+
+TOO_MANY = ("E0000047", "API call exceeded rate limit due to too many requests.")
 
 HSTS = (b"strict-transport-security", b"max-age=31536000")
 """Sent per ``hsts``: ``always``, on ``https`` requests only, or ``never``."""
@@ -75,23 +79,14 @@ class EdgeMiddleware:
         if self.hsts == "always" or (self.hsts == "https" and scope.get("scheme") == "https"):
             extra.append(HSTS)
         org_key, known = await self._org(scope)
+        client = scope.get("client")
+        ip = client[0] if client else "-"
+        verdict: Verdict | None = None
         if self.limiter is not None:
-            client = scope.get("client")
-            ip = client[0] if client else "-"
             verdict = await self.limiter.check(f"{org_key}:{ip}", scope["method"], scope["path"])
-            extra += [
-                (b"x-rate-limit-limit", str(verdict.limit).encode()),
-                (b"x-rate-limit-remaining", str(max(verdict.remaining, 0)).encode()),
-                (b"x-rate-limit-reset", str(verdict.reset).encode()),
-            ]
+            extra += _limit_headers(verdict)
             if not verdict.allowed:
-                await _send_error(
-                    send,
-                    429,
-                    "E0000047",
-                    "API call exceeded rate limit due to too many requests.",
-                    extra,
-                )
+                await _send_error(send, 429, *TOO_MANY, extra)
                 return
         if not known:
             await _send_error(send, 404, "E0000007", "Not found: Resource not found: host (Org)", extra)
@@ -104,6 +99,17 @@ class EdgeMiddleware:
             capped_receive = receive  # the server delivers exactly the declared length
         else:
             capped_receive = _capped(receive, self.max_body)
+        if verdict is not None and scope["method"] == "POST" and token_path_params(scope["path"]) is not None:
+            try:
+                capped_receive, by_client = await self._token_client(scope, capped_receive, org_key, ip)
+            except BodyTooLarge:
+                await _send_error(send, 413, "E0000003", "The request body was too large.", extra)
+                return
+            if by_client.remaining < verdict.remaining:  # report the tighter bucket
+                extra[-3:] = _limit_headers(by_client)
+            if not by_client.allowed:
+                await _send_error(send, 429, *TOO_MANY, extra)
+                return
 
         started = False
 
@@ -122,6 +128,17 @@ class EdgeMiddleware:
             if not started:
                 await _send_error(send, 413, "E0000003", "The request body was too large.", extra)
 
+    async def _token_client(
+        self, scope: Scope, receive: Receive, org_key: str, ip: str
+    ) -> tuple[Receive, Verdict]:
+        """Count a token request against its client's ``token_client`` bucket (by address when it
+        names none: :mod:`ostiary.http.token_clients`); the body read for that is replayed."""
+        assert self.limiter is not None
+        body, receive = await read_body(receive)
+        client_id = client_id_of(_header(scope, b"authorization"), scope.get("query_string", b""), body)
+        key = f"{org_key}:c:{client_id}" if client_id is not None else f"{org_key}:ip:{ip}"
+        return receive, await self.limiter.check_bucket(key, "token_client")
+
     async def _org(self, scope: Scope) -> tuple[str, bool]:
         """The rate-limit key of the Host's org and whether the Host names one. The org goes
         into ``scope["state"]`` for the handlers. A failed lookup (database down) is left to
@@ -136,6 +153,16 @@ class EdgeMiddleware:
             return "unknown-host", False
         scope["state"]["org"] = org
         return org.id, True
+
+
+def _limit_headers(verdict: Verdict | None) -> list[tuple[bytes, bytes]]:
+    if verdict is None:
+        return []
+    return [
+        (b"x-rate-limit-limit", str(verdict.limit).encode()),
+        (b"x-rate-limit-remaining", str(max(verdict.remaining, 0)).encode()),
+        (b"x-rate-limit-reset", str(verdict.reset).encode()),
+    ]
 
 
 def _capped(receive: Receive, max_body: int) -> Receive:

@@ -31,10 +31,16 @@ DEFAULT_LIMITS: dict[str, int] = {
     "other": 2000,
     "signin_user": 30,
     "signin_ip": 120,
+    "token_client": 1000,
 }
 """``signin_user`` and ``signin_ip`` are not endpoint classes: they count password sign-in
 attempts (``/api/v1/authn`` and the hosted ``/login``) per username of an org and per client
-address across every org and Host, on top of the endpoint's own bucket."""
+address across every org and Host, on top of the endpoint's own bucket. ``token_client`` counts
+token requests per client of an org (``ostiary.http.token_clients``), on top of the per-address
+``oauth2`` bucket; unless set, it is half of ``oauth2``, Okta's default share of one app."""
+
+TOKEN_CLIENT_SHARE = 2
+"""``token_client`` = ``oauth2`` // this, unless set (Okta: an app may use 50% of a bucket)."""
 
 
 def classify(method: str, path: str) -> str:
@@ -62,11 +68,15 @@ def parse_limits(spec: str) -> dict[str, int] | None:
     limits = dict(DEFAULT_LIMITS)
     if spec in ("", "on", "true", "1", "yes"):
         return limits
+    names = set()
     for item in spec.split(","):
         name, _, value = item.partition("=")
         if name.strip() not in limits or not value.strip().isdigit():
             raise ValueError(f"OSTIARY_RATE_LIMITS: bad entry {item!r}")
         limits[name.strip()] = int(value)
+        names.add(name.strip())
+    if "token_client" not in names:
+        limits["token_client"] = max(1, limits["oauth2"] // TOKEN_CLIENT_SHARE)
     return limits
 
 

@@ -24,7 +24,6 @@ and :func:`login_url` (where to send the browser to sign in and come back).
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hmac
 import re
@@ -37,13 +36,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ostiary import ids
-from ostiary.domain.context import Actor, Tx
+from ostiary.domain.context import Tx
 from ostiary.domain.directory import authn as authn_domain
 from ostiary.domain.directory import sessions as sessions_domain
 from ostiary.http import signin_throttle
 from ostiary.http.auth import client_info
 from ostiary.http.login.sessions import (
     clear_session_cookie,
+    end_replaced_session,
     max_session_lifetime,
     session_secret,
     set_session_cookie,
@@ -244,7 +244,7 @@ async def login_submit(request: Request) -> Response:
         verdict = await authn_domain.verify_credentials(tx, username, password)
         started = None
         if verdict.status == authn_domain.SUCCESS and verdict.user is not None:
-            await _end_current(tx, request)
+            await end_replaced_session(tx, request)
             started = await sessions_domain.start_session(
                 tx, verdict.user, max_lifetime=max_session_lifetime(request)
             )
@@ -256,14 +256,6 @@ async def login_submit(request: Request) -> Response:
     set_session_cookie(response, request, started.secret)
     _set_csrf_cookie(response, request, ids.random_token(32))
     return response
-
-
-async def _end_current(tx: Tx, request: Request) -> None:
-    """A new sign-in replaces the browser's previous session (of this or another user)."""
-    previous = await sessions_domain.find_by_secret(tx, session_secret(request))
-    if previous is not None:
-        owner = Actor(previous.user_id, "User", previous.login, previous.login)
-        await sessions_domain.end(dataclasses.replace(tx, actor=owner), previous)
 
 
 SIGNOUT_EXPIRED = "This sign-out form has expired. Please try again."
@@ -296,7 +288,7 @@ async def signout(request: Request) -> Response:
         org = await rt.org_for(request)
         async with rt.db.session() as session:
             tx = Tx(session=session, org=org, client=client_info(request))
-            await _end_current(tx, request)
+            await end_replaced_session(tx, request)
     response = _signed_out(request, from_uri)
     _set_csrf_cookie(response, request, ids.random_token(32))
     return response

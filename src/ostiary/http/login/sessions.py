@@ -104,6 +104,15 @@ def _as_owner(tx: Tx, row: UserSession) -> Tx:
     return dataclasses.replace(tx, actor=Actor(row.user_id, "User", row.login, row.login))
 
 
+async def end_replaced_session(tx: Tx, request: Request) -> None:
+    """A new sign-in in this browser (``/login``, a redeemed ``sessionToken``) replaces its
+    ``sid`` cookie: end the session the old cookie named, of this user or another one. A browser
+    holds one session; the replaced one would otherwise live on, unseen, until it expires."""
+    previous = await sessions_domain.find_by_secret(tx, session_secret(request))
+    if previous is not None:
+        await sessions_domain.end(_as_owner(tx, previous), previous)
+
+
 # --- create from a session token ---------------------------------------------------------------
 
 
@@ -127,6 +136,8 @@ async def create_session(request: Request) -> Response:
     async with rt.db.session() as session:
         tx = Tx(session=session, org=org, client=client_info(request))
         started = await sessions_domain.exchange_token(tx, token, max_lifetime=max_session_lifetime(request))
+        if started is not None:
+            await end_replaced_session(tx, request)
     if started is None:
         raise authn_domain.authentication_failed()
     response = json_response(session_json(started.session, base_url(request)), headers=NO_STORE)

@@ -1,7 +1,10 @@
 """``Authorization: Bearer`` on the management API: an access token of the org authorization server.
 
 The token must verify against the org AS keys, name the org URL as issuer and audience, not be
-revoked, and belong to a client that is still active — revocation and deactivation apply at once.
+revoked, and its parties must still be allowed to use it, as introspection and userinfo decide
+(:func:`~ostiary.domain.tokens.verification.active_parties`): an active client and, for a
+user-bound token, an ACTIVE user whose status has not changed since the token was issued.
+Revocation, deactivation and suspension apply at once.
 """
 
 from __future__ import annotations
@@ -9,9 +12,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.domain.authz import servers
-from ostiary.domain.clients.client_cache import get_active_client
 from ostiary.domain.context import Actor
-from ostiary.domain.tokens.verification import verify_access_token
+from ostiary.domain.tokens.verification import active_parties, verify_access_token
 from ostiary.http.runtime import Principal, Runtime
 from ostiary.jose.verify import TokenInvalid
 from ostiary.store.models import Org
@@ -31,13 +33,13 @@ def bearer_authenticator(rt: Runtime):  # type: ignore[no-untyped-def]
             )
         except TokenInvalid:
             return None
-        client_id = claims.get("cid")
         scopes = claims.get("scp")
-        if not isinstance(client_id, str) or not isinstance(scopes, list):
+        if not isinstance(scopes, list):
             return None
-        client = await get_active_client(session, org.id, client_id)
-        if client is None:
+        parties = await active_parties(session, org.id, claims)
+        if parties is None:
             return None
+        client = parties.client
         actor = Actor(client.id, "PublicClientApp", client.id, client.label)
         return Principal(actor=actor, scopes=frozenset(s for s in scopes if isinstance(s, str)), kind="oauth")
 

@@ -28,7 +28,9 @@ async def authenticated_client(
 ) -> AuthenticatedClient:
     """The authenticated, active client and the method it used (``.app``, ``.method``).
 
-    RFC 7523 assertions must name this endpoint's URL.
+    RFC 7523 assertions must name this endpoint's URL as ``aud``, and only it: not the issuer
+    (for the org authorization server, the org URL), not another endpoint (Okta: "must be the
+    endpoint invoked for the request"), so that an assertion cannot be replayed elsewhere.
     """
     return await client_for(
         runtime(request), session, ctx, params, endpoint, request.headers.get("authorization")
@@ -52,7 +54,6 @@ async def client_for(
             authorization_header=authorization_header,
             form=params,
             endpoint_url=url,
-            accepted_audiences=[url, ctx.issuer],
             encryptor=rt.rings.encryptor,
         )
     except ClientAuthError as exc:

@@ -2,7 +2,9 @@
 session and sets its cookie, no page shown) or the browser's ``sid`` session cookie.
 
 A token is redeemed only when the navigation came from the app or this server
-(:mod:`ostiary.http.login.handoff`: login CSRF); otherwise it is ignored and left unused."""
+(:mod:`ostiary.http.login.handoff`: login CSRF); otherwise it is ignored and left unused. A
+redeemed token replaces the browser's ``sid`` cookie, and the session the old cookie named is
+ended, whoever's it was (as the ``/login`` form does: a browser holds one session)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from ostiary.domain.context import Tx
 from ostiary.domain.directory import sessions as sessions_domain
 from ostiary.domain.directory.trusted_origins import origin_of
 from ostiary.http.login.handoff import browser_may_redeem
-from ostiary.http.login.sessions import max_session_lifetime, session_secret
+from ostiary.http.login.sessions import end_replaced_session, max_session_lifetime, session_secret
 from ostiary.http.oauth.authorize.state import Authorization
 
 
@@ -21,6 +23,7 @@ async def find_session(authz: Authorization, tx: Tx) -> None:
             tx, token, max_lifetime=max_session_lifetime(authz.request)
         )
         if started is not None:
+            await end_replaced_session(tx, authz.request)
             authz.user_session, authz.new_session_secret = started.session, started.secret
             authz.fresh_sign_in = True
             return
