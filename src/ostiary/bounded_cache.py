@@ -43,6 +43,11 @@ class BoundedTTLCache(Generic[K, V]):
         return len(self._entries)
 
     @property
+    def loads_in_flight(self) -> int:
+        """Keys being loaded through :meth:`get_or_load` now (their locks go when done)."""
+        return len(self._loading)
+
+    @property
     def generation(self) -> int:
         """Bumped by every invalidation; read it before a load and hand it to :meth:`put`."""
         return self._generation
