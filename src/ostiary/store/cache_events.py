@@ -11,6 +11,9 @@ process drops everything once it listens again, since it may have missed message
 
 On SQLite (one process, or several on one file) there is no channel: the TTLs bound staleness.
 
+In the writing process itself, :func:`forget_after_commit` drops an entry now and again when
+the transaction ends (every cache of the runtime uses it; see ``domain.caches``).
+
 Kinds and keys (what ``announce`` takes and the handlers receive):
 
 - ``client`` — ``client_id``: the app, its secrets, keys and grants;
