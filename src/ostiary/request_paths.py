@@ -9,6 +9,13 @@ checked is the only one there is.
 
 Route templates (``/users/{id}``, a final ``/*`` for a subtree) are compiled here too: the
 gateway and the resource library match paths the same way without importing each other.
+
+``loose_path`` is the path as the most forgiving upstreams read it: case-insensitive (Express,
+ASP.NET Core), a trailing ``/`` ignored (Express, Spring before 6), ``;parameters`` (Tomcat,
+Spring, Jetty) and trailing dots and spaces of a segment dropped (IIS), full-width letters
+folded (NFKC). The gateway compares it with the
+``compile_loose`` form of earlier routes, so that ``/api/ADMIN`` cannot pass as ``/api/*``
+when ``/api/admin`` has a route of its own.
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u1680\u2028\u2029]")
+"""C0 and C1 controls, DEL, and the whitespace that NFKC does not fold to a space (NEL is
+also C1): ``.strip()`` in Python, .NET and others removes them, so ``\x85..`` is ``..``."""
 _DOTS_ONLY = re.compile(r"[.\s]*\.[.\s]*")
 _SUSPECT_START = frozenset(". ;")
 """Only a segment starting with one of these can be dots (and spaces) once ``;params`` are
@@ -69,6 +78,34 @@ def path_problem(path: str, *, allow_semicolons: bool = False) -> str | None:
 
 def is_safe_path(path: str, *, allow_semicolons: bool = False) -> bool:
     return path_problem(path, allow_semicolons=allow_semicolons) is None
+
+
+def _loose_segment(segment: str) -> str:
+    trimmed = segment.split(";", 1)[0].strip()
+    return trimmed if _DOTS_ONLY.fullmatch(trimmed) else trimmed.rstrip(". ").rstrip()
+
+
+def loose_path(path: str) -> str:
+    """``path`` as the most forgiving upstream reads it (see the module docstring)."""
+    folded = unicodedata.normalize("NFKC", path).casefold()
+    segments = [_loose_segment(segment) for segment in folded.split("/")]
+    return "/".join(segments).rstrip("/") or "/"
+
+
+def compile_loose(template: str) -> re.Pattern[str]:
+    """The pattern of ``template`` to match a ``loose_path`` against."""
+    prefix = template.endswith("/*")
+    body = template[:-2] if prefix else template
+    parts = []
+    for segment in body.split("/")[1:]:
+        if segment.startswith("{") and segment.endswith("}"):
+            parts.append("[^/]+")
+        elif segment:
+            parts.append(re.escape(_loose_segment(unicodedata.normalize("NFKC", segment).casefold())))
+    regex = "/" + "/".join(parts) if parts else ""
+    if prefix:
+        regex += "(?:/.*)?"
+    return re.compile(regex or "/")
 
 
 def compile_path(template: str) -> re.Pattern[str] | None:

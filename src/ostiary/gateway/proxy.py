@@ -345,6 +345,9 @@ class Gateway:
         if ";" in path and not route.allow_semicolons:
             await self._send_bad_path(send, method, "has a ';' parameter")
             return
+        if state.router.shadowing(method, path, found) is not None:
+            await self._send_bad_path(send, method, "can be read as the path of an earlier route")
+            return
         extra = self._cors_headers(route.cors, origin)
         if authorization_header_count(scope["headers"]) > 1:
             error = invalid_request(TWO_AUTHORIZATION_HEADERS)

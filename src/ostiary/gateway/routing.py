@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ostiary.gateway.config import RouteConfig
-from ostiary.request_paths import compile_path, is_safe_path, path_problem
+from ostiary.request_paths import compile_loose, compile_path, is_safe_path, loose_path, path_problem
 
 __all__ = ["CompiledRoute", "NoMatch", "RouteMatch", "Router", "compile_path", "is_safe_path", "path_problem"]
 
@@ -35,6 +35,7 @@ class CompiledRoute:
     route: RouteConfig
     pattern: re.Pattern[str] | None
     exact: str | None
+    loose: re.Pattern[str]
 
     def match_path(self, path: str) -> dict[str, str] | None:
         if self.exact is not None:
@@ -51,7 +52,12 @@ class CompiledRoute:
 class Router:
     def __init__(self, routes: tuple[RouteConfig, ...]) -> None:
         self.routes = tuple(
-            CompiledRoute(route=r, pattern=(p := compile_path(r.path)), exact=r.path if p is None else None)
+            CompiledRoute(
+                route=r,
+                pattern=(p := compile_path(r.path)),
+                exact=r.path if p is None else None,
+                loose=compile_loose(r.path),
+            )
             for r in routes
         )
 
@@ -67,3 +73,20 @@ class Router:
         if "GET" in allowed:
             allowed.add("HEAD")
         return NoMatch(allowed=frozenset(allowed))
+
+    def shadowing(self, method: str, path: str, found: RouteMatch) -> RouteConfig | None:
+        """An earlier route for ``method`` that ``path`` names when read loosely (any case,
+        ``;parameters``, trailing ``/``, dots or spaces, full-width letters:
+        ``request_paths.loose_path``),
+        or None. The upstream may read the path so, and serve that route's handler under
+        the later (usually broader, less protected) route that matched exactly."""
+        loose: str | None = None
+        for compiled in self.routes:
+            if compiled.route is found.route:
+                return None
+            if not compiled.accepts(method):
+                continue
+            loose = loose_path(path) if loose is None else loose
+            if compiled.loose.fullmatch(loose):
+                return compiled.route
+        return None

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 MAX_HOSTNAME_LENGTH = 253
+_PORT = re.compile(r"[0-9]{0,5}")
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
@@ -34,17 +35,25 @@ DEFAULT_ORG = HostMatch()
 
 def hostname_of(host_header: str) -> str | None:
     """The lower-cased host name of a ``Host`` header, without port, brackets or final dot;
-    None when the header is empty or too long to be a host name."""
+    None when the header is empty, too long to be a host name, or has anything but digits
+    where the port goes (``localhost:1@evil.example`` would put ``evil.example`` in links)."""
     value = host_header.strip().lower()
     if value.startswith("["):
-        name, sep, _rest = value[1:].partition("]")
-        value = name if sep else ""
+        name, sep, rest = value[1:].partition("]")
+        value = name if sep and _is_port_part(rest) else ""
     elif value.count(":") == 1:
-        value = value.split(":", 1)[0]
+        value, port = value.split(":", 1)
+        if not _PORT.fullmatch(port):
+            return None
     value = value.removesuffix(".")
     if not value or len(value) > MAX_HOSTNAME_LENGTH:
         return None
     return value
+
+
+def _is_port_part(rest: str) -> bool:
+    """``""`` or ``":" *DIGIT`` (RFC 3986 §3.2.3): what may follow a host name or ``]``."""
+    return not rest or (rest[0] == ":" and _PORT.fullmatch(rest[1:]) is not None)
 
 
 def match_host(host_header: str, base_host: str) -> HostMatch | None:

@@ -89,6 +89,11 @@ async def get_server(session: AsyncSession, org_id: str, server_id: str) -> Auth
     return server
 
 
+MAX_SERVER_ID_LENGTH = 32
+"""The id column's length (``store.types.id_type``): a longer id from a URL names no server and
+is neither looked up nor cached (cached misses would hold keys of up to ~80 KB each)."""
+
+
 class ServerCache:
     """Authorization servers by (org, id) for the OAuth hot path; writes call ``invalidate``.
 
@@ -109,6 +114,8 @@ class ServerCache:
 
     async def get(self, org_id: str, server_id: str) -> AuthorizationServer | None:
         """The server, or None; a read that an invalidation overtakes is not kept."""
+        if len(server_id) > MAX_SERVER_ID_LENGTH:
+            return None
         found, server = self._entries.lookup((org_id, server_id))
         if found:
             return server

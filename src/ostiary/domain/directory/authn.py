@@ -90,7 +90,9 @@ async def verify_credentials(
     if user.status not in _COUNTED:
         _log_attempt(tx, user, username, "FAILURE", user.status)
         return Verdict(FAILED, reason=user.status)
-    user.failed_logins = 0
+    if not await _reset_failures(tx, user):
+        _log_attempt(tx, user, username, "FAILURE", user.status)
+        return Verdict(FAILED, reason=user.status)
     if user.status == users_domain.PASSWORD_EXPIRED:
         _log_attempt(tx, user, username, "CHALLENGE", PASSWORD_EXPIRED)
         return Verdict(PASSWORD_EXPIRED, user, PASSWORD_EXPIRED)
@@ -141,6 +143,25 @@ async def _wrong_password(tx: Tx, user: User, policy: PasswordPolicy) -> Verdict
     if policy.max_attempts and failures >= policy.max_attempts:
         await _lock(tx, user)
     return Verdict(FAILED, reason=INVALID_CREDENTIALS)
+
+
+async def _reset_failures(tx: Tx, user: User) -> bool:
+    """After a right password: reset the failure count, only if the account is still in the
+    status that was read. False when a concurrent attempt locked it (or an admin changed it)
+    while this password was being verified: guesses already in flight when the account
+    locks must not sign in (``user`` is then refreshed)."""
+    result = await tx.session.execute(
+        update(User)
+        .where(User.id == user.id, User.status == user.status)
+        .values(failed_logins=0)
+        .returning(User.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.scalar_one_or_none() is None:
+        await tx.session.refresh(user)
+        return False
+    set_committed_value(user, "failed_logins", 0)
+    return True
 
 
 async def _lock(tx: Tx, user: User) -> None:
