@@ -23,7 +23,7 @@ from ostiary.domain.authz.policy_engine import (
     PolicyScopeError,
     TokenRequest,
 )
-from ostiary.domain.authz.policy_sets import POLICY_SETS, ServerPolicySet
+from ostiary.domain.authz.policy_sets import PolicySetCache, ServerPolicySet
 from tests.conftest import Server
 from tests.unit.test_as_policies_api import create_group, create_service_app, create_user
 from tests.unit.test_authorization_servers_api import AS, create_server
@@ -294,6 +294,7 @@ async def test_the_default_servers_default_policy_grants_any_defined_scope(setup
 async def test_a_load_overtaken_by_an_invalidation_is_not_kept(
     setup: Setup, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    POLICY_SETS: PolicySetCache = setup.server.rt.caches.policy_sets  # was a module global
     POLICY_SETS.invalidate(setup.org_id, setup.server_id)
     real = policy_sets.load_policy_set
 
@@ -308,6 +309,7 @@ async def test_a_load_overtaken_by_an_invalidation_is_not_kept(
 
 
 async def test_invalidation_repeats_when_the_writing_transaction_commits(setup: Setup) -> None:
+    POLICY_SETS: PolicySetCache = setup.server.rt.caches.policy_sets  # was a module global
     async with setup.server.rt.db.session() as writer:
         policy_sets.invalidate(writer, setup.org_id, setup.server_id)
         await setup.policy_set()  # a reader caches the state the writer is replacing
@@ -316,6 +318,7 @@ async def test_invalidation_repeats_when_the_writing_transaction_commits(setup: 
 
 
 async def test_entries_expire_after_the_ttl(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    POLICY_SETS: PolicySetCache = setup.server.rt.caches.policy_sets  # was a module global
     first = await setup.policy_set()
     monkeypatch.setattr(POLICY_SETS, "ttl", 0.0)
     assert await setup.policy_set() is not first

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +13,7 @@ from starlette.requests import Request
 from ostiary.bounded_cache import BoundedTTLCache
 from ostiary.domain.authz.keys import KeyRings
 from ostiary.domain.authz.servers import ServerCache
+from ostiary.domain.caches import DomainCaches, share_caches
 from ostiary.domain.context import Actor
 from ostiary.http.errors import OktaHTTPError
 from ostiary.http.hosts import HostMatch, match_host
@@ -22,8 +23,13 @@ from ostiary.store import db as db_module
 from ostiary.store.models import Org
 from ostiary.store.repositories import orgs
 
+if TYPE_CHECKING:
+    from ostiary.http.oauth.servers import ServerContext
+
 ORG_CACHE_SIZE = 1024
 ORG_CACHE_TTL = 30.0
+SERVER_CONTEXTS_SIZE = 4096
+SERVER_CONTEXTS_TTL = 60.0
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,10 @@ BearerAuthenticator = Callable[[AsyncSession, Org, str, str], Awaitable[Principa
 
 @dataclass
 class Runtime:
+    """The process's state. It owns every in-memory cache: ``servers``, ``rings``, the org
+    and server-context caches here, and the domain's (``caches``, which every session of
+    ``db`` carries to the domain; ``http.cache_sync`` applies other processes' events)."""
+
     settings: Settings
     db: db_module.Database
     servers: ServerCache
@@ -53,9 +63,22 @@ class Runtime:
         default_factory=lambda: BoundedTTLCache(ORG_CACHE_SIZE, ORG_CACHE_TTL)
     )
     """Orgs (None: no such org) by the host rule that named them, never by the raw header."""
-    server_contexts: dict[tuple[str, str], Any] = field(default_factory=dict)
+    server_contexts: BoundedTTLCache[tuple[str, str], ServerContext] = field(
+        default_factory=lambda: BoundedTTLCache(SERVER_CONTEXTS_SIZE, SERVER_CONTEXTS_TTL)
+    )
     """(org id, server id) → ``http.oauth.servers.ServerContext``, rebuilt when either cached
     object is replaced."""
+    caches: DomainCaches = field(default_factory=DomainCaches.build)
+    """The domain's caches (clients and their grants, policy sets, decisions, trusted origins)."""
+
+    def __post_init__(self) -> None:
+        share_caches(self.db, self.caches)
+
+    def forget_all(self) -> None:
+        """Drop every cached entry that another process's write may have made stale."""
+        self.caches.clear()
+        self.servers.clear()
+        self.rings.clear()
 
     @property
     def base_host(self) -> str:

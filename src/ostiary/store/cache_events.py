@@ -11,6 +11,9 @@ process drops everything once it listens again, since it may have missed message
 
 On SQLite (one process, or several on one file) there is no channel: the TTLs bound staleness.
 
+In the writing process itself, :func:`forget_after_commit` drops an entry now and again when
+the transaction ends (every cache of the runtime uses it; see ``domain.caches``).
+
 Kinds and keys (what ``announce`` takes and the handlers receive):
 
 - ``client`` — ``client_id``: the app, its secrets, keys and grants;
@@ -26,7 +29,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
@@ -38,6 +41,7 @@ log = logging.getLogger("ostiary.cache_events")
 CHANNEL = "ostiary_cache"
 KEEPALIVE = 30.0
 _PENDING = "ostiary.cache_events"
+_FORGET = "ostiary.cache_events.forget"
 
 Handler = Callable[..., None]
 """Called with the announced key, on the event loop; must not block."""
@@ -48,6 +52,40 @@ def announce(session: AsyncSession | Session, kind: str, *key: str) -> None:
     sync = session.sync_session if isinstance(session, AsyncSession) else session
     pending: dict[str, None] = sync.info.setdefault(_PENDING, {})
     pending[json.dumps([kind, *key], separators=(",", ":"))] = None
+
+
+class Forgetful(Protocol):
+    """A cache (``bounded_cache.BoundedTTLCache`` or a domain view over one)."""
+
+    def invalidate(self, key: Any = None) -> None: ...
+
+
+def forget_after_commit(session: AsyncSession | Session, cache: Forgetful, key: Any) -> None:
+    """Forget ``key`` in ``cache`` now, and again when ``session``'s transaction commits or
+    rolls back: a concurrent request could otherwise re-cache the state it read before the
+    commit, or a snapshot of the rolled-back state could survive the rollback."""
+    cache.invalidate(key)
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    pending: dict[tuple[int, Any], tuple[Forgetful, Any]] = sync.info.setdefault(_FORGET, {})
+    pending[(id(cache), key)] = (cache, key)
+
+
+def _forget(pending: dict[tuple[int, Any], tuple[Forgetful, Any]] | None) -> None:
+    for cache, key in (pending or {}).values():
+        cache.invalidate(key)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_committed(session: Session) -> None:
+    _forget(session.info.pop(_FORGET, None))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, _previous_transaction: Any) -> None:
+    if session.in_transaction():
+        _forget(session.info.get(_FORGET))
+    else:
+        _forget(session.info.pop(_FORGET, None))
 
 
 @event.listens_for(Session, "before_commit")

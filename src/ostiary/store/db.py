@@ -105,6 +105,14 @@ class Database:
         self.engine: AsyncEngine = _engine(url, self.timeouts, echo)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
+    def share(self, name: str, value: Any) -> None:
+        """Hand ``value`` to every session this database makes from now on (see :func:`shared`):
+        how per-process state owned by the runtime (its caches) reaches the code a session is
+        passed to, without a module global."""
+        info = dict(self.sessionmaker.kw.get("info") or {})
+        info[name] = value
+        self.sessionmaker.configure(info=info)
+
     async def transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """``work(session)`` in one transaction, run again (a few times, after a random short
         pause) when the database aborted it for a deadlock or a serialization failure. For work
@@ -169,6 +177,16 @@ async def _end(session: AsyncSession | None, *, commit: bool) -> None:
             await (session.commit() if commit else session.rollback())
     finally:
         await session.close()
+
+
+def shared(source: AsyncSession | Database, name: str) -> Any:
+    """What :meth:`Database.share` handed to a database (or the database that made a session)
+    under ``name``, or ``None``; a lazy session is not created for it."""
+    if isinstance(source, Database):
+        return (source.sessionmaker.kw.get("info") or {}).get(name)
+    if isinstance(source, _LazySession):
+        return (source._factory.kw.get("info") or {}).get(name)
+    return source.info.get(name)
 
 
 class _LazySession:

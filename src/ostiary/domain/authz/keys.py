@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ostiary.bounded_cache import BoundedTTLCache
 from ostiary.domain.audit.log import Target, record
 from ostiary.domain.authz.servers import get_server
 from ostiary.domain.context import Tx
@@ -33,6 +34,8 @@ ACTIVE, NEXT, EXPIRED = "ACTIVE", "NEXT", "EXPIRED"
 ROTATION_PERIOD = timedelta(days=90)
 RETAIN = timedelta(days=2)
 UNKNOWN_KID_REFRESH_INTERVAL = 10.0  # seconds between public-key reloads for unknown kids
+MAX_RINGS = 4096
+Key = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -67,52 +70,56 @@ class KeyRings:
         ttl: float = 30.0,
         refresh_interval: float = UNKNOWN_KID_REFRESH_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
+        max_size: int = MAX_RINGS,
     ) -> None:
         self.db = db
         self.encryptor = encryptor
-        self.ttl = ttl
-        self.refresh_interval = refresh_interval
         self.clock = clock
-        self._rings: dict[tuple[str, str], KeyRing] = {}
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._public: dict[tuple[str, str], tuple[KeySet, float]] = {}  # keyset, loaded at
-        self._refreshed: dict[tuple[str, str], float] = {}  # last unknown-kid reload
-        self._refresh_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._rings: BoundedTTLCache[Key, KeyRing] = BoundedTTLCache(max_size, ttl, clock=self._now)
+        self._public: BoundedTTLCache[Key, tuple[KeySet, float]] = BoundedTTLCache(
+            max_size, ttl, clock=self._now
+        )  # keyset, loaded at
+        self._refreshed: BoundedTTLCache[Key, float] = BoundedTTLCache(
+            max_size, refresh_interval, clock=self._now
+        )  # last unknown-kid reload, kept for refresh_interval
+
+    def _now(self) -> float:
+        return self.clock()  # looked up at call time: tests replace ``clock``
+
+    @property
+    def ttl(self) -> float:
+        return self._rings.ttl
+
+    @property
+    def refresh_interval(self) -> float:
+        return self._refreshed.ttl
 
     def invalidate(self, org_id: str, server_id: str) -> None:
-        self._rings.pop((org_id, server_id), None)
-        self._public.pop((org_id, server_id), None)
+        self._rings.invalidate((org_id, server_id))
+        self._public.invalidate((org_id, server_id))
 
     def clear(self) -> None:
-        self._rings.clear()
-        self._public.clear()
+        self._rings.invalidate()
+        self._public.invalidate()
 
     def cached(self, org_id: str, server_id: str) -> KeyRing | None:
-        ring = self._rings.get((org_id, server_id))
-        if ring is not None and self.clock() - ring.loaded_at < self.ttl:
-            return ring
-        return None
+        return self._rings.get((org_id, server_id))
 
     async def ring(self, org_id: str, server_id: str) -> KeyRing:
         """The server's keys; created or rotated (and committed) in a transaction of their own."""
         ring = self.cached(org_id, server_id)
         if ring is not None:
             return ring
-        lock = self._locks.setdefault((org_id, server_id), asyncio.Lock())
-        async with lock:
-            ring = self.cached(org_id, server_id)
-            if ring is None:
-                ring = await self.db.transaction(lambda session: self._load(session, org_id, server_id))
-                self._rings[(org_id, server_id)] = ring
-            return ring
+        return await self._rings.get_or_load(
+            (org_id, server_id),
+            lambda: self.db.transaction(lambda session: self._load(session, org_id, server_id)),
+        )
 
     async def verification_keys(self, org_id: str, server_id: str) -> KeySet:
         """The public keys to verify this server's tokens with; never loads a private key."""
-        key = (org_id, server_id)
-        public = self._public.get(key)
+        public = self._public.get((org_id, server_id))
         ring = self.cached(org_id, server_id)
-        fresh = public is not None and self.clock() - public[1] < self.ttl
-        if public is not None and fresh and (ring is None or ring.loaded_at <= public[1]):
+        if public is not None and (ring is None or ring.loaded_at <= public[1]):
             return public[0]
         if ring is not None:
             return ring.keyset
@@ -123,19 +130,19 @@ class KeyRings:
 
         Requests that arrive during a reload wait for it and get its result.
         """
-        key = (org_id, server_id)
-        async with self._refresh_locks.setdefault(key, asyncio.Lock()):
-            last = self._refreshed.get(key)
-            if last is not None and self.clock() - last < self.refresh_interval:
-                return await self.verification_keys(org_id, server_id)
-            self._refreshed[key] = self.clock()
-            return await self._load_public(org_id, server_id)
+
+        async def reload() -> float:
+            await self._load_public(org_id, server_id)
+            return self.clock()
+
+        await self._refreshed.get_or_load((org_id, server_id), reload)
+        return await self.verification_keys(org_id, server_id)
 
     async def _load_public(self, org_id: str, server_id: str) -> KeySet:
         async with self.db.session() as session:
             rows = await published_rows(session, org_id, server_id)
         keyset = KeySet.from_jwks({"keys": [r.public_jwk for r in rows]})
-        self._public[(org_id, server_id)] = (keyset, self.clock())
+        self._public.set((org_id, server_id), (keyset, self.clock()))
         return keyset
 
     async def _load(self, session: AsyncSession, org_id: str, server_id: str) -> KeyRing:

@@ -3,7 +3,8 @@
 A token request needs three things from the database: the access policies and rules (as the
 policy engine's :class:`CompiledPolicySet`), the scopes the server defines (for
 :func:`resolve_requested_scopes`) and the custom claims (expressions parsed once). Loading
-and compiling them takes several queries, so :data:`POLICY_SETS` keeps them in memory:
+and compiling them takes several queries, so the runtime's ``DomainCaches.policy_sets``
+keeps them in memory (reached through the session, see ``domain.caches``):
 
 - every write to a server, its scopes, claims, policies or rules calls :func:`invalidate`,
   which drops the entry at once *and again when the transaction commits*, so a token
@@ -16,16 +17,14 @@ Load through a session that has written nothing: what it reads is what gets cach
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
+from ostiary.bounded_cache import BoundedTTLCache
 from ostiary.domain.authz.expressions import Expression, ExpressionError, parse_expression
 from ostiary.domain.authz.policy_engine import (
     CompiledPolicySet,
@@ -34,12 +33,14 @@ from ostiary.domain.authz.policy_engine import (
     ScopeInfo,
     resolve_requested_scopes,
 )
+from ostiary.domain.caches import caches_of
 from ostiary.store import cache_events
 from ostiary.store.models.policies import AccessPolicy, Claim, PolicyRule, Scope
 
 ACTIVE = "ACTIVE"
 RESOURCE, IDENTITY = "RESOURCE", "IDENTITY"
-_PENDING = "ostiary.policy_sets.pending"
+TTL_SECONDS = 10.0
+MAX_SETS = 4096
 
 Key = tuple[str, str]
 
@@ -77,9 +78,6 @@ class ServerPolicySet:
     default_scopes: tuple[str, ...]
     claims: tuple[ClaimView, ...]
     loaded_at: float
-    memo: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
-    """Results computed from this snapshot alone (client_credentials decisions); they go when
-    the snapshot is replaced."""
 
     def resolve_scopes(self, requested: str | Iterable[str]) -> tuple[str, ...]:
         """The scopes to evaluate; raises ``PolicyScopeError`` (``invalid_scope``) as Okta would."""
@@ -201,61 +199,47 @@ async def load_policy_set(session: AsyncSession, org_id: str, server_id: str) ->
 
 
 class PolicySetCache:
-    """Compiled policy sets by (org, server), with explicit invalidation and a TTL.
+    """Compiled policy sets by (org, server), with explicit invalidation and a TTL (the
+    runtime's ``DomainCaches.policy_sets``).
 
-    A load that an invalidation overtakes is returned to its caller but not kept (each key
-    has a generation number that :meth:`invalidate` bumps).
+    A load that an invalidation overtakes is returned to its caller but not kept; concurrent
+    misses on one server share one load.
     """
 
-    def __init__(self, ttl: float = 10.0) -> None:
-        self.ttl = ttl
-        self._entries: dict[Key, ServerPolicySet] = {}
-        self._generations: dict[Key, int] = {}
-        self._locks: dict[Key, asyncio.Lock] = {}
+    def __init__(self, ttl: float = TTL_SECONDS, max_size: int = MAX_SETS) -> None:
+        self.entries: BoundedTTLCache[Key, ServerPolicySet] = BoundedTTLCache(max_size, ttl)
+
+    @property
+    def ttl(self) -> float:
+        return self.entries.ttl
+
+    @ttl.setter
+    def ttl(self, value: float) -> None:
+        self.entries.ttl = value
 
     def cached(self, org_id: str, server_id: str) -> ServerPolicySet | None:
-        entry = self._entries.get((org_id, server_id))
-        if entry is not None and time.monotonic() - entry.loaded_at < self.ttl:
-            return entry
-        return None
+        return self.entries.get((org_id, server_id))
 
     async def get(self, session: AsyncSession, org_id: str, server_id: str) -> ServerPolicySet:
-        entry = self.cached(org_id, server_id)
-        if entry is not None:
-            return entry
-        key = (org_id, server_id)
-        async with self._locks.setdefault(key, asyncio.Lock()):
-            entry = self.cached(org_id, server_id)
-            if entry is not None:
-                return entry
-            generation = self._generations.get(key, 0)
-            entry = await load_policy_set(session, org_id, server_id)
-            if self._generations.get(key, 0) == generation:
-                self._entries[key] = entry
-            return entry
+        # load_policy_set is looked up at call time (tests replace it)
+        return await self.entries.get_or_load(
+            (org_id, server_id), lambda: load_policy_set(session, org_id, server_id)
+        )
 
     def invalidate(self, org_id: str, server_id: str | None = None) -> None:
         """Drop one server's entry, or every server's of the org when ``server_id`` is None."""
         if server_id is None:
-            keys = {k for k in (*self._entries, *self._generations) if k[0] == org_id}
+            self.entries.invalidate_where(lambda key: key[0] == org_id)
         else:
-            keys = {(org_id, server_id)}
-        for key in keys:
-            self._entries.pop(key, None)
-            self._generations[key] = self._generations.get(key, 0) + 1
+            self.entries.invalidate((org_id, server_id))
 
     def clear(self) -> None:
-        for key in list(self._entries):
-            self.invalidate(*key)
-
-
-POLICY_SETS = PolicySetCache()
-"""The process-wide cache the token endpoint reads through."""
+        self.entries.invalidate()
 
 
 async def policy_set(session: AsyncSession, org_id: str, server_id: str) -> ServerPolicySet:
-    """The server's compiled configuration: policies, scopes and claims."""
-    return await POLICY_SETS.get(session, org_id, server_id)
+    """The server's compiled configuration: policies, scopes and claims (cached)."""
+    return await caches_of(session).policy_sets.get(session, org_id, server_id)
 
 
 async def compiled_policies(session: AsyncSession, org_id: str, server_id: str) -> CompiledPolicySet:
@@ -273,18 +257,7 @@ async def server_claims(session: AsyncSession, org_id: str, server_id: str) -> t
     return (await policy_set(session, org_id, server_id)).claims
 
 
-def _invalidate_pending(session: Session) -> None:
-    for org_id, server_id in session.info.pop(_PENDING, set()):
-        POLICY_SETS.invalidate(org_id, server_id)
-
-
 def invalidate(session: AsyncSession, org_id: str, server_id: str) -> None:
     """Drop the server's cached set now and once more after ``session`` commits."""
-    POLICY_SETS.invalidate(org_id, server_id)
+    cache_events.forget_after_commit(session, caches_of(session).policy_sets.entries, (org_id, server_id))
     cache_events.announce(session, "policy_set", org_id, server_id)
-    sync = session.sync_session
-    pending: set[Key] | None = sync.info.get(_PENDING)
-    if pending is None:
-        pending = sync.info[_PENDING] = set()
-        event.listen(sync, "after_commit", _invalidate_pending, once=True)
-    pending.add((org_id, server_id))

@@ -113,15 +113,17 @@ class ServerCache:
         return len(self._entries)
 
     async def get(self, org_id: str, server_id: str) -> AuthorizationServer | None:
+        """The server, or None; a read that an invalidation overtakes is not kept."""
         if len(server_id) > MAX_SERVER_ID_LENGTH:
             return None
         found, server = self._entries.lookup((org_id, server_id))
         if found:
             return server
+        return await self._entries.get_or_load((org_id, server_id), lambda: self._load(org_id, server_id))
+
+    async def _load(self, org_id: str, server_id: str) -> AuthorizationServer | None:
         async with self.db.session() as session:
-            server = await session.get(AuthorizationServer, (org_id, server_id))
-        self._entries.set((org_id, server_id), server)
-        return server
+            return await session.get(AuthorizationServer, (org_id, server_id))
 
     def clear(self) -> None:
         self._entries.clear()

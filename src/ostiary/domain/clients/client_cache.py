@@ -1,5 +1,6 @@
 """Clients as the token, introspect and revoke endpoints see them: immutable snapshots of an
-app with its active secrets and parsed public keys, cached in memory.
+app with its active secrets and parsed public keys, cached in memory (the runtime's
+``DomainCaches.clients``, reached through the session: ``domain.caches``).
 
 The hot path (one lookup per token request) must not hit the database every time, and a
 change must take effect at once in this process:
@@ -16,18 +17,16 @@ change must take effect at once in this process:
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
+from ostiary.bounded_cache import BoundedTTLCache
+from ostiary.domain.caches import caches_of
 from ostiary.jose.keys import InvalidJwk, PublicKey, public_jwk_from_dict
 from ostiary.store import cache_events
 from ostiary.store.models import App, AppJwk, ClientSecret
@@ -38,7 +37,6 @@ ACTIVE = "ACTIVE"
 TTL_SECONDS = 5.0
 MAX_ENTRIES = 10_000
 MAX_CLIENT_ID_LENGTH = 100
-_PENDING_KEY = "ostiary.clients.invalidate"
 
 
 @dataclass(frozen=True)
@@ -95,82 +93,56 @@ class Client:
 
 
 class ClientCache:
-    """A bounded, TTL'd map ``client_id → Client`` with explicit invalidation."""
+    """``client_id → Client`` (bounded, TTL'd), and the scopes granted to each client
+    (``grants.granted_scopes_for``), which go with the client's entry."""
 
     def __init__(self, ttl: float = TTL_SECONDS, max_entries: int = MAX_ENTRIES) -> None:
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._entries: OrderedDict[str, tuple[float, Client]] = OrderedDict()
-        self._generation = 0
-        self._lock = threading.Lock()
+        self.entries: BoundedTTLCache[str, Client] = BoundedTTLCache(max_entries, ttl)
+        self.grants: BoundedTTLCache[tuple[str, str, str], frozenset[str]] = BoundedTTLCache(MAX_ENTRIES, ttl)
+
+    @property
+    def ttl(self) -> float:
+        return self.entries.ttl
 
     @property
     def generation(self) -> int:
-        return self._generation
+        return self.entries.generation
 
     def get(self, org_id: str, client_id: str) -> Client | None:
-        entry = self._entries.get(client_id)
-        if entry is None:
-            return None
-        expires, client = entry
-        if expires <= time.monotonic() or client.org_id != org_id:
-            return None
-        return client
+        client = self.entries.get(client_id)
+        return client if client is not None and client.org_id == org_id else None
 
     def put(self, client: Client, generation: int) -> None:
         """Store ``client`` unless an invalidation happened since ``generation`` was read."""
-        with self._lock:
-            if generation != self._generation:
-                return
-            self._entries[client.id] = (time.monotonic() + self.ttl, client)
-            self._entries.move_to_end(client.id)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+        self.entries.put(client.id, client, generation)
 
     def invalidate(self, client_id: str | None = None) -> None:
-        with self._lock:
-            self._generation += 1
-            if client_id is None:
-                self._entries.clear()
-            else:
-                self._entries.pop(client_id, None)
+        self.entries.invalidate(client_id)
+        if client_id is None:
+            self.grants.invalidate()
+        else:
+            self.grants.invalidate_where(lambda key: key[1] == client_id)
 
 
-CACHE = ClientCache()
-
-
-def invalidate_client(client_id: str, session: AsyncSession | None = None) -> None:
-    """Forget ``client_id`` now and, given the writing ``session``, again when it ends."""
-    CACHE.invalidate(client_id)
-    if session is not None:
-        session.info.setdefault(_PENDING_KEY, set()).add(client_id)
-        cache_events.announce(session, "client", client_id)
-
-
-@event.listens_for(Session, "after_commit")
-def _invalidate_committed(session: Session) -> None:
-    for client_id in session.info.pop(_PENDING_KEY, None) or ():
-        CACHE.invalidate(client_id)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _invalidate_rolled_back(session: Session, _previous_transaction: Any) -> None:
-    """A snapshot cached from the rolled-back state must not survive it."""
-    for client_id in session.info.get(_PENDING_KEY, None) or ():
-        CACHE.invalidate(client_id)
+def invalidate_client(client_id: str, session: AsyncSession) -> None:
+    """Forget ``client_id`` now and again when the writing ``session`` ends; tell the other
+    processes when it commits."""
+    cache_events.forget_after_commit(session, caches_of(session).clients, client_id)
+    cache_events.announce(session, "client", client_id)
 
 
 async def get_active_client(session: AsyncSession, org_id: str, client_id: str) -> Client | None:
     """The ACTIVE app ``client_id`` of ``org_id`` as a client, or ``None``."""
     if not client_id or len(client_id) > MAX_CLIENT_ID_LENGTH:
         return None
-    client = CACHE.get(org_id, client_id)
+    cache = caches_of(session).clients
+    client = cache.get(org_id, client_id)
     if client is None:
-        generation = CACHE.generation
+        generation = cache.generation
         client = await load_client(session, org_id, client_id)
         if client is None:
             return None
-        CACHE.put(client, generation)
+        cache.put(client, generation)
     return client if client.is_active else None
 
 

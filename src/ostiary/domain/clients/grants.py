@@ -8,7 +8,6 @@ The client credentials grant on the org AS issues only scopes granted here; see
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary import ids
 from ostiary.domain.audit.log import Target, record
-from ostiary.domain.clients.client_cache import CACHE, invalidate_client
+from ostiary.domain.caches import caches_of
+from ostiary.domain.clients.client_cache import invalidate_client
 from ostiary.domain.clients.okta_scopes import OKTA_SCOPES
 from ostiary.domain.clients.records import ACTIVE, Causes, app_target, get_app
 from ostiary.domain.context import Tx
@@ -41,22 +41,17 @@ def normalize_issuer(issuer: str) -> str:
     return issuer.rstrip("/")
 
 
-# (org, client, issuer) → (expires, client-cache generation, scopes). An entry is good only while
-# no client or grant changed since it was loaded (the shared generation) and for at most the
-# client cache's TTL, which bounds how long another process's change goes unseen.
-_GRANTED: dict[tuple[str, str, str], tuple[float, int, frozenset[str]]] = {}
-_MAX_GRANTED = 10_000
-
-
 async def granted_scopes_for(
     session: AsyncSession, org_id: str, client_id: str, issuer: str
 ) -> frozenset[str]:
-    """The scopes granted (ACTIVE) to ``client_id`` for tokens of ``issuer`` (cached: token hot path)."""
+    """The scopes granted (ACTIVE) to ``client_id`` for tokens of ``issuer`` (cached: token hot
+    path; the entry goes whenever the client or its grants change, see ``ClientCache``)."""
+    cache = caches_of(session).clients.grants
     key = (org_id, client_id, normalize_issuer(issuer))
-    entry = _GRANTED.get(key)
-    if entry is not None and entry[0] > time.monotonic() and entry[1] == CACHE.generation:
-        return entry[2]
-    generation = CACHE.generation
+    scopes = cache.get(key)
+    if scopes is not None:
+        return scopes
+    generation = cache.generation
     stmt = select(AppGrant.scope_id).where(
         AppGrant.org_id == org_id,
         AppGrant.app_id == client_id,
@@ -64,10 +59,7 @@ async def granted_scopes_for(
         AppGrant.status == ACTIVE,
     )
     scopes = frozenset((await session.scalars(stmt)).all())
-    if generation == CACHE.generation:
-        if len(_GRANTED) >= _MAX_GRANTED:
-            _GRANTED.clear()
-        _GRANTED[key] = (time.monotonic() + CACHE.ttl, generation, scopes)
+    cache.put(key, scopes, generation)
     return scopes
 
 

@@ -3,7 +3,8 @@
 An origin is ``scheme://host[:port]`` with ``http`` or ``https``, nothing after the host. It
 is stored normalised exactly as browsers send the ``Origin`` header (lower-case, no default
 port), so a check is a set lookup. Checks run on hot paths (every CORS request, every
-redirect), so the ACTIVE origins of an org are cached in memory per org:
+redirect), so the ACTIVE origins of an org are cached in memory per org (the runtime's
+``DomainCaches.origins``):
 
 - every write calls :func:`invalidate`, which drops the org's entry now and again when the
   writing transaction ends (a concurrent request could otherwise re-cache what it read
@@ -16,20 +17,18 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
-import time
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, event, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from ostiary import ids
 from ostiary.domain.audit.log import Target, record
+from ostiary.domain.caches import caches_of
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import Invalid, NotFound
 from ostiary.store import cache_events
@@ -51,7 +50,6 @@ TTL_SECONDS = 5.0
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.?")
 _IPV6 = re.compile(r"[0-9a-f:.]+")
-_PENDING_KEY = "ostiary.trusted_origins.invalidate"
 
 
 def not_found(origin_id: str) -> NotFound:
@@ -343,56 +341,11 @@ def _touch(tx: Tx, row: TrustedOrigin) -> None:
 # --- the cached check --------------------------------------------------------------------------
 
 
-class OriginCache:
-    """Per org, the ``(origin, scope type)`` pairs of its ACTIVE trusted origins."""
-
-    def __init__(self, ttl: float = TTL_SECONDS) -> None:
-        self.ttl = ttl
-        self._entries: dict[str, tuple[float, frozenset[tuple[str, str]]]] = {}
-        self._generation = 0
-        self._lock = threading.Lock()
-
-    @property
-    def generation(self) -> int:
-        return self._generation
-
-    def get(self, org_id: str) -> frozenset[tuple[str, str]] | None:
-        entry = self._entries.get(org_id)
-        if entry is None or entry[0] <= time.monotonic():
-            return None
-        return entry[1]
-
-    def put(self, org_id: str, pairs: frozenset[tuple[str, str]], generation: int) -> None:
-        """Store ``pairs`` unless an invalidation happened since ``generation`` was read."""
-        with self._lock:
-            if generation == self._generation:
-                self._entries[org_id] = (time.monotonic() + self.ttl, pairs)
-
-    def invalidate(self, org_id: str | None = None) -> None:
-        with self._lock:
-            self._generation += 1
-            if org_id is None:
-                self._entries.clear()
-            else:
-                self._entries.pop(org_id, None)
-
-
-CACHE = OriginCache()
-
-
-def invalidate(org_id: str, session: AsyncSession | None = None) -> None:
-    """Forget the org's origins now and, given the writing ``session``, again when it ends."""
-    CACHE.invalidate(org_id)
-    if session is not None:
-        session.info.setdefault(_PENDING_KEY, set()).add(org_id)
-        cache_events.announce(session, "trusted_origins", org_id)
-
-
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_soft_rollback")
-def _invalidate_pending(session: Session, *_args: Any) -> None:
-    for org_id in session.info.pop(_PENDING_KEY, None) or ():
-        CACHE.invalidate(org_id)
+def invalidate(org_id: str, session: AsyncSession) -> None:
+    """Forget the org's origins now and again when the writing ``session`` ends; tell the
+    other processes when it commits."""
+    cache_events.forget_after_commit(session, caches_of(session).origins, org_id)
+    cache_events.announce(session, "trusted_origins", org_id)
 
 
 async def load_trusted(session: AsyncSession, org_id: str) -> frozenset[tuple[str, str]]:
@@ -410,12 +363,13 @@ async def is_trusted(db: Database, org_id: str, origin: str | None, scope_type: 
     key = canonical_origin(origin)
     if key is None:
         return False
-    pairs = CACHE.get(org_id)
+    cache = caches_of(db).origins
+    pairs = cache.get(org_id)
     if pairs is None:
-        generation = CACHE.generation
+        generation = cache.generation
         async with db.session() as session:
             pairs = await load_trusted(session, org_id)
-        CACHE.put(org_id, pairs, generation)
+        cache.put(org_id, pairs, generation)
     return (key, scope_type) in pairs
 
 

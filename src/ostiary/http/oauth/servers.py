@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from starlette.requests import Request
 
@@ -23,15 +23,12 @@ class ServerContext:
     server: AuthorizationServer
     issuer: str
     audiences: tuple[str, ...] = ()
-    _endpoints: dict[str, str] = field(default_factory=dict, compare=False)
+    endpoint_base: str = ""
+    """``{issuer}`` for custom servers, ``{org}/oauth2`` for the org AS."""
 
     def endpoint(self, name: str) -> str:
         """``{issuer}/v1/{name}`` for custom servers, ``{org}/oauth2/v1/{name}`` for the org AS."""
-        url = self._endpoints.get(name)
-        if url is None:
-            base = f"{self.org_url}/oauth2" if self.server.kind == servers_domain.ORG else self.issuer
-            url = self._endpoints[name] = f"{base}/v1/{name}"
-        return url
+        return f"{self.endpoint_base}/v1/{name}"
 
 
 async def resolve_server(request: Request) -> ServerContext:
@@ -49,15 +46,20 @@ async def server_context(rt: Runtime, host: str, path_params: Mapping[str, str])
     if server is None or server.status != "ACTIVE":
         raise OAuthHTTPError(404, "not_found", "The authorization server was not found or is inactive.")
     key = (org.id, server_id)
-    ctx: ServerContext | None = rt.server_contexts.get(key)
+    ctx = rt.server_contexts.get(key)
     if ctx is None or ctx.org is not org or ctx.server is not server:
-        org_url = rt.org_url(org)
-        ctx = ServerContext(
-            org=org,
-            org_url=org_url,
-            server=server,
-            issuer=servers_domain.issuer(server, org_url),
-            audiences=tuple(servers_domain.audiences(server, org_url)),
-        )
-        rt.server_contexts[key] = ctx
+        ctx = _context(org, rt.org_url(org), server)
+        rt.server_contexts.set(key, ctx)
     return ctx
+
+
+def _context(org: Org, org_url: str, server: AuthorizationServer) -> ServerContext:
+    issuer = servers_domain.issuer(server, org_url)
+    return ServerContext(
+        org=org,
+        org_url=org_url,
+        server=server,
+        issuer=issuer,
+        audiences=tuple(servers_domain.audiences(server, org_url)),
+        endpoint_base=f"{org_url}/oauth2" if server.kind == servers_domain.ORG else issuer,
+    )

@@ -9,6 +9,7 @@ from ostiary.domain.authz.expressions import EvalContext
 from ostiary.domain.authz.policy_engine import PolicyScopeError, TokenRequest
 from ostiary.domain.authz.policy_sets import ServerPolicySet
 from ostiary.domain.authz.policy_sets import policy_set as load_policy_set
+from ostiary.domain.caches import caches_of
 from ostiary.domain.clients.grants import granted_scopes_for
 from ostiary.domain.clients.okta_scopes import OKTA_SCOPES
 from ostiary.domain.tokens.access_tokens import access_token_claims
@@ -69,26 +70,23 @@ async def org_server_scopes(ctx: GrantContext, requested: Sequence[str]) -> Scop
     return ScopeGrant(scopes=tuple(requested), access_token_lifetime=ORG_TOKEN_LIFETIME)
 
 
-MEMO_LIMIT = 4096
-
-
 async def policy_server_scopes(ctx: GrantContext, requested: Sequence[str]) -> ScopeGrant:
     """Default and custom servers: known scopes, then the access policies (no user).
 
     With no user, the outcome depends only on the server's policy snapshot, the client's id
     and label (what claim expressions can read of it) and the requested scopes, so a grant is
-    remembered on the snapshot and recomputed when the snapshot is replaced.
+    remembered with the snapshot (``DomainCaches.decisions``) and recomputed when the
+    snapshot is replaced.
     """
     policy_set = await load_policy_set(ctx.session, ctx.org_id, ctx.server.id)
     label = getattr(ctx.client, "label", ctx.client.id)
     key = (GRANT_TYPE, ctx.client.id, label, tuple(requested))
-    remembered: ScopeGrant | None = policy_set.memo.get(key)
-    if remembered is not None:
-        return remembered
+    decisions = caches_of(ctx.session).decisions
+    remembered = decisions.get((ctx.org_id, ctx.server.id, key))
+    if remembered is not None and remembered[0] is policy_set:
+        return remembered[1]  # type: ignore[no-any-return]
     grant = _decide(ctx, policy_set, requested, label)
-    if len(policy_set.memo) >= MEMO_LIMIT:
-        policy_set.memo.clear()
-    policy_set.memo[key] = grant
+    decisions.set((ctx.org_id, ctx.server.id, key), (policy_set, grant))
     return grant
 
 

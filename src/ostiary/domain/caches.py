@@ -1,0 +1,75 @@
+"""The domain's in-memory caches, one object per process, owned by the runtime.
+
+Each is a ``bounded_cache.BoundedTTLCache`` (bounded, TTL, generation) or a small typed view
+over one. The runtime builds one :class:`DomainCaches` and shares it with every session of
+its database (``Database.share``), so domain code reaches it through the session it is given
+(:func:`caches_of`) instead of a module global. Writes forget entries now and again after
+their transaction commits (``store.cache_events.forget_after_commit``) and announce them to
+the other processes (``store.cache_events.announce``, applied by ``http.cache_sync``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ostiary.bounded_cache import BoundedTTLCache
+from ostiary.store import db as db_module
+
+if TYPE_CHECKING:
+    from ostiary.domain.authz.policy_sets import PolicySetCache, ServerPolicySet
+    from ostiary.domain.clients.client_cache import ClientCache
+
+SHARED_NAME = "ostiary.caches"
+
+ORIGINS_MAX = 4096
+DECISIONS_MAX = 4096
+
+
+@dataclass(eq=False)
+class DomainCaches:
+    clients: ClientCache
+    """``client_id`` → ``client_cache.Client`` (token, introspect, revoke, authorize), and
+    (org, client, issuer) → the okta.* scopes granted, forgotten with the client."""
+    policy_sets: PolicySetCache
+    """(org, server) → ``policy_sets.ServerPolicySet``."""
+    decisions: BoundedTTLCache[tuple[Any, ...], tuple[ServerPolicySet, Any]]
+    """Client credentials decisions, each with the policy set snapshot it was computed from
+    (used only while that snapshot is the cached one)."""
+    origins: BoundedTTLCache[str, frozenset[tuple[str, str]]]
+    """org → its ACTIVE trusted ``(origin, scope type)`` pairs."""
+
+    @classmethod
+    def build(cls) -> DomainCaches:
+        from ostiary.domain.authz.policy_sets import PolicySetCache
+        from ostiary.domain.clients.client_cache import ClientCache
+        from ostiary.domain.directory.trusted_origins import TTL_SECONDS as ORIGINS_TTL
+
+        policy_sets = PolicySetCache()
+        return cls(
+            clients=ClientCache(),
+            policy_sets=policy_sets,
+            decisions=BoundedTTLCache(DECISIONS_MAX, policy_sets.ttl),
+            origins=BoundedTTLCache(ORIGINS_MAX, ORIGINS_TTL),
+        )
+
+    def clear(self) -> None:
+        """Forget everything (after cache events may have been missed)."""
+        self.clients.invalidate()
+        self.policy_sets.clear()
+        self.decisions.clear()
+        self.origins.clear()
+
+
+def caches_of(source: AsyncSession | db_module.Database) -> DomainCaches:
+    """The caches of the runtime that owns this database (or the database that made this
+    session); a database no runtime owns (a maintenance script) gets empty throwaway caches,
+    i.e. no caching."""
+    caches: DomainCaches | None = db_module.shared(source, SHARED_NAME)
+    return caches if caches is not None else DomainCaches.build()
+
+
+def share_caches(database: db_module.Database, caches: DomainCaches) -> None:
+    database.share(SHARED_NAME, caches)
