@@ -12,10 +12,8 @@ from ostiary.domain.clients.authentication import (
     CLIENT_SECRET_JWT,
     PRIVATE_KEY_JWT,
     AuthenticatedClient,
-    ClientAuthError,
     authenticate_client,
 )
-from ostiary.http.errors import OAuthHTTPError
 from ostiary.http.oauth.servers import ServerContext
 from ostiary.http.runtime import Runtime, runtime
 
@@ -45,20 +43,15 @@ async def client_for(
 ) -> AuthenticatedClient:
     """:func:`authenticated_client` from the ``Authorization`` header's value."""
     url = ctx.endpoint(endpoint)
-    try:
-        result = await authenticate_client(
-            session,
-            ctx.org.id,
-            authorization_header=authorization_header,
-            form=params,
-            endpoint_url=url,
-            accepted_audiences=[url, ctx.issuer],
-            encryptor=rt.rings.encryptor,
-        )
-    except ClientAuthError as exc:
-        headers = {"WWW-Authenticate": exc.www_authenticate} if exc.www_authenticate else None
-        raise OAuthHTTPError(exc.status, exc.error, exc.description, headers) from None
-    return result
+    return await authenticate_client(
+        session,
+        ctx.org.id,
+        authorization_header=authorization_header,
+        form=params,
+        endpoint_url=url,
+        accepted_audiences=[url, ctx.issuer],
+        encryptor=rt.rings.encryptor,
+    )
 
 
 async def with_authenticated_client(

@@ -15,10 +15,11 @@ from collections.abc import Mapping
 from starlette.types import Receive, Scope, Send
 
 from ostiary.compact_json import dumps
+from ostiary.domain.oauth_errors import OAuthError
 from ostiary.domain.tokens.grants import GRANTS
-from ostiary.domain.tokens.grants.base import GrantContext, GrantError, TokenResponse
+from ostiary.domain.tokens.grants.base import GrantContext, TokenResponse
 from ostiary.http.cors import actual_response_headers, trusted_origin_for
-from ostiary.http.errors import OAuthHTTPError, oauth_error_body
+from ostiary.http.errors import OAuthHTTPError, oauth_error_body, oauth_error_headers
 from ostiary.http.oauth.client_auth import ASSERTION_METHODS, client_for
 from ostiary.http.oauth.params import MAX_FORM_BYTES, TOKEN_SECRETS, form_params
 from ostiary.http.oauth.servers import server_context
@@ -45,10 +46,10 @@ class TokenEndpoint:
             params = form_params(scope.get("query_string", b""), content_type, body, TOKEN_SECRETS)
             result = await _issue(rt, host, scope.get("path_params", {}), params, authorization)
             status, payload, headers = 200, result.as_json(), _NO_STORE
-        except OAuthHTTPError as exc:
+        except OAuthError as exc:
             status = exc.status
             payload = oauth_error_body(exc.error, exc.description)
-            headers = _NO_STORE + _raw(exc.headers)
+            headers = _NO_STORE + _raw(oauth_error_headers(exc))
         if origin:
             cors = actual_response_headers(await trusted_origin_for(rt, host, origin), credentials=False)
             headers = headers + _raw(cors)
@@ -119,7 +120,7 @@ async def _issue(
                     async with session.begin_nested():
                         return await grant(grant_ctx)
                 return await grant(grant_ctx)
-            except GrantError as exc:
+            except OAuthError as exc:
                 failure = OAuthHTTPError(exc.status, exc.error, exc.description)
     # Committed above even on failure: a used client_assertion jti must stay used.
     assert failure is not None

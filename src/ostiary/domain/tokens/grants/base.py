@@ -13,14 +13,6 @@ from ostiary.jose.signer import Signer
 from ostiary.store.models import AuthorizationServer
 
 
-class GrantError(Exception):
-    """An OAuth error of the token endpoint: ``error``, ``error_description``, HTTP status."""
-
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
-        super().__init__(description)
-        self.error, self.description, self.status = error, description, status
-
-
 @dataclass(frozen=True)
 class GrantContext:
     session: AsyncSession

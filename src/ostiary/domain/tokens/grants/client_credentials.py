@@ -11,13 +11,13 @@ from ostiary.domain.authz.policy_sets import ServerPolicySet
 from ostiary.domain.authz.policy_sets import policy_set as load_policy_set
 from ostiary.domain.clients.grants import granted_scopes_for
 from ostiary.domain.clients.okta_scopes import OKTA_SCOPES
+from ostiary.domain.oauth_errors import OAuthError
 from ostiary.domain.tokens.access_tokens import access_token_claims
 from ostiary.domain.tokens.claims import evaluate_claims
 from ostiary.domain.tokens.grants.base import (
     CLIENT_SCOPE_POLICIES,
     GRANTS,
     GrantContext,
-    GrantError,
     ScopeGrant,
     TokenResponse,
     requested_scopes,
@@ -30,7 +30,7 @@ ORG_TOKEN_LIFETIME = 3600
 async def issue(ctx: GrantContext) -> TokenResponse:
     client = ctx.client
     if GRANT_TYPE not in (client.grant_types or []):
-        raise GrantError(
+        raise OAuthError(
             "unauthorized_client",
             "The client is not authorized to use the provided grant type. "
             f"Configured grant types: {list(client.grant_types or [])}.",
@@ -38,7 +38,7 @@ async def issue(ctx: GrantContext) -> TokenResponse:
     scopes = requested_scopes(ctx.params)
     policy = CLIENT_SCOPE_POLICIES.get(ctx.server.kind)
     if policy is None:
-        raise GrantError("unsupported_grant_type", "The grant type in the request isn't supported.")
+        raise OAuthError("unsupported_grant_type", "The grant type in the request isn't supported.")
     grant = await policy(ctx, scopes)
     claims = access_token_claims(
         issuer=ctx.issuer,
@@ -55,14 +55,14 @@ async def issue(ctx: GrantContext) -> TokenResponse:
 async def org_server_scopes(ctx: GrantContext, requested: Sequence[str]) -> ScopeGrant:
     """The org AS issues only okta.* scopes, and only those granted to the client."""
     if not requested:
-        raise GrantError("invalid_scope", "The `scope` parameter is required and can't be empty.")
+        raise OAuthError("invalid_scope", "The `scope` parameter is required and can't be empty.")
     unknown = [s for s in requested if s not in OKTA_SCOPES]
     if unknown:
-        raise GrantError("invalid_scope", "The requested scope is invalid, unknown, or malformed.")
+        raise OAuthError("invalid_scope", "The requested scope is invalid, unknown, or malformed.")
     granted = await granted_scopes_for(ctx.session, ctx.org_id, ctx.client.id, ctx.org_url)
     missing = [s for s in requested if s not in granted]
     if missing:
-        raise GrantError(
+        raise OAuthError(
             "invalid_scope",
             "The requested scopes are not granted to the client: " + " ".join(missing) + ".",
         )
@@ -98,7 +98,7 @@ def _decide(
     try:
         scopes = policy_set.resolve_scopes(requested)
     except PolicyScopeError as exc:
-        raise GrantError(exc.error, exc.description) from None
+        raise OAuthError(exc.error, exc.description) from None
     decision = policy_set.policies.evaluate(
         TokenRequest(
             client_id=ctx.client.id,
@@ -109,7 +109,7 @@ def _decide(
         )
     )
     if not decision.granted:
-        raise GrantError(decision.error or "access_denied", decision.error_description or "Access denied.")
+        raise OAuthError(decision.error or "access_denied", decision.error_description or "Access denied.")
     app = {"clientId": ctx.client.id, "id": ctx.client.id, "name": label}
     extra = evaluate_claims(
         policy_set.claims_for("RESOURCE", decision.scopes), EvalContext(app=app, org={"id": ctx.org_id})

@@ -34,12 +34,12 @@ from ostiary.domain.authz import servers
 from ostiary.domain.authz.policy_engine import POLICY_DENIED, PolicyScopeError, TokenRequest
 from ostiary.domain.authz.policy_sets import policy_set
 from ostiary.domain.clients.assignments import is_user_assigned
+from ostiary.domain.oauth_errors import OAuthError
 from ostiary.domain.tokens import refresh_tokens, user_tokens  # modules: user_tokens imports grants.base
 from ostiary.domain.tokens.access_tokens import minted_id
 from ostiary.domain.tokens.grants.base import (
     GRANTS,
     GrantContext,
-    GrantError,
     TokenResponse,
     requested_scopes,
 )
@@ -68,21 +68,21 @@ class RefreshDecision:
     window_minutes: int | None
 
 
-def _invalid(description: str = INVALID_TOKEN) -> GrantError:
-    return GrantError("invalid_grant", description)
+def _invalid(description: str = INVALID_TOKEN) -> OAuthError:
+    return OAuthError("invalid_grant", description)
 
 
 def _check_client(ctx: GrantContext) -> str:
     client = ctx.client
     if GRANT_TYPE not in (client.grant_types or []):
-        raise GrantError(
+        raise OAuthError(
             "unauthorized_client",
             "The client is not authorized to use the provided grant type. "
             f"Configured grant types: {list(client.grant_types or [])}.",
         )
     presented = ctx.params.get("refresh_token")
     if not presented:
-        raise GrantError("invalid_request", "The `refresh_token` parameter is required.")
+        raise OAuthError("invalid_request", "The `refresh_token` parameter is required.")
     return presented
 
 
@@ -118,9 +118,9 @@ def _scopes(ctx: GrantContext, granted: Sequence[str]) -> tuple[str, ...]:
     if not requested:
         return tuple(granted)
     if not set(requested) <= set(granted):
-        raise GrantError("invalid_scope", SCOPE_NOT_GRANTED)
+        raise OAuthError("invalid_scope", SCOPE_NOT_GRANTED)
     if OFFLINE_ACCESS not in requested:
-        raise GrantError("invalid_scope", OFFLINE_ACCESS_REQUIRED)
+        raise OAuthError("invalid_scope", OFFLINE_ACCESS_REQUIRED)
     return tuple(requested)
 
 
@@ -133,7 +133,7 @@ async def _policy_decision(
     try:
         configuration.resolve_scopes(scopes)
     except PolicyScopeError as exc:
-        raise GrantError(exc.error, exc.description) from None
+        raise OAuthError(exc.error, exc.description) from None
     groups = await user_groups(ctx.session, ctx.org_id, user.id)
     decision = configuration.policies.evaluate(
         TokenRequest(
