@@ -21,7 +21,7 @@ from ostiary.domain.tokens.authorization_codes import (
     remember_tokens,
     revoke_replayed,
 )
-from ostiary.domain.tokens.grants.base import GRANTS, GrantContext, TokenResponse
+from ostiary.domain.tokens.grants.base import GrantContext, TokenResponse
 from ostiary.domain.tokens.refresh_tokens import (
     find_refresh_token,
     issue_refresh_token,
@@ -44,13 +44,7 @@ PKCE_FAILED = "PKCE verification failed."
 
 
 async def issue(ctx: GrantContext) -> TokenResponse:
-    client = ctx.client
-    if GRANT_TYPE not in (client.grant_types or []):
-        raise OAuthError(
-            "unauthorized_client",
-            "The client is not authorized to use the provided grant type. "
-            f"Configured grant types: {list(client.grant_types or [])}.",
-        )
+    """Run after the endpoint checked the client may use this grant type."""
     code = ctx.params.get("code")
     if not code:
         raise OAuthError("invalid_request", "The `code` parameter is required.")
@@ -129,6 +123,3 @@ async def _refresh_family(ctx: GrantContext, token: str | None) -> str | None:
         return None
     found = await find_refresh_token(ctx.session, ctx.org_id, token)
     return found.family_id if found is not None else None
-
-
-GRANTS[GRANT_TYPE] = issue

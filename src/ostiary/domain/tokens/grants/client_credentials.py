@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from ostiary.domain.authz import servers
 from ostiary.domain.authz.expressions import EvalContext
@@ -11,12 +11,10 @@ from ostiary.domain.authz.policy_sets import ServerPolicySet
 from ostiary.domain.authz.policy_sets import policy_set as load_policy_set
 from ostiary.domain.clients.grants import granted_scopes_for
 from ostiary.domain.clients.okta_scopes import OKTA_SCOPES
-from ostiary.domain.oauth_errors import OAuthError
+from ostiary.domain.oauth_errors import OAuthError, unsupported_grant_type
 from ostiary.domain.tokens.access_tokens import access_token_claims
 from ostiary.domain.tokens.claims import evaluate_claims
 from ostiary.domain.tokens.grants.base import (
-    CLIENT_SCOPE_POLICIES,
-    GRANTS,
     GrantContext,
     ScopeGrant,
     TokenResponse,
@@ -28,17 +26,12 @@ ORG_TOKEN_LIFETIME = 3600
 
 
 async def issue(ctx: GrantContext) -> TokenResponse:
+    """Run after the endpoint checked the client may use this grant type."""
     client = ctx.client
-    if GRANT_TYPE not in (client.grant_types or []):
-        raise OAuthError(
-            "unauthorized_client",
-            "The client is not authorized to use the provided grant type. "
-            f"Configured grant types: {list(client.grant_types or [])}.",
-        )
     scopes = requested_scopes(ctx.params)
-    policy = CLIENT_SCOPE_POLICIES.get(ctx.server.kind)
+    policy = SCOPE_POLICIES.get(ctx.server.kind)
     if policy is None:
-        raise OAuthError("unsupported_grant_type", "The grant type in the request isn't supported.")
+        raise unsupported_grant_type()
     grant = await policy(ctx, scopes)
     claims = access_token_claims(
         issuer=ctx.issuer,
@@ -80,7 +73,7 @@ async def policy_server_scopes(ctx: GrantContext, requested: Sequence[str]) -> S
     remembered on the snapshot and recomputed when the snapshot is replaced.
     """
     policy_set = await load_policy_set(ctx.session, ctx.org_id, ctx.server.id)
-    label = getattr(ctx.client, "label", ctx.client.id)
+    label = ctx.client.label
     key = (GRANT_TYPE, ctx.client.id, label, tuple(requested))
     remembered: ScopeGrant | None = policy_set.memo.get(key)
     if remembered is not None:
@@ -118,7 +111,11 @@ def _decide(
     return ScopeGrant(scopes=decision.scopes, access_token_lifetime=lifetime, extra_claims=extra)
 
 
-GRANTS[GRANT_TYPE] = issue
-CLIENT_SCOPE_POLICIES[servers.ORG] = org_server_scopes
-CLIENT_SCOPE_POLICIES[servers.DEFAULT] = policy_server_scopes
-CLIENT_SCOPE_POLICIES[servers.CUSTOM] = policy_server_scopes
+ScopePolicy = Callable[[GrantContext, Sequence[str]], Awaitable[ScopeGrant]]
+
+# How each kind of authorization server decides the scopes of a client's own token.
+SCOPE_POLICIES: Mapping[str, ScopePolicy] = {
+    servers.ORG: org_server_scopes,
+    servers.DEFAULT: policy_server_scopes,
+    servers.CUSTOM: policy_server_scopes,
+}

@@ -2,8 +2,8 @@
 
 The steps, each refusing with ``invalid_grant`` unless noted:
 
-1. the client has the ``refresh_token`` grant type (``unauthorized_client``) and sent a
-   ``refresh_token`` (``invalid_request``);
+1. the client sent a ``refresh_token`` (``invalid_request``); that it has the
+   ``refresh_token`` grant type the endpoint checked before (``unauthorized_client``);
 2. the token is one of this server's, issued to this client (client authentication
    happened in the token endpoint);
 3. the token is usable (see :mod:`ostiary.domain.tokens.refresh_tokens`): not revoked, not
@@ -38,7 +38,6 @@ from ostiary.domain.oauth_errors import OAuthError
 from ostiary.domain.tokens import refresh_tokens, user_tokens  # modules: user_tokens imports grants.base
 from ostiary.domain.tokens.access_tokens import minted_id
 from ostiary.domain.tokens.grants.base import (
-    GRANTS,
     GrantContext,
     TokenResponse,
     requested_scopes,
@@ -72,14 +71,7 @@ def _invalid(description: str = INVALID_TOKEN) -> OAuthError:
     return OAuthError("invalid_grant", description)
 
 
-def _check_client(ctx: GrantContext) -> str:
-    client = ctx.client
-    if GRANT_TYPE not in (client.grant_types or []):
-        raise OAuthError(
-            "unauthorized_client",
-            "The client is not authorized to use the provided grant type. "
-            f"Configured grant types: {list(client.grant_types or [])}.",
-        )
+def _presented(ctx: GrantContext) -> str:
     presented = ctx.params.get("refresh_token")
     if not presented:
         raise OAuthError("invalid_request", "The `refresh_token` parameter is required.")
@@ -172,7 +164,7 @@ async def _spend(
 
 
 async def issue(ctx: GrantContext) -> TokenResponse:
-    presented = _check_client(ctx)
+    presented = _presented(ctx)
     now = utcnow()
     row = await _token_of_this_client(ctx, presented, now)
     user = await _current_user(ctx, row)
@@ -195,6 +187,3 @@ async def issue(ctx: GrantContext) -> TokenResponse:
         ctx.session, ctx.org_id, row.family_id, minted_id(response.access_token)
     )
     return response
-
-
-GRANTS[GRANT_TYPE] = issue
