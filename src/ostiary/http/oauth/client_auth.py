@@ -67,15 +67,32 @@ async def with_authenticated_client(
     when ``step`` fails, a savepoint undoes its own writes only and the transaction, with the
     ``jti``, commits before the error goes on (as the token endpoint does).
     """
-    failure: Exception | None = None
     async with runtime(request).db.session() as session:
         caller = await authenticated_client(request, session, ctx, params, endpoint)
         if caller.method not in ASSERTION_METHODS:
             return await step(session, caller)
-        try:
-            async with session.begin_nested():
-                return await step(session, caller)
-        except Exception as exc:  # re-raised below, once the jti is committed
-            failure = exc
-    assert failure is not None
-    raise failure
+        outcome = await _failure_kept(step, session, caller)
+    if isinstance(outcome, _Failed):
+        raise outcome.error  # the transaction, with the jti, committed above
+    return outcome
+
+
+class _Failed:
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+async def _failure_kept(
+    step: Callable[[AsyncSession, AuthenticatedClient], Awaitable[T]],
+    session: AsyncSession,
+    caller: AuthenticatedClient,
+) -> T | _Failed:
+    """``step``'s result, or its error as a value, so the transaction commits: a savepoint undoes
+    the step's own writes only."""
+    try:
+        async with session.begin_nested():
+            return await step(session, caller)
+    except Exception as exc:  # raised by the caller once the jti is committed
+        return _Failed(exc)
