@@ -19,9 +19,10 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.domain.authz import servers
-from ostiary.domain.authz.policy_engine import PolicyScopeError, TokenRequest
+from ostiary.domain.authz.policy_engine import TokenRequest
 from ostiary.domain.authz.policy_sets import policy_set
 from ostiary.domain.oauth_errors import OAuthError
+from ostiary.domain.tokens.grants.base import resolved_scopes
 from ostiary.domain.tokens.oidc_claims import OIDC_SCOPES
 from ostiary.store.models import AuthorizationServer
 
@@ -56,10 +57,7 @@ async def check_requested_scopes(
         if any(scope not in OIDC_SCOPES for scope in scopes):
             raise OAuthError("invalid_scope", UNKNOWN_ORG_SCOPE)
     else:
-        try:
-            scopes = (await policy_set(session, org_id, server.id)).resolve_scopes(list(requested))
-        except PolicyScopeError as exc:
-            raise OAuthError(exc.error, exc.description) from None
+        scopes = resolved_scopes(await policy_set(session, org_id, server.id), list(requested))
     if "openid" not in scopes and not NEEDS_OPENID.isdisjoint(scopes):
         raise OAuthError("access_denied", OPENID_REQUIRED, status=403)
     return scopes

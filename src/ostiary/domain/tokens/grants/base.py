@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.domain.authz.keys import KeyRing
+from ostiary.domain.authz.policy_engine import PolicyScopeError
+from ostiary.domain.authz.policy_sets import ServerPolicySet
 from ostiary.domain.clients.client_cache import Client
-from ostiary.domain.oauth_errors import unauthorized_client
+from ostiary.domain.oauth_errors import OAuthError, unauthorized_client
 from ostiary.jose.signer import Signer
 from ostiary.store.models import AuthorizationServer
 
@@ -82,3 +84,11 @@ def requested_scopes(params: Mapping[str, str]) -> list[str]:
         if scope:
             seen.setdefault(scope, None)
     return list(seen)
+
+
+def resolved_scopes(policy_set: ServerPolicySet, requested: Sequence[str]) -> tuple[str, ...]:
+    """``policy_set.resolve_scopes`` with its refusal as the OAuth error (``invalid_scope``)."""
+    try:
+        return policy_set.resolve_scopes(requested)
+    except PolicyScopeError as exc:
+        raise OAuthError(exc.error, exc.description) from None

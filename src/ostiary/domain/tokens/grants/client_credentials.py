@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from ostiary.domain.authz import servers
 from ostiary.domain.authz.expressions import EvalContext
-from ostiary.domain.authz.policy_engine import PolicyScopeError, TokenRequest
+from ostiary.domain.authz.policy_engine import TokenRequest
 from ostiary.domain.authz.policy_sets import ServerPolicySet
 from ostiary.domain.authz.policy_sets import policy_set as load_policy_set
 from ostiary.domain.clients.grants import granted_scopes_for
@@ -19,6 +19,7 @@ from ostiary.domain.tokens.grants.base import (
     ScopeGrant,
     TokenResponse,
     requested_scopes,
+    resolved_scopes,
 )
 
 GRANT_TYPE = "client_credentials"
@@ -88,10 +89,7 @@ async def policy_server_scopes(ctx: GrantContext, requested: Sequence[str]) -> S
 def _decide(
     ctx: GrantContext, policy_set: ServerPolicySet, requested: Sequence[str], label: str
 ) -> ScopeGrant:
-    try:
-        scopes = policy_set.resolve_scopes(requested)
-    except PolicyScopeError as exc:
-        raise OAuthError(exc.error, exc.description) from None
+    scopes = resolved_scopes(policy_set, requested)
     decision = policy_set.policies.evaluate(
         TokenRequest(
             client_id=ctx.client.id,

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ostiary.domain.authz import servers
-from ostiary.domain.authz.policy_engine import POLICY_DENIED, PolicyScopeError, TokenRequest
+from ostiary.domain.authz.policy_engine import POLICY_DENIED, TokenRequest
 from ostiary.domain.authz.policy_sets import policy_set
 from ostiary.domain.clients.assignments import is_user_assigned
 from ostiary.domain.oauth_errors import OAuthError
@@ -41,6 +41,7 @@ from ostiary.domain.tokens.grants.base import (
     GrantContext,
     TokenResponse,
     requested_scopes,
+    resolved_scopes,
 )
 from ostiary.domain.tokens.refresh_tokens import RefreshTokenReused, RefreshTokenUnusable, TokenState
 from ostiary.domain.tokens.user_context import user_groups
@@ -122,10 +123,7 @@ async def _policy_decision(
     if ctx.server.kind == servers.ORG:
         return RefreshDecision(ORG_ACCESS_TOKEN_LIFETIME, row.window_minutes)
     configuration = await policy_set(ctx.session, ctx.org_id, ctx.server.id)
-    try:
-        configuration.resolve_scopes(scopes)
-    except PolicyScopeError as exc:
-        raise OAuthError(exc.error, exc.description) from None
+    resolved_scopes(configuration, scopes)
     groups = await user_groups(ctx.session, ctx.org_id, user.id)
     decision = configuration.policies.evaluate(
         TokenRequest(
