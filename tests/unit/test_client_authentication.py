@@ -22,9 +22,9 @@ from cryptography.hazmat.primitives import serialization
 from ostiary.domain.clients.authentication import (
     CLIENT_ASSERTION_TYPE,
     AuthenticatedClient,
-    ClientAuthError,
     authenticate_client,
 )
+from ostiary.domain.oauth_errors import OAuthError
 from ostiary.store.repositories import orgs
 from tests.conftest import ORG_URL, Server
 from tests.unit.test_apps_api import (
@@ -70,8 +70,8 @@ class Env:
                 encryptor=getattr(rings, "encryptor", None),
             )
 
-    async def refused(self, **kwargs: Any) -> ClientAuthError:
-        with pytest.raises(ClientAuthError) as caught:
+    async def refused(self, **kwargs: Any) -> OAuthError:
+        with pytest.raises(OAuthError) as caught:
             await self.authenticate(**kwargs)
         return caught.value
 
@@ -169,14 +169,14 @@ async def test_wrong_secret_is_invalid_client_with_a_basic_challenge(env: Env) -
     client_id, secret = await secret_app(env)
     error = await env.refused(header=basic(client_id, secret + "x"))
     assert (error.error, error.status) == ("invalid_client", 401)
-    assert error.www_authenticate == f'Basic realm="{ORG_URL}"'
+    assert error.basic_realm == ORG_URL
     assert error.description == "The client secret supplied for a confidential client is invalid."
 
 
 async def test_unknown_client_is_invalid_client(env: Env) -> None:
     error = await env.refused(header=basic("0oa00000000000000000", "whatever-secret-value"))
     assert (error.error, error.status) == ("invalid_client", 401)
-    assert error.www_authenticate is not None and error.www_authenticate.startswith("Basic realm=")
+    assert error.basic_realm is not None
 
 
 @pytest.mark.parametrize(
@@ -196,7 +196,7 @@ async def test_client_secret_post(any_env: Env) -> None:
 async def test_wrong_post_secret_has_no_basic_challenge(env: Env) -> None:
     client_id, _ = await secret_app(env, "client_secret_post")
     error = await env.refused(form={"client_id": client_id, "client_secret": "not-the-secret-at-all"})
-    assert (error.error, error.www_authenticate) == ("invalid_client", None)
+    assert (error.error, error.basic_realm) == ("invalid_client", None)
 
 
 async def test_a_second_active_secret_also_authenticates_and_an_inactive_one_does_not(env: Env) -> None:

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from ostiary import ids
 from ostiary.domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated
+from ostiary.domain.oauth_errors import OAuthError
 from ostiary.http.responses import json_response
 
 log = logging.getLogger("ostiary.http")
@@ -68,15 +69,29 @@ class OktaHTTPError(Exception):
         self.headers = dict(headers or {})
 
 
-class OAuthHTTPError(Exception):
-    """An OAuth error (``error``/``error_description``) for the /oauth2 endpoints."""
+class OAuthHTTPError(OAuthError):
+    """An OAuth error about HTTP rather than the domain (a body too large, a bearer token for
+    userinfo), with extra response headers; rendered as every :class:`OAuthError`."""
 
     def __init__(
         self, status: int, error: str, description: str, headers: Mapping[str, str] | None = None
     ) -> None:
-        super().__init__(description)
-        self.status, self.error, self.description = status, error, description
+        super().__init__(error, description, status)
         self.headers = dict(headers or {})
+
+
+OAUTH_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def oauth_error_headers(exc: OAuthError) -> dict[str, str]:
+    """The headers of an OAuth error's answer besides the no-store pair: the Basic challenge
+    of a failed ``Authorization: Basic`` (RFC 6749 §5.2), and an HTTP error's own headers."""
+    headers: dict[str, str] = {}
+    if exc.basic_realm is not None:
+        headers["WWW-Authenticate"] = f'Basic realm="{exc.basic_realm}"'
+    if isinstance(exc, OAuthHTTPError):
+        headers.update(exc.headers)
+    return headers
 
 
 def malformed_body() -> OktaHTTPError:
@@ -98,10 +113,15 @@ async def handle_okta_error(_request: Request, exc: Exception) -> Response:
     return okta_error(exc.status, exc.code, exc.summary, exc.causes, exc.headers)
 
 
-async def handle_oauth_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, OAuthHTTPError)
-    headers = {"Cache-Control": "no-store", "Pragma": "no-cache", **exc.headers}
+def oauth_error_response(exc: OAuthError) -> Response:
+    """Every OAuth error of the /oauth2 endpoints but ``/authorize``'s redirects (RFC 6749 §5.2)."""
+    headers = {**OAUTH_NO_STORE, **oauth_error_headers(exc)}
     return oauth_error(exc.status, exc.error, exc.description, headers)
+
+
+async def handle_oauth_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OAuthError)
+    return oauth_error_response(exc)
 
 
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
@@ -126,7 +146,7 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     DomainError: handle_domain_error,
     OktaHTTPError: handle_okta_error,
-    OAuthHTTPError: handle_oauth_error,
+    OAuthError: handle_oauth_error,
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,
 }

@@ -5,18 +5,18 @@ through Starlette's exception middleware, router and request wrapper costs a goo
 token's time on the event loop, for nothing the endpoint needs: its paths are fixed and it
 maps its own errors. So this middleware, placed inside ``EdgeMiddleware`` (request ids, rate
 limits, body cap), hands those paths to the endpoint directly, with the app's exception
-handlers for anything it raises; every other request goes on to the router.
+handlers for anything it raises (looked up as ``http.unexpected`` does); every other request goes
+on to the router.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-ExceptionHandler = Callable[[Request, Exception], Awaitable[Response]]
+from ostiary.http.unexpected import ExceptionHandler, exception_handler_for
 
 ORG_TOKEN_PATH = "/oauth2/v1/token"
 _PREFIX, _SUFFIX = "/oauth2/", "/v1/token"
@@ -60,16 +60,9 @@ class TokenFastPath:
         try:
             await self.endpoint(scope, receive, send)
         except Exception as exc:
-            handler = self._handler_for(exc)
+            handler = exception_handler_for(self.handlers, exc)
             if handler is None:
                 raise
             request = Request(scope, receive, send)
             response = await handler(request, exc)
             await response(scope, receive, send)
-
-    def _handler_for(self, exc: Exception) -> ExceptionHandler | None:
-        for cls in type(exc).__mro__:
-            handler = self.handlers.get(cls)
-            if handler is not None:
-                return handler
-        return None

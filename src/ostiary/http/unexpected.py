@@ -41,15 +41,20 @@ class UnexpectedErrors:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            handler = self._handler_for(exc)
+            handler = exception_handler_for(self.handlers, exc)
             if started or handler is None:
                 raise
             response = await handler(Request(scope, receive), exc)
             await response(scope, receive, send)
 
-    def _handler_for(self, exc: Exception) -> ExceptionHandler | None:
-        for cls in type(exc).__mro__:
-            handler = self.handlers.get(cls)
-            if handler is not None:
-                return handler
-        return None
+
+def exception_handler_for(
+    handlers: Mapping[type[Exception], ExceptionHandler], exc: Exception
+) -> ExceptionHandler | None:
+    """The handler of ``exc``'s nearest class in ``handlers`` (the app's table), as Starlette
+    looks one up; ``None`` when none applies."""
+    for cls in type(exc).__mro__:
+        handler = handlers.get(cls)
+        if handler is not None:
+            return handler
+    return None

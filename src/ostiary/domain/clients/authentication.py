@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.domain.clients.client_cache import Client, ClientKey, SecretRecord, get_active_client
 from ostiary.domain.clients.client_secrets import digest
+from ostiary.domain.oauth_errors import OAuthError, invalid_client, invalid_request
 from ostiary.jose.jwk import KeySet, VerificationKey
 from ostiary.jose.jws import ParsedToken, check_signature, parse_token
 from ostiary.jose.key_encryption import KeyDecryptionError, KeyEncryptor, associated_data
@@ -92,19 +93,6 @@ REPLAYED = "The client_assertion token has already been used."
 NO_MASTER_KEY = "client_secret_jwt is not available: the server has no master key."
 
 
-class ClientAuthError(Exception):
-    """Client authentication failed: an OAuth error for the response (RFC 6749 §5.2)."""
-
-    def __init__(
-        self, error: str, description: str, status: int = 401, www_authenticate: str | None = None
-    ) -> None:
-        super().__init__(description)
-        self.error = error
-        self.description = description
-        self.status = status
-        self.www_authenticate = www_authenticate
-
-
 @dataclass(frozen=True)
 class AuthenticatedClient:
     app: Client
@@ -124,12 +112,9 @@ class _Assertion:
     signature: bytes
 
 
-def _invalid_client(description: str, www_authenticate: str | None = None) -> ClientAuthError:
-    return ClientAuthError("invalid_client", description, 401, www_authenticate)
-
-
-def _invalid_request(description: str) -> ClientAuthError:
-    return ClientAuthError("invalid_request", description, 400)
+def _invalid_client(description: str, basic_realm: str | None = None) -> OAuthError:
+    """``invalid_client``; after ``Authorization: Basic``, with that scheme's realm to challenge."""
+    return invalid_client(description, basic_realm)
 
 
 def _value(form: Mapping[str, str], name: str) -> str | None:
@@ -152,9 +137,10 @@ async def authenticate_client(
     """Authenticate the client of a token, introspect or revoke request.
 
     ``form`` holds the request parameters (body and query string merged by the caller).
-    Assertions must name ``endpoint_url`` or one of ``accepted_audiences`` as ``aud``.
+    Assertions must name ``endpoint_url`` (RFC 7523 §3; Okta: the endpoint invoked) or one of
+    ``accepted_audiences`` as ``aud``; the endpoints pass none.
     ``encryptor`` (the master-key encryptor) is needed for ``client_secret_jwt`` only.
-    Raises :class:`ClientAuthError`.
+    Raises :class:`~ostiary.domain.oauth_errors.OAuthError`.
     """
     current = time.time() if now is None else now
     realm = _realm(endpoint_url)
@@ -164,16 +150,15 @@ async def authenticate_client(
     assertion_type = _value(form, "client_assertion_type")
     presented = [basic is not None, form_secret is not None, bool(assertion or assertion_type)]
     if sum(presented) > 1:
-        raise _invalid_request(MULTIPLE_METHODS)
+        raise invalid_request(MULTIPLE_METHODS)
     form_client_id = _value(form, "client_id")
     if basic is not None:
         client_id, secrets = basic
-        challenge = f'Basic realm="{realm}"'
         if form_client_id is not None and form_client_id != client_id:
-            raise _invalid_client(INVALID_CLIENT_ID, challenge)
+            raise _invalid_client(INVALID_CLIENT_ID, realm)
         if not secrets:
-            return AuthenticatedClient(await _public_client(session, org_id, client_id, challenge), NONE)
-        client = await _secret_client(session, org_id, client_id, secrets, CLIENT_SECRET_BASIC, challenge)
+            return AuthenticatedClient(await _public_client(session, org_id, client_id, realm), NONE)
+        client = await _secret_client(session, org_id, client_id, secrets, CLIENT_SECRET_BASIC, realm)
         return AuthenticatedClient(client, CLIENT_SECRET_BASIC)
     if form_secret is not None:
         if form_client_id is None:
@@ -190,25 +175,25 @@ async def authenticate_client(
 
 
 async def _public_client(
-    session: AsyncSession, org_id: str, client_id: str | None, challenge: str | None = None
+    session: AsyncSession, org_id: str, client_id: str | None, basic_realm: str | None = None
 ) -> Client:
     if client_id is None:
         raise _invalid_client(NO_CREDENTIALS)
     client = await get_active_client(session, org_id, client_id)
     if client is None:
-        raise _invalid_client(INVALID_CLIENT_ID, challenge)
+        raise _invalid_client(INVALID_CLIENT_ID, basic_realm)
     if client.token_endpoint_auth_method != NONE:
-        raise _invalid_client(WRONG_METHOD, challenge)
+        raise _invalid_client(WRONG_METHOD, basic_realm)
     return client
 
 
 def _assertion_parameters(assertion: str | None, assertion_type: str | None) -> str:
     if assertion_type is None:
-        raise _invalid_request(MISSING_ASSERTION_TYPE)
+        raise invalid_request(MISSING_ASSERTION_TYPE)
     if assertion_type != CLIENT_ASSERTION_TYPE:
-        raise _invalid_request(INVALID_ASSERTION_TYPE)
+        raise invalid_request(INVALID_ASSERTION_TYPE)
     if assertion is None:
-        raise _invalid_request(MISSING_ASSERTION)
+        raise invalid_request(MISSING_ASSERTION)
     return assertion
 
 
@@ -232,10 +217,10 @@ def _basic_credentials(header: str | None, realm: str) -> tuple[str, list[str]] 
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
-        raise _invalid_client(MALFORMED_BASIC, f'Basic realm="{realm}"') from None
+        raise _invalid_client(MALFORMED_BASIC, realm) from None
     raw_id, _, raw_secret = decoded.partition(":")
     if not raw_id:
-        raise _invalid_client(MALFORMED_BASIC, f'Basic realm="{realm}"')
+        raise _invalid_client(MALFORMED_BASIC, realm)
     if not raw_secret:
         return unquote_plus(raw_id), []
     candidates = list(dict.fromkeys([unquote_plus(raw_secret), raw_secret]))
@@ -248,18 +233,18 @@ async def _secret_client(
     client_id: str,
     candidates: Sequence[str],
     method: str,
-    challenge: str | None,
+    basic_realm: str | None,
 ) -> Client:
     client = await get_active_client(session, org_id, client_id)
     wanted = [digest(secret) for secret in candidates if len(secret) <= MAX_SECRET_LENGTH]
     if client is None:
         _matches(wanted, ())
-        raise _invalid_client(INVALID_CLIENT_ID, challenge)
+        raise _invalid_client(INVALID_CLIENT_ID, basic_realm)
     if client.token_endpoint_auth_method != method:
         _matches(wanted, ())
-        raise _invalid_client(WRONG_METHOD, challenge)
+        raise _invalid_client(WRONG_METHOD, basic_realm)
     if not _matches(wanted, client.secrets):
-        raise _invalid_client(INVALID_SECRET, challenge)
+        raise _invalid_client(INVALID_SECRET, basic_realm)
     return client
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from ostiary import ids
-from ostiary.domain.tokens import revocation
+from ostiary.domain.tokens import revoked_jtis
 from ostiary.domain.tokens.access_tokens import MintedId
 from ostiary.domain.tokens.refresh_tokens import revoke_family
 from ostiary.store.models import RevokedToken
@@ -151,7 +151,7 @@ async def revoke_replayed(session: AsyncSession, row: AuthorizationCode) -> None
     """
     if row.access_token_jti is not None and row.access_token_expires_at is not None:
         exp = int(row.access_token_expires_at.timestamp())
-        await revocation.revoke_jti(session, row.org_id, row.access_token_jti, exp)
+        await revoked_jtis.revoke_jti(session, row.org_id, row.access_token_jti, exp)
         _revoke_on_commit(session, row.org_id, row.access_token_jti, row.access_token_expires_at)
     if row.refresh_token_family_id is not None:
         await revoke_family(session, row.org_id, row.refresh_token_family_id, durable=True)

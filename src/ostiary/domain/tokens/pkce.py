@@ -12,6 +12,7 @@ import hmac
 import re
 from typing import Final
 
+from ostiary.domain.oauth_errors import INVALID_REQUEST, OAuthError
 from ostiary.jose.b64 import b64url_encode
 
 S256: Final = "S256"
@@ -19,12 +20,11 @@ PLAIN: Final = "plain"
 _SHAPE: Final = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 
 
-class PkceError(Exception):
+class PkceError(OAuthError):
     """An ``invalid_request`` about PKCE, with Okta's wording."""
 
     def __init__(self, description: str) -> None:
-        super().__init__(description)
-        self.description = description
+        super().__init__(INVALID_REQUEST, description)
 
 
 def s256(verifier: str) -> str:

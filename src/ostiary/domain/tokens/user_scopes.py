@@ -19,9 +19,10 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.domain.authz import servers
-from ostiary.domain.authz.policy_engine import PolicyScopeError, TokenRequest
+from ostiary.domain.authz.policy_engine import TokenRequest
 from ostiary.domain.authz.policy_sets import policy_set
-from ostiary.domain.tokens.grants.base import GrantError
+from ostiary.domain.oauth_errors import OAuthError
+from ostiary.domain.tokens.grants.base import resolved_scopes
 from ostiary.domain.tokens.oidc_claims import OIDC_SCOPES
 from ostiary.store.models import AuthorizationServer
 
@@ -52,16 +53,13 @@ async def check_requested_scopes(
     if server.kind == servers.ORG:
         scopes = tuple(dict.fromkeys(s for s in requested if s))
         if not scopes:
-            raise GrantError("invalid_scope", NO_SCOPES)
+            raise OAuthError("invalid_scope", NO_SCOPES)
         if any(scope not in OIDC_SCOPES for scope in scopes):
-            raise GrantError("invalid_scope", UNKNOWN_ORG_SCOPE)
+            raise OAuthError("invalid_scope", UNKNOWN_ORG_SCOPE)
     else:
-        try:
-            scopes = (await policy_set(session, org_id, server.id)).resolve_scopes(list(requested))
-        except PolicyScopeError as exc:
-            raise GrantError(exc.error, exc.description) from None
+        scopes = resolved_scopes(await policy_set(session, org_id, server.id), list(requested))
     if "openid" not in scopes and not NEEDS_OPENID.isdisjoint(scopes):
-        raise GrantError("access_denied", OPENID_REQUIRED, status=403)
+        raise OAuthError("access_denied", OPENID_REQUIRED, status=403)
     return scopes
 
 
@@ -90,7 +88,7 @@ async def decide_user_scopes(
         )
     )
     if not decision.granted:
-        raise GrantError(decision.error or "access_denied", decision.error_description or "Access denied.")
+        raise OAuthError(decision.error or "access_denied", decision.error_description or "Access denied.")
     return UserScopeDecision(
         scopes=decision.scopes,
         access_token_lifetime=(decision.access_token_lifetime_minutes or 60) * 60,

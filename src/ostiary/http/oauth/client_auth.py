@@ -12,10 +12,8 @@ from ostiary.domain.clients.authentication import (
     CLIENT_SECRET_JWT,
     PRIVATE_KEY_JWT,
     AuthenticatedClient,
-    ClientAuthError,
     authenticate_client,
 )
-from ostiary.http.errors import OAuthHTTPError
 from ostiary.http.oauth.servers import ServerContext
 from ostiary.http.runtime import Runtime, runtime
 
@@ -47,19 +45,14 @@ async def client_for(
 ) -> AuthenticatedClient:
     """:func:`authenticated_client` from the ``Authorization`` header's value."""
     url = ctx.endpoint(endpoint)
-    try:
-        result = await authenticate_client(
-            session,
-            ctx.org.id,
-            authorization_header=authorization_header,
-            form=params,
-            endpoint_url=url,
-            encryptor=rt.rings.encryptor,
-        )
-    except ClientAuthError as exc:
-        headers = {"WWW-Authenticate": exc.www_authenticate} if exc.www_authenticate else None
-        raise OAuthHTTPError(exc.status, exc.error, exc.description, headers) from None
-    return result
+    return await authenticate_client(
+        session,
+        ctx.org.id,
+        authorization_header=authorization_header,
+        form=params,
+        endpoint_url=url,
+        encryptor=rt.rings.encryptor,
+    )
 
 
 async def with_authenticated_client(
@@ -75,15 +68,32 @@ async def with_authenticated_client(
     when ``step`` fails, a savepoint undoes its own writes only and the transaction, with the
     ``jti``, commits before the error goes on (as the token endpoint does).
     """
-    failure: Exception | None = None
     async with runtime(request).db.session() as session:
         caller = await authenticated_client(request, session, ctx, params, endpoint)
         if caller.method not in ASSERTION_METHODS:
             return await step(session, caller)
-        try:
-            async with session.begin_nested():
-                return await step(session, caller)
-        except Exception as exc:  # re-raised below, once the jti is committed
-            failure = exc
-    assert failure is not None
-    raise failure
+        outcome = await _failure_kept(step, session, caller)
+    if isinstance(outcome, _Failed):
+        raise outcome.error  # the transaction, with the jti, committed above
+    return outcome
+
+
+class _Failed:
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+async def _failure_kept(
+    step: Callable[[AsyncSession, AuthenticatedClient], Awaitable[T]],
+    session: AsyncSession,
+    caller: AuthenticatedClient,
+) -> T | _Failed:
+    """``step``'s result, or its error as a value, so the transaction commits: a savepoint undoes
+    the step's own writes only."""
+    try:
+        async with session.begin_nested():
+            return await step(session, caller)
+    except Exception as exc:  # raised by the caller once the jti is committed
+        return _Failed(exc)

@@ -4,17 +4,17 @@ anyone else, errors included. No credentials: these endpoints never read cookies
 
 from __future__ import annotations
 
+from ostiary.domain.oauth_errors import OAuthError
 from ostiary.http.cors import Handler, cors_headers, preflight_endpoint
-from ostiary.http.errors import OAuthHTTPError, oauth_error
+from ostiary.http.errors import oauth_error_response
 
 
 def oauth_cors(handler: Handler) -> Handler:
     async def endpoint(request):  # type: ignore[no-untyped-def]
         try:
             response = await handler(request)
-        except OAuthHTTPError as exc:
-            headers = {"Cache-Control": "no-store", "Pragma": "no-cache", **exc.headers}
-            response = oauth_error(exc.status, exc.error, exc.description, headers)
+        except OAuthError as exc:
+            response = oauth_error_response(exc)
         headers = await cors_headers(request, credentials=False)
         vary = headers.pop("Vary", None)
         response.headers.update(headers)

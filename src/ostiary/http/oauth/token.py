@@ -3,25 +3,31 @@
 This is the hot path, so it is a plain ASGI app rather than a Starlette endpoint: it reads the
 four headers it needs in one pass, the body straight from ``receive``, and sends its answer as
 two messages, with no ``Request`` or ``Response`` object in between. ``http.fast_routes`` hands
-it the token paths before the router; the router serves it too (same object). Grants live in
-``domain/tokens/grants``. Errors it does not map itself (a body over the cap) propagate to the
-app's exception handlers like any endpoint's.
+it the token paths before the router; the router serves it too (same object). The request is a
+list of named steps (:func:`_issue`); grants live in ``domain/tokens/grants``, their table in
+its ``GRANTS``. Every OAuth error is rendered by ``http.errors``; anything else propagates to
+the app's exception handlers like any endpoint's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import Receive, Scope, Send
 
 from ostiary.compact_json import dumps
+from ostiary.domain.authz.keys import KeyRing
+from ostiary.domain.clients.authentication import AuthenticatedClient
+from ostiary.domain.oauth_errors import OAuthError, invalid_request, unsupported_grant_type
 from ostiary.domain.tokens.grants import GRANTS
-from ostiary.domain.tokens.grants.base import GrantContext, GrantError, TokenResponse
+from ostiary.domain.tokens.grants.base import Grant, GrantContext, TokenResponse, check_grant_type_allowed
 from ostiary.http.cors import actual_response_headers, trusted_origin_for
-from ostiary.http.errors import OAuthHTTPError, oauth_error_body
+from ostiary.http.errors import OAuthHTTPError, oauth_error_body, oauth_error_headers
 from ostiary.http.oauth.client_auth import ASSERTION_METHODS, client_for
 from ostiary.http.oauth.params import MAX_FORM_BYTES, TOKEN_SECRETS, form_params
-from ostiary.http.oauth.servers import server_context
+from ostiary.http.oauth.servers import ServerContext, server_context
 from ostiary.http.runtime import Runtime, runtime_of
 
 _NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
@@ -43,12 +49,13 @@ class TokenEndpoint:
         try:
             body = await _read_body(receive)
             params = form_params(scope.get("query_string", b""), content_type, body, TOKEN_SECRETS)
-            result = await _issue(rt, host, scope.get("path_params", {}), params, authorization)
+            request = TokenRequest(rt, host, scope.get("path_params", {}), params, authorization)
+            result = await _issue(request)
             status, payload, headers = 200, result.as_json(), _NO_STORE
-        except OAuthHTTPError as exc:
+        except OAuthError as exc:
             status = exc.status
             payload = oauth_error_body(exc.error, exc.description)
-            headers = _NO_STORE + _raw(exc.headers)
+            headers = _NO_STORE + _raw(oauth_error_headers(exc))
         if origin:
             cors = actual_response_headers(await trusted_origin_for(rt, host, origin), credentials=False)
             headers = headers + _raw(cors)
@@ -84,46 +91,105 @@ async def _read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-async def _issue(
-    rt: Runtime, host: str, path_params: Mapping[str, str], params: dict[str, str], authorization: str | None
-) -> TokenResponse:
+@dataclass(frozen=True, slots=True)
+class TokenRequest:
+    """One token request as the endpoint read it: what the steps below work on."""
+
+    rt: Runtime
+    host: str
+    path_params: Mapping[str, str]
+    params: dict[str, str]
+    authorization: str | None
+
+
+async def _issue(request: TokenRequest) -> TokenResponse:
+    """The token endpoint's steps, in order (as node-oidc-provider's token action):
+    read_form (done by the caller) → resolve_server → authenticate_client →
+    check_grant_type_supported → check_grant_type_allowed → run_grant.
+
+    Client authentication failing rolls the transaction back. Any later refusal commits it
+    first and is raised after: a client assertion's ``jti`` is used up by authentication
+    whatever follows (RFC 7523 §3), and a grant that refuses a replayed code or refresh token
+    keeps the revocations it wrote.
+    """
+    rt = request.rt
+    grant_type = _grant_type(request.params)
+    server, ring = await resolve_server(request)
+    async with rt.db.lazy_session() as session:
+        caller = await authenticate_client(request, server, session)
+        outcome = await _refusal_kept(_grant(request, server, ring, session, caller, grant_type))
+    if isinstance(outcome, OAuthError):
+        raise outcome  # the transaction committed above
+    return outcome
+
+
+def _grant_type(params: Mapping[str, str]) -> str:
     grant_type = params.get("grant_type")
     if not grant_type:
-        raise OAuthHTTPError(400, "invalid_request", "The `grant_type` parameter is required.")
+        raise invalid_request("The `grant_type` parameter is required.")
+    return grant_type
+
+
+async def resolve_server(request: TokenRequest) -> tuple[ServerContext, KeyRing]:
+    """The authorization server of the path and host, and its signing keys (loaded before any
+    write: keys commit on their own)."""
+    rt = request.rt
+    server = await server_context(rt, request.host, request.path_params)
+    return server, await rt.rings.ring(server.org.id, server.server.id)
+
+
+async def authenticate_client(
+    request: TokenRequest, server: ServerContext, session: AsyncSession
+) -> AuthenticatedClient:
+    return await client_for(request.rt, session, server, request.params, "token", request.authorization)
+
+
+async def _refusal_kept(step: Awaitable[TokenResponse]) -> TokenResponse | OAuthError:
+    """``step``'s token, or the OAuth error it raised as a value, so the transaction commits."""
+    try:
+        return await step
+    except OAuthError as exc:
+        return exc
+
+
+async def _grant(
+    request: TokenRequest,
+    server: ServerContext,
+    ring: KeyRing,
+    session: AsyncSession,
+    caller: AuthenticatedClient,
+    grant_type: str,
+) -> TokenResponse:
+    grant = check_grant_type_supported(grant_type)
+    check_grant_type_allowed(caller.app, grant_type)
+    ctx = GrantContext(
+        session=session,
+        org_id=server.org.id,
+        org_url=server.org_url,
+        server=server.server,
+        issuer=server.issuer,
+        audiences=server.audiences,
+        client=caller.app,
+        params=request.params,
+        ring=ring,
+        signer=request.rt.signer,
+    )
+    return await run_grant(grant, ctx, caller)
+
+
+def check_grant_type_supported(grant_type: str) -> Grant:
     grant = GRANTS.get(grant_type)
-    ctx = await server_context(rt, host, path_params)
-    ring = await rt.rings.ring(ctx.org.id, ctx.server.id)  # before any write: keys commit on their own
-    failure: OAuthHTTPError | None = None
-    async with rt.db.lazy_session() as session:
-        client_auth = await client_for(rt, session, ctx, params, "token", authorization)
-        if grant is None:
-            failure = OAuthHTTPError(
-                400, "unsupported_grant_type", "The grant type in the request isn't supported."
-            )
-        else:
-            grant_ctx = GrantContext(
-                session=session,
-                org_id=ctx.org.id,
-                org_url=ctx.org_url,
-                server=ctx.server,
-                issuer=ctx.issuer,
-                audiences=ctx.audiences,
-                client=client_auth.app,
-                params=params,
-                ring=ring,
-                signer=rt.signer,
-            )
-            try:
-                if client_auth.method in ASSERTION_METHODS:
-                    # The assertion's jti is written: a failed grant undoes only its own writes.
-                    async with session.begin_nested():
-                        return await grant(grant_ctx)
-                return await grant(grant_ctx)
-            except GrantError as exc:
-                failure = OAuthHTTPError(exc.status, exc.error, exc.description)
-    # Committed above even on failure: a used client_assertion jti must stay used.
-    assert failure is not None
-    raise failure
+    if grant is None:
+        raise unsupported_grant_type()
+    return grant
+
+
+async def run_grant(grant: Grant, ctx: GrantContext, caller: AuthenticatedClient) -> TokenResponse:
+    if caller.method in ASSERTION_METHODS:
+        # The assertion's jti is written: a failed grant undoes only its own writes.
+        async with ctx.session.begin_nested():
+            return await grant(ctx)
+    return await grant(ctx)
 
 
 token = TokenEndpoint()

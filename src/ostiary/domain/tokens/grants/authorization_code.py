@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NoReturn
 
+from ostiary.domain.oauth_errors import OAuthError
 from ostiary.domain.tokens import pkce
 from ostiary.domain.tokens.access_tokens import minted_id
 from ostiary.domain.tokens.authorization_codes import (
@@ -20,7 +21,7 @@ from ostiary.domain.tokens.authorization_codes import (
     remember_tokens,
     revoke_replayed,
 )
-from ostiary.domain.tokens.grants.base import GRANTS, GrantContext, GrantError, TokenResponse
+from ostiary.domain.tokens.grants.base import GrantContext, TokenResponse
 from ostiary.domain.tokens.refresh_tokens import (
     find_refresh_token,
     issue_refresh_token,
@@ -43,23 +44,17 @@ PKCE_FAILED = "PKCE verification failed."
 
 
 async def issue(ctx: GrantContext) -> TokenResponse:
-    client = ctx.client
-    if GRANT_TYPE not in (client.grant_types or []):
-        raise GrantError(
-            "unauthorized_client",
-            "The client is not authorized to use the provided grant type. "
-            f"Configured grant types: {list(client.grant_types or [])}.",
-        )
+    """Run after the endpoint checked the client may use this grant type."""
     code = ctx.params.get("code")
     if not code:
-        raise GrantError("invalid_request", "The `code` parameter is required.")
+        raise OAuthError("invalid_request", "The `code` parameter is required.")
     redirect_uri = ctx.params.get("redirect_uri")
     if not redirect_uri:
-        raise GrantError("invalid_request", "The `redirect_uri` parameter is required.")
+        raise OAuthError("invalid_request", "The `redirect_uri` parameter is required.")
     row = await _redeemable_code(ctx, code, redirect_uri)
     user = await ctx.session.get(User, row.user_id)
     if user is None or user.org_id != ctx.org_id or user.status != "ACTIVE":
-        raise GrantError("invalid_grant", INVALID_CODE)
+        raise OAuthError("invalid_grant", INVALID_CODE)
     tokens = await mint_user_tokens(
         ctx,
         user=user,
@@ -82,17 +77,17 @@ async def issue(ctx: GrantContext) -> TokenResponse:
 async def _redeemable_code(ctx: GrantContext, code: str, redirect_uri: str) -> AuthorizationCode:
     row = await find_code(ctx.session, ctx.org_id, ctx.server.id, code)
     if row is None:
-        raise GrantError("invalid_grant", INVALID_CODE)
+        raise OAuthError("invalid_grant", INVALID_CODE)
     if row.used_at is not None:
         await _replayed(ctx, row)
     if is_expired(row):
-        raise GrantError("invalid_grant", INVALID_CODE)
+        raise OAuthError("invalid_grant", INVALID_CODE)
     if row.client_id != ctx.client.id:
-        raise GrantError("invalid_grant", OTHER_CLIENT)
+        raise OAuthError("invalid_grant", OTHER_CLIENT)
     if redirect_uri != row.redirect_uri:
-        raise GrantError("invalid_grant", REDIRECT_MISMATCH)
+        raise OAuthError("invalid_grant", REDIRECT_MISMATCH)
     if not pkce.verify(ctx.params.get("code_verifier"), row.code_challenge, row.code_challenge_method):
-        raise GrantError("invalid_grant", PKCE_FAILED)
+        raise OAuthError("invalid_grant", PKCE_FAILED)
     if not await mark_used(ctx.session, row):
         await _replayed(ctx, row)
     return row
@@ -102,7 +97,7 @@ async def _replayed(ctx: GrantContext, row: AuthorizationCode) -> NoReturn:
     """RFC 6749 §4.1.2: deny, and revoke the tokens the code was first exchanged for."""
     await ctx.session.refresh(row)
     await revoke_replayed(ctx.session, row)
-    raise GrantError("invalid_grant", INVALID_CODE)
+    raise OAuthError("invalid_grant", INVALID_CODE)
 
 
 async def _refresh_token(ctx: GrantContext, row: AuthorizationCode, scopes: Sequence[str]) -> str | None:
@@ -128,6 +123,3 @@ async def _refresh_family(ctx: GrantContext, token: str | None) -> str | None:
         return None
     found = await find_refresh_token(ctx.session, ctx.org_id, token)
     return found.family_id if found is not None else None
-
-
-GRANTS[GRANT_TYPE] = issue

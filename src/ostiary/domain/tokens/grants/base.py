@@ -1,4 +1,5 @@
-"""What every grant handler receives and returns (RFC 6749 §5.1 / §5.2)."""
+"""What every grant handler receives and returns (RFC 6749 §5.1 / §5.2), and the check every
+grant type shares: the client is registered for it (``unauthorized_client``)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.domain.authz.keys import KeyRing
+from ostiary.domain.authz.policy_engine import PolicyScopeError
+from ostiary.domain.authz.policy_sets import ServerPolicySet
+from ostiary.domain.clients.client_cache import Client
+from ostiary.domain.oauth_errors import OAuthError, unauthorized_client
 from ostiary.jose.signer import Signer
 from ostiary.store.models import AuthorizationServer
-
-
-class GrantError(Exception):
-    """An OAuth error of the token endpoint: ``error``, ``error_description``, HTTP status."""
-
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
-        super().__init__(description)
-        self.error, self.description, self.status = error, description, status
 
 
 @dataclass(frozen=True)
@@ -29,7 +26,7 @@ class GrantContext:
     server: AuthorizationServer
     issuer: str
     audiences: Sequence[str]
-    client: Any  # ostiary.store.models.clients.App
+    client: Client
     params: Mapping[str, str]
     ring: KeyRing
     signer: Signer
@@ -68,14 +65,16 @@ class TokenResponse:
 
 
 Grant = Callable[[GrantContext], Awaitable[TokenResponse]]
+"""A grant handler; the table of them by ``grant_type`` is :data:`ostiary.domain.tokens.grants.GRANTS`."""
 
-# Grant handlers by grant_type; each grant module registers itself (see ostiary.domain.tokens.grants).
-GRANTS: dict[str, Grant] = {}
 
-# How a kind of authorization server decides client_credentials scopes: ORG (okta.* scope
-# grants) here; DEFAULT/CUSTOM (access policies) from the authorization-server feature.
-ClientScopePolicy = Callable[[GrantContext, Sequence[str]], Awaitable[ScopeGrant]]
-CLIENT_SCOPE_POLICIES: dict[str, ClientScopePolicy] = {}
+def check_grant_type_allowed(client: Client, grant_type: str) -> None:
+    """The client is registered for ``grant_type`` (RFC 6749 §5.2 ``unauthorized_client``)."""
+    if grant_type not in (client.grant_types or ()):
+        raise unauthorized_client(
+            "The client is not authorized to use the provided grant type. "
+            f"Configured grant types: {list(client.grant_types or [])}."
+        )
 
 
 def requested_scopes(params: Mapping[str, str]) -> list[str]:
@@ -85,3 +84,11 @@ def requested_scopes(params: Mapping[str, str]) -> list[str]:
         if scope:
             seen.setdefault(scope, None)
     return list(seen)
+
+
+def resolved_scopes(policy_set: ServerPolicySet, requested: Sequence[str]) -> tuple[str, ...]:
+    """``policy_set.resolve_scopes`` with its refusal as the OAuth error (``invalid_scope``)."""
+    try:
+        return policy_set.resolve_scopes(requested)
+    except PolicyScopeError as exc:
+        raise OAuthError(exc.error, exc.description) from None

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from ostiary.domain.authz import servers
 from ostiary.domain.authz.expressions import EvalContext
-from ostiary.domain.authz.policy_engine import PolicyScopeError, TokenRequest
+from ostiary.domain.authz.policy_engine import TokenRequest
 from ostiary.domain.authz.policy_sets import ServerPolicySet
 from ostiary.domain.authz.policy_sets import policy_set as load_policy_set
 from ostiary.domain.caches import caches_of
 from ostiary.domain.clients.grants import granted_scopes_for
 from ostiary.domain.clients.okta_scopes import OKTA_SCOPES
+from ostiary.domain.oauth_errors import OAuthError, unsupported_grant_type
 from ostiary.domain.tokens.access_tokens import access_token_claims
 from ostiary.domain.tokens.claims import evaluate_claims
 from ostiary.domain.tokens.grants.base import (
-    CLIENT_SCOPE_POLICIES,
-    GRANTS,
     GrantContext,
-    GrantError,
     ScopeGrant,
     TokenResponse,
     requested_scopes,
+    resolved_scopes,
 )
 
 GRANT_TYPE = "client_credentials"
@@ -29,17 +28,12 @@ ORG_TOKEN_LIFETIME = 3600
 
 
 async def issue(ctx: GrantContext) -> TokenResponse:
+    """Run after the endpoint checked the client may use this grant type."""
     client = ctx.client
-    if GRANT_TYPE not in (client.grant_types or []):
-        raise GrantError(
-            "unauthorized_client",
-            "The client is not authorized to use the provided grant type. "
-            f"Configured grant types: {list(client.grant_types or [])}.",
-        )
     scopes = requested_scopes(ctx.params)
-    policy = CLIENT_SCOPE_POLICIES.get(ctx.server.kind)
+    policy = SCOPE_POLICIES.get(ctx.server.kind)
     if policy is None:
-        raise GrantError("unsupported_grant_type", "The grant type in the request isn't supported.")
+        raise unsupported_grant_type()
     grant = await policy(ctx, scopes)
     claims = access_token_claims(
         issuer=ctx.issuer,
@@ -56,14 +50,14 @@ async def issue(ctx: GrantContext) -> TokenResponse:
 async def org_server_scopes(ctx: GrantContext, requested: Sequence[str]) -> ScopeGrant:
     """The org AS issues only okta.* scopes, and only those granted to the client."""
     if not requested:
-        raise GrantError("invalid_scope", "The `scope` parameter is required and can't be empty.")
+        raise OAuthError("invalid_scope", "The `scope` parameter is required and can't be empty.")
     unknown = [s for s in requested if s not in OKTA_SCOPES]
     if unknown:
-        raise GrantError("invalid_scope", "The requested scope is invalid, unknown, or malformed.")
+        raise OAuthError("invalid_scope", "The requested scope is invalid, unknown, or malformed.")
     granted = await granted_scopes_for(ctx.session, ctx.org_id, ctx.client.id, ctx.org_url)
     missing = [s for s in requested if s not in granted]
     if missing:
-        raise GrantError(
+        raise OAuthError(
             "invalid_scope",
             "The requested scopes are not granted to the client: " + " ".join(missing) + ".",
         )
@@ -79,7 +73,7 @@ async def policy_server_scopes(ctx: GrantContext, requested: Sequence[str]) -> S
     snapshot is replaced.
     """
     policy_set = await load_policy_set(ctx.session, ctx.org_id, ctx.server.id)
-    label = getattr(ctx.client, "label", ctx.client.id)
+    label = ctx.client.label
     key = (GRANT_TYPE, ctx.client.id, label, tuple(requested))
     decisions = caches_of(ctx.session).decisions
     remembered = decisions.get((ctx.org_id, ctx.server.id, key))
@@ -93,10 +87,7 @@ async def policy_server_scopes(ctx: GrantContext, requested: Sequence[str]) -> S
 def _decide(
     ctx: GrantContext, policy_set: ServerPolicySet, requested: Sequence[str], label: str
 ) -> ScopeGrant:
-    try:
-        scopes = policy_set.resolve_scopes(requested)
-    except PolicyScopeError as exc:
-        raise GrantError(exc.error, exc.description) from None
+    scopes = resolved_scopes(policy_set, requested)
     decision = policy_set.policies.evaluate(
         TokenRequest(
             client_id=ctx.client.id,
@@ -107,7 +98,7 @@ def _decide(
         )
     )
     if not decision.granted:
-        raise GrantError(decision.error or "access_denied", decision.error_description or "Access denied.")
+        raise OAuthError(decision.error or "access_denied", decision.error_description or "Access denied.")
     app = {"clientId": ctx.client.id, "id": ctx.client.id, "name": label}
     extra = evaluate_claims(
         policy_set.claims_for("RESOURCE", decision.scopes), EvalContext(app=app, org={"id": ctx.org_id})
@@ -116,7 +107,11 @@ def _decide(
     return ScopeGrant(scopes=decision.scopes, access_token_lifetime=lifetime, extra_claims=extra)
 
 
-GRANTS[GRANT_TYPE] = issue
-CLIENT_SCOPE_POLICIES[servers.ORG] = org_server_scopes
-CLIENT_SCOPE_POLICIES[servers.DEFAULT] = policy_server_scopes
-CLIENT_SCOPE_POLICIES[servers.CUSTOM] = policy_server_scopes
+ScopePolicy = Callable[[GrantContext, Sequence[str]], Awaitable[ScopeGrant]]
+
+# How each kind of authorization server decides the scopes of a client's own token.
+SCOPE_POLICIES: Mapping[str, ScopePolicy] = {
+    servers.ORG: org_server_scopes,
+    servers.DEFAULT: policy_server_scopes,
+    servers.CUSTOM: policy_server_scopes,
+}

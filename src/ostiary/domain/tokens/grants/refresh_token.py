@@ -2,8 +2,8 @@
 
 The steps, each refusing with ``invalid_grant`` unless noted:
 
-1. the client has the ``refresh_token`` grant type (``unauthorized_client``) and sent a
-   ``refresh_token`` (``invalid_request``);
+1. the client sent a ``refresh_token`` (``invalid_request``); that it has the
+   ``refresh_token`` grant type the endpoint checked before (``unauthorized_client``);
 2. the token is one of this server's, issued to this client (client authentication
    happened in the token endpoint);
 3. the token is usable (see :mod:`ostiary.domain.tokens.refresh_tokens`): not revoked, not
@@ -31,17 +31,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ostiary.domain.authz import servers
-from ostiary.domain.authz.policy_engine import POLICY_DENIED, PolicyScopeError, TokenRequest
+from ostiary.domain.authz.policy_engine import POLICY_DENIED, TokenRequest
 from ostiary.domain.authz.policy_sets import policy_set
 from ostiary.domain.clients.assignments import is_user_assigned
+from ostiary.domain.oauth_errors import OAuthError
 from ostiary.domain.tokens import refresh_tokens, user_tokens  # modules: user_tokens imports grants.base
 from ostiary.domain.tokens.access_tokens import minted_id
 from ostiary.domain.tokens.grants.base import (
-    GRANTS,
     GrantContext,
-    GrantError,
     TokenResponse,
     requested_scopes,
+    resolved_scopes,
 )
 from ostiary.domain.tokens.refresh_tokens import RefreshTokenReused, RefreshTokenUnusable, TokenState
 from ostiary.domain.tokens.user_context import user_groups
@@ -68,21 +68,14 @@ class RefreshDecision:
     window_minutes: int | None
 
 
-def _invalid(description: str = INVALID_TOKEN) -> GrantError:
-    return GrantError("invalid_grant", description)
+def _invalid(description: str = INVALID_TOKEN) -> OAuthError:
+    return OAuthError("invalid_grant", description)
 
 
-def _check_client(ctx: GrantContext) -> str:
-    client = ctx.client
-    if GRANT_TYPE not in (client.grant_types or []):
-        raise GrantError(
-            "unauthorized_client",
-            "The client is not authorized to use the provided grant type. "
-            f"Configured grant types: {list(client.grant_types or [])}.",
-        )
+def _presented(ctx: GrantContext) -> str:
     presented = ctx.params.get("refresh_token")
     if not presented:
-        raise GrantError("invalid_request", "The `refresh_token` parameter is required.")
+        raise OAuthError("invalid_request", "The `refresh_token` parameter is required.")
     return presented
 
 
@@ -118,9 +111,9 @@ def _scopes(ctx: GrantContext, granted: Sequence[str]) -> tuple[str, ...]:
     if not requested:
         return tuple(granted)
     if not set(requested) <= set(granted):
-        raise GrantError("invalid_scope", SCOPE_NOT_GRANTED)
+        raise OAuthError("invalid_scope", SCOPE_NOT_GRANTED)
     if OFFLINE_ACCESS not in requested:
-        raise GrantError("invalid_scope", OFFLINE_ACCESS_REQUIRED)
+        raise OAuthError("invalid_scope", OFFLINE_ACCESS_REQUIRED)
     return tuple(requested)
 
 
@@ -130,10 +123,7 @@ async def _policy_decision(
     if ctx.server.kind == servers.ORG:
         return RefreshDecision(ORG_ACCESS_TOKEN_LIFETIME, row.window_minutes)
     configuration = await policy_set(ctx.session, ctx.org_id, ctx.server.id)
-    try:
-        configuration.resolve_scopes(scopes)
-    except PolicyScopeError as exc:
-        raise GrantError(exc.error, exc.description) from None
+    resolved_scopes(configuration, scopes)
     groups = await user_groups(ctx.session, ctx.org_id, user.id)
     decision = configuration.policies.evaluate(
         TokenRequest(
@@ -172,7 +162,7 @@ async def _spend(
 
 
 async def issue(ctx: GrantContext) -> TokenResponse:
-    presented = _check_client(ctx)
+    presented = _presented(ctx)
     now = utcnow()
     row = await _token_of_this_client(ctx, presented, now)
     user = await _current_user(ctx, row)
@@ -195,6 +185,3 @@ async def issue(ctx: GrantContext) -> TokenResponse:
         ctx.session, ctx.org_id, row.family_id, minted_id(response.access_token)
     )
     return response
-
-
-GRANTS[GRANT_TYPE] = issue

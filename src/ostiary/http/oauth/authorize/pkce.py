@@ -7,7 +7,6 @@ so must every app that sets ``pkce_required``. The challenge is stored with the 
 from __future__ import annotations
 
 from ostiary.domain.tokens import pkce
-from ostiary.http.oauth.authorize.errors import AuthorizeError
 from ostiary.http.oauth.authorize.state import Authorization
 
 PKCE_APP_TYPES = frozenset({"browser", "native"})
@@ -22,13 +21,10 @@ def check_pkce(authz: Authorization) -> None:
     if not authz.wants_code:
         return
     challenge = authz.params.get("code_challenge") or None
-    try:
-        method = pkce.check_challenge(
-            challenge,
-            authz.params.get("code_challenge_method") or None,
-            public=authz.client.is_public,
-            required=pkce_required(authz),
-        )
-    except pkce.PkceError as exc:
-        raise AuthorizeError("invalid_request", exc.description) from None
+    method = pkce.check_challenge(  # its OAuthError goes to the redirect URI as raised
+        challenge,
+        authz.params.get("code_challenge_method") or None,
+        public=authz.client.is_public,
+        required=pkce_required(authz),
+    )
     authz.code_challenge, authz.code_challenge_method = challenge, method

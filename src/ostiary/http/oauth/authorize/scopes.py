@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ostiary.domain.tokens.grants.base import GrantError, requested_scopes
+from ostiary.domain.tokens.grants.base import requested_scopes
 from ostiary.domain.tokens.user_scopes import (
     OPENID_REQUIRED,
     check_requested_scopes,
@@ -31,10 +31,7 @@ async def check_scopes(authz: Authorization, session: AsyncSession) -> None:
     requested = requested_scopes(authz.params)
     if not requested:
         raise AuthorizeError("invalid_scope", "The 'scope' parameter is required.")
-    try:
-        authz.scopes = await check_requested_scopes(session, authz.org.id, authz.server.server, requested)
-    except GrantError as exc:
-        raise AuthorizeError(exc.error, exc.description) from None
+    authz.scopes = await check_requested_scopes(session, authz.org.id, authz.server.server, requested)
     if authz.wants_id_token and "openid" not in authz.scopes:
         raise AuthorizeError("access_denied", OPENID_REQUIRED)
     authz.nonce = authz.params.get("nonce") or None
@@ -45,16 +42,13 @@ async def check_scopes(authz: Authorization, session: AsyncSession) -> None:
 async def decide_scopes(authz: Authorization, session: AsyncSession) -> None:
     assert authz.user_context is not None
     for grant_type in grant_types_of(authz):
-        try:
-            authz.decisions[grant_type] = await decide_user_scopes(
-                session,
-                authz.org.id,
-                authz.server.server,
-                client_id=authz.client.id,
-                user_id=authz.signed_in_user.id,
-                group_ids=authz.user_context.group_ids,
-                scopes=authz.scopes,
-                grant_type=grant_type,
-            )
-        except GrantError as exc:
-            raise AuthorizeError(exc.error, exc.description) from None
+        authz.decisions[grant_type] = await decide_user_scopes(
+            session,
+            authz.org.id,
+            authz.server.server,
+            client_id=authz.client.id,
+            user_id=authz.signed_in_user.id,
+            group_ids=authz.user_context.group_ids,
+            scopes=authz.scopes,
+            grant_type=grant_type,
+        )
