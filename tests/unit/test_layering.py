@@ -132,6 +132,7 @@ KNOWN_DEBT: dict[str, frozenset[str]] = {
     ),
     "ostiary.http.oauth.bearer": frozenset({"ostiary.store.models"}),
     "ostiary.http.oauth.servers": frozenset({"ostiary.store.models"}),
+    "ostiary.http.oauth.token": frozenset({"ostiary.store.models"}),
     "ostiary.http.runtime": frozenset(
         {"ostiary.store.db", "ostiary.store.models", "ostiary.store.repositories.orgs"}
     ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -80,8 +81,9 @@ class Runtime:
         self.servers.clear()
         self.rings.clear()
 
-    @property
+    @cached_property
     def base_host(self) -> str:
+        """The base URL's host (read on every request: parsed once)."""
         return urlsplit(self.settings.base_url).hostname or "localhost"
 
     def org_url(self, org: Org) -> str:

@@ -32,13 +32,20 @@ class ServerContext:
 
 
 async def resolve_server(request: Request) -> ServerContext:
-    return await server_context(runtime(request), request.headers.get("host", ""), request.path_params)
+    org = request.scope.get("state", {}).get("org")
+    return await server_context(
+        runtime(request), request.headers.get("host", ""), request.path_params, org=org
+    )
 
 
-async def server_context(rt: Runtime, host: str, path_params: Mapping[str, str]) -> ServerContext:
+async def server_context(
+    rt: Runtime, host: str, path_params: Mapping[str, str], *, org: Org | None = None
+) -> ServerContext:
     """The server named by the route's ``authServerId`` (the org AS without one) in the org
-    that ``host`` selects; 404 ``not_found`` when it does not exist or is inactive."""
-    org = await rt.org_for_host(host)
+    that ``host`` selects (or ``org``, when the edge resolved it already); 404 ``not_found``
+    when it does not exist or is inactive."""
+    if org is None:
+        org = await rt.org_for_host(host)
     server_id = path_params.get("authServerId") or servers_domain.ORG_SERVER_ID
     if server_id == servers_domain.ORG_SERVER_ID and "authServerId" in path_params:
         raise OAuthHTTPError(404, "not_found", "The authorization server was not found.")

@@ -29,6 +29,7 @@ from ostiary.http.oauth.client_auth import ASSERTION_METHODS, client_for
 from ostiary.http.oauth.params import MAX_FORM_BYTES, TOKEN_SECRETS, form_params
 from ostiary.http.oauth.servers import ServerContext, server_context
 from ostiary.http.runtime import Runtime, runtime_of
+from ostiary.store.models import Org
 
 _NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
 _JSON = (b"content-type", b"application/json")
@@ -49,7 +50,9 @@ class TokenEndpoint:
         try:
             body = await _read_body(receive)
             params = form_params(scope.get("query_string", b""), content_type, body, TOKEN_SECRETS)
-            request = TokenRequest(rt, host, scope.get("path_params", {}), params, authorization)
+            request = TokenRequest(
+                rt, host, scope.get("path_params", {}), params, authorization, scope["state"].get("org")
+            )
             result = await _issue(request)
             status, payload, headers = 200, result.as_json(), _NO_STORE
         except OAuthError as exc:
@@ -100,6 +103,8 @@ class TokenRequest:
     path_params: Mapping[str, str]
     params: dict[str, str]
     authorization: str | None
+    org: Org | None = None
+    """The org ``EdgeMiddleware`` resolved from the Host (None: look it up)."""
 
 
 async def _issue(request: TokenRequest) -> TokenResponse:
@@ -134,7 +139,7 @@ async def resolve_server(request: TokenRequest) -> tuple[ServerContext, KeyRing]
     """The authorization server of the path and host, and its signing keys (loaded before any
     write: keys commit on their own)."""
     rt = request.rt
-    server = await server_context(rt, request.host, request.path_params)
+    server = await server_context(rt, request.host, request.path_params, org=request.org)
     return server, await rt.rings.ring(server.org.id, server.server.id)
 
 
