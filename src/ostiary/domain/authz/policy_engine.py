@@ -33,14 +33,13 @@ from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
 from ostiary.domain.errors import Invalid
+from ostiary.domain.oauth_errors import ACCESS_DENIED, INVALID_SCOPE
 
 ALL_CLIENTS: Final = "ALL_CLIENTS"
 EVERYONE: Final = "EVERYONE"
 ANY_SCOPE: Final = "*"
 
-ACCESS_DENIED: Final = "access_denied"
 POLICY_DENIED: Final = "Policy evaluation failed for this request, please check the policy configurations."
-INVALID_SCOPE: Final = "invalid_scope"
 # Okta's texts at a custom authorization server, as seen in real responses.
 UNKNOWN_SCOPE: Final = "One or more scopes are not configured for the authorization server resource."
 NO_SCOPE: Final = (
