@@ -36,6 +36,22 @@ LOGIN = "lois.lane@example.com"
 PASSWORD = "Tr1cky-Secret!"
 
 
+@contextmanager
+def launched_chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright's Python package (never ``playwright install``)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync"],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
 def _installed() -> bool:
     """``npm ci`` finished for the current lock file (npm writes its own copy last)."""
     own_copy = MODULES / ".package-lock.json"

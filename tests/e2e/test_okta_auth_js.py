@@ -26,6 +26,7 @@ from tests.e2e.okta_libs import (
     create_assigned_app,
     ensure_user,
     install_node_modules,
+    launched_chromium,
     serve_tls_in_thread,
     spa_site,
     trust_origin,
@@ -78,15 +79,8 @@ def spa(org: OrgServer) -> Iterator[Spa]:
 
 @pytest.fixture(scope="module")
 def browser(spa: Spa) -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync"],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture

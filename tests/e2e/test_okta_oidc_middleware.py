@@ -24,6 +24,7 @@ from tests.e2e.okta_libs import (
     ensure_user,
     express_app,
     install_node_modules,
+    launched_chromium,
 )
 from tests.e2e.servers import OrgServer, free_port
 
@@ -77,15 +78,8 @@ def web(org: OrgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[We
 
 @pytest.fixture(scope="module")
 def browser(web: WebApp) -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync"],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture
