@@ -12,7 +12,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -223,3 +223,31 @@ class Serve:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
+
+
+@contextlib.asynccontextmanager
+async def uvicorn_in_this_loop(app: Any) -> AsyncIterator[int]:
+    """``app`` served by uvicorn with Ostiary's HTTP protocol in the running event loop, on a
+    free loopback port (yielded) until the block ends."""
+    import uvicorn
+
+    from ostiary.uvicorn_protocol import CoalescingHttpToolsProtocol
+
+    port = free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="critical",
+        http=CoalescingHttpToolsProtocol,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        yield port
+    finally:
+        server.should_exit = True
+        await task

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
-import uvicorn
 from starlette.types import Receive, Scope, Send
 
-from ostiary.uvicorn_protocol import CoalescingHttpToolsProtocol
+from tests.faults.processes import uvicorn_in_this_loop
 
 
 async def ok_app(scope: Scope, _receive: Receive, send: Send) -> None:
@@ -23,26 +21,8 @@ async def ok_app(scope: Scope, _receive: Receive, send: Send) -> None:
 
 @pytest.fixture
 async def port() -> AsyncIterator[int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        free = int(s.getsockname()[1])
-    config = uvicorn.Config(
-        ok_app,
-        host="127.0.0.1",
-        port=free,
-        lifespan="off",
-        log_level="critical",
-        http=CoalescingHttpToolsProtocol,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        yield free
-    finally:
-        server.should_exit = True
-        await task
+    async with uvicorn_in_this_loop(ok_app) as port:
+        yield port
 
 
 async def _exchange(port: int, request: bytes) -> tuple[bytes, bytes]:

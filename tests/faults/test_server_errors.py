@@ -4,19 +4,17 @@ the keep-alive connection it came on stays usable."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from ostiary.app import create_app, prepare
-from ostiary.uvicorn_protocol import CoalescingHttpToolsProtocol
 from tests.conftest import make_settings
+from tests.faults.processes import uvicorn_in_this_loop
 
 
 async def boom(_request: Request) -> Response:
@@ -68,12 +66,6 @@ async def test_a_500_is_answered_with_the_edge_headers_and_the_exception_stops_t
     assert b'"errorCode":"E0000009"' in sent[1]["body"]  # type: ignore[operator]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def _read_response(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
     head = await reader.readuntil(b"\r\n\r\n")
     length = next(
@@ -85,20 +77,7 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
 
 
 async def test_the_connection_after_a_500_serves_the_next_request(app_with_a_bug: object) -> None:
-    port = _free_port()
-    config = uvicorn.Config(
-        app_with_a_bug,  # type: ignore[arg-type]
-        host="127.0.0.1",
-        port=port,
-        lifespan="off",
-        log_level="critical",
-        http=CoalescingHttpToolsProtocol,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
+    async with uvicorn_in_this_loop(app_with_a_bug) as port:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"GET /boom HTTP/1.1\r\nHost: localhost\r\n\r\n")
         head, _body = await asyncio.wait_for(_read_response(reader), 10)
@@ -109,6 +88,3 @@ async def test_the_connection_after_a_500_serves_the_next_request(app_with_a_bug
         assert head.startswith(b"HTTP/1.1 200")
         assert body == b'{"status":"ok"}'
         writer.close()
-    finally:
-        server.should_exit = True
-        await task
