@@ -1,0 +1,208 @@
+"""The access gateway proxy's reading of app documents, policies, rules and attributes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ostiary.access_gateway.proxy.app import same_domain_target
+from ostiary.access_gateway.proxy.attributes import (
+    clean_cookie_header,
+    reserved_names,
+    rule_data,
+    session_attributes,
+)
+from ostiary.access_gateway.proxy.balancer import Balancer
+from ostiary.access_gateway.proxy.config import parse_app
+from ostiary.access_gateway.proxy.policies import policy_for
+from ostiary.access_gateway.proxy.rules import compile_rule, rule_problem
+from ostiary.access_gateway.proxy.sessions import GatewaySession, is_live
+
+
+def app_doc(**extra: Any) -> dict[str, Any]:
+    return {"id": "a1", "publicDomain": "Legacy.Localhost:8090", "status": "ACTIVE", **extra}
+
+
+def policy(path: str, rule: str = "PROTECTED", **extra: Any) -> dict[str, Any]:
+    return {"name": path, "resourcePath": path, "rule": rule, **extra}
+
+
+def session(**extra: Any) -> GatewaySession:
+    values: dict[str, Any] = {
+        "app_id": "a1",
+        "user_id": "00u1",
+        "login": "ada@example.com",
+        "email": "ada@example.com",
+        "groups": ("Everyone", "Engineers"),
+        "claims": {"given_name": "Ada", "family_name": "Lovelace", "preferred_username": "ada@example.com"},
+        "id_token": "t",
+        "created_at": 1000.0,
+        "last_seen": 1000.0,
+    }
+    values.update(extra)
+    return GatewaySession(**values)
+
+
+def test_a_minimal_document_gets_the_spec_defaults() -> None:
+    app = parse_app(app_doc())
+    assert app.public_domain == "legacy.localhost:8090"
+    assert app.max_file_size == 1 and app.max_body_bytes == 1024 * 1024
+    assert app.proxy_read_timeout == 60
+    assert app.behavior.logout_path == "/oagLogout" and app.behavior.no_session == "IDP_REDIRECT"
+    assert (app.session.idle_timeout, app.session.max_timeout) == (3600, 28800)
+    assert app.health_check.enabled is False and app.health_check.interval == 10
+    assert app.oidc is None and app.policies == () and app.resources == ()
+
+
+def test_the_longest_covering_resource_path_wins() -> None:
+    app = parse_app(
+        app_doc(
+            _embedded={
+                "policies": [
+                    policy("/"),
+                    policy("/public", "NO_AUTH"),
+                    policy("/public/admin"),
+                    policy("/Docs", "NO_AUTH", caseSensitive=False),
+                    policy("/off", "NO_AUTH", active=False),
+                ]
+            }
+        )
+    )
+    assert policy_for(app, "/public/x").rule == "NO_AUTH"
+    assert policy_for(app, "/public").rule == "NO_AUTH"
+    assert policy_for(app, "/publicity").rule == "PROTECTED"  # a path segment, not a string prefix
+    assert policy_for(app, "/public/admin/y").rule == "PROTECTED"
+    assert policy_for(app, "/docs/a").rule == "NO_AUTH"
+    assert policy_for(app, "/off").rule == "PROTECTED"
+    assert policy_for(parse_app(app_doc()), "/anything").rule == "PROTECTED"  # no policy: closed
+
+
+@pytest.mark.parametrize(
+    ("rule", "groups", "allowed"),
+    [
+        (r"Groups=((?=(|.*:)Everyone(\R|:.*)))", ("Everyone",), True),
+        (r"Groups=((?=(|.*:)Engineers(\R|:.*)))", ("Everyone", "Engineers"), True),
+        (r"Groups=((?=(|.*:)Engineers(\R|:.*)))", ("Everyone", "Engineers-old"), False),
+        (r"Groups=((?!(|.*:)Everyone(\R|:.*)))", ("Everyone",), False),
+        (r"Groups=((?=(|.*:)A(\R|:.*)))((?=(|.*:)B(\R|:.*)))", ("B", "A"), True),
+        (r"Groups=((?=(|.*:)A(\R|:.*)))((?=(|.*:)B(\R|:.*)))", ("A",), False),
+    ],
+)
+def test_the_appliances_group_rules(rule: str, groups: tuple[str, ...], allowed: bool) -> None:
+    assert compile_rule(rule).allows({"groups": "".join(f"{g}:" for g in groups)}) is allowed
+
+
+def test_rules_on_user_and_address_and_unreadable_rules_deny() -> None:
+    assert compile_rule("UserName=ada@example\\.com").allows({"username": "ada@example.com"})
+    assert not compile_rule("UserName=ada@example\\.com").allows({"username": "bob@example.com"})
+    assert not compile_rule("RemoteIP=(?!192\\..*)").allows({"remoteip": "192.168.1.1"})
+    assert compile_rule("RemoteIP=(?!192\\..*)").allows({"remoteip": "10.0.0.1"})
+    assert compile_rule("UserName=ada.* && RemoteIP=10\\.").allows({"username": "ada", "remoteip": "10.1"})
+    for bad in ("", None, "no equals sign", "Groups=(unclosed"):
+        assert rule_problem(bad) is not None
+        assert not compile_rule(bad).allows({"groups": "x:"})
+
+
+def test_attributes_by_source_and_multi_value_processing() -> None:
+    app = parse_app(
+        app_doc(
+            _embedded={
+                "attributes": [
+                    {"name": "X-Remote-User", "source": "IDP", "value": "login", "type": "HEADER"},
+                    {"name": "X-First", "source": "IDP", "value": "firstName", "type": "HEADER"},
+                    {"name": "X-Static", "source": "STATIC", "value": "v1", "type": "HEADER"},
+                    {
+                        "name": "X-Groups",
+                        "source": "AUTH_CONTEXT",
+                        "value": "groups",
+                        "type": "HEADER",
+                        "multiValueProcessor": "SELECT_ALL",
+                        "delimiter": ";",
+                    },
+                    {"name": "X-Group0", "source": "AUTH_CONTEXT", "value": "groups", "type": "HEADER"},
+                    {
+                        "name": "X-Group-Count",
+                        "source": "AUTH_CONTEXT",
+                        "value": "groups",
+                        "type": "HEADER",
+                        "multiValueProcessor": "RECORD_COUNT",
+                    },
+                    {"name": "LAST", "source": "IDP", "value": "lastName", "type": "COOKIE"},
+                    {"name": "X-Off", "source": "STATIC", "value": "no", "type": "HEADER", "active": False},
+                ]
+            }
+        )
+    )
+    headers, cookies = session_attributes(app, session(), "10.0.0.1")
+    assert dict(headers) == {
+        b"x-remote-user": b"ada@example.com",
+        b"x-first": b"Ada",
+        b"x-static": b"v1",
+        b"x-groups": b"Everyone;Engineers",
+        b"x-group0": b"Everyone",
+        b"x-group-count": b"2",
+    }
+    assert cookies == ["LAST=Lovelace"]
+    assert rule_data(app, session(), "10.0.0.1")["groups"] == "Everyone:Engineers:"
+    reserved = reserved_names(app)
+    assert {"x-remote-user", "x-off", "last", "x-ostiary-assertion"} <= reserved
+    cleaned = clean_cookie_header("a=1; LAST=forged; x_remote_user=f; own=s; b=2", reserved, ("own",))
+    assert cleaned == "a=1; b=2"
+
+
+def test_a_header_value_can_never_be_split() -> None:
+    app = parse_app(
+        app_doc(
+            _embedded={"attributes": [{"name": "X-Name", "source": "IDP", "value": "name", "type": "HEADER"}]}
+        )
+    )
+    headers, _ = session_attributes(app, session(claims={"name": "Eve\r\nX-Admin: yes"}), None)
+    assert headers == [(b"x-name", b"Eve%0D%0AX-Admin: yes")]
+
+
+def test_idle_and_maximum_timeouts() -> None:
+    app = parse_app(app_doc(_embedded={"session": {"idleSessionTimeout": 60, "maxSessionTimeout": 120}}))
+    assert is_live(session(created_at=0, last_seen=50), app.session, 100)
+    assert not is_live(session(created_at=0, last_seen=30), app.session, 100)  # idle 70 s
+    assert not is_live(session(created_at=0, last_seen=119), app.session, 121)  # over the maximum
+
+
+async def test_weighted_round_robin_skips_inactive_and_zero_weight_hosts() -> None:
+    app = parse_app(
+        app_doc(
+            _embedded={
+                "protectedResources": [
+                    {"id": "a", "hostname": "http://a:1", "assignedWeight": 2},
+                    {"id": "b", "hostname": "http://b:1/", "assignedWeight": 1},
+                    {"id": "c", "hostname": "http://c:1", "assignedWeight": 5, "active": False},
+                    {"id": "d", "hostname": "http://d:1", "assignedWeight": 0},
+                ]
+            }
+        )
+    )
+
+    async def never(url: str, check: Any) -> bool:
+        raise AssertionError("no health check is configured")
+
+    balancer = Balancer(never)
+    picks = [balancer.pick(app) for _ in range(9)]
+    assert [p.id for p in picks if p] == ["a", "b", "a"] * 3
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/deep/link?x=1", "/deep/link?x=1"),
+        ("http://legacy.localhost:8090/a?b", "/a?b"),
+        ("//evil.example/", None),
+        ("/\\evil.example/", None),
+        ("https://legacy.localhost:8090/a", None),
+        ("http://legacy.localhost:8091/a", None),
+        ("http://evil.example/a", None),
+        ("http://x@legacy.localhost:8090/a", None),
+        ("javascript:alert(1)", None),
+    ],
+)
+def test_redirect_targets_stay_on_the_public_domain(target: str, expected: str | None) -> None:
+    assert same_domain_target(parse_app(app_doc()), "http", target) == expected
