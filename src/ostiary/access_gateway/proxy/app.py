@@ -27,7 +27,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiohttp
 
@@ -176,6 +176,17 @@ def same_domain_target(app: ProxyApp, scheme: str, target: str | None) -> str | 
     return path + (f"?{parts.query}" if parts.query else "")
 
 
+def start_target(scope: Scope) -> str | None:
+    """``rd`` of ``/_ostiary/start``. A query starting ``rd=`` is read whole as the target:
+    nginx's ``return 302 /_ostiary/start?rd=$request_uri`` cannot encode it, so the target's
+    own ``?a=1&b=2`` stays part of it (an encoded ``rd`` reads the same)."""
+    raw = scope.get("query_string", b"").decode("latin-1")
+    if raw.startswith("rd="):
+        return unquote(raw[3:])
+    values = parse_qs(raw).get("rd")
+    return values[0] if values else None
+
+
 class AccessGatewayProxy:
     """The ASGI app (see the module docstring). Build it with :func:`make_proxy_app`."""
 
@@ -319,7 +330,7 @@ class AccessGatewayProxy:
         if path == AUTH:
             return self._forward_auth(ex, app, session)
         if path == START:
-            target = same_domain_target(app, ex.scheme, ex.query().get("rd") or "/")
+            target = same_domain_target(app, ex.scheme, start_target(ex.scope) or "/")
             if target is None:
                 return pages.page("bad_request", detail="rd must stay on this application's domain")
             if session is not None:
