@@ -249,6 +249,8 @@ def test_regex_policies_admit_by_group_and_deny_without_reaching_the_app(
     before = list(env.echo.hits)
     denied = client.get(env.url("legacy", "/ops/x"))
     assert denied.status_code == 403 and 'data-page="denied"' in denied.text
+    for loose in ("/OPS/x", "/ops./x", "/ops;jsessionid=1/x", "/Ops%20/x"):  # IIS, Tomcat, Express
+        assert client.get(env.url("legacy", loose)).status_code == 403, loose
     assert env.echo.hits == before
 
 
@@ -296,6 +298,29 @@ def test_forward_auth_answers(env: Env, client: httpx.Client) -> None:
     assert ok.headers["x-auth-request-groups"] == "Everyone,Engineers"
     assert ok.headers["x-remote-user"] == ALICE and ok.headers["x-ostiary-assertion"].count(".") == 2
     assert client.get(auth, headers={"X-Forwarded-Uri": "/ops/a"}).status_code == 403
+    for encoded in ("/%6Fps/a", "/OPS%2e/a", "/ops;x=1/a"):  # as a (forgiving) upstream reads it
+        assert client.get(auth, headers={"X-Original-URI": encoded}).status_code == 403, encoded
+    assert client.get(auth, headers={"X-Original-URI": "/public/../ops/a"}).status_code == 400
+    assert client.get(auth, headers={"X-Original-URI": "/%252e%252e/ops"}).status_code == 400
+
+
+def test_forward_auth_for_traefik_and_caddy(env: Env, client: httpx.Client) -> None:
+    gateway = f"http://127.0.0.1:{env.port}/_ostiary/auth"  # Traefik calls with its own Host
+    forwarded = {"X-Forwarded-Host": f"legacy.localhost:{env.port}", "X-Forwarded-Uri": "/a/b?c=d&e=f"}
+    assert httpx.get(gateway, headers=forwarded).status_code == 401
+    redirected = httpx.get(
+        gateway, params={"redirect": "1"}, headers={**forwarded, "X-Forwarded-Proto": "https"}
+    )
+    assert redirected.status_code == 302
+    assert redirected.headers["location"] == (
+        f"https://legacy.localhost:{env.port}/_ostiary/start?rd=/a/b%3Fc%3Dd%26e%3Df"
+    )
+    signed_in(env, client)
+    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    ok = httpx.get(gateway, headers={**forwarded, "Cookie": cookie})
+    assert ok.status_code == 202 and ok.headers["x-auth-request-user"] == ALICE
+    start = client.get(env.url("legacy", "/_ostiary/start?rd=/a/b%3Fc%3Dd%26e%3Df"))
+    assert start.status_code == 302 and start.headers["location"] == "/a/b?c=d&e=f"  # signed in already
 
 
 def test_start_refuses_to_redirect_off_the_public_domain(env: Env, client: httpx.Client) -> None:

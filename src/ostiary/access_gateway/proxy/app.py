@@ -27,7 +27,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import aiohttp
 
@@ -52,7 +52,7 @@ from ostiary.access_gateway.proxy.catalog import AppCatalog, CachedCatalog
 from ostiary.access_gateway.proxy.config import HealthCheck, Policy, ProxyApp
 from ostiary.access_gateway.proxy.metrics import ProxyMetrics
 from ostiary.access_gateway.proxy.oidc import OrgSignIn, SignInFailed, authorize_url, logout_url, pkce_pair
-from ostiary.access_gateway.proxy.policies import needs_session, policy_for, sends_identity
+from ostiary.access_gateway.proxy.policies import needs_session, policies_for, sends_identity
 from ostiary.access_gateway.proxy.relay import BodyTooLarge, UpstreamFailed, relay, upstream_request
 from ostiary.access_gateway.proxy.sessions import (
     GatewaySession,
@@ -300,6 +300,10 @@ class AccessGatewayProxy:
         if not ex.host:
             return pages.page("bad_request")
         app, problem = await self.catalog.app(ex.host)
+        forwarded_host = ex.header(b"x-forwarded-host") if ex.path == AUTH else None
+        if app is None and forwarded_host:  # Traefik's ForwardAuth calls with its own Host
+            ex.host = forwarded_host.strip().lower()
+            app, problem = await self.catalog.app(ex.host)
         if app is None:
             return pages.page("misconfigured" if problem else "unknown_host")
         ex.app = app
@@ -315,13 +319,13 @@ class AccessGatewayProxy:
             return await self._own_path(ex, app, session)
         if path == app.behavior.logout_path:
             return await self._logout(ex, app)
-        policy = policy_for(app, path)
-        if needs_session(policy, app):
+        policies = policies_for(app, path)
+        if any(needs_session(p, app) for p in policies):
             if session is None:
                 return await self._no_session(ex, app)
-            if not self._admits(app, policy, session, ex.remote):
+            if not all(self._admits(app, p, session, ex.remote) for p in policies):
                 return self._denied(app)
-        return await self._forward(ex, app, policy, session, receive, send)
+        return await self._forward(ex, app, policies[0], session, receive, send)
 
     async def _own_path(self, ex: Exchange, app: ProxyApp, session: GatewaySession | None) -> Answer:
         path = ex.path
@@ -485,16 +489,29 @@ class AccessGatewayProxy:
     # --- forward-auth -----------------------------------------------------------------
 
     def _forward_auth(self, ex: Exchange, app: ProxyApp, session: GatewaySession | None) -> Answer:
+        """nginx ``auth_request`` (``X-Original-URI``), Traefik ``ForwardAuth`` and Caddy
+        ``forward_auth`` (``X-Forwarded-Uri``). The original URI arrives as the client sent it:
+        its path is percent-decoded and checked before the policy is chosen, as the proxy mode
+        does. ``?redirect=1`` answers a missing session with a 302 to the sign-in (Traefik and
+        Caddy hand the answer to the browser; nginx needs the 401 and an ``error_page``)."""
         original = ex.header(b"x-original-uri") or ex.header(b"x-forwarded-uri") or "/"
-        path = urlsplit(original).path or "/"
+        path = unquote(urlsplit(original).path) or "/"
         if path_problem(path, allow_semicolons=True):
             return pages.blank(400)
-        policy = policy_for(app, path)
-        if not needs_session(policy, app) and (session is None or not sends_identity(policy, app)):
+        policies = policies_for(app, path)
+        policy = policies[0]
+        needed = any(needs_session(p, app) for p in policies)
+        if not needed and (session is None or not sends_identity(policy, app)):
             return pages.blank(202)
         if session is None:
+            if ex.query().get("redirect") in ("1", "true"):
+                proto = ex.header(b"x-forwarded-proto")
+                scheme = proto if proto in ("http", "https") else ex.scheme
+                start = f"{public_origin(app, scheme)}{START}?rd={quote(original, safe='/')}"
+                return pages.redirect(start)
             return pages.blank(401)
-        if not self._admits(app, policy, session, ex.header(b"x-real-ip") or ex.remote):
+        remote = ex.header(b"x-real-ip") or ex.remote
+        if not all(self._admits(app, p, session, remote) for p in policies):
             return pages.blank(403)
         status, headers, body = pages.blank(202)
         headers = [

@@ -3,11 +3,17 @@
 ``caseSensitive: false``). A ``resourcePath`` covers itself and what lies below it
 (``/public`` covers ``/public`` and ``/public/a``, not ``/publicity``). A path no policy
 covers is ``PROTECTED``: the gateway fails closed.
+
+An upstream may read a path more loosely than the gateway (IIS and Express ignore case,
+Tomcat drops ``;params``, IIS trailing dots): :func:`policies_for` also returns the policy of
+the path as the most forgiving upstream reads it (``ostiary.request_paths.loose_path``), and
+a request must satisfy both, so ``/OPS./a`` cannot pass as anything but ``/ops/a``.
 """
 
 from __future__ import annotations
 
 from ostiary.access_gateway.proxy.config import Policy, ProxyApp
+from ostiary.request_paths import loose_path
 
 NO_AUTH = "NO_AUTH"
 PROTECTED = "PROTECTED"
@@ -50,3 +56,10 @@ def needs_session(policy: Policy, app: ProxyApp) -> bool:
 
 def sends_identity(policy: Policy, app: ProxyApp) -> bool:
     return app.requires_sign_in and policy.rule != NO_AUTH
+
+
+def policies_for(app: ProxyApp, path: str) -> tuple[Policy, ...]:
+    """The policy of ``path`` first, then the loose reading's when it is another one."""
+    exact = policy_for(app, path)
+    loose = policy_for(app, loose_path(path))
+    return (exact,) if loose is exact else (exact, loose)
