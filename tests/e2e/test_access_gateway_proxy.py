@@ -6,6 +6,8 @@ checks, deep links, open redirects, deactivation)."""
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -413,3 +415,23 @@ def test_metrics_count_requests_and_sign_ins(env: Env) -> None:
     assert (
         'ostiary_oag_requests_total{app="down",status="502"}' in text or "ostiary_oag_requests_total" in text
     )
+
+
+def test_one_access_log_line_per_request_without_secrets(
+    env: Env, client: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ostiary.access_gateway.access")
+    answer = sign_in(env, client, ALICE, env.url("legacy", "/logged?token=abc"))
+    callback_query = parse_qs(urlsplit(str(answer.request.url)).query)
+    client.get(env.url("legacy", "/logged?token=abc"))
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "ostiary.access_gateway.access"]
+    assert [(line["path"], line["status"]) for line in lines] == [
+        ("/logged", 302),
+        ("/_ostiary/callback", 302),
+        ("/logged", 200),
+    ]
+    assert lines[-1]["user"] == ALICE and lines[-1]["app"] == "legacy"
+    assert lines[-1]["upstream"].startswith("http://127.0.0.1:") and lines[0]["user"] is None
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    secrets_sent = [callback_query["code"][0], callback_query["state"][0], *client.cookies.values(), "abc"]
+    assert not [s for s in secrets_sent if s in text]

@@ -206,3 +206,35 @@ async def test_weighted_round_robin_skips_inactive_and_zero_weight_hosts() -> No
 )
 def test_redirect_targets_stay_on_the_public_domain(target: str, expected: str | None) -> None:
     assert same_domain_target(parse_app(app_doc()), "http", target) == expected
+
+
+async def test_health_checks_take_hosts_out_and_stop_when_the_app_is_forgotten() -> None:
+    import asyncio
+
+    app = parse_app(
+        app_doc(
+            _embedded={
+                "protectedResources": [{"hostname": "http://a:1"}, {"hostname": "http://b:1"}],
+                "healthCheck": {"enabled": True, "path": "/hc", "interval": 0.01, "unhealthyThreshold": 2},
+            }
+        )
+    )
+    probed: list[str] = []
+
+    async def probe(url: str, check: Any) -> bool:
+        probed.append(url)
+        return url.startswith("http://a:1")
+
+    balancer = Balancer(probe)
+    assert {balancer.pick(app).hostname for _ in range(2)} == {"http://a:1", "http://b:1"}  # type: ignore[union-attr]
+    for _ in range(500):
+        if not balancer.is_healthy(app, "http://b:1"):
+            break
+        await asyncio.sleep(0.01)
+    assert {balancer.pick(app).hostname for _ in range(4)} == {"http://a:1"}  # type: ignore[union-attr]
+    assert "http://b:1/hc" in probed
+    task = balancer._apps[app.id].checker
+    assert task is not None and not task.done()
+    balancer.forget(app.id)
+    await asyncio.wait([task], timeout=5)
+    assert task.cancelled()

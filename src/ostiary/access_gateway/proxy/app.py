@@ -309,6 +309,8 @@ class AccessGatewayProxy:
         ex.app = app
         if path_problem(ex.path, allow_semicolons=True):
             return pages.page("bad_request")
+        if app.status != "ACTIVE":
+            self.balancer.forget(app.id)
         if app.status == "MAINTENANCE":
             return _custom_or_page(app.behavior.maintenance, app.behavior.maintenance_url, "maintenance")
         if app.status != "ACTIVE":

@@ -4,7 +4,10 @@ in one background task per app with ``healthCheck.enabled``.
 
 A host starts healthy; ``unhealthyThreshold`` failed checks in a row (a connection error,
 a timeout or another status than ``statusCode``) take it out, ``healthyThreshold``
-successes bring it back. If every host is unhealthy, none is used (502).
+successes bring it back. If every host is unhealthy, none is used (502). An app's checks
+stop when it is deactivated (:meth:`Balancer.forget`) or has had no request for
+:data:`IDLE_STOP` seconds (the next request starts them again), so apps deleted from the
+store leave no task behind.
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from ostiary.access_gateway.proxy.config import HealthCheck, ProxyApp, Resource
 
 log = logging.getLogger(__name__)
+
+IDLE_STOP = 300.0
 
 Probe = Callable[[str, HealthCheck], Awaitable[bool]]
 """``probe(url, check)`` is True when the host answered ``check.status_code`` in time."""
@@ -51,6 +57,7 @@ class _AppBalance:
     health: dict[str, _Health] = field(default_factory=dict)
     checker: asyncio.Task[None] | None = None
     check: HealthCheck | None = None
+    last_used: float = field(default_factory=time.monotonic)
 
 
 class Balancer:
@@ -69,8 +76,15 @@ class Balancer:
                 if old.checker is not None:
                     old.checker.cancel()
             self._apps[app.id] = state
+        state.last_used = time.monotonic()
         self._keep_checking(app, state)
         return state
+
+    def forget(self, app_id: str) -> None:
+        """Stop the app's health checks and forget its hosts' state."""
+        state = self._apps.pop(app_id, None)
+        if state is not None and state.checker is not None:
+            state.checker.cancel()
 
     def is_healthy(self, app: ProxyApp, hostname: str) -> bool:
         health = self._state(app).health.get(hostname)
@@ -112,7 +126,7 @@ class Balancer:
             )
 
     async def _check_forever(self, app: ProxyApp, state: _AppBalance, check: HealthCheck) -> None:
-        while True:
+        while time.monotonic() - state.last_used < max(IDLE_STOP, 3 * check.interval):
             resources = [r for r in state.resources if r.active]
             results = await asyncio.gather(
                 *(self._probe(r.hostname + check.path, check) for r in resources), return_exceptions=True
