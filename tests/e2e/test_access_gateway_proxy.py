@@ -187,6 +187,9 @@ def test_sign_in_lands_on_the_deep_link_with_the_identity_headers(env: Env, clie
     assert answer.status_code == 302 and answer.headers["location"] == "/deep/page?x=1&y=2"
     cookie = answer.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie  # http here
+    with httpx.Client() as other:
+        unicode = sign_in(env, other, ALICE, env.url("legacy", "/café/ü?q=ä"))
+    assert unicode.headers["location"] == "/caf%C3%A9/%C3%BC?q=%C3%A4"
     echoed = client.get(env.url("legacy", "/deep/page?x=1&y=2")).json()
     assert (echoed["path"], echoed["query"]) == ("/deep/page", "x=1&y=2")
     headers = echoed["headers"]

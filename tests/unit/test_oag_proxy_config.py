@@ -238,3 +238,39 @@ async def test_health_checks_take_hosts_out_and_stop_when_the_app_is_forgotten()
     balancer.forget(app.id)
     await asyncio.wait([task], timeout=5)
     assert task.cancelled()
+
+
+def test_attributes_whose_names_are_not_header_tokens_are_never_sent_but_still_stripped() -> None:
+    app = parse_app(
+        app_doc(
+            _embedded={
+                "attributes": [{"name": "X Bad: yes", "source": "STATIC", "value": "v", "type": "HEADER"}]
+            }
+        )
+    )
+    assert session_attributes(app, session(), None) == ([], [])
+    assert "x bad: yes" in reserved_names(app)
+
+
+def test_apps_without_sign_in() -> None:
+    assert not parse_app(app_doc(type="OAG_NOAUTH")).requires_sign_in
+    assert not parse_app(app_doc(_embedded={"session": {"auth": "NOAUTH"}})).requires_sign_in
+    assert parse_app(app_doc()).requires_sign_in
+
+
+async def test_the_metrics_app_serves_the_text_format() -> None:
+    from ostiary.access_gateway.proxy.metrics import ProxyMetrics, metrics_app
+
+    metrics = ProxyMetrics()
+    metrics.count_request('we"ird', 200)
+    metrics.observe_upstream("a", 0.003)
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await metrics_app(metrics)({"type": "http", "method": "GET"}, None, send)
+    text = sent[1]["body"].decode()
+    assert 'ostiary_oag_requests_total{app="we\\"ird",status="200"} 1' in text
+    assert 'ostiary_oag_upstream_latency_seconds_bucket{app="a",le="0.005"} 1' in text
+    assert 'ostiary_oag_upstream_latency_seconds_bucket{app="a",le="0.0025"} 0' in text

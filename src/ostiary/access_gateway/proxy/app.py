@@ -20,7 +20,6 @@ and counted in :class:`.metrics.ProxyMetrics`.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -53,7 +52,14 @@ from ostiary.access_gateway.proxy.config import HealthCheck, Policy, ProxyApp
 from ostiary.access_gateway.proxy.metrics import ProxyMetrics
 from ostiary.access_gateway.proxy.oidc import OrgSignIn, SignInFailed, authorize_url, logout_url, pkce_pair
 from ostiary.access_gateway.proxy.policies import needs_session, policies_for, sends_identity
-from ostiary.access_gateway.proxy.relay import BodyTooLarge, UpstreamFailed, relay, upstream_request
+from ostiary.access_gateway.proxy.relay import (
+    PATH_SAFE,
+    BodyTooLarge,
+    ClientGone,
+    UpstreamFailed,
+    relay,
+    upstream_request,
+)
 from ostiary.access_gateway.proxy.sessions import (
     GatewaySession,
     MemorySessionStore,
@@ -392,7 +398,7 @@ class AccessGatewayProxy:
             return pages.redirect(behavior.no_session_url)
         if ex.scope["method"] in ("GET", "HEAD") and app.session.deep_linking:
             query = ex.scope.get("query_string", b"").decode("latin-1")
-            target = ex.path + (f"?{query}" if query else "")
+            target = quote(ex.path, safe=PATH_SAFE) + (f"?{query}" if query else "")
         else:
             target = same_domain_target(app, ex.scheme, app.post_login_url) or "/"
         return self._begin_sign_in(ex, app, target, force=behavior.no_session == "IDP_FORCE_AUTHN")
@@ -512,8 +518,7 @@ class AccessGatewayProxy:
                 start = f"{public_origin(app, scheme)}{START}?rd={quote(original, safe='/')}"
                 return pages.redirect(start)
             return pages.blank(401)
-        remote = ex.header(b"x-real-ip") or ex.remote
-        if not all(self._admits(app, p, session, remote) for p in policies):
+        if not all(self._admits(app, p, session, ex.remote) for p in policies):
             return pages.blank(403)
         status, headers, body = pages.blank(202)
         headers = [
@@ -581,6 +586,8 @@ class AccessGatewayProxy:
             )
         except BodyTooLarge:
             return pages.page("too_large")
+        except ClientGone:
+            return 499  # nothing to answer: logged as nginx logs a client that left
         except UpstreamFailed as exc:
             self.metrics.count_upstream_error(app.name, exc.kind)
             log.warning("app %s: upstream %s: %s", app.name, resource.hostname, exc.kind)
@@ -632,4 +639,3 @@ def make_proxy_app(
 
 
 __all__ = ["AccessGatewayProxy", "make_proxy_app", "same_domain_target"]
-_ = asyncio  # the module's tasks are the balancer's

@@ -19,6 +19,7 @@ Header values outside printable ASCII are percent-encoded: no value can split a 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -44,6 +45,11 @@ OKTA_PROFILE_CLAIMS = {
     "mobilephone": "phone_number",
     "primaryphone": "phone_number",
 }
+
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""RFC 9110 token: what a header or cookie name may be; an attribute with another name is
+never sent (still stripped from what clients send)."""
 
 
 def fold(name: str | bytes) -> str:
@@ -139,7 +145,7 @@ def session_attributes(
     headers: Headers = []
     cookies: list[str] = []
     for attribute in app.attributes:
-        if not attribute.active:
+        if not attribute.active or not _TOKEN.fullmatch(attribute.name):
             continue
         value = attribute_value(attribute, session, remote)
         if value is None:

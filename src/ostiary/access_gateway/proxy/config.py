@@ -65,6 +65,7 @@ class Policy:
 
 @dataclass(frozen=True)
 class SessionSettings:
+    auth: str = "HEADER"
     deep_linking: bool = True
     idle: bool = True
     idle_timeout: int = 3600
@@ -125,7 +126,7 @@ class ProxyApp:
 
     @property
     def requires_sign_in(self) -> bool:
-        return self.type != "OAG_NOAUTH"
+        return self.type != "OAG_NOAUTH" and self.session.auth != "NOAUTH"
 
     @property
     def max_body_bytes(self) -> int | None:
@@ -237,6 +238,7 @@ def parse_policies(items: list[Any]) -> tuple[Policy, ...]:
 def parse_session(doc: Mapping[str, Any]) -> SessionSettings:
     d = SessionSettings()
     return SessionSettings(
+        auth=(_str(doc.get("auth"), d.auth) or d.auth).upper(),
         deep_linking=_bool(doc.get("deepLinking"), d.deep_linking),
         idle=_bool(doc.get("idleSession"), d.idle),
         idle_timeout=max(1, _int(doc.get("idleSessionTimeout"), d.idle_timeout)),

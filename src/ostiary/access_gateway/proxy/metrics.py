@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -92,3 +93,18 @@ class ProxyMetrics:
         for (app, kind), value in sorted(self.upstream_errors.items()):
             lines.append(f"ostiary_oag_upstream_errors_total{_labels(app=app, kind=kind)} {value}")
         return "\n".join(lines) + "\n"
+
+
+def metrics_app(metrics: ProxyMetrics) -> Any:
+    """A plain ASGI app answering ``GET`` with :meth:`ProxyMetrics.render` (mount it where
+    the operator's metrics live, with whatever protection they have)."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = metrics.render().encode()
+        headers = [(b"content-type", CONTENT_TYPE.encode()), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app

@@ -15,7 +15,6 @@ reads → 504 (after the answer has started, the connection is cut); a request b
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Final
@@ -53,6 +52,10 @@ Send = Any
 
 class BodyTooLarge(Exception):
     pass
+
+
+class ClientGone(Exception):
+    """The client disconnected while sending its body."""
 
 
 class UpstreamFailed(Exception):
@@ -142,7 +145,7 @@ async def read_body(scope: dict[str, Any], receive: Receive, limit: int | None) 
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise asyncio.CancelledError
+            raise ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
         if limit is not None and size > limit:
