@@ -274,3 +274,32 @@ async def test_the_metrics_app_serves_the_text_format() -> None:
     assert 'ostiary_oag_requests_total{app="we\\"ird",status="200"} 1' in text
     assert 'ostiary_oag_upstream_latency_seconds_bucket{app="a",le="0.005"} 1' in text
     assert 'ostiary_oag_upstream_latency_seconds_bucket{app="a",le="0.0025"} 0' in text
+
+
+async def test_on_https_the_cookies_are_secure_and_the_callback_is_https() -> None:
+    import httpx
+
+    from ostiary.access_gateway.proxy.app import make_proxy_app
+    from ostiary.access_gateway.proxy.catalog import StaticAppCatalog
+
+    oidc = {"orgUrl": "https://org.example", "clientId": "c1", "clientSecret": "s1"}
+    proxy = make_proxy_app(
+        StaticAppCatalog([app_doc(publicDomain="legacy.example", ostiaryOidc=oidc)]),
+        public_url="https://gw.example",
+    )
+    transport = httpx.ASGITransport(app=proxy)
+    async with httpx.AsyncClient(transport=transport, base_url="https://legacy.example") as client:
+        answer = await client.get("/reports?x=1")
+        stray = await client.get("/_ostiary/callback?code=c&state=unknown")
+    await proxy.aclose()
+    assert answer.status_code == 302
+    location = httpx.URL(answer.headers["location"])
+    assert (location.host, location.path) == ("org.example", "/oauth2/v1/authorize")
+    assert location.params["redirect_uri"] == "https://legacy.example/_ostiary/callback"
+    assert location.params["scope"] == "openid profile email groups"
+    assert len(location.params["code_challenge"]) == 43 and location.params["nonce"]
+    state_cookie = answer.headers["set-cookie"]
+    assert location.params["state"] in state_cookie
+    for flag in ("HttpOnly", "SameSite=Lax", "Secure", "Path=/_ostiary/callback", "Max-Age=600"):
+        assert flag in state_cookie
+    assert stray.status_code == 400
