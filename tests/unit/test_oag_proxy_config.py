@@ -303,3 +303,39 @@ async def test_on_https_the_cookies_are_secure_and_the_callback_is_https() -> No
     for flag in ("HttpOnly", "SameSite=Lax", "Secure", "Path=/_ostiary/callback", "Max-Age=600"):
         assert flag in state_cookie
     assert stray.status_code == 400
+
+
+def test_attributes_can_never_set_framing_routing_or_the_gateways_own_headers() -> None:
+    names = (
+        "Host",
+        "Content-Length",
+        "transfer_encoding",
+        "Cookie",
+        "X-Forwarded-For",
+        "X-Ostiary-Assertion",
+    )
+    app = parse_app(
+        app_doc(
+            _embedded={
+                "attributes": [{"name": n, "source": "STATIC", "value": "1", "type": "HEADER"} for n in names]
+                + [{"name": "X-Fine", "source": "STATIC", "value": "1", "type": "HEADER"}]
+            }
+        )
+    )
+    assert session_attributes(app, session(), None) == ([(b"x-fine", b"1")], [])
+
+
+async def test_a_failing_catalog_answers_503_without_details() -> None:
+    import httpx
+
+    from ostiary.access_gateway.proxy.app import make_proxy_app
+
+    class Broken:
+        async def app_for_host(self, host: str) -> dict[str, Any] | None:
+            raise ConnectionError("database password=hunter2 unreachable")
+
+    proxy = make_proxy_app(Broken(), public_url="https://gw.example")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=proxy), base_url="https://a.example") as c:
+        answer = await c.get("/")
+    assert answer.status_code == 503 and "hunter2" not in answer.text
+    assert 'data-page="unavailable"' in answer.text

@@ -189,11 +189,15 @@ class AccessGatewayProxy:
     async def _route(self, ex: Exchange, receive: Any, send: Any) -> Answer | int:
         if not ex.host:
             return pages.page("bad_request")
-        app, problem = await self.catalog.app(ex.host)
-        forwarded_host = ex.header(b"x-forwarded-host") if ex.path == AUTH else None
-        if app is None and forwarded_host:  # Traefik's ForwardAuth calls with its own Host
-            ex.host = forwarded_host.strip().lower()
+        try:
             app, problem = await self.catalog.app(ex.host)
+            forwarded_host = ex.header(b"x-forwarded-host") if ex.path == AUTH else None
+            if app is None and forwarded_host:  # Traefik's ForwardAuth calls with its own Host
+                ex.host = forwarded_host.strip().lower()
+                app, problem = await self.catalog.app(ex.host)
+        except Exception as exc:  # the store behind the catalog: fail closed, never a trace
+            log.warning("the app catalog failed for host %s: %s", ex.host, type(exc).__name__)
+            return pages.page("unavailable")
         if app is None:
             return pages.page("misconfigured" if problem else "unknown_host")
         ex.app = app

@@ -52,6 +52,30 @@ _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 never sent (still stripped from what clients send)."""
 
 
+NEVER_SET: frozenset[str] = frozenset(
+    {
+        "host",
+        "content-length",
+        "content-type",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "upgrade",
+        "te",
+        "trailer",
+        "expect",
+        "cookie",
+        "forwarded",
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+        "x-ostiary-assertion",
+    }
+)
+"""Header names an attribute can never set: they frame the request, route it, or are the
+gateway's own."""
+
+
 def fold(name: str | bytes) -> str:
     text = name.decode("latin-1") if isinstance(name, bytes) else name
     return text.strip().lower().replace("_", "-")
@@ -146,6 +170,8 @@ def session_attributes(
     cookies: list[str] = []
     for attribute in app.attributes:
         if not attribute.active or not _TOKEN.fullmatch(attribute.name):
+            continue
+        if attribute.type != "COOKIE" and fold(attribute.name) in NEVER_SET:
             continue
         value = attribute_value(attribute, session, remote)
         if value is None:

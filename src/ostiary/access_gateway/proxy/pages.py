@@ -22,6 +22,7 @@ PAGES: dict[str, tuple[int, str, str]] = {
     "no_session": (401, "Sign-in required", "You need to sign in to use this application."),
     "signin_failed": (502, "Sign-in failed", "Signing in did not work. Start again from the application."),
     "signed_out": (200, "Signed out", "You are signed out."),
+    "unavailable": (503, "Temporarily unavailable", "The gateway cannot serve this application right now."),
     "misconfigured": (503, "App not configured", "This application is not fully configured yet."),
 }
 
