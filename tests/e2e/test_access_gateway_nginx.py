@@ -6,6 +6,7 @@ a generated configuration on free ports (``.ci/run`` installs it)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -23,12 +24,14 @@ from ostiary.access_gateway.proxy.app import make_proxy_app
 from ostiary.access_gateway.proxy.assertion import jwks_document
 from ostiary.access_gateway.proxy.catalog import StaticAppCatalog
 from tests.e2e.oag_proxy_env import (
+    PASSWORD,
     EchoApp,
     Org,
     app_document,
     localhost_names_resolve_to_loopback,
     serve_asgi,
 )
+from tests.e2e.okta_libs import CHROMIUM, launched_chromium
 from tests.e2e.servers import OrgServer, free_port, wait_until_up
 
 ALICE = "alice.nginx@example.com"
@@ -202,3 +205,25 @@ def test_without_a_session_nginx_never_calls_the_app(site: Site) -> None:
     )
     assert len(site.echo.hits) == hits
     assert httpx.get(f"{site.public}/_ostiary/auth").status_code == 404  # internal to nginx
+
+
+def test_sign_in_through_nginx_in_chromium(site: Site) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed")
+    pytest.importorskip("playwright.sync_api")
+    with launched_chromium() as chromium:
+        context = chromium.new_context(ignore_https_errors=True)  # the org's certificate: a test CA
+        context.set_default_timeout(15_000)
+        context.set_extra_http_headers({"X-Remote-User": "admin@example.com"})
+        page = context.new_page()
+        try:
+            page.goto(f"{site.public}/wiki/Start?lang=en")
+            page.wait_for_url("**/login?**")
+            page.fill("#username", ALICE)
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{site.public}/wiki/Start?lang=en")
+            seen = json.loads(page.locator("pre").first.inner_text())
+        finally:
+            context.close()
+    assert seen["headers"]["x-remote-user"] == ALICE and seen["headers"]["x-auth-request-user"] == ALICE
