@@ -45,6 +45,9 @@ STATE_TTL: Final = 600
 
 
 class SignInFlow:
+    """The session side of the proxy: one per gateway, shared by every app (sessions are
+    bound to their app by id, cookies by name)."""
+
     def __init__(self, sessions: SessionStore, metrics: ProxyMetrics, org: Callable[[], OrgSignIn]) -> None:
         self.sessions = sessions
         self.metrics = metrics
