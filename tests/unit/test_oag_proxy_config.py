@@ -299,7 +299,7 @@ async def test_on_https_the_cookies_are_secure_and_the_callback_is_https() -> No
     assert location.params["scope"] == "openid profile email groups"
     assert len(location.params["code_challenge"]) == 43 and location.params["nonce"]
     state_cookie = answer.headers["set-cookie"]
-    assert location.params["state"] in state_cookie
+    assert location.params["state"] not in state_cookie  # the cookie holds the sealed sign-in
     for flag in ("HttpOnly", "SameSite=Lax", "Secure", "Path=/_ostiary/callback", "Max-Age=600"):
         assert flag in state_cookie
     assert stray.status_code == 400
@@ -339,3 +339,21 @@ async def test_a_failing_catalog_answers_503_without_details() -> None:
         answer = await c.get("/")
     assert answer.status_code == 503 and "hunter2" not in answer.text
     assert 'data-page="unavailable"' in answer.text
+
+
+def test_a_sealed_sign_in_opens_only_with_its_state_in_time_and_untouched() -> None:
+    from ostiary.access_gateway.proxy.sessions import PendingSignIn, SignInSeal
+
+    seal = SignInSeal(ttl=600)
+    pending = PendingSignIn("a1", "verifier", "nonce", "/deep?x=1", 1000.0)
+    sealed = seal.seal("state-1", pending)
+    assert seal.open("state-1", sealed, now=1100) == pending
+    assert seal.open("state-2", sealed, now=1100) is None
+    assert seal.open("state-1", sealed, now=1600) is None  # expired
+    assert seal.open("state-1", sealed, now=900) is None  # from the future
+    payload, mac = sealed.split(".")
+    forged = SignInSeal().seal("state-1", PendingSignIn("a1", "v", "n", "https://evil.example", 1000.0))
+    assert seal.open("state-1", forged, now=1100) is None  # another gateway's key
+    assert seal.open("state-1", forged.split(".")[0] + "." + mac, now=1100) is None
+    assert seal.open("state-1", payload, now=1100) is None
+    assert seal.open("state-1", None) is None and seal.open("", sealed) is None

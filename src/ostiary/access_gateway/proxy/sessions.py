@@ -10,6 +10,9 @@ settings applies to the sessions already open.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -17,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from ostiary.access_gateway.proxy.config import SessionSettings
+from ostiary.jose.b64 import b64url_decode, b64url_encode
 from ostiary.randomness import token_urlsafe
 
 COOKIE_BYTES = 32
@@ -104,7 +108,7 @@ class MemorySessionStore:
 
 @dataclass(frozen=True)
 class PendingSignIn:
-    """A sign-in between the redirect to the org and the callback (keyed by ``state``)."""
+    """A sign-in between the redirect to the org and the callback."""
 
     app_id: str
     verifier: str
@@ -113,21 +117,53 @@ class PendingSignIn:
     created_at: float
 
 
-class PendingSignIns:
-    """Sign-ins under way: bounded, each valid ``ttl`` seconds and usable once."""
+class SignInSeal:
+    """Sign-ins under way, carried by the browser in the state cookie and sealed with
+    HMAC-SHA256 under a key only this gateway knows: nothing is kept on the server, so no
+    flood of sign-ins started elsewhere can push a real one out. A seal opens only with the
+    ``state`` the org sends back, within ``ttl`` seconds; the code itself is single use at
+    the org, so a replayed callback gets nothing."""
 
-    def __init__(self, max_entries: int = 50_000, ttl: float = 600.0) -> None:
-        self.max_entries = max_entries
+    def __init__(self, key: bytes | None = None, ttl: float = 600.0) -> None:
+        self._key = key or os.urandom(32)
         self.ttl = ttl
-        self._entries: OrderedDict[str, PendingSignIn] = OrderedDict()
 
-    def add(self, state: str, pending: PendingSignIn) -> None:
-        self._entries[state] = pending
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+    def _mac(self, payload: str) -> str:
+        return b64url_encode(hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).digest())
 
-    def take(self, state: str) -> PendingSignIn | None:
-        pending = self._entries.pop(state, None)
-        if pending is None or time.time() - pending.created_at >= self.ttl:
+    def seal(self, state: str, pending: PendingSignIn) -> str:
+        document = {
+            "s": state,
+            "a": pending.app_id,
+            "v": pending.verifier,
+            "n": pending.nonce,
+            "r": pending.return_to,
+            "t": int(pending.created_at),
+        }
+        payload = b64url_encode(json.dumps(document, separators=(",", ":")).encode("utf-8"))
+        return f"{payload}.{self._mac(payload)}"
+
+    def open(self, state: str, sealed: str | None, *, now: float | None = None) -> PendingSignIn | None:
+        if not state or not sealed or sealed.count(".") != 1:
+            return None
+        payload, mac = sealed.split(".")
+        if not hmac.compare_digest(mac.encode("ascii", "replace"), self._mac(payload).encode("ascii")):
+            return None
+        try:
+            document = json.loads(b64url_decode(payload))
+            pending = PendingSignIn(
+                str(document["a"]),
+                str(document["v"]),
+                str(document["n"]),
+                str(document["r"]),
+                float(document["t"]),
+            )
+            sealed_state = str(document["s"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        if not hmac.compare_digest(sealed_state.encode(), state.encode("utf-8", "replace")):
+            return None
+        current = time.time() if now is None else now
+        if not 0 <= current - pending.created_at < self.ttl:
             return None
         return pending

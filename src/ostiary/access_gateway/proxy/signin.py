@@ -31,8 +31,8 @@ from ostiary.access_gateway.proxy.relay import PATH_SAFE
 from ostiary.access_gateway.proxy.sessions import (
     GatewaySession,
     PendingSignIn,
-    PendingSignIns,
     SessionStore,
+    SignInSeal,
     digest,
     is_live,
     new_cookie_value,
@@ -42,6 +42,7 @@ from ostiary.randomness import token_urlsafe
 log = logging.getLogger(__name__)
 
 STATE_TTL: Final = 600
+MAX_RETURN_TO: Final = 2000
 
 
 class SignInFlow:
@@ -52,7 +53,7 @@ class SignInFlow:
         self.sessions = sessions
         self.metrics = metrics
         self.org = org
-        self.pending = PendingSignIns()
+        self.seal = SignInSeal()
 
     async def load_session(self, ex: Exchange, app: ProxyApp) -> GatewaySession | None:
         value = ex.cookies().get(session_cookie_name(app))
@@ -104,7 +105,9 @@ class SignInFlow:
             return pages.page("misconfigured")
         state, nonce = token_urlsafe(32), token_urlsafe(32)
         verifier, challenge = pkce_pair()
-        self.pending.add(state, PendingSignIn(app.id, verifier, nonce, target, time.time()))
+        if len(target) > MAX_RETURN_TO:  # the state cookie must stay well under 4 KiB
+            target = same_domain_target(app, ex.scheme, app.post_login_url) or "/"
+        sealed = self.seal.seal(state, PendingSignIn(app.id, verifier, nonce, target, time.time()))
         url = authorize_url(
             app.oidc,
             redirect_uri=public_origin(app, ex.scheme) + CALLBACK,
@@ -114,17 +117,17 @@ class SignInFlow:
             force=force,
         )
         cookie = set_cookie(
-            state_cookie_name(app), state, secure=ex.scheme == "https", max_age=STATE_TTL, path=CALLBACK
+            state_cookie_name(app), sealed, secure=ex.scheme == "https", max_age=STATE_TTL, path=CALLBACK
         )
         return pages.redirect(url, extra=[cookie])
 
     async def callback(self, ex: Exchange, app: ProxyApp) -> Answer:
         params = ex.query()
         state = params.get("state", "")
-        expected = ex.cookies().get(state_cookie_name(app))
+        sealed = ex.cookies().get(state_cookie_name(app))
         secure = ex.scheme == "https"
         clear_state = set_cookie(state_cookie_name(app), "", secure=secure, max_age=0, path=CALLBACK)
-        pending = self.pending.take(state) if state and expected == state else None
+        pending = self.seal.open(state, sealed)
         if pending is None or pending.app_id != app.id or app.oidc is None:
             self.metrics.count_signin(app.name, "bad_state")
             refused = pages.page("bad_request", detail="the sign-in expired or was started elsewhere")
