@@ -242,7 +242,7 @@ async def delete_app(request: Request) -> Response:
     async with runtime.engine.connect() as conn:
         row = await load_app(conn, request)
         idp = await repository.get_idp(conn, row["idp_id"]) if row["idp_id"] else None
-    if row["status"] not in ("INACTIVE", "CREATED"):
+    if row["status"] != "INACTIVE":
         raise bad_request("An application must be deactivated before it is deleted", status=row["status"])
     if idp is not None and row["org_app_id"]:
         await org_link.remove_org_app(runtime, idp, row["org_app_id"])
