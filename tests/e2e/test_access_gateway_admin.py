@@ -686,6 +686,7 @@ def test_bad_app_creations_are_400_and_create_nothing(
         app_body(idp, certificate_id, "saml", type="OAG_SAML"),
         app_body(idp, certificate_id, "noidp", idpId=str(uuid.uuid4())),
         app_body(idp, certificate_id, "badjson") | {"loadBalanced": "no"},
+        app_body(idp, certificate_id, "admin", publicDomain="localhost"),
     ]
     for body in bodies:
         assert_error(admin.post(f"{gateway.url}/api/v2/apps", json=body), 400, "BAD_REQUEST")
@@ -818,3 +819,18 @@ def test_the_catalog_gives_the_proxy_the_expanded_app_and_its_oidc_client(
         timeout=10,
     )
     assert wrong.json()["error"] == "invalid_client"
+
+
+def test_an_app_whose_groups_the_org_lacks_is_400_and_leaves_no_org_app(
+    gateway: AccessGateway,
+    admin: requests.Session,
+    idp: dict[str, Any],
+    certificate_id: str,
+    org: OrgServer,
+    org_session: requests.Session,
+) -> None:
+    body = app_body(idp, certificate_id, "nogroup", groups=["00gdoesnotexist0000"])
+    response = assert_error(admin.post(f"{gateway.url}/api/v2/apps", json=body), 400, "BAD_REQUEST")
+    assert "idp" in response["details"]
+    assert org_app_for(org, org_session, "Legacy nogroup") is None
+    assert all(app["label"] != "Legacy nogroup" for app in admin.get(f"{gateway.url}/api/v2/apps").json())

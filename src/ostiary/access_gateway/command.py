@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from ostiary.access_gateway.admin.api_clients import create_api_client
@@ -31,7 +32,12 @@ def serve(
     tls_key: Path | None,
     log_level: str = "info",
     proxy_factory: ProxyFactory | None = None,
+    extra_admin_routes: Sequence[BaseRoute] = (),
 ) -> None:
+    """Migrate, record the public URL, make the public host's certificate, then serve.
+
+    ``proxy_factory`` builds the proxy's ASGI app from the shared catalog; ``extra_admin_routes``
+    are mounted on the admin origin (e.g. the proxy's ``/api/v2/.well-known/jwks.json``)."""
     import uvicorn
 
     from ostiary.log_redaction import uvicorn_log_config
@@ -55,7 +61,7 @@ def serve(
     runtime = open_runtime(config)
     catalog = StoreAppCatalog(runtime)
     proxy = proxy_factory(catalog, config) if proxy_factory else None
-    app = build_app(runtime, proxy_app=proxy, catalog=catalog)
+    app = build_app(runtime, proxy_app=proxy, catalog=catalog, extra_admin_routes=extra_admin_routes)
     uvicorn.run(
         app,
         host=host,

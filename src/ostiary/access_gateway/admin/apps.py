@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
@@ -71,6 +72,13 @@ def _check_type(app_type: str) -> None:
         )
 
 
+def _check_not_admin_host(runtime: GatewayRuntime, public_domain: str) -> None:
+    """The admin origin's host answers the admin API, so no app can live there."""
+    admin_hostname = (urlsplit(runtime.config.public_url).hostname or "").lower()
+    if public_domain.split(":")[0] == admin_hostname:
+        raise bad_request("Request validation failed", publicDomain="is the gateway's own admin host")
+
+
 async def _check_references(
     conn: AsyncConnection, runtime: GatewayRuntime, values: dict[str, Any]
 ) -> dict[str, Any]:
@@ -108,6 +116,7 @@ async def create_app(request: Request) -> Response:
     _check_type(values["type"])
     use_defaults = values.pop("useDefaultHeadersAndPolicies", True)
     values["publicDomain"] = values["publicDomain"].lower()
+    _check_not_admin_host(runtime, values["publicDomain"])
     app_id = str(uuid.uuid4())
     document = {**schemas.APP_DEFAULTS, **values, "name": _name_from_label(values["label"])}
     async with runtime.engine.connect() as conn:
@@ -186,6 +195,7 @@ async def replace_app(request: Request) -> Response:
             raise bad_request("Request validation failed", type="an application's type cannot change")
         if "publicDomain" in values:
             values["publicDomain"] = values["publicDomain"].lower()
+            _check_not_admin_host(runtime, values["publicDomain"])
         merged = {
             **current,
             "label": row["label"],
