@@ -834,3 +834,17 @@ def test_an_app_whose_groups_the_org_lacks_is_400_and_leaves_no_org_app(
     assert "idp" in response["details"]
     assert org_app_for(org, org_session, "Legacy nogroup") is None
     assert all(app["label"] != "Legacy nogroup" for app in admin.get(f"{gateway.url}/api/v2/apps").json())
+
+
+def test_an_idp_in_use_keeps_its_domain_but_takes_a_new_token(
+    gateway: AccessGateway, admin: requests.Session, idp: dict[str, Any], app: dict[str, Any], org: OrgServer
+) -> None:
+    url = f"{gateway.url}/api/v2/idps/{idp['id']}"
+    assert_error(admin.put(url, json={"domain": "other.example.com"}), 400, "BAD_REQUEST")
+    assert_error(admin.put(url, json={"apiToken": "00refused"}), 400, "BAD_REQUEST")
+    rotated = admin.put(url, json={"apiToken": org.create_token("rotated")})
+    assert rotated.status_code == 200, rotated.text
+    assert rotated.json()["domain"] == org.url
+    assert rotated.json()["validationStatus"]["valid"] is True
+    renamed = admin.put(f"{gateway.url}/api/v2/apps/{app['id']}", json={"description": "still synced"})
+    assert renamed.status_code == 200, renamed.text
