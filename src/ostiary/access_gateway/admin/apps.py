@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -160,8 +161,12 @@ async def create_app(request: Request) -> Response:
             )
             if use_defaults:
                 await _add_default_parts(conn, app_id, values["type"])
-    except Exception:
+    except BaseException as exc:
         await org_link.remove_org_app(runtime, idp, org_app.app_id)
+        if isinstance(exc, IntegrityError):  # a concurrent create took the label or domain
+            raise bad_request(
+                "Request validation failed", label="another application uses this label or domain"
+            ) from None
         raise
     runtime.changed()
     async with runtime.engine.connect() as conn:
