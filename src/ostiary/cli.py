@@ -344,25 +344,31 @@ def access_gateway(
     if (tls_cert is None) != (tls_key is None):
         typer.echo("error: --tls-cert and --tls-key go together", err=True)
         raise typer.Exit(2)
+    from ostiary.access_gateway.command import StartError
     from ostiary.access_gateway.command import serve as serve_access_gateway
 
-    serve_access_gateway(
-        host=host,
-        port=port,
-        public_url=public_url,
-        data_dir=data_dir,
-        database_url=database_url,
-        tls_cert=tls_cert,
-        tls_key=tls_key,
-        log_level=os.environ.get("OSTIARY_LOG_LEVEL", "info").lower(),
-    )
+    try:
+        serve_access_gateway(
+            host=host,
+            port=port,
+            public_url=public_url,
+            data_dir=data_dir,
+            database_url=database_url,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            log_level=os.environ.get("OSTIARY_LOG_LEVEL", "info").lower(),
+        )
+    except StartError as exc:
+        typer.echo(f"error: cannot start: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 @access_gateway_clients.command("create")
 def access_gateway_client_create(
     name: Annotated[str, typer.Option("--name", help="A name for the client")],
     scope: Annotated[
-        list[str] | None, typer.Option("--scope", help="A scope (repeat); default: all okta.oag.*")
+        list[str] | None,
+        typer.Option("--scope", help="A scope (repeat); default: the app, cert and idp scopes"),
     ] = None,
     data_dir: DataDirOpt = None,
     database_url: DatabaseOpt = None,

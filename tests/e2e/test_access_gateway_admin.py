@@ -848,3 +848,32 @@ def test_an_idp_in_use_keeps_its_domain_but_takes_a_new_token(
     assert rotated.json()["validationStatus"]["valid"] is True
     renamed = admin.put(f"{gateway.url}/api/v2/apps/{app['id']}", json={"description": "still synced"})
     assert renamed.status_code == 200, renamed.text
+
+
+def test_an_unreachable_database_ends_the_command_with_one_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from tests.e2e.servers import OSTIARY, free_port
+
+    url = f"postgresql://oag:hunter2@127.0.0.1:{free_port()}/oag"
+    result = subprocess.run(
+        [
+            OSTIARY,
+            "access-gateway",
+            "--port",
+            str(free_port()),
+            "--data-dir",
+            str(tmp_path),
+            "--database-url",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ),
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot start: the database is unreachable")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "hunter2" not in result.stderr

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
@@ -17,6 +18,11 @@ from ostiary.access_gateway.bootstrap import prepare, stored_public_url
 from ostiary.access_gateway.runtime import DEFAULT_PORT, GatewayConfig, make_config, open_runtime
 from ostiary.access_gateway.server import build_app
 from ostiary.access_gateway.store import migrate
+
+
+class StartError(RuntimeError):
+    """The data dir or the database cannot be used; the message names no secret."""
+
 
 ProxyFactory = Callable[[StoreAppCatalog, GatewayConfig], ASGIApp]
 
@@ -57,7 +63,15 @@ def serve(
         finally:
             await runtime.close()
 
-    asyncio.run(start())
+    try:
+        asyncio.run(start())
+    except (ConnectionError, TimeoutError) as exc:
+        raise StartError(f"the database is unreachable ({exc})") from None
+    except OSError as exc:
+        raise StartError(f"{exc.strerror or exc} ({exc.filename or config.data_dir})") from None
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        raise StartError(f"the database is unreachable or unusable ({type(cause).__name__})") from None
     runtime = open_runtime(config)
     catalog = StoreAppCatalog(runtime)
     proxy = proxy_factory(catalog, config) if proxy_factory else None
