@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 
 TIMEOUT = httpx.Timeout(10.0)
+CHECK_TIMEOUT = httpx.Timeout(3.0)
+"""A status check (``validationStatus``, the health check) gives a slow org less time."""
 
 
 class OrgSyncError(RuntimeError):
@@ -43,10 +45,17 @@ class OrgClient:
         }
         self._transport = transport
 
-    async def _call(self, method: str, path: str, json: Any = None, expect: Sequence[int] = (200,)) -> Any:
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        expect: Sequence[int] = (200,),
+        limit: httpx.Timeout = TIMEOUT,
+    ) -> Any:
         try:
             async with httpx.AsyncClient(
-                base_url=self.base_url, headers=self._headers, timeout=TIMEOUT, transport=self._transport
+                base_url=self.base_url, headers=self._headers, timeout=limit, transport=self._transport
             ) as client:
                 response = await client.request(method, path, json=json)
         except httpx.HTTPError as exc:
@@ -73,7 +82,7 @@ class OrgClient:
     async def check(self) -> bool:
         """Whether the API token works against the org."""
         try:
-            await self._call("GET", "/api/v1/apps?limit=1")
+            await self._call("GET", "/api/v1/apps?limit=1", limit=CHECK_TIMEOUT)
         except OrgSyncError:
             return False
         return True
