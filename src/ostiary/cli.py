@@ -313,5 +313,82 @@ def _run_domain(make: Any) -> Any:
         raise typer.Exit(1) from None
 
 
+access_gateway_app = typer.Typer(
+    help="The access gateway and its /api/v2 admin API.", invoke_without_command=True
+)
+access_gateway_clients = typer.Typer(help="Admin API clients (private_key_jwt).", no_args_is_help=True)
+app.add_typer(access_gateway_app, name="access-gateway")
+access_gateway_app.add_typer(access_gateway_clients, name="api-client")
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="State directory (default: OSTIARY_DATA_DIR)")
+]
+PublicUrlOpt = Annotated[
+    str | None, typer.Option("--public-url", help="Admin origin (default: http://localhost:<port>)")
+]
+
+
+@access_gateway_app.callback()
+def access_gateway(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8090,
+    public_url: PublicUrlOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseOpt = None,
+    tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="PEM certificate for https")] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key for https")] = None,
+) -> None:
+    """Run the access gateway: ``ostiary access-gateway [--port 8090] [--public-url URL]``."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if (tls_cert is None) != (tls_key is None):
+        typer.echo("error: --tls-cert and --tls-key go together", err=True)
+        raise typer.Exit(2)
+    from ostiary.access_gateway.command import StartError
+    from ostiary.access_gateway.command import serve as serve_access_gateway
+
+    try:
+        serve_access_gateway(
+            host=host,
+            port=port,
+            public_url=public_url,
+            data_dir=data_dir,
+            database_url=database_url,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            log_level=os.environ.get("OSTIARY_LOG_LEVEL", "info").lower(),
+        )
+    except StartError as exc:
+        typer.echo(f"error: cannot start: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@access_gateway_clients.command("create")
+def access_gateway_client_create(
+    name: Annotated[str, typer.Option("--name", help="A name for the client")],
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", help="A scope (repeat); default: the app, cert and idp scopes"),
+    ] = None,
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseOpt = None,
+    public_url: PublicUrlOpt = None,
+) -> None:
+    """Create an admin API client; prints one JSON object (the private key is shown only once)."""
+    import json
+
+    from ostiary.access_gateway.admin.api_clients import UnknownScope
+    from ostiary.access_gateway.command import create_client
+
+    try:
+        created = create_client(
+            name=name, scopes=scope or [], data_dir=data_dir, database_url=database_url, public_url=public_url
+        )
+    except UnknownScope as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(created, indent=2))
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,1 @@
+"""The access gateway's ``/api/v2`` admin API (oag-admin.yaml)."""

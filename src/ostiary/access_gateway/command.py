@@ -1,0 +1,110 @@
+"""What ``ostiary access-gateway`` and ``ostiary access-gateway api-client create`` run."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
+
+from ostiary.access_gateway.admin.api_clients import create_api_client
+from ostiary.access_gateway.admin.catalog import StoreAppCatalog
+from ostiary.access_gateway.bootstrap import prepare, stored_public_url
+from ostiary.access_gateway.runtime import DEFAULT_PORT, GatewayConfig, make_config, open_runtime
+from ostiary.access_gateway.server import build_app
+from ostiary.access_gateway.store import migrate
+
+
+class StartError(RuntimeError):
+    """The data dir or the database cannot be used; the message names no secret."""
+
+
+ProxyFactory = Callable[[StoreAppCatalog, GatewayConfig], ASGIApp]
+
+
+def serve(
+    *,
+    host: str,
+    port: int,
+    public_url: str | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    log_level: str = "info",
+    proxy_factory: ProxyFactory | None = None,
+    extra_admin_routes: Sequence[BaseRoute] = (),
+) -> None:
+    """Migrate, record the public URL, make the public host's certificate, then serve.
+
+    ``proxy_factory`` builds the proxy's ASGI app from the shared catalog; ``extra_admin_routes``
+    are mounted on the admin origin (e.g. the proxy's ``/api/v2/.well-known/jwks.json``)."""
+    import uvicorn
+
+    from ostiary.log_redaction import uvicorn_log_config
+
+    config = make_config(
+        port=port,
+        public_url=public_url,
+        data_dir=data_dir,
+        database_url=database_url,
+        tls=tls_cert is not None,
+    )
+
+    async def start() -> None:
+        runtime = open_runtime(config)
+        try:
+            await prepare(runtime)
+        finally:
+            await runtime.close()
+
+    try:
+        asyncio.run(start())
+    except (ConnectionError, TimeoutError) as exc:
+        raise StartError(f"the database is unreachable ({exc})") from None
+    except OSError as exc:
+        raise StartError(f"{exc.strerror or exc} ({exc.filename or config.data_dir})") from None
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        raise StartError(f"the database is unreachable or unusable ({type(cause).__name__})") from None
+    runtime = open_runtime(config)
+    catalog = StoreAppCatalog(runtime)
+    proxy = proxy_factory(catalog, config) if proxy_factory else None
+    app = build_app(runtime, proxy_app=proxy, catalog=catalog, extra_admin_routes=extra_admin_routes)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        ssl_certfile=str(tls_cert) if tls_cert else None,
+        ssl_keyfile=str(tls_key) if tls_key else None,
+        log_level=log_level,
+        log_config=uvicorn_log_config(),
+        server_header=False,
+        date_header=False,
+    )
+
+
+def create_client(
+    *,
+    name: str,
+    scopes: Sequence[str],
+    data_dir: Path | None,
+    database_url: str | None,
+    public_url: str | None,
+) -> dict[str, Any]:
+    async def run() -> dict[str, Any]:
+        runtime = open_runtime(make_config(data_dir=data_dir, database_url=database_url))
+        try:
+            await migrate.upgrade(runtime.engine)
+            url = public_url or await stored_public_url(runtime) or f"http://localhost:{DEFAULT_PORT}"
+            runtime.config = dataclasses.replace(runtime.config, public_url=url.rstrip("/"))
+            return await create_api_client(runtime, name, scopes)
+        finally:
+            await runtime.close()
+
+    return asyncio.run(run())

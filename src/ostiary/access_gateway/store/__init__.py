@@ -1,0 +1,1 @@
+"""The access gateway's own storage: tables, engine, migrations (never the org server's store)."""
