@@ -10,9 +10,7 @@ from tests.unit.oauth_helpers import basic, client_token, service_client
 
 
 async def _server_for_audience(admin: httpx.AsyncClient, audience: str) -> str:
-    created = await admin.post(
-        "/api/v1/authorizationServers", json={"name": "rs", "audiences": [audience]}
-    )
+    created = await admin.post("/api/v1/authorizationServers", json={"name": "rs", "audiences": [audience]})
     assert created.status_code == 201, created.text
     server_id = created.json()["id"]
     base = f"/api/v1/authorizationServers/{server_id}"
