@@ -59,6 +59,9 @@ class PlainServer:
             "OSTIARY_DATA_DIR": str(self.data_dir),
             "OSTIARY_BASE_URL": self.url,
             "OSTIARY_LOG_LEVEL": "warning",
+            # a suite makes more calls a minute than Okta's per-org defaults allow; the limits
+            # are tested elsewhere
+            "OSTIARY_RATE_LIMITS": "off",
         }
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -232,6 +232,21 @@ def test_bad_submission_bodies_change_nothing(env: Env) -> None:
             "E0000003",
         )
         assert admin.get(f"{SUBMISSIONS}/ok_type").status_code == 404
+        # a bad replacement of an own DRAFT changes nothing
+        own = {"type": "acme_own", "name": "Own", "scopes": ["okta.users.read"]}
+        assert admin.post(SUBMISSIONS, json=own).status_code == 201
+        for body in (
+            {"name": "", "scopes": ["okta.users.read"]},
+            {**own, "type": "renamed"},
+            {**own, "scopes": []},
+        ):
+            assert_okta_error(admin.put(f"{SUBMISSIONS}/acme_own", json=body), 400, "E0000001")
+        kept = admin.get(f"{SUBMISSIONS}/acme_own").json()
+        assert (kept["name"], kept["scopes"], kept["status"]) == ("Own", ["okta.users.read"], "DRAFT")
+        assert_okta_error(
+            admin.post(f"{SUBMISSIONS}/acme_own/lifecycle/reject", json={"reason": "x"}), 403, "E0000006"
+        )
+        assert_okta_error(admin.get(f"{CATALOG}/no_such_type"), 404, "E0000007")
         assert_okta_error(admin.post(f"{SUBMISSIONS}/nope/lifecycle/submit"), 404, "E0000007")
         assert_okta_error(
             admin.put(f"{SUBMISSIONS}/nope", json={"name": "N", "scopes": ["okta.users.read"]}),

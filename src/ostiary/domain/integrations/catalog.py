@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 
 from ostiary.domain.audit.log import Target, record
 from ostiary.domain.clients.records import validation_error
@@ -145,16 +146,23 @@ async def _own_row(tx: Tx, entry_type: str, *, operator: bool = False) -> Integr
 async def create_entry(tx: Tx, body: Mapping[str, Any]) -> Entry:
     fields = parse_entry(body)
     if await _row(tx, fields.type) is not None:
-        raise validation_error("type", f"type: An integration of type '{fields.type}' already exists")
+        raise _type_taken(fields.type)
     now = utcnow()
     row = IntegrationEntry(
         type=fields.type, publisher_org_id=tx.org_id, status=DRAFT, status_reason=None, created=now
     )
     _apply(row, fields, now)
     tx.session.add(row)
-    await tx.session.flush()
+    try:
+        await tx.session.flush()
+    except IntegrityError as exc:  # created by a concurrent request since we looked
+        raise _type_taken(fields.type) from exc
     record(tx, "ostiary.integration.entry.create", "Create API service integration entry", [_target(row)])
     return _view(row)
+
+
+def _type_taken(entry_type: str) -> Exception:
+    return validation_error("type", f"type: An integration of type '{entry_type}' already exists")
 
 
 def _apply(row: IntegrationEntry, fields: EntryFields, now: datetime) -> None:
