@@ -434,6 +434,12 @@ def test_an_ordinary_app_is_not_reachable_as_an_install(env: Env) -> None:
         assert_okta_error(admin.get(f"{API}/{app['id']}"), 404, "E0000007")
         assert_okta_error(admin.delete(f"{API}/{app['id']}"), 404, "E0000007")
         assert_okta_error(admin.post(f"{API}/{app['id']}/credentials/secrets"), 404, "E0000007")
+        # an install whose app is deleted through /api/v1/apps is gone as an install too
+        installed = install(env, "acme")["id"]
+        assert admin.post(f"/api/v1/apps/{installed}/lifecycle/deactivate").status_code == 200
+        assert admin.delete(f"/api/v1/apps/{installed}").status_code == 204
+        assert_okta_error(admin.get(f"{API}/{installed}"), 404, "E0000007")
+        assert installed not in [i["id"] for i in admin.get(API, params={"limit": 200}).json()]
 
 
 # --- tokens ---------------------------------------------------------------------------------
