@@ -338,6 +338,13 @@ def test_install_answers_201_as_the_spec_example(env: Env) -> None:
         assert app["settings"]["oauthClient"]["application_type"] == "service"
         assert app["credentials"]["oauthClient"]["token_endpoint_auth_method"] == "client_secret_basic"
         assert app["settings"]["oauthClient"]["grant_types"] == ["client_credentials"]
+        # grantedScopes follow the app's grants when an admin changes them through /api/v1/apps
+        grants = admin.get(f"/api/v1/apps/{created['id']}/grants").json()
+        logs_grant = next(g["id"] for g in grants if g["scopeId"] == "okta.logs.read")
+        assert admin.delete(f"/api/v1/apps/{created['id']}/grants/{logs_grant}").status_code == 204
+        assert admin.get(f"{API}/{created['id']}").json()["grantedScopes"] == SYNC_SCOPES[:2]
+        listed = {i["id"]: i for i in admin.get(API, params={"limit": 200}).json()}
+        assert listed[created["id"]]["grantedScopes"] == SYNC_SCOPES[:2]
     with env.admin("globex") as other:  # another org does not see it
         assert_okta_error(other.get(f"{API}/{created['id']}"), 404, "E0000007")
         assert_okta_error(other.delete(f"{API}/{created['id']}"), 404, "E0000007")

@@ -64,14 +64,21 @@ class Secret:
     plaintext: str | None = None  # only in the response that creates it
 
 
-def _install(row: ApiServiceInstall, secret: str | None = None) -> Install:
+def _install(
+    row: ApiServiceInstall, secret: str | None = None, live: frozenset[str] | None = None
+) -> Install:
+    """``live``: the scopes granted now (an admin may have revoked or added grants through
+    ``/api/v1/apps/{id}/grants``); the install's own order first."""
+    scopes = tuple(row.granted_scopes)
+    if live is not None:
+        scopes = tuple(s for s in scopes if s in live) + tuple(sorted(live - set(scopes)))
     return Install(
         id=row.id,
         type=row.type,
         name=row.name,
         config_guide_url=row.config_guide_url,
         logo_url=row.logo_url,
-        granted_scopes=tuple(row.granted_scopes),
+        granted_scopes=scopes,
         properties=row.properties,
         created_by=row.created_by,
         created=row.created,
@@ -164,14 +171,27 @@ async def _row(tx: Tx, install_id: str) -> ApiServiceInstall:
     return row
 
 
+async def _live_scopes(tx: Tx, install_ids: list[str]) -> dict[str, frozenset[str]]:
+    """The ``okta.*`` scopes granted (ACTIVE) to each install's app now."""
+    stmt = select(AppGrant.app_id, AppGrant.scope_id).where(
+        AppGrant.org_id == tx.org_id, AppGrant.app_id.in_(install_ids), AppGrant.status == ACTIVE
+    )
+    found: dict[str, set[str]] = {install_id: set() for install_id in install_ids}
+    for app_id, scope in (await tx.session.execute(stmt)).all():
+        found[app_id].add(scope)
+    return {install_id: frozenset(scopes) for install_id, scopes in found.items()}
+
+
 async def list_installs(tx: Tx, *, after: str | None, limit: int) -> Page[Install]:
     stmt = select(ApiServiceInstall).where(ApiServiceInstall.org_id == tx.org_id)
     page = await fetch_page(tx.session, stmt, ApiServiceInstall.id, after=after, limit=limit)
-    return Page([_install(row) for row in page.items], page.next_cursor)
+    live = await _live_scopes(tx, [row.id for row in page.items])
+    return Page([_install(row, live=live[row.id]) for row in page.items], page.next_cursor)
 
 
 async def get_install(tx: Tx, install_id: str) -> Install:
-    return _install(await _row(tx, install_id))
+    row = await _row(tx, install_id)
+    return _install(row, live=(await _live_scopes(tx, [row.id]))[row.id])
 
 
 async def uninstall(tx: Tx, install_id: str) -> None:
