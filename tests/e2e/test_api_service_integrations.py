@@ -259,6 +259,24 @@ def test_bad_submission_bodies_change_nothing(env: Env) -> None:
             404,
             "E0000007",
         )
+    with env.admin("default") as operator:
+        assert_okta_error(operator.post(f"{SUBMISSIONS}/nope/lifecycle/approve"), 404, "E0000007")
+        assert_okta_error(
+            operator.post(f"{SUBMISSIONS}/nope/lifecycle/reject", json={"reason": "r"}), 404, "E0000007"
+        )
+        assert_okta_error(
+            operator.post(
+                f"{SUBMISSIONS}/acme_own/lifecycle/reject",
+                content=b"{",
+                headers={"Content-Type": "application/json"},
+            ),
+            400,
+            "E0000003",
+        )
+        assert_okta_error(
+            operator.post(f"{SUBMISSIONS}/acme_own/lifecycle/reject", json={"reason": "r"}), 400, "E0000001"
+        )
+        assert operator.get(f"{SUBMISSIONS}/acme_own").json()["status"] == "DRAFT"
     with httpx.Client(base_url=env.server.org_url("acme")) as anon:
         assert_okta_error(anon.get(CATALOG), 401, "E0000011")
         assert_okta_error(anon.post(SUBMISSIONS, json={}), 401, "E0000011")
