@@ -24,6 +24,8 @@ from ostiary.http.input_guard import InputGuard
 from ostiary.http.login import authn, cookie_redirect, page, sessions
 from ostiary.http.management import api_tokens, apps, as_tokens, authorization_servers, groups, logs, users
 from ostiary.http.management import trusted_origins as trusted_origins_api
+from ostiary.http.management.api_services import routes as api_service_routes
+from ostiary.http.management.integration_catalog import routes as integration_catalog_routes
 from ostiary.http.middleware import EdgeMiddleware, hsts_mode
 from ostiary.http.oauth import routes as oauth_routes
 from ostiary.http.oauth.bearer import bearer_authenticator
@@ -72,6 +74,8 @@ def build_routes() -> list[BaseRoute]:
         *sessions.routes,
         *page.routes,
         *cookie_redirect.routes,
+        *api_service_routes,
+        *integration_catalog_routes,
     ]
 
 

@@ -390,5 +390,39 @@ def access_gateway_client_create(
     typer.echo(json.dumps(created, indent=2))
 
 
+integration_app = typer.Typer(help="The API service integration catalog.", no_args_is_help=True)
+app.add_typer(integration_app, name="integration")
+
+
+@integration_app.command("publish")
+def integration_publish(
+    file: Annotated[Path, typer.Option("-f", "--file", help="entry.yaml: type, name, scopes, ...")],
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Create or update a catalog entry and make it ACTIVE at once; prints its type.
+
+    The file's keys: type, name, scopes (okta.* scopes) required; description, logoUrl,
+    configGuideUrl, properties optional. A new entry is published by the default org.
+    """
+    import yaml
+
+    from ostiary.domain.integrations import catalog
+
+    try:
+        body = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        typer.echo(f"error: cannot read {file}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if not isinstance(body, dict):
+        typer.echo(f"error: {file} must be a YAML mapping (type, name, scopes, ...)", err=True)
+        raise typer.Exit(1)
+
+    async def work(tx: Any) -> str:
+        entry = await catalog.publish_entry(tx, body)
+        return entry.type
+
+    typer.echo(_run_domain(lambda: _with_tx(database_url, None, work)))
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,1 @@
+"""API service integrations: the catalog of entries publishers offer, and their installs per org."""
