@@ -25,7 +25,7 @@ from ostiary.domain.authz import servers
 from ostiary.domain.authz.policy_sets import IDENTITY, RESOURCE, ClaimView, policy_set
 from ostiary.domain.tokens.access_tokens import UserSubject, access_token_claims, new_jti
 from ostiary.domain.tokens.claims import evaluate_claims
-from ostiary.domain.tokens.grants.base import GrantContext, TokenResponse
+from ostiary.domain.tokens.grant_context import GrantContext, TokenResponse
 from ostiary.domain.tokens.oidc_claims import claims_for_scopes
 from ostiary.domain.tokens.user_context import UserContext, load_user_context
 from ostiary.jose.signer import left_hash

@@ -35,7 +35,7 @@ from ostiary.domain.authz.policy_engine import POLICY_DENIED, TokenRequest
 from ostiary.domain.authz.policy_sets import policy_set
 from ostiary.domain.clients.assignments import is_user_assigned
 from ostiary.domain.oauth_errors import OAuthError
-from ostiary.domain.tokens import refresh_tokens, user_tokens  # modules: user_tokens imports grants.base
+from ostiary.domain.tokens import refresh_tokens, user_tokens
 from ostiary.domain.tokens.access_tokens import minted_id
 from ostiary.domain.tokens.grants.base import (
     GrantContext,
