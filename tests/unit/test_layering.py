@@ -125,7 +125,6 @@ KNOWN_DEBT: dict[str, frozenset[str]] = {
     "ostiary.http.management.trusted_origins": frozenset({"ostiary.store.models.sessions"}),
     "ostiary.http.management.users": frozenset({"ostiary.store.models"}),
     "ostiary.http.middleware": frozenset({"ostiary.store.models"}),
-    "ostiary.http.oauth.authorize.assignment": frozenset({"ostiary.store.models"}),
     "ostiary.http.oauth.authorize.prompt": frozenset({"ostiary.store.models.sessions"}),
     "ostiary.http.oauth.authorize.state": frozenset(
         {"ostiary.store.models", "ostiary.store.models.sessions"}

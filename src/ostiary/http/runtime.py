@@ -16,6 +16,7 @@ from ostiary.domain.authz.keys import KeyRings
 from ostiary.domain.authz.servers import ServerCache
 from ostiary.domain.caches import DomainCaches, share_caches
 from ostiary.domain.context import Actor
+from ostiary.domain.tokens.storage import TokenStorage
 from ostiary.http.errors import OktaHTTPError
 from ostiary.http.hosts import HostMatch, match_host
 from ostiary.jose.signer import Signer
@@ -42,6 +43,9 @@ class Principal:
     kind: str  # "api_token" or "oauth"
 
 
+TokenStorageFactory = Callable[[AsyncSession], TokenStorage]
+"""A transaction's session → the token path's storage ports over it (composed by the wiring)."""
+
 BearerAuthenticator = Callable[[AsyncSession, Org, str, str], Awaitable[Principal | None]]
 """(session, org, org_url, access token) → the principal, or None when the token is not valid."""
 
@@ -57,6 +61,8 @@ class Runtime:
     servers: ServerCache
     rings: KeyRings
     signer: Signer
+    token_storage: TokenStorageFactory
+    """The storage ports of the token path for a session (``domain.tokens.storage``)."""
     limiter: Any = None
     bearer: BearerAuthenticator | None = None
     extras: dict[str, Any] = field(default_factory=dict)

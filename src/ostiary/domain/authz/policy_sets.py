@@ -257,6 +257,17 @@ async def server_claims(session: AsyncSession, org_id: str, server_id: str) -> t
     return (await policy_set(session, org_id, server_id)).claims
 
 
+class CachedPolicySets:
+    """:class:`~ostiary.domain.tokens.storage.PolicySets` over a session, through the
+    runtime's policy set cache (:func:`policy_set`)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def policy_set(self, org_id: str, server_id: str) -> ServerPolicySet:
+        return await policy_set(self.session, org_id, server_id)
+
+
 def invalidate(session: AsyncSession, org_id: str, server_id: str) -> None:
     """Drop the server's cached set now and once more after ``session`` commits."""
     cache_events.forget_after_commit(session, caches_of(session).policy_sets.entries, (org_id, server_id))

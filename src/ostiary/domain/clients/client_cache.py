@@ -189,3 +189,14 @@ def _client_key(row: AppJwk) -> ClientKey | None:
         log.warning("client %s: stored key %s is not usable: %s", row.app_id, row.id, exc)
         return None
     return ClientKey(id=row.id, kid=row.kid, alg=pinned.alg, key=pinned.key)
+
+
+class CachedClients:
+    """:class:`~ostiary.domain.tokens.storage.ClientDirectory` over a session, through the
+    runtime's client cache (:func:`get_active_client`)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def active_client(self, org_id: str, client_id: str) -> Client | None:
+        return await get_active_client(self.session, org_id, client_id)

@@ -63,6 +63,17 @@ async def granted_scopes_for(
     return scopes
 
 
+class CachedScopeGrants:
+    """:class:`~ostiary.domain.tokens.storage.ScopeGrants` over a session, through the
+    runtime's client cache (:func:`granted_scopes_for`)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def granted_scopes(self, org_id: str, client_id: str, issuer: str) -> frozenset[str]:
+        return await granted_scopes_for(self.session, org_id, client_id, issuer)
+
+
 async def granted_scopes(tx: Tx, client_id: str, issuer: str) -> frozenset[str]:
     return await granted_scopes_for(tx.session, tx.org_id, client_id, issuer)
 

@@ -9,17 +9,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from ostiary.domain.authz.keys import KeyRing
 from ostiary.domain.clients.client_cache import Client
+from ostiary.domain.tokens.storage import TokenStorage
 from ostiary.jose.signer import Signer
 from ostiary.store.models import AuthorizationServer
 
 
 @dataclass(frozen=True)
 class GrantContext:
-    session: AsyncSession
+    storage: TokenStorage
+    """Every storage port a grant may use (never a database session)."""
     org_id: str
     org_url: str
     server: AuthorizationServer

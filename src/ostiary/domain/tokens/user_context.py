@@ -8,13 +8,16 @@ assigned directly), ``org.*`` and the user's groups.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.domain.authz.expressions import EvalContext, GroupRef
 from ostiary.store.models import AppUserAssignment, Group, GroupMembership, Org, User
+
+if TYPE_CHECKING:
+    from ostiary.domain.tokens.storage import TokenUsers
 
 BUILT_IN = "BUILT_IN"
 
@@ -71,13 +74,38 @@ async def _app_user_profile(session: AsyncSession, org_id: str, app_id: str, use
     return dict(row.profile or {})
 
 
-async def load_user_context(session: AsyncSession, org_id: str, client: Any, user: User) -> UserContext:
-    groups = await user_groups(session, org_id, user.id)
+async def load_user_context(users: TokenUsers, org_id: str, client: Any, user: User) -> UserContext:
+    groups = await users.groups(org_id, user.id)
     context = EvalContext(
         user=user_attributes(user),
         app=app_attributes(client),
-        appuser=await _app_user_profile(session, org_id, client.id, user.id),
-        org=await _org_attributes(session, org_id),
+        appuser=await users.app_profile(org_id, client.id, user.id),
+        org=await users.org_attributes(org_id),
         groups=tuple(groups),
     )
     return UserContext(group_ids=frozenset(g.id for g in groups), eval=context)
+
+
+class SessionTokenUsers:
+    """:class:`~ostiary.domain.tokens.storage.TokenUsers` over a session (plain reads)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def user(self, org_id: str, user_id: str) -> User | None:
+        user = await self.session.get(User, user_id)
+        return user if user is not None and user.org_id == org_id else None
+
+    async def groups(self, org_id: str, user_id: str) -> list[GroupRef]:
+        return await user_groups(self.session, org_id, user_id)
+
+    async def app_profile(self, org_id: str, app_id: str, user_id: str) -> dict[str, Any]:
+        return await _app_user_profile(self.session, org_id, app_id, user_id)
+
+    async def org_attributes(self, org_id: str) -> dict[str, Any]:
+        return await _org_attributes(self.session, org_id)
+
+    async def is_assigned(self, org_id: str, app_id: str, user_id: str) -> bool:
+        from ostiary.domain.clients.assignments import is_user_assigned
+
+        return await is_user_assigned(self.session, org_id, app_id, user_id)

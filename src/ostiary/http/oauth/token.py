@@ -168,7 +168,7 @@ async def _grant(
     grant = check_grant_type_supported(grant_type)
     check_grant_type_allowed(caller.app, grant_type)
     ctx = GrantContext(
-        session=session,
+        storage=request.rt.token_storage(session),
         org_id=server.org.id,
         org_url=server.org_url,
         server=server.server,
@@ -179,7 +179,7 @@ async def _grant(
         ring=ring,
         signer=request.rt.signer,
     )
-    return await run_grant(grant, ctx, caller)
+    return await run_grant(grant, ctx, caller, session)
 
 
 def check_grant_type_supported(grant_type: str) -> Grant:
@@ -189,10 +189,12 @@ def check_grant_type_supported(grant_type: str) -> Grant:
     return grant
 
 
-async def run_grant(grant: Grant, ctx: GrantContext, caller: AuthenticatedClient) -> TokenResponse:
+async def run_grant(
+    grant: Grant, ctx: GrantContext, caller: AuthenticatedClient, session: AsyncSession
+) -> TokenResponse:
     if caller.method in ASSERTION_METHODS:
         # The assertion's jti is written: a failed grant undoes only its own writes.
-        async with ctx.session.begin_nested():
+        async with session.begin_nested():
             return await grant(ctx)
     return await grant(ctx)
 

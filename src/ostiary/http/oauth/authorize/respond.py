@@ -74,7 +74,7 @@ async def success_response(authz: Authorization, ctx: GrantContext) -> Response:
     values: dict[str, str] = {}
     code = None
     if authz.wants_code:
-        code = await issue_code(ctx.session, _code_grant(authz, authenticated_at))
+        code = await issue_code(ctx.storage.codes, _code_grant(authz, authenticated_at))
         values["code"] = code
     access_token = None
     if authz.wants_token:
