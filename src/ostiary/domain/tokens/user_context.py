@@ -10,16 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.domain.authz.expressions import EvalContext, GroupRef
-from ostiary.store.models import AppUserAssignment, Group, GroupMembership, Org, User
+from ostiary.store.models import Org, User
+from ostiary.store.repositories import user_context as user_context_rows
 
 if TYPE_CHECKING:
     from ostiary.domain.tokens.storage import TokenUsers
-
-BUILT_IN = "BUILT_IN"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,17 +30,10 @@ class UserContext:
 
 async def user_groups(session: AsyncSession, org_id: str, user_id: str) -> list[GroupRef]:
     """The user's groups, Everyone included, in id order."""
-    stmt = (
-        select(Group.id, Group.name)
-        .outerjoin(
-            GroupMembership,
-            (GroupMembership.group_id == Group.id) & (GroupMembership.user_id == user_id),
-        )
-        .where(Group.org_id == org_id)
-        .where((Group.type == BUILT_IN) | (GroupMembership.user_id.is_not(None)))
-        .order_by(Group.id)
-    )
-    return [GroupRef(id=row.id, name=row.name) for row in (await session.execute(stmt)).all()]
+    return [
+        GroupRef(id=i, name=n)
+        for i, n in await user_context_rows.group_ids_and_names(session, org_id, user_id)
+    ]
 
 
 def user_attributes(user: User) -> dict[str, Any]:
@@ -67,13 +58,6 @@ async def _org_attributes(session: AsyncSession, org_id: str) -> dict[str, Any]:
     return {"id": org.id, "name": org.name, "subdomain": org.subdomain}
 
 
-async def _app_user_profile(session: AsyncSession, org_id: str, app_id: str, user_id: str) -> dict[str, Any]:
-    row = await session.get(AppUserAssignment, (app_id, user_id))
-    if row is None or row.org_id != org_id:
-        return {}
-    return dict(row.profile or {})
-
-
 async def load_user_context(users: TokenUsers, org_id: str, client: Any, user: User) -> UserContext:
     groups = await users.groups(org_id, user.id)
     context = EvalContext(
@@ -87,7 +71,8 @@ async def load_user_context(users: TokenUsers, org_id: str, client: Any, user: U
 
 
 class SessionTokenUsers:
-    """:class:`~ostiary.domain.tokens.storage.TokenUsers` over a session (plain reads)."""
+    """:class:`~ostiary.domain.tokens.storage.TokenUsers` over a session (the reads are
+    ``store.repositories.user_context``'s)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -100,12 +85,10 @@ class SessionTokenUsers:
         return await user_groups(self.session, org_id, user_id)
 
     async def app_profile(self, org_id: str, app_id: str, user_id: str) -> dict[str, Any]:
-        return await _app_user_profile(self.session, org_id, app_id, user_id)
+        return await user_context_rows.app_user_profile(self.session, org_id, app_id, user_id)
 
     async def org_attributes(self, org_id: str) -> dict[str, Any]:
         return await _org_attributes(self.session, org_id)
 
     async def is_assigned(self, org_id: str, app_id: str, user_id: str) -> bool:
-        from ostiary.domain.clients.assignments import is_user_assigned
-
-        return await is_user_assigned(self.session, org_id, app_id, user_id)
+        return await user_context_rows.is_user_assigned(self.session, org_id, app_id, user_id)
