@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from ostiary.domain.authz import servers as servers_domain
+from ostiary.domain.orgs import Org
 from ostiary.http.errors import OAuthHTTPError
 from ostiary.http.runtime import Runtime, runtime
-from ostiary.store.models import AuthorizationServer, Org
+from ostiary.store.models import AuthorizationServer
 
 
 @dataclass(frozen=True)

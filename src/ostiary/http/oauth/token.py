@@ -21,6 +21,7 @@ from ostiary.compact_json import dumps
 from ostiary.domain.authz.keys import KeyRing
 from ostiary.domain.clients.authentication import AuthenticatedClient
 from ostiary.domain.oauth_errors import OAuthError, invalid_request, unsupported_grant_type
+from ostiary.domain.orgs import Org
 from ostiary.domain.tokens.grants import GRANTS
 from ostiary.domain.tokens.grants.base import Grant, GrantContext, TokenResponse, check_grant_type_allowed
 from ostiary.http.cors import actual_response_headers, trusted_origin_for
@@ -29,7 +30,6 @@ from ostiary.http.oauth.client_auth import ASSERTION_METHODS, client_for
 from ostiary.http.oauth.params import MAX_FORM_BYTES, TOKEN_SECRETS, form_params
 from ostiary.http.oauth.servers import ServerContext, server_context
 from ostiary.http.runtime import Runtime, runtime_of
-from ostiary.store.models import Org
 
 _NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
 _JSON = (b"content-type", b"application/json")
