@@ -126,7 +126,6 @@ KNOWN_DEBT: dict[str, frozenset[str]] = {
     "ostiary.http.oauth.authorize.state": frozenset(
         {"ostiary.store.models", "ostiary.store.models.sessions"}
     ),
-    "ostiary.http.oauth.servers": frozenset({"ostiary.store.models"}),
     "ostiary.http.runtime": frozenset({"ostiary.store.db"}),
     # The database's faults (timeouts, outages, deadlocks) are told apart where the driver's
     # exceptions are known, in store/; http maps them to 503s and retries. A domain-level

@@ -25,13 +25,14 @@ from ostiary.domain.authz.policy_engine import (
     ScopeInfo,
 )
 from ostiary.domain.authz.policy_sets import ServerPolicySet
+from ostiary.domain.authz.servers import ServerRecord
 from ostiary.domain.clients.client_cache import Client
 from ostiary.domain.tokens.grant_context import GrantContext
 from ostiary.domain.tokens.storage import TokenStorage
 from ostiary.jose.jwk import KeySet
 from ostiary.jose.keys import SigningKey, generate_signing_key
 from ostiary.jose.signer import encode_jwt
-from ostiary.store.models import AuthorizationServer, User
+from ostiary.store.models import User
 from ostiary.store.models.codes import AuthorizationCode
 from ostiary.store.models.refresh_tokens import RefreshToken
 from ostiary.timeutil import utcnow
@@ -270,16 +271,16 @@ def user(user_id: str = USER, *, status: str = "ACTIVE", status_changed: datetim
     )
 
 
-def server(kind: str = "DEFAULT", server_id: str = SERVER) -> AuthorizationServer:
-    now = utcnow()
-    return AuthorizationServer(
+def server(kind: str = "DEFAULT", server_id: str = SERVER) -> ServerRecord:
+    return ServerRecord(
         org_id=ORG,
         id=server_id,
         kind=kind,
         name=server_id,
-        audiences=["api://default"],
-        created=now,
-        last_updated=now,
+        status="ACTIVE",
+        audiences=("api://default",),
+        signing_alg="ES256",
+        settings={},
     )
 
 

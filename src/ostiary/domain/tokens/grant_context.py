@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ostiary.domain.authz.keys import KeyRing
+from ostiary.domain.authz.servers import ServerRecord
 from ostiary.domain.clients.client_cache import Client
 from ostiary.domain.tokens.storage import TokenStorage
 from ostiary.jose.signer import Signer
-from ostiary.store.models import AuthorizationServer
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class GrantContext:
     """Every storage port a grant may use (never a database session)."""
     org_id: str
     org_url: str
-    server: AuthorizationServer
+    server: ServerRecord
     issuer: str
     audiences: Sequence[str]
     client: Client
