@@ -122,7 +122,6 @@ KNOWN_DEBT: dict[str, frozenset[str]] = {
     "ostiary.http.management.render": frozenset({"ostiary.store.models"}),
     "ostiary.http.management.trusted_origins": frozenset({"ostiary.store.models.sessions"}),
     "ostiary.http.management.users": frozenset({"ostiary.store.models"}),
-    "ostiary.http.oauth.authorize.prompt": frozenset({"ostiary.store.models.sessions"}),
     "ostiary.http.oauth.authorize.state": frozenset(
         {"ostiary.store.models", "ostiary.store.models.sessions"}
     ),
