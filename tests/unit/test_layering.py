@@ -120,7 +120,6 @@ KNOWN_DEBT: dict[str, frozenset[str]] = {
         {"ostiary.store.models", "ostiary.store.models.policies"}
     ),
     "ostiary.http.management.render": frozenset({"ostiary.store.models"}),
-    "ostiary.http.management.trusted_origins": frozenset({"ostiary.store.models.sessions"}),
     "ostiary.http.management.users": frozenset({"ostiary.store.models"}),
     "ostiary.http.oauth.authorize.state": frozenset(
         {"ostiary.store.models", "ostiary.store.models.sessions"}
