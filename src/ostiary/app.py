@@ -23,7 +23,7 @@ from ostiary.domain.clients.client_cache import CachedClients
 from ostiary.domain.clients.grants import CachedScopeGrants
 from ostiary.domain.tokens.storage import TokenStorage
 from ostiary.domain.tokens.user_context import SessionTokenUsers
-from ostiary.http.cache_sync import cache_listener
+from ostiary.http.cache_sync import cache_event_handlers
 from ostiary.http.errors import EXCEPTION_HANDLERS
 from ostiary.http.fast_routes import TokenFastPath
 from ostiary.http.input_guard import InputGuard
@@ -45,6 +45,7 @@ from ostiary.jose.sign_processes import ProcessSigner
 from ostiary.jose.signer import JwtSigner, Signer
 from ostiary.settings import Settings, load_settings
 from ostiary.store import migrate
+from ostiary.store.cache_events import CacheEventListener
 from ostiary.store.db import Database, Timeouts
 from ostiary.store.repositories import orgs
 from ostiary.store.repositories.assertion_jtis import SqlAssertionReplay
@@ -198,3 +199,11 @@ def sql_token_storage(session: AsyncSession) -> TokenStorage:
         codes=SqlAuthorizationCodes(session),
         refresh_tokens=SqlRefreshTokens(session),
     )
+
+
+def cache_listener(rt: Runtime) -> CacheEventListener | None:
+    """A listener applying other processes' cache events to ``rt``'s caches, or ``None``
+    where there is no channel (SQLite)."""
+    if rt.db.is_sqlite:
+        return None
+    return CacheEventListener(rt.settings.database_url, cache_event_handlers(rt), rt.forget_all)
