@@ -142,9 +142,7 @@ class ServerCache:
     def __init__(self, db: Database, ttl: float = 10.0, max_size: int = 4096) -> None:
         self.db = db
         self.ttl = ttl
-        self._entries: BoundedTTLCache[tuple[str, str], ServerRecord | None] = BoundedTTLCache(
-            max_size, ttl
-        )
+        self._entries: BoundedTTLCache[tuple[str, str], ServerRecord | None] = BoundedTTLCache(max_size, ttl)
 
     def __len__(self) -> int:
         return len(self._entries)
