@@ -16,8 +16,14 @@ from starlette.routing import BaseRoute, Route
 from ostiary.domain.authz import servers
 from ostiary.domain.authz.authorization_servers import seed_default_server
 from ostiary.domain.authz.keys import KeyRings
+from ostiary.domain.authz.policy_sets import CachedPolicySets
 from ostiary.domain.authz.servers import ServerCache
-from ostiary.http.cache_sync import cache_listener
+from ostiary.domain.caches import caches_of
+from ostiary.domain.clients.client_cache import CachedClients
+from ostiary.domain.clients.grants import CachedScopeGrants
+from ostiary.domain.tokens.storage import TokenStorage
+from ostiary.domain.tokens.user_context import SessionTokenUsers
+from ostiary.http.cache_sync import cache_event_handlers
 from ostiary.http.errors import EXCEPTION_HANDLERS
 from ostiary.http.fast_routes import TokenFastPath
 from ostiary.http.input_guard import InputGuard
@@ -41,8 +47,12 @@ from ostiary.jose.sign_processes import ProcessSigner
 from ostiary.jose.signer import JwtSigner, Signer
 from ostiary.settings import Settings, load_settings
 from ostiary.store import migrate
+from ostiary.store.cache_events import CacheEventListener
 from ostiary.store.db import Database, Timeouts
 from ostiary.store.repositories import orgs
+from ostiary.store.repositories.assertion_jtis import SqlAssertionReplay
+from ostiary.store.repositories.authorization_codes import SqlAuthorizationCodes
+from ostiary.store.repositories.refresh_tokens import SqlRefreshTokens
 
 SKIP_MIGRATE_ENV = "OSTIARY_SKIP_MIGRATE"
 
@@ -93,6 +103,7 @@ def build_runtime(settings: Settings) -> Runtime:
         servers=ServerCache(db),
         rings=KeyRings(db, encryptor),
         signer=_signer(settings),
+        token_storage=sql_token_storage,
         limiter=limiter,
     )
     rt.bearer = bearer_authenticator(rt)
@@ -177,3 +188,26 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
     )
     app.state.runtime = rt
     return app
+
+
+def sql_token_storage(session: AsyncSession) -> TokenStorage:
+    """The token path's storage ports over one transaction: the SQL stores of ``store/``, and
+    the runtime's caches in front of the client, policy set and scope grant lookups."""
+    return TokenStorage(
+        clients=CachedClients(session),
+        assertions=SqlAssertionReplay(session),
+        policy_sets=CachedPolicySets(session),
+        decisions=caches_of(session).decisions,
+        scope_grants=CachedScopeGrants(session),
+        users=SessionTokenUsers(session),
+        codes=SqlAuthorizationCodes(session),
+        refresh_tokens=SqlRefreshTokens(session),
+    )
+
+
+def cache_listener(rt: Runtime) -> CacheEventListener | None:
+    """A listener applying other processes' cache events to ``rt``'s caches, or ``None``
+    where there is no channel (SQLite)."""
+    if rt.db.is_sqlite:
+        return None
+    return CacheEventListener(rt.settings.database_url, cache_event_handlers(rt), rt.forget_all)

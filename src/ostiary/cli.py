@@ -34,6 +34,7 @@ def _settings(database_url: str | None = None) -> Any:
 async def _with_tx(database_url: str | None, org_subdomain: str | None, work: Any) -> Any:
     from ostiary.app import build_runtime, prepare
     from ostiary.domain.context import Actor, Tx
+    from ostiary.domain.orgs import org_record
     from ostiary.store.repositories import orgs
 
     rt = build_runtime(_settings(database_url))
@@ -46,7 +47,7 @@ async def _with_tx(database_url: str | None, org_subdomain: str | None, work: An
                 org = await orgs.create_org(session, org_subdomain, org_subdomain)
             org = org or await orgs.ensure_default(session)
             actor = Actor("cli", "SystemPrincipal", "ostiary-cli", "Ostiary CLI")
-            return await work(Tx(session=session, org=org, actor=actor))
+            return await work(Tx(session=session, org=org_record(org), actor=actor))
 
         return await rt.db.transaction(in_org)
     finally:

@@ -24,6 +24,7 @@ from ostiary.demo.protected_api import build_protected_api_app
 from ostiary.demo.seed import DemoPorts, demo_password, seed
 from ostiary.demo.solar_system import build_solar_system_app
 from ostiary.domain.context import Actor, Tx
+from ostiary.domain.orgs import org_record
 from ostiary.gateway.config import parse_config
 from ostiary.gateway.proxy import build_gateway_app
 from ostiary.log_redaction import uvicorn_log_config
@@ -82,9 +83,8 @@ async def load_or_seed(data_dir: Path, settings: Settings, ports: DemoPorts, app
     password = os.environ.get("OSTIARY_DEMO_PASSWORD") or demo_password()
     async with rt.db.session() as session:
         org = await orgs.ensure_default(session)
-        tx = Tx(
-            session=session, org=org, actor=Actor("demo", "SystemPrincipal", "ostiary-demo", "Ostiary demo")
-        )
+        actor = Actor("demo", "SystemPrincipal", "ostiary-demo", "Ostiary demo")
+        tx = Tx(session=session, org=org_record(org), actor=actor)
         demo = await seed(tx, org_url=settings.base_url, ports=ports, password=password)
     path.write_text(json.dumps(demo, indent=2) + "\n")
     path.chmod(0o600)

@@ -59,8 +59,10 @@ class Env:
         rings = getattr(self.server.rt, "rings", None)
         async with self.server.rt.db.session() as session:
             org = await orgs.ensure_default(session)
+            storage = self.server.rt.token_storage(session)
             return await authenticate_client(
-                session,
+                storage.clients,
+                storage.assertions,
                 org.id,
                 authorization_header=header,
                 form=form or {},

@@ -110,10 +110,7 @@ KNOWN_DEBT: dict[str, frozenset[str]] = {
     # Issue 15, item 1: these http modules still take ORM rows (or the database and the org
     # repository) from store/ instead of plain records from the domain. Delete an entry when
     # its import goes; a stale entry fails test_known_debt_is_still_real.
-    "ostiary.http.auth": frozenset({"ostiary.store.models"}),
-    "ostiary.http.cache_sync": frozenset({"ostiary.store.cache_events"}),
     "ostiary.http.login.authn": frozenset({"ostiary.store.models"}),
-    "ostiary.http.login.cookie_redirect": frozenset({"ostiary.store.models"}),
     "ostiary.http.login.page": frozenset({"ostiary.store.models.sessions"}),
     "ostiary.http.login.sessions": frozenset({"ostiary.store.models.sessions"}),
     "ostiary.http.management.apps_render": frozenset({"ostiary.store.models"}),
@@ -122,21 +119,11 @@ KNOWN_DEBT: dict[str, frozenset[str]] = {
         {"ostiary.store.models", "ostiary.store.models.policies"}
     ),
     "ostiary.http.management.render": frozenset({"ostiary.store.models"}),
-    "ostiary.http.management.trusted_origins": frozenset({"ostiary.store.models.sessions"}),
     "ostiary.http.management.users": frozenset({"ostiary.store.models"}),
-    "ostiary.http.middleware": frozenset({"ostiary.store.models"}),
-    "ostiary.http.oauth.authorize.assignment": frozenset({"ostiary.store.models"}),
-    "ostiary.http.oauth.authorize.prompt": frozenset({"ostiary.store.models.sessions"}),
     "ostiary.http.oauth.authorize.state": frozenset(
         {"ostiary.store.models", "ostiary.store.models.sessions"}
     ),
-    "ostiary.http.oauth.bearer": frozenset({"ostiary.store.models"}),
-    "ostiary.http.oauth.servers": frozenset({"ostiary.store.models"}),
-    "ostiary.http.oauth.token": frozenset({"ostiary.store.models"}),
-    "ostiary.http.runtime": frozenset(
-        {"ostiary.store.db", "ostiary.store.models", "ostiary.store.repositories.orgs"}
-    ),
-    "ostiary.http.signin_throttle": frozenset({"ostiary.store.models"}),
+    "ostiary.http.runtime": frozenset({"ostiary.store.db"}),
     # The database's faults (timeouts, outages, deadlocks) are told apart where the driver's
     # exceptions are known, in store/; http maps them to 503s and retries. A domain-level
     # "store unavailable" error would remove these (issue 15, item 3).

@@ -22,6 +22,7 @@ from ostiary.domain.tokens import refresh_tokens
 from ostiary.domain.tokens.grants.refresh_token import INVALID_TOKEN, NOT_ASSIGNED
 from ostiary.store.models.refresh_tokens import RefreshToken
 from ostiary.store.repositories import orgs
+from ostiary.store.repositories.refresh_tokens import SqlRefreshTokens
 from ostiary.timeutil import utcnow
 from tests.conftest import Server
 from tests.unit.authorize_helpers import spa_app, spa_code_tokens
@@ -59,8 +60,8 @@ class Scenario:
     ) -> str:
         async with self.server.rt.db.session() as session:
             org = await orgs.ensure_default(session)
-            return await refresh_tokens.issue_refresh_token(
-                session,
+            issued = await refresh_tokens.issue_refresh_token(
+                SqlRefreshTokens(session),
                 org_id=org.id,
                 server_id=server_id,
                 client_id=client_id or self.client_id,
@@ -70,6 +71,7 @@ class Scenario:
                 lifetime_minutes=lifetime,
                 window_minutes=window,
             )
+            return issued.secret
 
     async def refresh(
         self,
@@ -314,9 +316,13 @@ async def test_a_rotation_that_lost_a_race_answers_the_winners_successor(
     async with any_server.rt.db.session() as session:
         row = await refresh_tokens.find_refresh_token(session, org.id, token)
         assert row is not None
-        winner = await refresh_tokens.exchange(session, row, token, policy=policy, window_minutes=60)
+        winner = await refresh_tokens.exchange(
+            SqlRefreshTokens(session), row, token, policy=policy, window_minutes=60
+        )
     async with any_server.rt.db.session() as session:
-        loser = await refresh_tokens.exchange(session, stale, token, policy=policy, window_minutes=60)
+        loser = await refresh_tokens.exchange(
+            SqlRefreshTokens(session), stale, token, policy=policy, window_minutes=60
+        )
     assert loser == winner != token
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ostiary.store.models import Org
+from ostiary.domain.orgs import Org
 
 
 @dataclass(frozen=True)

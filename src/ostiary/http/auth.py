@@ -15,9 +15,9 @@ from starlette.requests import Request
 
 from ostiary.domain.context import Actor, ClientInfo, Tx
 from ostiary.domain.directory import api_tokens
+from ostiary.domain.orgs import Org
 from ostiary.http.errors import OktaHTTPError
 from ostiary.http.runtime import Principal, Runtime, runtime
-from ostiary.store.models import Org
 
 INVALID_TOKEN = "Invalid token provided"
 

@@ -1,4 +1,5 @@
-"""Which in-memory caches a cache event from another process clears (``store.cache_events``).
+"""Which in-memory caches a cache event from another process clears (``store.cache_events``;
+the wiring, ``app.cache_listener``, connects the two).
 
 Every cache is the runtime's (``Runtime.caches``, ``servers``, ``rings``); this is the table
 from an announced kind to the entries it names."""
@@ -8,23 +9,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ostiary.http.runtime import Runtime
-from ostiary.store.cache_events import CacheEventListener
 
 
-def cache_listener(rt: Runtime) -> CacheEventListener | None:
-    """A listener for ``rt``'s caches, or ``None`` where there is no channel (SQLite)."""
-    if rt.db.is_sqlite:
-        return None
+def cache_event_handlers(rt: Runtime) -> dict[str, Callable[..., None]]:
+    """Announced kind → what it clears of ``rt``'s caches."""
     caches = rt.caches
 
     def policy_set(org_id: str, server_id: str) -> None:
         caches.policy_sets.invalidate(org_id, server_id)
         rt.servers.invalidate(org_id, server_id)
 
-    handlers: dict[str, Callable[..., None]] = {
+    return {
         "client": caches.clients.invalidate,  # its grants go with it
         "policy_set": policy_set,
         "ring": rt.rings.invalidate,
         "trusted_origins": caches.origins.invalidate,
     }
-    return CacheEventListener(rt.settings.database_url, handlers, rt.forget_all)

@@ -11,12 +11,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ostiary import ids
 from ostiary.compact_json import dumps
+from ostiary.domain.orgs import Org
 from ostiary.http.errors import OktaHTTPError, okta_error_body
 from ostiary.http.fast_routes import token_path_params
 from ostiary.http.hosts import LOOPBACK_NAMES
 from ostiary.http.ratelimit import RateLimiter, Verdict
 from ostiary.http.token_clients import client_id_of, read_body
-from ostiary.store.models import Org
 from ostiary.timeutil import http_date
 
 

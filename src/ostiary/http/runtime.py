@@ -16,13 +16,13 @@ from ostiary.domain.authz.keys import KeyRings
 from ostiary.domain.authz.servers import ServerCache
 from ostiary.domain.caches import DomainCaches, share_caches
 from ostiary.domain.context import Actor
+from ostiary.domain.orgs import Org, org_named
+from ostiary.domain.tokens.storage import TokenStorage
 from ostiary.http.errors import OktaHTTPError
 from ostiary.http.hosts import HostMatch, match_host
 from ostiary.jose.signer import Signer
 from ostiary.settings import Settings
 from ostiary.store import db as db_module
-from ostiary.store.models import Org
-from ostiary.store.repositories import orgs
 
 if TYPE_CHECKING:
     from ostiary.http.oauth.servers import ServerContext
@@ -42,6 +42,9 @@ class Principal:
     kind: str  # "api_token" or "oauth"
 
 
+TokenStorageFactory = Callable[[AsyncSession], TokenStorage]
+"""A transaction's session → the token path's storage ports over it (composed by the wiring)."""
+
 BearerAuthenticator = Callable[[AsyncSession, Org, str, str], Awaitable[Principal | None]]
 """(session, org, org_url, access token) → the principal, or None when the token is not valid."""
 
@@ -57,6 +60,8 @@ class Runtime:
     servers: ServerCache
     rings: KeyRings
     signer: Signer
+    token_storage: TokenStorageFactory
+    """The storage ports of the token path for a session (``domain.tokens.storage``)."""
     limiter: Any = None
     bearer: BearerAuthenticator | None = None
     extras: dict[str, Any] = field(default_factory=dict)
@@ -104,10 +109,7 @@ class Runtime:
         if found:
             return org
         async with self.db.session() as session:
-            if match.subdomain is None:
-                org = await orgs.ensure_default(session)
-            else:
-                org = await orgs.get_by_subdomain(session, match.subdomain)
+            org = await org_named(session, match.subdomain)
         self._org_cache.set(match, org)
         return org
 

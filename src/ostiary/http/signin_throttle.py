@@ -13,10 +13,10 @@ import hashlib
 
 from starlette.requests import Request
 
+from ostiary.domain.orgs import Org
 from ostiary.http.errors import OktaHTTPError
 from ostiary.http.ratelimit import RateLimiter, Verdict
 from ostiary.http.runtime import runtime
-from ostiary.store.models import Org
 
 TOO_MANY_SUMMARY = "API call exceeded rate limit due to too many requests."
 

@@ -21,7 +21,6 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.bounded_cache import BoundedTTLCache
@@ -35,7 +34,8 @@ from ostiary.domain.authz.policy_engine import (
 )
 from ostiary.domain.caches import caches_of
 from ostiary.store import cache_events
-from ostiary.store.models.policies import AccessPolicy, Claim, PolicyRule, Scope
+from ostiary.store.models.policies import AccessPolicy, Claim, PolicyRule
+from ostiary.store.repositories.policy_sets import server_configuration
 
 ACTIVE = "ACTIVE"
 RESOURCE, IDENTITY = "RESOURCE", "IDENTITY"
@@ -157,33 +157,8 @@ def _claim_view(claim: Claim) -> ClaimView:
 
 async def load_policy_set(session: AsyncSession, org_id: str, server_id: str) -> ServerPolicySet:
     """Read and compile a server's configuration (no cache)."""
-
-    policies = (
-        await session.scalars(
-            select(AccessPolicy)
-            .where(AccessPolicy.org_id == org_id, AccessPolicy.server_id == server_id)
-            .order_by(AccessPolicy.priority)
-        )
-    ).all()
-    rules = (
-        await session.scalars(
-            select(PolicyRule)
-            .where(PolicyRule.org_id == org_id, PolicyRule.server_id == server_id)
-            .order_by(PolicyRule.priority)
-        )
-    ).all()
-    scopes = (
-        await session.scalars(
-            select(Scope).where(Scope.org_id == org_id, Scope.server_id == server_id).order_by(Scope.name)
-        )
-    ).all()
-    claims = (
-        await session.scalars(
-            select(Claim)
-            .where(Claim.org_id == org_id, Claim.server_id == server_id, Claim.status == ACTIVE)
-            .order_by(Claim.created, Claim.id)
-        )
-    ).all()
+    rows = await server_configuration(session, org_id, server_id)
+    policies, rules, scopes, claims = rows.policies, rows.rules, rows.scopes, rows.claims
     return ServerPolicySet(
         org_id=org_id,
         server_id=server_id,
@@ -255,6 +230,17 @@ async def known_scopes(session: AsyncSession, org_id: str, server_id: str) -> Ma
 async def server_claims(session: AsyncSession, org_id: str, server_id: str) -> tuple[ClaimView, ...]:
     """The server's active claims (custom and system), in creation order."""
     return (await policy_set(session, org_id, server_id)).claims
+
+
+class CachedPolicySets:
+    """:class:`~ostiary.domain.tokens.storage.PolicySets` over a session, through the
+    runtime's policy set cache (:func:`policy_set`)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def policy_set(self, org_id: str, server_id: str) -> ServerPolicySet:
+        return await policy_set(self.session, org_id, server_id)
 
 
 def invalidate(session: AsyncSession, org_id: str, server_id: str) -> None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, TypeAlias
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,12 +21,44 @@ DEFAULT_SERVER_ID = "default"
 ORG, DEFAULT, CUSTOM = "ORG", "DEFAULT", "CUSTOM"
 
 
-def issuer(server: AuthorizationServer, org_url: str) -> str:
+@dataclass(frozen=True, slots=True)
+class ServerRecord:
+    """An authorization server as the OAuth endpoints see it (a plain snapshot of the row,
+    cached by :class:`ServerCache`)."""
+
+    org_id: str
+    id: str
+    kind: str
+    name: str
+    status: str
+    audiences: tuple[str, ...]
+    signing_alg: str
+    settings: Mapping[str, Any]
+
+
+def server_record(row: AuthorizationServer) -> ServerRecord:
+    return ServerRecord(
+        org_id=row.org_id,
+        id=row.id,
+        kind=row.kind,
+        name=row.name,
+        status=row.status,
+        audiences=tuple(row.audiences),
+        signing_alg=row.signing_alg,
+        settings=MappingProxyType(dict(row.settings or {})),
+    )
+
+
+AnyServer: TypeAlias = AuthorizationServer | ServerRecord
+"""A server row (management) or its record (the OAuth endpoints)."""
+
+
+def issuer(server: AnyServer, org_url: str) -> str:
     """``{org}`` for the org AS, ``{org}/oauth2/{id}`` for every other server."""
     return org_url if server.kind == ORG else f"{org_url}/oauth2/{server.id}"
 
 
-def audiences(server: AuthorizationServer, org_url: str) -> list[str]:
+def audiences(server: AnyServer, org_url: str) -> list[str]:
     """The org AS mints tokens for the org itself (Okta's APIs); others for their audiences."""
     return [org_url] if server.kind == ORG else list(server.audiences)
 
@@ -105,14 +142,12 @@ class ServerCache:
     def __init__(self, db: Database, ttl: float = 10.0, max_size: int = 4096) -> None:
         self.db = db
         self.ttl = ttl
-        self._entries: BoundedTTLCache[tuple[str, str], AuthorizationServer | None] = BoundedTTLCache(
-            max_size, ttl
-        )
+        self._entries: BoundedTTLCache[tuple[str, str], ServerRecord | None] = BoundedTTLCache(max_size, ttl)
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    async def get(self, org_id: str, server_id: str) -> AuthorizationServer | None:
+    async def get(self, org_id: str, server_id: str) -> ServerRecord | None:
         """The server, or None; a read that an invalidation overtakes is not kept."""
         if len(server_id) > MAX_SERVER_ID_LENGTH:
             return None
@@ -121,9 +156,10 @@ class ServerCache:
             return server
         return await self._entries.get_or_load((org_id, server_id), lambda: self._load(org_id, server_id))
 
-    async def _load(self, org_id: str, server_id: str) -> AuthorizationServer | None:
+    async def _load(self, org_id: str, server_id: str) -> ServerRecord | None:
         async with self.db.session() as session:
-            return await session.get(AuthorizationServer, (org_id, server_id))
+            row = await session.get(AuthorizationServer, (org_id, server_id))
+        return server_record(row) if row is not None else None
 
     def clear(self) -> None:
         self._entries.clear()

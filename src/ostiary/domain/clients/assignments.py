@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.domain.audit.log import record
@@ -23,6 +23,7 @@ from ostiary.domain.directory import groups as groups_domain
 from ostiary.domain.directory import users as users_domain
 from ostiary.domain.errors import Forbidden, NotFound
 from ostiary.store.models import AppGroupAssignment, AppUserAssignment, Group, GroupMembership, User
+from ostiary.store.repositories import user_context as assignment_rows
 from ostiary.store.repositories.paging import Page, fetch_page
 from ostiary.timeutil import utcnow
 
@@ -139,7 +140,7 @@ async def get_app_user(tx: Tx, app_id: str, user_id: str) -> AppUser:
     assignment = await tx.session.get(AppUserAssignment, (app.id, user.id))
     if assignment is not None:
         return AppUser(user, assignment)
-    if await _assigned_through_group(tx.session, app.id, user):
+    if await assignment_rows.assigned_through_group(tx.session, app.id, user):
         return AppUser(user, None, await _first_group_assignment(tx, app.id))
     raise app_user_not_found(user_id)
 
@@ -172,7 +173,7 @@ async def unassign_user(tx: Tx, app_id: str, user_id: str) -> None:
         user = (
             await tx.session.scalars(select(User).where(User.org_id == tx.org_id, User.id == user_id))
         ).first()
-        if user is not None and await _assigned_through_group(tx.session, app.id, user):
+        if user is not None and await assignment_rows.assigned_through_group(tx.session, app.id, user):
             raise Forbidden(
                 "The user is assigned to the app through a group; unassign the group instead.",
                 code="E0000006",
@@ -190,40 +191,12 @@ async def unassign_user(tx: Tx, app_id: str, user_id: str) -> None:
 
 async def is_user_assigned(session: AsyncSession, org_id: str, app_id: str, user_id: str) -> bool:
     """Whether ``user_id`` may use ``app_id``: assigned directly or through a group."""
-    direct = await session.get(AppUserAssignment, (app_id, user_id))
-    if direct is not None and direct.org_id == org_id:
-        return True
-    user = (await session.scalars(select(User).where(User.org_id == org_id, User.id == user_id))).first()
-    return user is not None and await _assigned_through_group(session, app_id, user)
-
-
-async def _everyone_assigned(session: AsyncSession, app_id: str) -> bool:
-    stmt = select(
-        exists().where(
-            AppGroupAssignment.app_id == app_id,
-            AppGroupAssignment.group_id == Group.id,
-            Group.type == groups_domain.BUILT_IN,
-        )
-    )
-    return bool(await session.scalar(stmt))
-
-
-async def _assigned_through_group(session: AsyncSession, app_id: str, user: User) -> bool:
-    if user.status != users_domain.DEPROVISIONED and await _everyone_assigned(session, app_id):
-        return True
-    stmt = select(
-        exists().where(
-            AppGroupAssignment.app_id == app_id,
-            GroupMembership.group_id == AppGroupAssignment.group_id,
-            GroupMembership.user_id == user.id,
-        )
-    )
-    return bool(await session.scalar(stmt))
+    return await assignment_rows.is_user_assigned(session, org_id, app_id, user_id)
 
 
 async def _assigned_condition(session: AsyncSession, app_id: str) -> ColumnElement[bool]:
     direct = select(AppUserAssignment.user_id).where(AppUserAssignment.app_id == app_id)
-    if await _everyone_assigned(session, app_id):
+    if await assignment_rows.everyone_assigned(session, app_id):
         return or_(User.status != users_domain.DEPROVISIONED, User.id.in_(direct))
     through_groups = (
         select(GroupMembership.user_id)

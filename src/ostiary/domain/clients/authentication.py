@@ -16,8 +16,8 @@ One request uses exactly one method, and it must be the client's registered
 
 Assertions must have ``iss`` = ``sub`` = client id, an accepted ``aud`` (the endpoint URL),
 an ``exp`` at most an hour ahead, and a ``jti`` that has not been used before: used
-``jti``\\ s are recorded in ``client_assertion_jtis`` (in the caller's transaction) until
-they expire.
+``jti``\\ s are recorded (``AssertionReplay``, in the caller's transaction) until they expire.
+Clients come from a ``ClientDirectory``; both are ports of ``domain.tokens.storage``.
 
 Secret digests are compared in constant time, and an unknown client costs the same
 hashing as a known one. The caller merges parameters sent in the query string into
@@ -34,21 +34,19 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus, urlsplit
 
-from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from ostiary.domain.clients.client_cache import Client, ClientKey, SecretRecord, get_active_client
+from ostiary.domain.clients.client_cache import Client, ClientKey, SecretRecord
 from ostiary.domain.clients.client_secrets import digest
 from ostiary.domain.oauth_errors import OAuthError, invalid_client, invalid_request
 from ostiary.jose.jwk import KeySet, VerificationKey
 from ostiary.jose.jws import ParsedToken, check_signature, parse_token
 from ostiary.jose.key_encryption import KeyDecryptionError, KeyEncryptor, associated_data
 from ostiary.jose.token_errors import TokenInvalid, UnsignedToken
-from ostiary.store.models import ClientAssertionJti
+
+if TYPE_CHECKING:
+    from ostiary.domain.tokens.storage import AssertionReplay, ClientDirectory
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 CLIENT_SECRET_BASIC = "client_secret_basic"
@@ -124,7 +122,8 @@ def _value(form: Mapping[str, str], name: str) -> str | None:
 
 
 async def authenticate_client(
-    session: AsyncSession,
+    clients: ClientDirectory,
+    assertions: AssertionReplay,
     org_id: str,
     *,
     authorization_header: str | None,
@@ -157,29 +156,31 @@ async def authenticate_client(
         if form_client_id is not None and form_client_id != client_id:
             raise _invalid_client(INVALID_CLIENT_ID, realm)
         if not secrets:
-            return AuthenticatedClient(await _public_client(session, org_id, client_id, realm), NONE)
-        client = await _secret_client(session, org_id, client_id, secrets, CLIENT_SECRET_BASIC, realm)
+            return AuthenticatedClient(await _public_client(clients, org_id, client_id, realm), NONE)
+        client = await _secret_client(clients, org_id, client_id, secrets, CLIENT_SECRET_BASIC, realm)
         return AuthenticatedClient(client, CLIENT_SECRET_BASIC)
     if form_secret is not None:
         if form_client_id is None:
             raise _invalid_client(NO_CREDENTIALS)
         client = await _secret_client(
-            session, org_id, form_client_id, [form_secret], CLIENT_SECRET_POST, None
+            clients, org_id, form_client_id, [form_secret], CLIENT_SECRET_POST, None
         )
         return AuthenticatedClient(client, CLIENT_SECRET_POST)
     if assertion or assertion_type:
         token = _assertion_parameters(assertion, assertion_type)
         audiences = [endpoint_url, *accepted_audiences]
-        return await _assertion_client(session, org_id, token, form_client_id, audiences, current, encryptor)
-    return AuthenticatedClient(await _public_client(session, org_id, form_client_id), NONE)
+        return await _assertion_client(
+            clients, assertions, org_id, token, form_client_id, audiences, current, encryptor
+        )
+    return AuthenticatedClient(await _public_client(clients, org_id, form_client_id), NONE)
 
 
 async def _public_client(
-    session: AsyncSession, org_id: str, client_id: str | None, basic_realm: str | None = None
+    clients: ClientDirectory, org_id: str, client_id: str | None, basic_realm: str | None = None
 ) -> Client:
     if client_id is None:
         raise _invalid_client(NO_CREDENTIALS)
-    client = await get_active_client(session, org_id, client_id)
+    client = await clients.active_client(org_id, client_id)
     if client is None:
         raise _invalid_client(INVALID_CLIENT_ID, basic_realm)
     if client.token_endpoint_auth_method != NONE:
@@ -228,14 +229,14 @@ def _basic_credentials(header: str | None, realm: str) -> tuple[str, list[str]] 
 
 
 async def _secret_client(
-    session: AsyncSession,
+    clients: ClientDirectory,
     org_id: str,
     client_id: str,
     candidates: Sequence[str],
     method: str,
     basic_realm: str | None,
 ) -> Client:
-    client = await get_active_client(session, org_id, client_id)
+    client = await clients.active_client(org_id, client_id)
     wanted = [digest(secret) for secret in candidates if len(secret) <= MAX_SECRET_LENGTH]
     if client is None:
         _matches(wanted, ())
@@ -263,7 +264,8 @@ def _matches(wanted: Sequence[str], secrets: Sequence[SecretRecord]) -> bool:
 
 
 async def _assertion_client(
-    session: AsyncSession,
+    clients: ClientDirectory,
+    assertions: AssertionReplay,
     org_id: str,
     token: str,
     form_client_id: str | None,
@@ -277,7 +279,7 @@ async def _assertion_client(
         raise _invalid_client(BAD_ISSUER)
     if form_client_id is not None and form_client_id != issuer:
         raise _invalid_client(INVALID_CLIENT_ID)
-    client = await get_active_client(session, org_id, issuer)
+    client = await clients.active_client(org_id, issuer)
     if client is None:
         raise _invalid_client(INVALID_CLIENT_ID)
     method = client.token_endpoint_auth_method
@@ -288,7 +290,7 @@ async def _assertion_client(
     else:
         raise _invalid_client(WRONG_METHOD)
     expires = _check_claims(assertion.claims, audiences, now)
-    await _use_jti(session, client, assertion.claims, expires)
+    await _use_jti(assertions, client, assertion.claims, expires)
     return AuthenticatedClient(client, method)
 
 
@@ -384,27 +386,12 @@ def _check_claims(claims: Mapping[str, Any], audiences: Sequence[str], now: floa
     return expires
 
 
-async def _use_jti(session: AsyncSession, client: Client, claims: Mapping[str, Any], expires: float) -> None:
-    """Record the assertion's ``jti``; a second use is refused (RFC 7523 §3, item 7).
-
-    ``INSERT … ON CONFLICT DO NOTHING`` decides atomically, also between concurrent requests
-    and processes, without failing the caller's transaction.
-    """
-    now = datetime.now(UTC)
-    await session.execute(
-        delete(ClientAssertionJti).where(
-            ClientAssertionJti.client_id == client.id, ClientAssertionJti.expires_at < now
-        )
-    )
-    values = {
-        "client_id": client.id,
-        "jti_digest": hashlib.sha256(str(claims["jti"]).encode()).hexdigest(),
-        "org_id": client.org_id,
-        "expires_at": datetime.fromtimestamp(expires, UTC),
-    }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(ClientAssertionJti).values(**values).on_conflict_do_nothing()
-    result = await session.execute(stmt)
-    if getattr(result, "rowcount", 0) != 1:
+async def _use_jti(
+    assertions: AssertionReplay, client: Client, claims: Mapping[str, Any], expires: float
+) -> None:
+    """Record the assertion's ``jti``; a second use is refused (RFC 7523 §3, item 7)."""
+    jti_digest = hashlib.sha256(str(claims["jti"]).encode()).hexdigest()
+    if not await assertions.first_use(
+        client.org_id, client.id, jti_digest, datetime.fromtimestamp(expires, UTC)
+    ):
         raise _invalid_client(REPLAYED)

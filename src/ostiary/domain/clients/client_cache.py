@@ -22,14 +22,14 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.bounded_cache import BoundedTTLCache
 from ostiary.domain.caches import caches_of
 from ostiary.jose.keys import InvalidJwk, PublicKey, public_jwk_from_dict
 from ostiary.store import cache_events
-from ostiary.store.models import App, AppJwk, ClientSecret
+from ostiary.store.models import AppJwk
+from ostiary.store.repositories.clients import app_with_credentials
 
 log = logging.getLogger(__name__)
 
@@ -148,21 +148,10 @@ async def get_active_client(session: AsyncSession, org_id: str, client_id: str) 
 
 async def load_client(session: AsyncSession, org_id: str, client_id: str) -> Client | None:
     """Read the app and its active secrets and keys from the database (no cache)."""
-    app = (await session.scalars(select(App).where(App.org_id == org_id, App.id == client_id))).first()
-    if app is None:
+    found = await app_with_credentials(session, org_id, client_id)
+    if found is None:
         return None
-    secrets = (
-        await session.scalars(
-            select(ClientSecret)
-            .where(ClientSecret.app_id == app.id, ClientSecret.status == ACTIVE)
-            .order_by(ClientSecret.id)
-        )
-    ).all()
-    jwks = (
-        await session.scalars(
-            select(AppJwk).where(AppJwk.app_id == app.id, AppJwk.status == ACTIVE).order_by(AppJwk.id)
-        )
-    ).all()
+    app, secrets, jwks = found.app, found.secrets, found.jwks
     return Client(
         id=app.id,
         org_id=app.org_id,
@@ -189,3 +178,14 @@ def _client_key(row: AppJwk) -> ClientKey | None:
         log.warning("client %s: stored key %s is not usable: %s", row.app_id, row.id, exc)
         return None
     return ClientKey(id=row.id, kid=row.kid, alg=pinned.alg, key=pinned.key)
+
+
+class CachedClients:
+    """:class:`~ostiary.domain.tokens.storage.ClientDirectory` over a session, through the
+    runtime's client cache (:func:`get_active_client`)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def active_client(self, org_id: str, client_id: str) -> Client | None:
+        return await get_active_client(self.session, org_id, client_id)

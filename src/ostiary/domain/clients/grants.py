@@ -23,6 +23,7 @@ from ostiary.domain.clients.records import ACTIVE, Causes, app_target, get_app
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import NotFound
 from ostiary.store.models import AppGrant
+from ostiary.store.repositories.clients import granted_scope_ids
 from ostiary.store.repositories.paging import Page, fetch_page
 from ostiary.timeutil import utcnow
 
@@ -52,15 +53,20 @@ async def granted_scopes_for(
     if scopes is not None:
         return scopes
     generation = cache.generation
-    stmt = select(AppGrant.scope_id).where(
-        AppGrant.org_id == org_id,
-        AppGrant.app_id == client_id,
-        AppGrant.issuer == key[2],
-        AppGrant.status == ACTIVE,
-    )
-    scopes = frozenset((await session.scalars(stmt)).all())
+    scopes = await granted_scope_ids(session, org_id, client_id, key[2])
     cache.put(key, scopes, generation)
     return scopes
+
+
+class CachedScopeGrants:
+    """:class:`~ostiary.domain.tokens.storage.ScopeGrants` over a session, through the
+    runtime's client cache (:func:`granted_scopes_for`)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def granted_scopes(self, org_id: str, client_id: str, issuer: str) -> frozenset[str]:
+        return await granted_scopes_for(self.session, org_id, client_id, issuer)
 
 
 async def granted_scopes(tx: Tx, client_id: str, issuer: str) -> frozenset[str]:

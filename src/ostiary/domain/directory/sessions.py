@@ -39,6 +39,12 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def auth_time(user_session: UserSession) -> int:
+    """When the session's user last entered credentials (OpenID Connect ``auth_time``)."""
+    moment = user_session.last_password_verification or user_session.created
+    return int(moment.timestamp())
+
+
 def not_found(session_id: str) -> NotFound:
     return NotFound(f"Not found: Resource not found: {session_id} (Session)", code="E0000007")
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -50,6 +52,35 @@ TTL_SECONDS = 5.0
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.?")
 _IPV6 = re.compile(r"[0-9a-f:.]+")
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedOriginRecord:
+    """A trusted origin as the management API shows it (a plain copy of the row)."""
+
+    id: str
+    name: str
+    origin: str
+    scopes: Sequence[Mapping[str, Any]]
+    status: str
+    created: datetime
+    created_by: str | None
+    last_updated: datetime
+    last_updated_by: str | None
+
+
+def _record(row: TrustedOrigin) -> TrustedOriginRecord:
+    return TrustedOriginRecord(
+        id=row.id,
+        name=row.name,
+        origin=row.origin,
+        scopes=list(row.scopes),
+        status=row.status,
+        created=row.created,
+        created_by=row.created_by,
+        last_updated=row.last_updated,
+        last_updated_by=row.last_updated_by,
+    )
 
 
 def not_found(origin_id: str) -> NotFound:
@@ -157,7 +188,11 @@ def _scope_types(scopes: list[dict[str, Any]]) -> str:
 # --- reads -------------------------------------------------------------------------------------
 
 
-async def get_origin(tx: Tx, origin_id: str) -> TrustedOrigin:
+async def get_origin(tx: Tx, origin_id: str) -> TrustedOriginRecord:
+    return _record(await _row(tx, origin_id))
+
+
+async def _row(tx: Tx, origin_id: str) -> TrustedOrigin:
     stmt = select(TrustedOrigin).where(TrustedOrigin.org_id == tx.org_id, TrustedOrigin.id == origin_id)
     found = (await tx.session.scalars(stmt)).first()
     if found is None:
@@ -222,7 +257,7 @@ async def list_origins(
     filter_text: str | None = None,
     after: str | None = None,
     limit: int = 20,
-) -> Page[TrustedOrigin]:
+) -> Page[TrustedOriginRecord]:
     """``q`` is a case-insensitive prefix of the name or the origin."""
     stmt = select(TrustedOrigin).where(TrustedOrigin.org_id == tx.org_id)
     if q:
@@ -236,7 +271,8 @@ async def list_origins(
     condition = filter_condition(filter_text)
     if condition is not None:
         stmt = stmt.where(condition)
-    return await fetch_page(tx.session, stmt, TrustedOrigin.id, after=after, limit=limit)
+    page = await fetch_page(tx.session, stmt, TrustedOrigin.id, after=after, limit=limit)
+    return Page([_record(row) for row in page.items], page.next_cursor)
 
 
 # --- writes ------------------------------------------------------------------------------------
@@ -264,7 +300,7 @@ async def _flush(tx: Tx) -> None:
         raise _duplicate("origin") from exc
 
 
-async def create_origin(tx: Tx, body: Mapping[str, Any]) -> TrustedOrigin:
+async def create_origin(tx: Tx, body: Mapping[str, Any]) -> TrustedOriginRecord:
     name = _validated_name(body.get("name"))
     origin = _validated_origin(body.get("origin"))
     scopes = _validated_scopes(body.get("scopes"))
@@ -288,12 +324,12 @@ async def create_origin(tx: Tx, body: Mapping[str, Any]) -> TrustedOrigin:
     await _flush(tx)
     invalidate(tx.org_id, tx.session)
     record(tx, "security.trusted_origin.create", "Create trusted origin", [target(row)])
-    return row
+    return _record(row)
 
 
-async def replace_origin(tx: Tx, origin_id: str, body: Mapping[str, Any]) -> TrustedOrigin:
+async def replace_origin(tx: Tx, origin_id: str, body: Mapping[str, Any]) -> TrustedOriginRecord:
     """PUT: name, origin and scopes are replaced; the status changes only through the lifecycle."""
-    row = await get_origin(tx, origin_id)
+    row = await _row(tx, origin_id)
     name = _validated_name(body.get("name"))
     origin = _validated_origin(body.get("origin"))
     scopes = _validated_scopes(body.get("scopes"))
@@ -304,33 +340,33 @@ async def replace_origin(tx: Tx, origin_id: str, body: Mapping[str, Any]) -> Tru
     await _flush(tx)
     invalidate(tx.org_id, tx.session)
     record(tx, "security.trusted_origin.update", "Update trusted origin", [target(row)])
-    return row
+    return _record(row)
 
 
 async def delete_origin(tx: Tx, origin_id: str) -> None:
-    row = await get_origin(tx, origin_id)
+    row = await _row(tx, origin_id)
     await tx.session.delete(row)
     invalidate(tx.org_id, tx.session)
     record(tx, "security.trusted_origin.delete", "Delete trusted origin", [target(row)])
 
 
-async def activate(tx: Tx, origin_id: str) -> TrustedOrigin:
+async def activate(tx: Tx, origin_id: str) -> TrustedOriginRecord:
     return await _set_status(tx, origin_id, ACTIVE, "activate")
 
 
-async def deactivate(tx: Tx, origin_id: str) -> TrustedOrigin:
+async def deactivate(tx: Tx, origin_id: str) -> TrustedOriginRecord:
     return await _set_status(tx, origin_id, INACTIVE, "deactivate")
 
 
-async def _set_status(tx: Tx, origin_id: str, status: str, verb: str) -> TrustedOrigin:
-    row = await get_origin(tx, origin_id)
+async def _set_status(tx: Tx, origin_id: str, status: str, verb: str) -> TrustedOriginRecord:
+    row = await _row(tx, origin_id)
     if row.status != status:
         row.status = status
         _touch(tx, row)
         await tx.session.flush()
         invalidate(tx.org_id, tx.session)
     record(tx, f"security.trusted_origin.{verb}", f"{verb.capitalize()} trusted origin", [target(row)])
-    return row
+    return _record(row)
 
 
 def _touch(tx: Tx, row: TrustedOrigin) -> None:

@@ -28,11 +28,10 @@ every other app keeps a static token, as Okta does.
   rotated token after the grace is *reuse*: the whole family is revoked (durably, even when
   the request that found it fails) and the request gets ``invalid_grant``.
 
-Races are settled in the database: every write to a family first locks its rows in id order
-(``SELECT … ORDER BY id FOR UPDATE`` on PostgreSQL; SQLite has one writer at a time), so a
-rotation and a revocation of one family queue up instead of deadlocking; rotating and spending
-the grace retry are conditional UPDATEs, so two concurrent uses of one token cannot both rotate
-it; and revoking access tokens ignores a ``jti`` that another request revoked meanwhile.
+Races are settled in the database: the store (``domain.tokens.storage.RefreshTokenStore``,
+``store.repositories.refresh_tokens`` in SQL) locks a family before writing it and rotates,
+keeps and spends the grace retry with conditional writes that only one request can win; the
+rules below decide what to try, the store says whether it won.
 """
 
 from __future__ import annotations
@@ -46,18 +45,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import and_, delete, event, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from ostiary import ids
 from ostiary.domain.clients.client_cache import get_active_client
 from ostiary.domain.tokens.access_tokens import MintedId
+from ostiary.domain.tokens.storage import RefreshTokenStore
 from ostiary.domain.tokens.verification import user_may_use
 from ostiary.jose.b64 import b64url_encode
-from ostiary.store.models import RevokedToken, User
-from ostiary.store.models.refresh_tokens import FamilyAccessToken, RefreshToken
-from ostiary.store.statements import insert_ignoring_duplicates
+from ostiary.store.models import User
+from ostiary.store.models.refresh_tokens import RefreshToken
+from ostiary.store.repositories.refresh_tokens import SqlRefreshTokens
 from ostiary.timeutil import utcnow
 
 PREFIX: Final = "oar"
@@ -70,7 +68,6 @@ BROWSER: Final = "browser"
 DEFAULT_AMR: Final = ("pwd",)
 RETENTION: Final = timedelta(days=1)
 _SEAL_INFO: Final = b"ostiary refresh-token successor seal v1"
-_PENDING: Final = "ostiary.refresh_tokens.revoke"
 
 
 class TokenState(enum.Enum):
@@ -94,6 +91,13 @@ class RefreshTokenReused(Exception):
 
 class RefreshTokenUnusable(Exception):
     """The token stopped working while it was being exchanged (revoked or expired meanwhile)."""
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedRefreshToken:
+    secret: str
+    """The token, shown once."""
+    family_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +191,7 @@ def _new_row(
 
 
 async def issue_refresh_token(
-    session: AsyncSession,
+    store: RefreshTokenStore,
     *,
     org_id: str,
     server_id: str,
@@ -199,7 +203,7 @@ async def issue_refresh_token(
     window_minutes: int | None,
     amr: Sequence[str] = DEFAULT_AMR,
     now: datetime | None = None,
-) -> str:
+) -> IssuedRefreshToken:
     """A new refresh token (a new family) for the grant; the plaintext is returned once.
 
     ``lifetime_minutes`` 0 or None: no absolute expiry; ``window_minutes`` 0 or None: no idle
@@ -207,93 +211,53 @@ async def issue_refresh_token(
     died more than :data:`RETENTION` ago are purged on the way.
     """
     issued = now or utcnow()
-    await _purge_dead_families(session, org_id, user_id, issued - RETENTION)
-    raw = secrets.token_bytes(SECRET_BYTES)
-    secret = b64url_encode(raw)
+    secret = b64url_encode(secrets.token_bytes(SECRET_BYTES))
     token_id = ids.new_id(PREFIX)
-    session.add(
-        _new_row(
-            token_id=token_id,
-            family_id=token_id,
-            org_id=org_id,
-            server_id=server_id,
-            client_id=client_id,
-            user_id=user_id,
-            scopes=scopes,
-            amr=amr,
-            auth_time=auth_time,
-            expires_at=_after(issued, _minutes(lifetime_minutes)),
-            window_minutes=window_minutes,
-            secret=secret,
-            now=issued,
-        )
+    first = _new_row(
+        token_id=token_id,
+        family_id=token_id,
+        org_id=org_id,
+        server_id=server_id,
+        client_id=client_id,
+        user_id=user_id,
+        scopes=scopes,
+        amr=amr,
+        auth_time=auth_time,
+        expires_at=_after(issued, _minutes(lifetime_minutes)),
+        window_minutes=window_minutes,
+        secret=secret,
+        now=issued,
     )
-    await session.flush()
-    return secret
-
-
-async def _purge_dead_families(session: AsyncSession, org_id: str, user_id: str, cutoff: datetime) -> None:
-    """Delete the user's families revoked or expired before ``cutoff`` (every member: a dead
-    family needs no reuse detection, its tokens are refused as unknown)."""
-    mine = (RefreshToken.org_id == org_id, RefreshToken.user_id == user_id)
-    dead = select(RefreshToken.family_id).where(
-        *mine,
-        or_(
-            RefreshToken.revoked_at <= cutoff,
-            RefreshToken.expires_at <= cutoff,
-            and_(RefreshToken.replaced_by.is_(None), RefreshToken.idle_expires_at <= cutoff),
-        ),
-    )
-    await session.execute(
-        delete(FamilyAccessToken)
-        .where(FamilyAccessToken.org_id == org_id, FamilyAccessToken.family_id.in_(dead))
-        .execution_options(synchronize_session=False)
-    )
-    await session.execute(
-        delete(RefreshToken)
-        .where(*mine, RefreshToken.family_id.in_(dead))
-        .execution_options(synchronize_session=False)
-    )
+    await store.add_family(first, issued - RETENTION)
+    return IssuedRefreshToken(secret, family_id=token_id)
 
 
 async def remember_access_token(
-    session: AsyncSession, org_id: str, family_id: str, access_token: MintedId | None
+    store: RefreshTokenStore, org_id: str, family_id: str, access_token: MintedId | None
 ) -> None:
     """Note an access token just minted with a token of ``family_id`` (see
     :func:`~ostiary.domain.tokens.access_tokens.minted_id`), so that revoking the family
-    revokes it too; the family's expired notes go at the same time."""
+    revokes it too."""
     if access_token is None:
         raise ValueError("an access token without jti or exp")
-    await session.execute(
-        delete(FamilyAccessToken)
-        .where(
-            FamilyAccessToken.org_id == org_id,
-            FamilyAccessToken.family_id == family_id,
-            FamilyAccessToken.expires_at <= utcnow(),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    session.add(
-        FamilyAccessToken(
-            jti=access_token.jti, org_id=org_id, family_id=family_id, expires_at=access_token.expires_at
-        )
-    )
-    await session.flush()
+    await store.remember_access_token(org_id, family_id, access_token.jti, access_token.expires_at)
 
 
 # --- looking up ------------------------------------------------------------------------------
 
 
-async def find_refresh_token(session: AsyncSession, org_id: str, token: object) -> RefreshToken | None:
+async def find_refresh_token(
+    store: RefreshTokenStore | AsyncSession, org_id: str, token: object
+) -> RefreshToken | None:
     """The row of ``token`` in ``org_id`` (whatever its state), or None."""
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    stmt = (
-        select(RefreshToken)
-        .where(RefreshToken.token_hash == digest(token), RefreshToken.org_id == org_id)
-        .execution_options(populate_existing=True)
-    )
-    return (await session.scalars(stmt)).first()
+    return await _store(store).find(org_id, digest(token))
+
+
+def _store(source: RefreshTokenStore | AsyncSession) -> RefreshTokenStore:
+    """The SQL store of a session (introspection, revocation, the management API), or ``source``."""
+    return SqlRefreshTokens(source) if isinstance(source, AsyncSession) else source
 
 
 def state_of(row: RefreshToken, now: datetime, leeway: int) -> TokenState:
@@ -345,7 +309,7 @@ def expiry_of(row: RefreshToken) -> datetime | None:
 
 
 async def exchange(
-    session: AsyncSession,
+    store: RefreshTokenStore,
     row: RefreshToken,
     presented: str,
     *,
@@ -360,29 +324,24 @@ async def exchange(
     reuse (the caller revokes the family) and :class:`RefreshTokenUnusable` otherwise.
     """
     at = now or utcnow()
-    await _lock(session, RefreshToken.family_id == row.family_id)
-    fresh = await _reload(session, row.id)
+    fresh = await store.locked(row)
     if fresh is None:
         raise RefreshTokenUnusable("gone")
     row = fresh
     state = state_of(row, at, policy.leeway)
     if state is TokenState.ACTIVE:
         if policy.rotate:
-            return await _rotate(session, row, presented, window_minutes, at, policy)
-        return await _keep(session, row, presented, window_minutes, at)
+            return await _rotate(store, row, presented, window_minutes, at, policy)
+        return await _keep(store, row, presented, window_minutes, at)
     if state is TokenState.GRACE:
-        return await _retry_in_grace(session, row, presented, at)
+        return await _retry_in_grace(store, row, presented, at)
     if state is TokenState.REUSED:
         raise RefreshTokenReused(row.family_id)
     raise RefreshTokenUnusable(state.value)
 
 
-def _unspent(row: RefreshToken) -> Any:
-    return (RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None), RefreshToken.revoked_at.is_(None))
-
-
 async def _rotate(
-    session: AsyncSession,
+    store: RefreshTokenStore,
     row: RefreshToken,
     presented: str,
     window_minutes: int | None,
@@ -390,100 +349,53 @@ async def _rotate(
     policy: RotationPolicy,
 ) -> str:
     raw = secrets.token_bytes(SECRET_BYTES)
-    successor_id = ids.new_id(PREFIX)
-    won = await session.execute(
-        update(RefreshToken)
-        .where(*_unspent(row))
-        .values(
-            rotated_at=now,
-            last_used=now,
-            replaced_by=successor_id,
-            successor_seal=seal_successor(presented, raw),
-        )
-        .returning(RefreshToken.id)
-        .execution_options(synchronize_session=False)
-    )
-    if won.scalar_one_or_none() is None:
-        return await _after_lost_race(session, row, presented, now, policy)
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.family_id == row.family_id, RefreshToken.replaced_by == row.id)
-        .values(successor_seal=None)
-        .execution_options(synchronize_session=False)
-    )
     secret = b64url_encode(raw)
-    session.add(
-        _new_row(
-            token_id=successor_id,
-            family_id=row.family_id,
-            org_id=row.org_id,
-            server_id=row.server_id,
-            client_id=row.client_id,
-            user_id=row.user_id,
-            scopes=row.scopes,
-            amr=row.amr,
-            auth_time=row.auth_time,
-            expires_at=row.expires_at,
-            window_minutes=window_minutes,
-            secret=secret,
-            now=now,
-        )
+    successor = _new_row(
+        token_id=ids.new_id(PREFIX),
+        family_id=row.family_id,
+        org_id=row.org_id,
+        server_id=row.server_id,
+        client_id=row.client_id,
+        user_id=row.user_id,
+        scopes=row.scopes,
+        amr=row.amr,
+        auth_time=row.auth_time,
+        expires_at=row.expires_at,
+        window_minutes=window_minutes,
+        secret=secret,
+        now=now,
     )
-    await session.flush()
+    if not await store.rotate(row, successor, seal_successor(presented, raw), now):
+        return await _after_lost_race(store, row, presented, now, policy)
     return secret
 
 
 async def _keep(
-    session: AsyncSession, row: RefreshToken, presented: str, window_minutes: int | None, now: datetime
+    store: RefreshTokenStore, row: RefreshToken, presented: str, window_minutes: int | None, now: datetime
 ) -> str:
-    won = await session.execute(
-        update(RefreshToken)
-        .where(*_unspent(row))
-        .values(
-            last_used=now,
-            window_minutes=window_minutes or None,
-            idle_expires_at=_after(now, _minutes(window_minutes)),
-        )
-        .returning(RefreshToken.id)
-        .execution_options(synchronize_session=False)
-    )
-    if won.scalar_one_or_none() is None:
+    if not await store.keep(row, now, window_minutes, _after(now, _minutes(window_minutes))):
         raise RefreshTokenUnusable("changed meanwhile")
     return presented
 
 
-async def _lock(session: AsyncSession, *conditions: Any) -> None:
-    """Lock the refresh tokens matching ``conditions`` in id order, before writing any of them:
-    two transactions that lock overlapping sets in one order wait for each other instead of
-    deadlocking. (A no-op on SQLite, whose writers take the whole database in turn.)"""
-    await session.execute(
-        select(RefreshToken.id).where(*conditions).order_by(RefreshToken.id).with_for_update()
-    )
-
-
-async def _reload(session: AsyncSession, token_id: str) -> RefreshToken | None:
-    stmt = select(RefreshToken).where(RefreshToken.id == token_id).execution_options(populate_existing=True)
-    return (await session.scalars(stmt)).first()
-
-
 async def _after_lost_race(
-    session: AsyncSession, row: RefreshToken, presented: str, now: datetime, policy: RotationPolicy
+    store: RefreshTokenStore, row: RefreshToken, presented: str, now: datetime, policy: RotationPolicy
 ) -> str:
     """Another request rotated (or revoked) the token between our read and our write."""
-    fresh = await _reload(session, row.id)
+    fresh = await store.reload(row.id)
     if fresh is None:
         raise RefreshTokenUnusable("gone")
     state = state_of(fresh, now, policy.leeway)
     if state is TokenState.GRACE:
-        return await _retry_in_grace(session, fresh, presented, now)
+        return await _retry_in_grace(store, fresh, presented, now)
     if state is TokenState.REUSED:
         raise RefreshTokenReused(fresh.family_id)
     raise RefreshTokenUnusable(state.value)
 
 
-async def _retry_in_grace(session: AsyncSession, row: RefreshToken, presented: str, now: datetime) -> str:
+async def _retry_in_grace(store: RefreshTokenStore, row: RefreshToken, presented: str, now: datetime) -> str:
     seal = row.successor_seal
-    successor = await _reload(session, row.replaced_by) if row.replaced_by else None
+    successor = await store.reload(row.replaced_by) if row.replaced_by else None
     if (
         seal is None
         or successor is None
@@ -491,14 +403,7 @@ async def _retry_in_grace(session: AsyncSession, row: RefreshToken, presented: s
         or successor.revoked_at is not None
     ):
         raise RefreshTokenReused(row.family_id)
-    won = await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.id == row.id, RefreshToken.grace_used_at.is_(None))
-        .values(grace_used_at=now, successor_seal=None)
-        .returning(RefreshToken.id)
-        .execution_options(synchronize_session=False)
-    )
-    if won.scalar_one_or_none() is None:
+    if not await store.spend_grace(row, now):
         raise RefreshTokenReused(row.family_id)
     return open_successor(presented, seal)
 
@@ -507,95 +412,36 @@ async def _retry_in_grace(session: AsyncSession, row: RefreshToken, presented: s
 
 
 async def revoke_family(
-    session: AsyncSession, org_id: str, family_id: str, *, durable: bool = False, now: datetime | None = None
+    store: RefreshTokenStore | AsyncSession,
+    org_id: str,
+    family_id: str,
+    *,
+    durable: bool = False,
+    now: datetime | None = None,
 ) -> int:
-    """Revoke every token of the family; the number of tokens that were still unrevoked.
+    """Revoke every token of the family (and the access tokens minted with it); the number of
+    tokens that were still unrevoked.
 
-    ``durable``: also revoke it again when ``session`` commits, so that a caller rolling
+    ``durable``: also revoke it again when the transaction commits, so that a caller rolling
     back its own savepoint (the token endpoint does on every error) cannot undo it.
     """
-    revoked = await _revoke_where(
-        session, now, RefreshToken.org_id == org_id, RefreshToken.family_id == family_id
-    )
-    if durable:
-        _revoke_on_commit(session, org_id, family_id)
-    return revoked
+    return await _store(store).revoke_family(org_id, family_id, durable=durable, now=now)
 
 
 async def revoke_client_tokens(session: AsyncSession, org_id: str, server_id: str, client_id: str) -> int:
-    return await _revoke_where(
-        session,
-        None,
-        RefreshToken.org_id == org_id,
-        RefreshToken.server_id == server_id,
-        RefreshToken.client_id == client_id,
-    )
+    return await SqlRefreshTokens(session).revoke_client_tokens(org_id, server_id, client_id)
 
 
 async def revoke_user_tokens(session: AsyncSession, org_id: str, user_id: str) -> int:
     """Every refresh token of the user, on every server (``oauthTokens=true``)."""
-    return await _revoke_where(session, None, RefreshToken.org_id == org_id, RefreshToken.user_id == user_id)
-
-
-async def _revoke_where(session: AsyncSession, now: datetime | None, *conditions: Any) -> int:
-    """Revoke the refresh tokens matching ``conditions`` and every unexpired access token issued
-    with a token of their families."""
-    when = now or utcnow()
-    await _lock(session, *conditions)
-    await session.execute(_revoke_family_access_tokens(session, when, *conditions))
-    result = await session.execute(
-        update(RefreshToken)
-        .where(*conditions, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=when)
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _revoke_family_access_tokens(session: AsyncSession | Session, now: datetime, *conditions: Any) -> Any:
-    """``INSERT INTO revoked_tokens SELECT … ON CONFLICT DO NOTHING``: the families' noted
-    access tokens that are neither expired nor revoked already."""
-    families = select(RefreshToken.family_id).where(*conditions)
-    already = select(RevokedToken.jti).where(RevokedToken.jti == FamilyAccessToken.jti).exists()
-    return insert_ignoring_duplicates(session, RevokedToken).from_select(
-        ["jti", "org_id", "expires_at"],
-        select(FamilyAccessToken.jti, FamilyAccessToken.org_id, FamilyAccessToken.expires_at).where(
-            FamilyAccessToken.family_id.in_(families), FamilyAccessToken.expires_at > now, ~already
-        ),
-    )
-
-
-def _revoke_pending(session: Session) -> None:
-    now = utcnow()
-    for org_id, family_id in sorted(session.info.pop(_PENDING, set())):
-        family = (RefreshToken.org_id == org_id, RefreshToken.family_id == family_id)
-        session.execute(select(RefreshToken.id).where(*family).order_by(RefreshToken.id).with_for_update())
-        session.execute(_revoke_family_access_tokens(session, now, *family))
-        session.execute(
-            update(RefreshToken)
-            .where(
-                RefreshToken.org_id == org_id,
-                RefreshToken.family_id == family_id,
-                RefreshToken.revoked_at.is_(None),
-            )
-            .values(revoked_at=now)
-            .execution_options(synchronize_session=False)
-        )
-
-
-def _revoke_on_commit(session: AsyncSession, org_id: str, family_id: str) -> None:
-    sync = session.sync_session
-    pending: set[tuple[str, str]] | None = sync.info.get(_PENDING)
-    if pending is None:
-        pending = sync.info[_PENDING] = set()
-        event.listen(sync, "before_commit", _revoke_pending, once=True)
-    pending.add((org_id, family_id))
+    return await SqlRefreshTokens(session).revoke_user_tokens(org_id, user_id)
 
 
 __all__ = [
     "PREFIX",
     "ROTATE",
     "STATIC",
+    "IssuedRefreshToken",
     "RefreshTokenReused",
     "RefreshTokenUnusable",
     "RotationPolicy",

@@ -8,15 +8,16 @@ assigned directly), ``org.*`` and the user's groups.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.domain.authz.expressions import EvalContext, GroupRef
-from ostiary.store.models import AppUserAssignment, Group, GroupMembership, Org, User
+from ostiary.store.models import Org, User
+from ostiary.store.repositories import user_context as user_context_rows
 
-BUILT_IN = "BUILT_IN"
+if TYPE_CHECKING:
+    from ostiary.domain.tokens.storage import TokenUsers
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,17 +30,10 @@ class UserContext:
 
 async def user_groups(session: AsyncSession, org_id: str, user_id: str) -> list[GroupRef]:
     """The user's groups, Everyone included, in id order."""
-    stmt = (
-        select(Group.id, Group.name)
-        .outerjoin(
-            GroupMembership,
-            (GroupMembership.group_id == Group.id) & (GroupMembership.user_id == user_id),
-        )
-        .where(Group.org_id == org_id)
-        .where((Group.type == BUILT_IN) | (GroupMembership.user_id.is_not(None)))
-        .order_by(Group.id)
-    )
-    return [GroupRef(id=row.id, name=row.name) for row in (await session.execute(stmt)).all()]
+    return [
+        GroupRef(id=i, name=n)
+        for i, n in await user_context_rows.group_ids_and_names(session, org_id, user_id)
+    ]
 
 
 def user_attributes(user: User) -> dict[str, Any]:
@@ -64,20 +58,37 @@ async def _org_attributes(session: AsyncSession, org_id: str) -> dict[str, Any]:
     return {"id": org.id, "name": org.name, "subdomain": org.subdomain}
 
 
-async def _app_user_profile(session: AsyncSession, org_id: str, app_id: str, user_id: str) -> dict[str, Any]:
-    row = await session.get(AppUserAssignment, (app_id, user_id))
-    if row is None or row.org_id != org_id:
-        return {}
-    return dict(row.profile or {})
-
-
-async def load_user_context(session: AsyncSession, org_id: str, client: Any, user: User) -> UserContext:
-    groups = await user_groups(session, org_id, user.id)
+async def load_user_context(users: TokenUsers, org_id: str, client: Any, user: User) -> UserContext:
+    groups = await users.groups(org_id, user.id)
     context = EvalContext(
         user=user_attributes(user),
         app=app_attributes(client),
-        appuser=await _app_user_profile(session, org_id, client.id, user.id),
-        org=await _org_attributes(session, org_id),
+        appuser=await users.app_profile(org_id, client.id, user.id),
+        org=await users.org_attributes(org_id),
         groups=tuple(groups),
     )
     return UserContext(group_ids=frozenset(g.id for g in groups), eval=context)
+
+
+class SessionTokenUsers:
+    """:class:`~ostiary.domain.tokens.storage.TokenUsers` over a session (the reads are
+    ``store.repositories.user_context``'s)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def user(self, org_id: str, user_id: str) -> User | None:
+        user = await self.session.get(User, user_id)
+        return user if user is not None and user.org_id == org_id else None
+
+    async def groups(self, org_id: str, user_id: str) -> list[GroupRef]:
+        return await user_groups(self.session, org_id, user_id)
+
+    async def app_profile(self, org_id: str, app_id: str, user_id: str) -> dict[str, Any]:
+        return await user_context_rows.app_user_profile(self.session, org_id, app_id, user_id)
+
+    async def org_attributes(self, org_id: str) -> dict[str, Any]:
+        return await _org_attributes(self.session, org_id)
+
+    async def is_assigned(self, org_id: str, app_id: str, user_id: str) -> bool:
+        return await user_context_rows.is_user_assigned(self.session, org_id, app_id, user_id)

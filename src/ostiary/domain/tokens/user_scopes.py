@@ -24,7 +24,6 @@ from ostiary.domain.authz.policy_sets import policy_set
 from ostiary.domain.oauth_errors import OAuthError
 from ostiary.domain.tokens.grants.base import resolved_scopes
 from ostiary.domain.tokens.oidc_claims import OIDC_SCOPES
-from ostiary.store.models import AuthorizationServer
 
 ORG_ACCESS_TOKEN_LIFETIME: Final = 3600
 ORG_REFRESH_WINDOW_MINUTES: Final = 7 * 24 * 60
@@ -47,7 +46,7 @@ class UserScopeDecision:
 
 
 async def check_requested_scopes(
-    session: AsyncSession, org_id: str, server: AuthorizationServer, requested: Sequence[str]
+    session: AsyncSession, org_id: str, server: servers.AnyServer, requested: Sequence[str]
 ) -> tuple[str, ...]:
     """The requested scopes if the server knows them all; ``invalid_scope`` otherwise."""
     if server.kind == servers.ORG:
@@ -66,7 +65,7 @@ async def check_requested_scopes(
 async def decide_user_scopes(
     session: AsyncSession,
     org_id: str,
-    server: AuthorizationServer,
+    server: servers.AnyServer,
     *,
     client_id: str,
     user_id: str,

@@ -22,10 +22,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from ostiary.domain.authz import servers
-from ostiary.domain.authz.policy_sets import IDENTITY, RESOURCE, ClaimView, policy_set
+from ostiary.domain.authz.policy_sets import IDENTITY, RESOURCE, ClaimView
 from ostiary.domain.tokens.access_tokens import UserSubject, access_token_claims, new_jti
 from ostiary.domain.tokens.claims import evaluate_claims
-from ostiary.domain.tokens.grants.base import GrantContext, TokenResponse
+from ostiary.domain.tokens.grant_context import GrantContext, TokenResponse
 from ostiary.domain.tokens.oidc_claims import claims_for_scopes
 from ostiary.domain.tokens.user_context import UserContext, load_user_context
 from ostiary.jose.signer import left_hash
@@ -37,7 +37,9 @@ ID_TOKEN_LIFETIME: Final = 3600
 async def _custom_claims(ctx: GrantContext, claim_type: str, scopes: Sequence[str]) -> tuple[ClaimView, ...]:
     if ctx.server.kind == servers.ORG:
         return ()
-    return (await policy_set(ctx.session, ctx.org_id, ctx.server.id)).claims_for(claim_type, scopes)
+    return (await ctx.storage.policy_sets.policy_set(ctx.org_id, ctx.server.id)).claims_for(
+        claim_type, scopes
+    )
 
 
 def _audience(ctx: GrantContext) -> str | list[str]:
@@ -144,7 +146,7 @@ async def mint_user_tokens(
     """An access token for ``user`` and, with ``include_id_token`` and ``openid`` granted, an
     ID token carrying ``at_hash`` (and ``c_hash`` when ``code`` is given). ``refresh_token``
     is left for the caller to fill in."""
-    context = await load_user_context(ctx.session, ctx.org_id, ctx.client, user)
+    context = await load_user_context(ctx.storage.users, ctx.org_id, ctx.client, user)
     now = int(time.time())
     access_token = await mint_access_token(
         ctx, user=user, scopes=scopes, lifetime=access_lifetime, auth_time=auth_time, context=context, now=now

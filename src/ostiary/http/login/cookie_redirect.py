@@ -18,13 +18,13 @@ from starlette.routing import Route
 from ostiary.domain.context import Tx
 from ostiary.domain.directory import sessions as sessions_domain
 from ostiary.domain.directory import trusted_origins
+from ostiary.domain.orgs import Org
 from ostiary.http.auth import client_info
 from ostiary.http.login.handoff import browser_may_redeem, own_origin
 from ostiary.http.login.page import PAGE_HEADERS, safe_next
 from ostiary.http.login.sessions import max_session_lifetime, set_session_cookie
 from ostiary.http.oauth.pages import error_page
 from ostiary.http.runtime import runtime
-from ostiary.store.models import Org
 
 PATH = "/login/sessionCookieRedirect"
 MAX_URL_LENGTH = 2048

@@ -15,13 +15,12 @@ from ostiary.http.management.common import base_url, list_response, path_param
 from ostiary.http.pagination import parse_after, parse_limit
 from ostiary.http.requests import json_object
 from ostiary.http.responses import json_response, no_content
-from ostiary.store.models.sessions import TrustedOrigin
 from ostiary.timeutil import iso
 
 READ, MANAGE = "okta.trustedOrigins.read", "okta.trustedOrigins.manage"
 
 
-def trusted_origin_json(row: TrustedOrigin, base: str) -> dict[str, Any]:
+def trusted_origin_json(row: trusted_origins.TrustedOriginRecord, base: str) -> dict[str, Any]:
     href = f"{base}/api/v1/trustedOrigins/{row.id}"
     links: dict[str, Any] = {"self": {"href": href, "hints": {"allow": ["GET", "PUT", "DELETE"]}}}
     if row.status == trusted_origins.ACTIVE:

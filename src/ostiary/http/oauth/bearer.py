@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.domain.authz import servers
 from ostiary.domain.context import Actor
+from ostiary.domain.orgs import Org
 from ostiary.domain.tokens.verification import active_parties, verify_access_token
 from ostiary.http.runtime import Principal, Runtime
 from ostiary.jose.verify import TokenInvalid
-from ostiary.store.models import Org
 
 
 def bearer_authenticator(rt: Runtime):  # type: ignore[no-untyped-def]

@@ -45,8 +45,10 @@ async def client_for(
 ) -> AuthenticatedClient:
     """:func:`authenticated_client` from the ``Authorization`` header's value."""
     url = ctx.endpoint(endpoint)
+    storage = rt.token_storage(session)
     return await authenticate_client(
-        session,
+        storage.clients,
+        storage.assertions,
         ctx.org.id,
         authorization_header=authorization_header,
         form=params,

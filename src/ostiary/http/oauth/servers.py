@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from ostiary.domain.authz import servers as servers_domain
+from ostiary.domain.orgs import Org
 from ostiary.http.errors import OAuthHTTPError
 from ostiary.http.runtime import Runtime, runtime
-from ostiary.store.models import AuthorizationServer, Org
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class ServerContext:
 
     org: Org
     org_url: str
-    server: AuthorizationServer
+    server: servers_domain.ServerRecord
     issuer: str
     audiences: tuple[str, ...] = ()
     endpoint_base: str = ""
@@ -60,7 +60,7 @@ async def server_context(
     return ctx
 
 
-def _context(org: Org, org_url: str, server: AuthorizationServer) -> ServerContext:
+def _context(org: Org, org_url: str, server: servers_domain.ServerRecord) -> ServerContext:
     issuer = servers_domain.issuer(server, org_url)
     return ServerContext(
         org=org,

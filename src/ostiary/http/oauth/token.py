@@ -21,6 +21,7 @@ from ostiary.compact_json import dumps
 from ostiary.domain.authz.keys import KeyRing
 from ostiary.domain.clients.authentication import AuthenticatedClient
 from ostiary.domain.oauth_errors import OAuthError, invalid_request, unsupported_grant_type
+from ostiary.domain.orgs import Org
 from ostiary.domain.tokens.grants import GRANTS
 from ostiary.domain.tokens.grants.base import Grant, GrantContext, TokenResponse, check_grant_type_allowed
 from ostiary.http.cors import actual_response_headers, trusted_origin_for
@@ -29,7 +30,6 @@ from ostiary.http.oauth.client_auth import ASSERTION_METHODS, client_for
 from ostiary.http.oauth.params import MAX_FORM_BYTES, TOKEN_SECRETS, form_params
 from ostiary.http.oauth.servers import ServerContext, server_context
 from ostiary.http.runtime import Runtime, runtime_of
-from ostiary.store.models import Org
 
 _NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
 _JSON = (b"content-type", b"application/json")
@@ -168,7 +168,7 @@ async def _grant(
     grant = check_grant_type_supported(grant_type)
     check_grant_type_allowed(caller.app, grant_type)
     ctx = GrantContext(
-        session=session,
+        storage=request.rt.token_storage(session),
         org_id=server.org.id,
         org_url=server.org_url,
         server=server.server,
@@ -179,7 +179,7 @@ async def _grant(
         ring=ring,
         signer=request.rt.signer,
     )
-    return await run_grant(grant, ctx, caller)
+    return await run_grant(grant, ctx, caller, session)
 
 
 def check_grant_type_supported(grant_type: str) -> Grant:
@@ -189,10 +189,12 @@ def check_grant_type_supported(grant_type: str) -> Grant:
     return grant
 
 
-async def run_grant(grant: Grant, ctx: GrantContext, caller: AuthenticatedClient) -> TokenResponse:
+async def run_grant(
+    grant: Grant, ctx: GrantContext, caller: AuthenticatedClient, session: AsyncSession
+) -> TokenResponse:
     if caller.method in ASSERTION_METHODS:
         # The assertion's jti is written: a failed grant undoes only its own writes.
-        async with ctx.session.begin_nested():
+        async with session.begin_nested():
             return await grant(ctx)
     return await grant(ctx)
 

@@ -23,12 +23,11 @@ from ostiary.domain.tokens.authorization_codes import (
 )
 from ostiary.domain.tokens.grants.base import GrantContext, TokenResponse
 from ostiary.domain.tokens.refresh_tokens import (
-    find_refresh_token,
+    IssuedRefreshToken,
     issue_refresh_token,
     remember_access_token,
 )
 from ostiary.domain.tokens.user_tokens import mint_user_tokens
-from ostiary.store.models import User
 from ostiary.store.models.codes import AuthorizationCode
 
 GRANT_TYPE = "authorization_code"
@@ -52,7 +51,7 @@ async def issue(ctx: GrantContext) -> TokenResponse:
     if not redirect_uri:
         raise OAuthError("invalid_request", "The `redirect_uri` parameter is required.")
     row = await _redeemable_code(ctx, code, redirect_uri)
-    user = await ctx.session.get(User, row.user_id)
+    user = await ctx.storage.users.user(ctx.org_id, row.user_id)
     if user is None or user.org_id != ctx.org_id or user.status != "ACTIVE":
         raise OAuthError("invalid_grant", INVALID_CODE)
     tokens = await mint_user_tokens(
@@ -65,17 +64,18 @@ async def issue(ctx: GrantContext) -> TokenResponse:
         nonce=row.nonce,
         include_id_token=True,
     )
-    tokens.refresh_token = await _refresh_token(ctx, row, row.scopes)
-    family_id = await _refresh_family(ctx, tokens.refresh_token)
+    refresh = await _refresh_token(ctx, row, row.scopes)
+    family_id = refresh.family_id if refresh is not None else None
+    tokens.refresh_token = refresh.secret if refresh is not None else None
     minted = minted_id(tokens.access_token)
-    await remember_tokens(ctx.session, row, minted, family_id)
+    await remember_tokens(ctx.storage.codes, row, minted, family_id)
     if family_id is not None:
-        await remember_access_token(ctx.session, ctx.org_id, family_id, minted)
+        await remember_access_token(ctx.storage.refresh_tokens, ctx.org_id, family_id, minted)
     return tokens
 
 
 async def _redeemable_code(ctx: GrantContext, code: str, redirect_uri: str) -> AuthorizationCode:
-    row = await find_code(ctx.session, ctx.org_id, ctx.server.id, code)
+    row = await find_code(ctx.storage.codes, ctx.org_id, ctx.server.id, code)
     if row is None:
         raise OAuthError("invalid_grant", INVALID_CODE)
     if row.used_at is not None:
@@ -88,24 +88,26 @@ async def _redeemable_code(ctx: GrantContext, code: str, redirect_uri: str) -> A
         raise OAuthError("invalid_grant", REDIRECT_MISMATCH)
     if not pkce.verify(ctx.params.get("code_verifier"), row.code_challenge, row.code_challenge_method):
         raise OAuthError("invalid_grant", PKCE_FAILED)
-    if not await mark_used(ctx.session, row):
+    if not await mark_used(ctx.storage.codes, row):
         await _replayed(ctx, row)
     return row
 
 
 async def _replayed(ctx: GrantContext, row: AuthorizationCode) -> NoReturn:
     """RFC 6749 §4.1.2: deny, and revoke the tokens the code was first exchanged for."""
-    await ctx.session.refresh(row)
-    await revoke_replayed(ctx.session, row)
+    await ctx.storage.codes.reload(row)
+    await revoke_replayed(ctx.storage.codes, ctx.storage.refresh_tokens, row)
     raise OAuthError("invalid_grant", INVALID_CODE)
 
 
-async def _refresh_token(ctx: GrantContext, row: AuthorizationCode, scopes: Sequence[str]) -> str | None:
+async def _refresh_token(
+    ctx: GrantContext, row: AuthorizationCode, scopes: Sequence[str]
+) -> IssuedRefreshToken | None:
     """A refresh token when ``offline_access`` was granted and the client may refresh."""
     if OFFLINE_ACCESS not in scopes or REFRESH_TOKEN not in (ctx.client.grant_types or []):
         return None
     return await issue_refresh_token(
-        ctx.session,
+        ctx.storage.refresh_tokens,
         org_id=ctx.org_id,
         server_id=ctx.server.id,
         client_id=ctx.client.id,
@@ -116,10 +118,3 @@ async def _refresh_token(ctx: GrantContext, row: AuthorizationCode, scopes: Sequ
         window_minutes=row.refresh_token_window_minutes,
         amr=row.amr,
     )
-
-
-async def _refresh_family(ctx: GrantContext, token: str | None) -> str | None:
-    if token is None:
-        return None
-    found = await find_refresh_token(ctx.session, ctx.org_id, token)
-    return found.family_id if found is not None else None

@@ -1,5 +1,6 @@
-"""What every grant handler receives and returns (RFC 6749 §5.1 / §5.2), and the check every
-grant type shares: the client is registered for it (``unauthorized_client``)."""
+"""The grant handler type, the outcome of scope evaluation, and the check every grant type
+shares: the client is registered for it (``unauthorized_client``). What a handler receives and
+returns is in ``domain.tokens.grant_context``."""
 
 from __future__ import annotations
 
@@ -7,29 +8,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from ostiary.domain.authz.keys import KeyRing
 from ostiary.domain.authz.policy_engine import PolicyScopeError
 from ostiary.domain.authz.policy_sets import ServerPolicySet
 from ostiary.domain.clients.client_cache import Client
 from ostiary.domain.oauth_errors import OAuthError, unauthorized_client
-from ostiary.jose.signer import Signer
-from ostiary.store.models import AuthorizationServer
-
-
-@dataclass(frozen=True)
-class GrantContext:
-    session: AsyncSession
-    org_id: str
-    org_url: str
-    server: AuthorizationServer
-    issuer: str
-    audiences: Sequence[str]
-    client: Client
-    params: Mapping[str, str]
-    ring: KeyRing
-    signer: Signer
+from ostiary.domain.tokens.grant_context import GrantContext, TokenResponse
 
 
 @dataclass(frozen=True)
@@ -39,29 +22,6 @@ class ScopeGrant:
     scopes: tuple[str, ...]
     access_token_lifetime: int = 3600
     extra_claims: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class TokenResponse:
-    access_token: str
-    expires_in: int
-    scope: Sequence[str]
-    token_type: str = "Bearer"
-    refresh_token: str | None = None
-    id_token: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "token_type": self.token_type,
-            "expires_in": self.expires_in,
-            "access_token": self.access_token,
-            "scope": " ".join(self.scope),
-        }
-        if self.refresh_token:
-            body["refresh_token"] = self.refresh_token
-        if self.id_token:
-            body["id_token"] = self.id_token
-        return body
 
 
 Grant = Callable[[GrantContext], Awaitable[TokenResponse]]
@@ -92,3 +52,14 @@ def resolved_scopes(policy_set: ServerPolicySet, requested: Sequence[str]) -> tu
         return policy_set.resolve_scopes(requested)
     except PolicyScopeError as exc:
         raise OAuthError(exc.error, exc.description) from None
+
+
+__all__ = [
+    "Grant",
+    "GrantContext",
+    "ScopeGrant",
+    "TokenResponse",
+    "check_grant_type_allowed",
+    "requested_scopes",
+    "resolved_scopes",
+]

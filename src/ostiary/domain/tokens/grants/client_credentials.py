@@ -8,9 +8,6 @@ from ostiary.domain.authz import servers
 from ostiary.domain.authz.expressions import EvalContext
 from ostiary.domain.authz.policy_engine import TokenRequest
 from ostiary.domain.authz.policy_sets import ServerPolicySet
-from ostiary.domain.authz.policy_sets import policy_set as load_policy_set
-from ostiary.domain.caches import caches_of
-from ostiary.domain.clients.grants import granted_scopes_for
 from ostiary.domain.clients.okta_scopes import OKTA_SCOPES
 from ostiary.domain.oauth_errors import OAuthError, unsupported_grant_type
 from ostiary.domain.tokens.access_tokens import access_token_claims
@@ -54,7 +51,7 @@ async def org_server_scopes(ctx: GrantContext, requested: Sequence[str]) -> Scop
     unknown = [s for s in requested if s not in OKTA_SCOPES]
     if unknown:
         raise OAuthError("invalid_scope", "The requested scope is invalid, unknown, or malformed.")
-    granted = await granted_scopes_for(ctx.session, ctx.org_id, ctx.client.id, ctx.org_url)
+    granted = await ctx.storage.scope_grants.granted_scopes(ctx.org_id, ctx.client.id, ctx.org_url)
     missing = [s for s in requested if s not in granted]
     if missing:
         raise OAuthError(
@@ -69,13 +66,13 @@ async def policy_server_scopes(ctx: GrantContext, requested: Sequence[str]) -> S
 
     With no user, the outcome depends only on the server's policy snapshot, the client's id
     and label (what claim expressions can read of it) and the requested scopes, so a grant is
-    remembered with the snapshot (``DomainCaches.decisions``) and recomputed when the
-    snapshot is replaced.
+    remembered with the snapshot (``ctx.storage.decisions``: the runtime's
+    ``DomainCaches.decisions``) and recomputed when the snapshot is replaced.
     """
-    policy_set = await load_policy_set(ctx.session, ctx.org_id, ctx.server.id)
+    policy_set = await ctx.storage.policy_sets.policy_set(ctx.org_id, ctx.server.id)
     label = ctx.client.label
     key = (GRANT_TYPE, ctx.client.id, label, tuple(requested))
-    decisions = caches_of(ctx.session).decisions
+    decisions = ctx.storage.decisions
     remembered = decisions.get((ctx.org_id, ctx.server.id, key))
     if remembered is not None and remembered[0] is policy_set:
         return remembered[1]  # type: ignore[no-any-return]

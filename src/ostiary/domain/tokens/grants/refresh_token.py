@@ -32,10 +32,8 @@ from datetime import datetime
 
 from ostiary.domain.authz import servers
 from ostiary.domain.authz.policy_engine import POLICY_DENIED, TokenRequest
-from ostiary.domain.authz.policy_sets import policy_set
-from ostiary.domain.clients.assignments import is_user_assigned
 from ostiary.domain.oauth_errors import OAuthError
-from ostiary.domain.tokens import refresh_tokens, user_tokens  # modules: user_tokens imports grants.base
+from ostiary.domain.tokens import refresh_tokens, user_tokens
 from ostiary.domain.tokens.access_tokens import minted_id
 from ostiary.domain.tokens.grants.base import (
     GrantContext,
@@ -44,7 +42,6 @@ from ostiary.domain.tokens.grants.base import (
     resolved_scopes,
 )
 from ostiary.domain.tokens.refresh_tokens import RefreshTokenReused, RefreshTokenUnusable, TokenState
-from ostiary.domain.tokens.user_context import user_groups
 from ostiary.store.models import User
 from ostiary.store.models.refresh_tokens import RefreshToken
 from ostiary.timeutil import utcnow
@@ -80,7 +77,7 @@ def _presented(ctx: GrantContext) -> str:
 
 
 async def _token_of_this_client(ctx: GrantContext, presented: str, now: datetime) -> RefreshToken:
-    row = await refresh_tokens.find_refresh_token(ctx.session, ctx.org_id, presented)
+    row = await refresh_tokens.find_refresh_token(ctx.storage.refresh_tokens, ctx.org_id, presented)
     if row is None or row.server_id != ctx.server.id or row.client_id != ctx.client.id:
         raise _invalid()
     state = refresh_tokens.state_of(row, now, refresh_tokens.rotation_policy(ctx.client).leeway)
@@ -93,15 +90,15 @@ async def _token_of_this_client(ctx: GrantContext, presented: str, now: datetime
 
 async def _revoke_reused(ctx: GrantContext, family_id: str) -> None:
     """A rotated token came back: whoever holds the family may be an attacker; end it for good."""
-    await refresh_tokens.revoke_family(ctx.session, ctx.org_id, family_id, durable=True)
+    await refresh_tokens.revoke_family(ctx.storage.refresh_tokens, ctx.org_id, family_id, durable=True)
     log.warning("refresh token reuse by client %s: family %s revoked", ctx.client.id, family_id)
 
 
 async def _current_user(ctx: GrantContext, row: RefreshToken) -> User:
-    user = await ctx.session.get(User, row.user_id)
+    user = await ctx.storage.users.user(ctx.org_id, row.user_id)
     if user is None or not refresh_tokens.user_may_refresh(user, row):
         raise _invalid()
-    if not await is_user_assigned(ctx.session, ctx.org_id, ctx.client.id, user.id):
+    if not await ctx.storage.users.is_assigned(ctx.org_id, ctx.client.id, user.id):
         raise _invalid(NOT_ASSIGNED)
     return user
 
@@ -122,9 +119,9 @@ async def _policy_decision(
 ) -> RefreshDecision:
     if ctx.server.kind == servers.ORG:
         return RefreshDecision(ORG_ACCESS_TOKEN_LIFETIME, row.window_minutes)
-    configuration = await policy_set(ctx.session, ctx.org_id, ctx.server.id)
+    configuration = await ctx.storage.policy_sets.policy_set(ctx.org_id, ctx.server.id)
     resolved_scopes(configuration, scopes)
-    groups = await user_groups(ctx.session, ctx.org_id, user.id)
+    groups = await ctx.storage.users.groups(ctx.org_id, user.id)
     decision = configuration.policies.evaluate(
         TokenRequest(
             client_id=ctx.client.id,
@@ -147,7 +144,7 @@ async def _spend(
 ) -> str:
     try:
         return await refresh_tokens.exchange(
-            ctx.session,
+            ctx.storage.refresh_tokens,
             row,
             presented,
             policy=refresh_tokens.rotation_policy(ctx.client),
@@ -182,6 +179,6 @@ async def issue(ctx: GrantContext) -> TokenResponse:
     )
     response.refresh_token = refresh_token
     await refresh_tokens.remember_access_token(
-        ctx.session, ctx.org_id, row.family_id, minted_id(response.access_token)
+        ctx.storage.refresh_tokens, ctx.org_id, row.family_id, minted_id(response.access_token)
     )
     return response

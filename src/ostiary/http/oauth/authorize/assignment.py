@@ -5,21 +5,20 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ostiary.domain.clients.assignments import is_user_assigned
-from ostiary.domain.tokens.user_context import load_user_context
+from ostiary.domain.tokens.user_context import SessionTokenUsers, load_user_context
 from ostiary.http.oauth.authorize.errors import AuthorizeError
 from ostiary.http.oauth.authorize.state import Authorization
-from ostiary.store.models import User
 
 NOT_ASSIGNED = "User is not assigned to the client application."
 
 
 async def check_assignment(authz: Authorization, session: AsyncSession) -> None:
     user_session = authz.signed_in_session
-    user = await session.get(User, user_session.user_id)
-    if user is None or user.org_id != authz.org.id or user.status != "ACTIVE":
+    users = SessionTokenUsers(session)
+    user = await users.user(authz.org.id, user_session.user_id)
+    if user is None or user.status != "ACTIVE":
         raise AuthorizeError("access_denied", "The user is not active.")
-    if not await is_user_assigned(session, authz.org.id, authz.client.id, user.id):
+    if not await users.is_assigned(authz.org.id, authz.client.id, user.id):
         raise AuthorizeError("access_denied", NOT_ASSIGNED)
     authz.user = user
-    authz.user_context = await load_user_context(session, authz.org.id, authz.client, user)
+    authz.user_context = await load_user_context(users, authz.org.id, authz.client, user)

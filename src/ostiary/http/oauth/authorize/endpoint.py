@@ -87,7 +87,7 @@ async def _steps(authz: Authorization, tx: Tx, ring: KeyRing) -> Response:
 def _grant_context(authz: Authorization, tx: Tx, ring: KeyRing) -> GrantContext:
     server = authz.server
     return GrantContext(
-        session=tx.session,
+        storage=runtime(authz.request).token_storage(tx.session),
         org_id=authz.org.id,
         org_url=server.org_url,
         server=server.server,

@@ -18,11 +18,11 @@ from urllib.parse import urlencode
 
 from starlette.responses import RedirectResponse, Response
 
+from ostiary.domain.directory.sessions import auth_time
 from ostiary.http.login.page import LOGIN_PATH, MAX_NEXT_LENGTH, safe_next
 from ostiary.http.oauth.authorize.errors import AuthorizeError
 from ostiary.http.oauth.authorize.state import Authorization
 from ostiary.http.oauth.authorize.urls import with_suffix
-from ostiary.store.models.sessions import UserSession
 
 NONE, LOGIN, CONSENT = "none", "login", "consent"
 PROMPTS = frozenset({NONE, LOGIN, CONSENT})
@@ -45,12 +45,6 @@ def parse_prompt(authz: Authorization) -> None:
         if not _MAX_AGE.fullmatch(raw):
             raise AuthorizeError("invalid_request", "The 'max_age' parameter must be a non-negative integer.")
         authz.max_age = int(raw)
-
-
-def auth_time(user_session: UserSession) -> int:
-    """When the session's user last entered credentials."""
-    moment = user_session.last_password_verification or user_session.created
-    return int(moment.timestamp())
 
 
 def needs_sign_in(authz: Authorization) -> bool:

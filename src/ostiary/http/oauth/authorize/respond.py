@@ -14,12 +14,12 @@ from urllib.parse import urlencode, urlsplit
 
 from starlette.responses import RedirectResponse, Response
 
+from ostiary.domain.directory.sessions import auth_time
 from ostiary.domain.tokens.authorization_codes import CodeGrant, issue_code
 from ostiary.domain.tokens.grants.base import GrantContext
 from ostiary.domain.tokens.user_tokens import mint_access_token, mint_id_token
 from ostiary.http.oauth.authorize.errors import AuthorizeError
 from ostiary.http.oauth.authorize.post_message import OKTA_POST_MESSAGE, post_message_page
-from ostiary.http.oauth.authorize.prompt import auth_time
 from ostiary.http.oauth.authorize.response_type import FORM_POST, FRAGMENT
 from ostiary.http.oauth.authorize.state import Authorization
 from ostiary.http.oauth.pages import csp, new_nonce, render_page
@@ -74,7 +74,7 @@ async def success_response(authz: Authorization, ctx: GrantContext) -> Response:
     values: dict[str, str] = {}
     code = None
     if authz.wants_code:
-        code = await issue_code(ctx.session, _code_grant(authz, authenticated_at))
+        code = await issue_code(ctx.storage.codes, _code_grant(authz, authenticated_at))
         values["code"] = code
     access_token = None
     if authz.wants_token:

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 
 from ostiary.domain.clients.client_cache import Client
+from ostiary.domain.orgs import Org
 from ostiary.domain.tokens.user_context import UserContext
 from ostiary.domain.tokens.user_scopes import UserScopeDecision
 from ostiary.http.oauth.servers import ServerContext
-from ostiary.store.models import Org, User
+from ostiary.store.models import User
 from ostiary.store.models.sessions import UserSession
 
 

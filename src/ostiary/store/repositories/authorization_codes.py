@@ -1,0 +1,104 @@
+"""Authorization codes in SQL: the ``AuthorizationCodeStore`` of ``domain.tokens.storage``.
+
+Redemption is one conditional UPDATE (``used_at`` still NULL, not expired), so two concurrent
+requests cannot both redeem a code. Revoking a replayed code's access token is an ``INSERT …
+ON CONFLICT DO NOTHING``, applied again just before the session commits so that the token
+endpoint rolling back the refused grant's savepoint does not undo it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import delete, event, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from ostiary.store.models import RevokedToken
+from ostiary.store.models.codes import AuthorizationCode
+from ostiary.store.statements import insert_ignoring_duplicates
+from ostiary.timeutil import utcnow
+
+_PENDING: Final = "ostiary.codes.replayed"
+
+
+class SqlAuthorizationCodes:
+    """The authorization codes of one session's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: AuthorizationCode, purge_expired_before: datetime) -> None:
+        """Store a new code; the org's codes that expired before ``purge_expired_before`` go."""
+        await self.session.execute(
+            delete(AuthorizationCode).where(
+                AuthorizationCode.org_id == row.org_id, AuthorizationCode.expires_at <= purge_expired_before
+            )
+        )
+        self.session.add(row)
+        await self.session.flush()
+
+    async def find(self, code_hash: str) -> AuthorizationCode | None:
+        return await self.session.get(AuthorizationCode, code_hash)
+
+    async def reload(self, row: AuthorizationCode) -> None:
+        await self.session.refresh(row)
+
+    async def redeem(self, row: AuthorizationCode, now: datetime) -> bool:
+        result = await self.session.execute(
+            update(AuthorizationCode)
+            .where(
+                AuthorizationCode.code_hash == row.code_hash,
+                AuthorizationCode.used_at.is_(None),
+                AuthorizationCode.expires_at > now,
+            )
+            .values(used_at=now)
+            .returning(AuthorizationCode.code_hash)
+            .execution_options(synchronize_session=False)
+        )
+        won = result.scalar_one_or_none() is not None
+        if won:
+            row.used_at = now
+        return won
+
+    async def remember_tokens(
+        self,
+        row: AuthorizationCode,
+        access_token_jti: str | None,
+        access_token_expires_at: datetime | None,
+        refresh_family_id: str | None,
+    ) -> None:
+        if access_token_jti is not None:
+            row.access_token_jti = access_token_jti
+            row.access_token_expires_at = access_token_expires_at
+        row.refresh_token_family_id = refresh_family_id
+        await self.session.flush()
+
+    async def revoke_access_token(self, org_id: str, jti: str, expires_at: datetime) -> None:
+        if expires_at > utcnow():
+            await self.session.execute(
+                insert_ignoring_duplicates(self.session, RevokedToken).values(
+                    jti=jti, org_id=org_id, expires_at=expires_at
+                )
+            )
+        _revoke_on_commit(self.session, org_id, jti, expires_at)
+
+
+def _revoke_pending(session: Session) -> None:
+    for org_id, jti, expires_at in session.info.pop(_PENDING, set()):
+        if expires_at > utcnow():
+            session.execute(
+                insert_ignoring_duplicates(session, RevokedToken).values(
+                    jti=jti, org_id=org_id, expires_at=expires_at
+                )
+            )
+
+
+def _revoke_on_commit(session: AsyncSession, org_id: str, jti: str, expires_at: datetime) -> None:
+    sync = session.sync_session
+    pending: set[tuple[str, str, datetime]] | None = sync.info.get(_PENDING)
+    if pending is None:
+        pending = sync.info[_PENDING] = set()
+        event.listen(sync, "before_commit", _revoke_pending, once=True)
+    pending.add((org_id, jti, expires_at))

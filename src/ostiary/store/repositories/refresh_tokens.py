@@ -1,0 +1,244 @@
+"""Refresh tokens in SQL: the ``RefreshTokenStore`` of ``domain.tokens.storage``.
+
+The rules (states, rotation, grace, reuse) are the domain's (``domain.tokens.refresh_tokens``);
+this module holds what makes them safe under concurrency:
+
+- every write to a family first locks its rows in id order (``SELECT … ORDER BY id FOR
+  UPDATE`` on PostgreSQL; SQLite has one writer at a time), so a rotation and a revocation
+  of one family queue up instead of deadlocking;
+- rotating, keeping and spending the grace retry are conditional UPDATEs (``rotated_at`` /
+  ``revoked_at`` / ``grace_used_at`` still NULL), so two concurrent uses of one token cannot
+  both win;
+- revoking a family's access tokens is ``INSERT … SELECT … ON CONFLICT DO NOTHING``, which
+  ignores a ``jti`` another request revoked meanwhile;
+- a *durable* family revocation is applied again just before the session commits, so a caller
+  rolling back its own savepoint (the token endpoint does on every error) cannot undo it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import and_, delete, event, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from ostiary.store.models import RevokedToken
+from ostiary.store.models.refresh_tokens import FamilyAccessToken, RefreshToken
+from ostiary.store.statements import insert_ignoring_duplicates
+from ostiary.timeutil import utcnow
+
+_PENDING: Final = "ostiary.refresh_tokens.revoke"
+
+
+class SqlRefreshTokens:
+    """The refresh tokens of one session's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def find(self, org_id: str, token_hash: str) -> RefreshToken | None:
+        stmt = (
+            select(RefreshToken)
+            .where(RefreshToken.token_hash == token_hash, RefreshToken.org_id == org_id)
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.scalars(stmt)).first()
+
+    async def add_family(self, first: RefreshToken, purge_dead_before: datetime) -> None:
+        """Store the first token of a new family, after deleting the user's families that died
+        (revoked or expired) before ``purge_dead_before``: every member, since a dead family
+        needs no reuse detection (its tokens are refused as unknown)."""
+        await self._purge_dead_families(first.org_id, first.user_id, purge_dead_before)
+        self.session.add(first)
+        await self.session.flush()
+
+    async def _purge_dead_families(self, org_id: str, user_id: str, cutoff: datetime) -> None:
+        mine = (RefreshToken.org_id == org_id, RefreshToken.user_id == user_id)
+        dead = select(RefreshToken.family_id).where(
+            *mine,
+            or_(
+                RefreshToken.revoked_at <= cutoff,
+                RefreshToken.expires_at <= cutoff,
+                and_(RefreshToken.replaced_by.is_(None), RefreshToken.idle_expires_at <= cutoff),
+            ),
+        )
+        await self.session.execute(
+            delete(FamilyAccessToken)
+            .where(FamilyAccessToken.org_id == org_id, FamilyAccessToken.family_id.in_(dead))
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            delete(RefreshToken)
+            .where(*mine, RefreshToken.family_id.in_(dead))
+            .execution_options(synchronize_session=False)
+        )
+
+    async def locked(self, row: RefreshToken) -> RefreshToken | None:
+        """Lock ``row``'s family (id order), then read ``row`` afresh (None: it is gone)."""
+        await _lock(self.session, RefreshToken.family_id == row.family_id)
+        return await self.reload(row.id)
+
+    async def reload(self, token_id: str) -> RefreshToken | None:
+        stmt = (
+            select(RefreshToken).where(RefreshToken.id == token_id).execution_options(populate_existing=True)
+        )
+        return (await self.session.scalars(stmt)).first()
+
+    async def rotate(self, row: RefreshToken, successor: RefreshToken, seal: str, now: datetime) -> bool:
+        """Mark ``row`` rotated to ``successor`` (keeping ``seal``) and store the successor;
+        False when another request rotated or revoked ``row`` first. The previous token's seal
+        is erased: its grace retry would answer a token that is no longer current."""
+        won = await self.session.execute(
+            update(RefreshToken)
+            .where(*_unspent(row))
+            .values(rotated_at=now, last_used=now, replaced_by=successor.id, successor_seal=seal)
+            .returning(RefreshToken.id)
+            .execution_options(synchronize_session=False)
+        )
+        if won.scalar_one_or_none() is None:
+            return False
+        await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == row.family_id, RefreshToken.replaced_by == row.id)
+            .values(successor_seal=None)
+            .execution_options(synchronize_session=False)
+        )
+        self.session.add(successor)
+        await self.session.flush()
+        return True
+
+    async def keep(
+        self, row: RefreshToken, now: datetime, window_minutes: int | None, idle_expires_at: datetime | None
+    ) -> bool:
+        """Note a use of a static token (new idle deadline); False when it was rotated or
+        revoked meanwhile."""
+        won = await self.session.execute(
+            update(RefreshToken)
+            .where(*_unspent(row))
+            .values(last_used=now, window_minutes=window_minutes or None, idle_expires_at=idle_expires_at)
+            .returning(RefreshToken.id)
+            .execution_options(synchronize_session=False)
+        )
+        return won.scalar_one_or_none() is not None
+
+    async def spend_grace(self, row: RefreshToken, now: datetime) -> bool:
+        """Use up ``row``'s one grace retry and erase its seal; False when it was used already."""
+        won = await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == row.id, RefreshToken.grace_used_at.is_(None))
+            .values(grace_used_at=now, successor_seal=None)
+            .returning(RefreshToken.id)
+            .execution_options(synchronize_session=False)
+        )
+        return won.scalar_one_or_none() is not None
+
+    async def remember_access_token(
+        self, org_id: str, family_id: str, jti: str, expires_at: datetime
+    ) -> None:
+        """Note an access token minted with a token of ``family_id``; the family's expired
+        notes go at the same time."""
+        await self.session.execute(
+            delete(FamilyAccessToken)
+            .where(
+                FamilyAccessToken.org_id == org_id,
+                FamilyAccessToken.family_id == family_id,
+                FamilyAccessToken.expires_at <= utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        self.session.add(
+            FamilyAccessToken(jti=jti, org_id=org_id, family_id=family_id, expires_at=expires_at)
+        )
+        await self.session.flush()
+
+    async def revoke_family(
+        self, org_id: str, family_id: str, *, durable: bool = False, now: datetime | None = None
+    ) -> int:
+        """Revoke every token of the family and the access tokens noted with it; the number of
+        tokens that were still unrevoked. ``durable``: again just before the session commits."""
+        revoked = await self.revoke_where(
+            now, RefreshToken.org_id == org_id, RefreshToken.family_id == family_id
+        )
+        if durable:
+            _revoke_on_commit(self.session, org_id, family_id)
+        return revoked
+
+    async def revoke_client_tokens(self, org_id: str, server_id: str, client_id: str) -> int:
+        return await self.revoke_where(
+            None,
+            RefreshToken.org_id == org_id,
+            RefreshToken.server_id == server_id,
+            RefreshToken.client_id == client_id,
+        )
+
+    async def revoke_user_tokens(self, org_id: str, user_id: str) -> int:
+        return await self.revoke_where(None, RefreshToken.org_id == org_id, RefreshToken.user_id == user_id)
+
+    async def revoke_where(self, now: datetime | None, *conditions: Any) -> int:
+        """Revoke the refresh tokens matching ``conditions`` and every unexpired access token
+        issued with a token of their families."""
+        when = now or utcnow()
+        await _lock(self.session, *conditions)
+        await self.session.execute(_revoke_family_access_tokens(self.session, when, *conditions))
+        result = await self.session.execute(
+            update(RefreshToken)
+            .where(*conditions, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=when)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _unspent(row: RefreshToken) -> Any:
+    return (RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None), RefreshToken.revoked_at.is_(None))
+
+
+async def _lock(session: AsyncSession, *conditions: Any) -> None:
+    """Lock the refresh tokens matching ``conditions`` in id order, before writing any of them:
+    two transactions that lock overlapping sets in one order wait for each other instead of
+    deadlocking. (A no-op on SQLite, whose writers take the whole database in turn.)"""
+    await session.execute(
+        select(RefreshToken.id).where(*conditions).order_by(RefreshToken.id).with_for_update()
+    )
+
+
+def _revoke_family_access_tokens(session: AsyncSession | Session, now: datetime, *conditions: Any) -> Any:
+    """``INSERT INTO revoked_tokens SELECT … ON CONFLICT DO NOTHING``: the families' noted
+    access tokens that are neither expired nor revoked already."""
+    families = select(RefreshToken.family_id).where(*conditions)
+    already = select(RevokedToken.jti).where(RevokedToken.jti == FamilyAccessToken.jti).exists()
+    return insert_ignoring_duplicates(session, RevokedToken).from_select(
+        ["jti", "org_id", "expires_at"],
+        select(FamilyAccessToken.jti, FamilyAccessToken.org_id, FamilyAccessToken.expires_at).where(
+            FamilyAccessToken.family_id.in_(families), FamilyAccessToken.expires_at > now, ~already
+        ),
+    )
+
+
+def _revoke_pending(session: Session) -> None:
+    now = utcnow()
+    for org_id, family_id in sorted(session.info.pop(_PENDING, set())):
+        family = (RefreshToken.org_id == org_id, RefreshToken.family_id == family_id)
+        session.execute(select(RefreshToken.id).where(*family).order_by(RefreshToken.id).with_for_update())
+        session.execute(_revoke_family_access_tokens(session, now, *family))
+        session.execute(
+            update(RefreshToken)
+            .where(
+                RefreshToken.org_id == org_id,
+                RefreshToken.family_id == family_id,
+                RefreshToken.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _revoke_on_commit(session: AsyncSession, org_id: str, family_id: str) -> None:
+    sync = session.sync_session
+    pending: set[tuple[str, str]] | None = sync.info.get(_PENDING)
+    if pending is None:
+        pending = sync.info[_PENDING] = set()
+        event.listen(sync, "before_commit", _revoke_pending, once=True)
+    pending.add((org_id, family_id))
