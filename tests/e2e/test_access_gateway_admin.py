@@ -766,12 +766,15 @@ def test_authentication_service_setting_and_health_check(
 # --- hosts --------------------------------------------------------------------------------
 
 
-def test_unknown_hosts_and_app_hosts_without_a_proxy_are_404(
+def test_unknown_hosts_are_404_and_an_app_not_yet_active_is_offline(
     gateway: AccessGateway, app: dict[str, Any]
 ) -> None:
-    for host in ("elsewhere.localhost", f"legacy.localhost:{gateway.port}"):
-        response = requests.get(f"{gateway.url}/", headers={"Host": host}, timeout=10)
-        assert_error(response, 404, "NOT_FOUND")
+    response = requests.get(f"{gateway.url}/", headers={"Host": "elsewhere.localhost"}, timeout=10)
+    assert_error(response, 404, "NOT_FOUND")
+    offline = requests.get(
+        f"{gateway.url}/", headers={"Host": f"legacy.localhost:{gateway.port}"}, timeout=10
+    )
+    assert offline.status_code == 503 and 'data-page="inactive"' in offline.text  # the proxy's page
     assert requests.get(f"{gateway.url}/healthz", timeout=10).json() == {"status": "ok"}
 
 
