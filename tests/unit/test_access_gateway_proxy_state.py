@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,7 +17,11 @@ from sqlalchemy import select, update
 from ostiary.access_gateway.admin.catalog import StoreAppCatalog
 from ostiary.access_gateway.assembly import assemble_proxy
 from ostiary.access_gateway.bootstrap import prepare
-from ostiary.access_gateway.proxy.sessions import GatewaySession
+from ostiary.access_gateway.proxy.app import make_proxy_app
+from ostiary.access_gateway.proxy.catalog import StaticAppCatalog
+from ostiary.access_gateway.proxy.config import parse_app
+from ostiary.access_gateway.proxy.exchange import session_cookie_name
+from ostiary.access_gateway.proxy.sessions import GatewaySession, digest
 from ostiary.access_gateway.proxy_state import ASSERTION_KEY, SEAL_KEY, SqlSessionStore, load_proxy_keys
 from ostiary.access_gateway.runtime import GatewayConfig, GatewayRuntime, make_config, open_runtime
 from ostiary.access_gateway.server import build_app
@@ -173,3 +179,50 @@ async def test_the_admin_origin_serves_the_jwks_and_metrics_only_with_the_token(
         transport=httpx.ASGITransport(app=app), base_url="http://localhost:8090"
     ) as http:
         assert (await http.get("/metrics")).status_code == 404
+
+
+def legacy_app(**oidc: Any) -> dict[str, Any]:
+    return {
+        "id": "app-1",
+        "publicDomain": "legacy.localhost",
+        "status": "ACTIVE",
+        "_embedded": {
+            "session": {"idleSession": True, "idleSessionTimeout": 60, "maxSessionTimeout": 28800},
+            "protectedResources": [{"id": "r1", "hostname": "http://127.0.0.1:9", "assignedWeight": 1}],
+            "policies": [{"name": "root", "resourcePath": "/", "rule": "PROTECTED"}],
+        },
+        "ostiaryOidc": {
+            "orgUrl": "https://org.example",
+            "clientId": "c1",
+            "clientSecret": "s1",
+            "redirectUri": "http://legacy.localhost:8090/_ostiary/callback",
+            **oidc,
+        },
+    }
+
+
+async def test_the_proxy_enforces_the_idle_timeout_and_the_group_names_from_the_store(
+    runtime: GatewayRuntime,
+) -> None:
+    document = legacy_app(groupNames=["Staff"])
+    cookie = session_cookie_name(parse_app(document))
+    store = SqlSessionStore(runtime)
+    now = time.time()
+    await store.save(digest("idle"), replace(a_session(now - 300), last_seen=now - 120))
+    await store.save(digest("outsider"), replace(a_session(now), groups=("Everyone",)))
+    await store.save(digest("staff"), a_session(now))
+    proxy = make_proxy_app(StaticAppCatalog([document]), public_url="http://localhost:8090", sessions=store)
+    transport = httpx.ASGITransport(app=proxy)
+    async with httpx.AsyncClient(transport=transport, base_url="http://legacy.localhost") as http:
+        idle = await http.get("/", headers={"Cookie": f"{cookie}=idle"})
+        outsider = await http.get("/", headers={"Cookie": f"{cookie}=outsider"})
+        staff = await http.get("/", headers={"Cookie": f"{cookie}=staff"})
+    await proxy.aclose()
+    assert idle.status_code == 302
+    location = httpx.URL(idle.headers["location"])
+    assert (
+        location.params["redirect_uri"] == "http://legacy.localhost:8090/_ostiary/callback"
+    )  # as registered
+    assert await store.load(digest("idle")) is None  # the idle session's row is gone
+    assert outsider.status_code == 403
+    assert staff.status_code == 502  # admitted: on to the (unreachable) upstream
