@@ -32,6 +32,7 @@ pytest.importorskip("playwright.sync_api")
 ALICE = "alice.command@example.com"
 BOB = "bob.command@example.com"
 GROUP = "Legacy Staff"
+METRICS_TOKEN = "metrics-e2e-token"
 
 
 class GatewayProcess:
@@ -55,12 +56,20 @@ class GatewayProcess:
         ]
         log = self.log_dir / f"access-gateway-{self.starts}.log"
         self._stack.enter_context(
-            running(args, f"{self.gateway.url}/healthz", {"OSTIARY_LOG_LEVEL": "warning"}, log)
+            running(
+                args,
+                f"{self.gateway.url}/healthz",
+                {"OSTIARY_LOG_LEVEL": "info", "OSTIARY_ACCESS_GATEWAY_METRICS_TOKEN": METRICS_TOKEN},
+                log,
+            )
         )
 
     def stop(self) -> None:
         self._stack.close()
         self._stack = ExitStack()
+
+    def log_lines(self) -> list[str]:
+        return (self.log_dir / f"access-gateway-{self.starts}.log").read_text().splitlines()
 
     def restart(self) -> None:
         self.stop()
@@ -205,6 +214,21 @@ def test_sign_in_the_app_sees_its_login_never_a_forged_one_and_the_assertion_ver
     assert claims["sub"] == stack.alice_id and claims["email"] == ALICE
     assert GROUP in claims["groups"]
     assert claims["exp"] - claims["iat"] <= 60
+
+
+def test_the_command_logs_each_request_as_json_and_serves_metrics_with_its_token(stack: Stack) -> None:
+    lines = [json.loads(line) for line in stack.process.log_lines() if line.startswith("{")]
+    seen = [line for line in lines if line["user"] == ALICE and line["path"] == "/reports/2024"]
+    assert seen and all(line["status"] == 200 and line["app"] == "legacy" for line in seen)
+    assert seen[0]["upstream"].startswith("http://127.0.0.1:")
+    assert not any("code" in line["path"] or "state" in line["path"] for line in lines)
+
+    metrics = f"{stack.admin_url}/metrics"
+    assert requests.get(metrics, timeout=10).status_code == 401
+    shown = requests.get(metrics, headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10)
+    assert shown.status_code == 200
+    assert 'ostiary_oag_signins_total{app="legacy",result="success"} 1' in shown.text
+    assert 'ostiary_oag_requests_total{app="legacy",status="200"}' in shown.text
 
 
 def test_a_user_outside_the_apps_group_gets_the_denied_page(page: Any, stack: Stack) -> None:

@@ -98,7 +98,7 @@ def serve(
         ssl_certfile=str(tls_cert) if tls_cert else None,
         ssl_keyfile=str(tls_key) if tls_key else None,
         log_level=log_level,
-        log_config=uvicorn_log_config(),
+        log_config=access_log_config(uvicorn_log_config(), log_level),
         server_header=False,
         date_header=False,
     )
@@ -123,3 +123,26 @@ def create_client(
             await runtime.close()
 
     return asyncio.run(run())
+
+
+ACCESS_LOGGER = "ostiary.access_gateway.access"
+
+
+def access_log_config(config: dict[str, Any], log_level: str) -> dict[str, Any]:
+    """``config`` plus the proxy's access log: one JSON line per request on stderr, as is
+    (no level prefix), at ``log_level`` like uvicorn's own access log (``warning`` mutes both)."""
+    config["formatters"] = {**config.get("formatters", {}), "oag_access": {"format": "%(message)s"}}
+    config["handlers"] = {
+        **config["handlers"],
+        "oag_access": {
+            "class": "logging.StreamHandler",
+            "formatter": "oag_access",
+            "stream": "ext://sys.stderr",
+            "filters": ["redact"],
+        },
+    }
+    config["loggers"] = {
+        **config.get("loggers", {}),
+        ACCESS_LOGGER: {"handlers": ["oag_access"], "level": log_level.upper(), "propagate": False},
+    }
+    return config
