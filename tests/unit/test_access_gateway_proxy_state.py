@@ -14,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from ostiary.access_gateway.admin import repository
 from ostiary.access_gateway.admin.catalog import StoreAppCatalog
 from ostiary.access_gateway.assembly import assemble_proxy
 from ostiary.access_gateway.bootstrap import prepare
@@ -226,3 +227,13 @@ async def test_the_proxy_enforces_the_idle_timeout_and_the_group_names_from_the_
     assert await store.load(digest("idle")) is None  # the idle session's row is gone
     assert outsider.status_code == 403
     assert staff.status_code == 502  # admitted: on to the (unreachable) upstream
+
+
+async def test_deleting_an_app_deletes_its_sessions(runtime: GatewayRuntime) -> None:
+    store = SqlSessionStore(runtime)
+    await store.save("1" * 64, a_session(time.time()))
+    await store.save("2" * 64, replace(a_session(time.time()), app_id="app-2"))
+    async with runtime.engine.begin() as conn:
+        await repository.delete_app(conn, "app-1")
+    assert await store.load("1" * 64) is None
+    assert await store.load("2" * 64) is not None
