@@ -34,6 +34,7 @@ TOUCH_EVERY: Final = 5.0
 """Idle time is measured to within this many seconds (one write per session at most as often)."""
 MAX_AGE: Final = 7 * 24 * 3600
 """A session row goes after this long whatever the app's settings say."""
+_REMEMBERED: Final = 100_000
 ASSERTION_KEY: Final = "assertion_key"
 SEAL_KEY: Final = "signin_seal_key"
 
@@ -44,6 +45,8 @@ class SqlSessionStore:
     def __init__(self, runtime: GatewayRuntime, *, max_age: int = MAX_AGE) -> None:
         self._runtime = runtime
         self.max_age = max_age
+        self._last_seen: dict[str, float] = {}
+        """``last_seen`` as last read, so a recent one costs no write (not even a lock)."""
 
     def _seal(self, key: str, session: GatewaySession) -> str:
         document = {
@@ -78,6 +81,9 @@ class SqlSessionStore:
             row = (await conn.execute(select(tables.sessions).where(tables.sessions.c.digest == key))).first()
         if row is None:
             return None
+        if len(self._last_seen) >= _REMEMBERED:
+            self._last_seen.clear()
+        self._last_seen[key] = float(row.last_seen)
         if row.expires_at <= time.time():
             await self.delete(key)
             return None
@@ -99,6 +105,9 @@ class SqlSessionStore:
         )
 
     async def touch(self, key: str, now: float) -> None:
+        if now - self._last_seen.get(key, 0.0) < TOUCH_EVERY:
+            return
+        self._last_seen[key] = now
         async with self._runtime.engine.begin() as conn:
             await conn.execute(
                 update(tables.sessions)
@@ -107,6 +116,7 @@ class SqlSessionStore:
             )
 
     async def delete(self, key: str) -> None:
+        self._last_seen.pop(key, None)
         async with self._runtime.engine.begin() as conn:
             await conn.execute(delete(tables.sessions).where(tables.sessions.c.digest == key))
 
