@@ -356,6 +356,23 @@ def test_an_api_token_the_org_refuses_is_400(
 # --- apps and the org's OIDC app ----------------------------------------------------------
 
 
+def catalog_entry(gateway: AccessGateway, host: str) -> dict[str, Any]:
+    """What the proxy gets for ``host``, read from the gateway's store as the proxy reads it."""
+    from ostiary.access_gateway.admin.catalog import StoreAppCatalog
+    from ostiary.access_gateway.runtime import make_config, open_runtime
+
+    async def look_up() -> dict[str, Any] | None:
+        runtime = open_runtime(make_config(port=gateway.port, data_dir=gateway.data_dir))
+        try:
+            return await StoreAppCatalog(runtime).app_for_host(host)
+        finally:
+            await runtime.close()
+
+    found = asyncio.run(look_up())
+    assert found is not None
+    return found
+
+
 def org_app_for(org: OrgServer, org_session: requests.Session, label: str) -> dict[str, Any] | None:
     for app in org_session.get(f"{org.url}/api/v1/apps?limit=200").json():
         if app["label"] == label:
@@ -395,6 +412,9 @@ def test_creating_an_app_makes_its_oidc_app_in_the_org(
     assert org_app["signOnMode"] == "OPENID_CONNECT"
     oauth = org_app["settings"]["oauthClient"]
     assert oauth["redirect_uris"] == [f"http://synced.localhost:{gateway.port}/_ostiary/callback"]
+    assert oauth["post_logout_redirect_uris"] == [
+        f"http://synced.localhost:{gateway.port}/_ostiary/signed-out"
+    ]
     assert oauth["application_type"] == "web"
     assigned = org_session.get(f"{org.url}/api/v1/apps/{org_app['id']}/groups").json()
     assert [item["id"] for item in assigned] == groups[:1]
@@ -412,6 +432,8 @@ def test_creating_an_app_makes_its_oidc_app_in_the_org(
     ]
     assigned = org_session.get(f"{org.url}/api/v1/apps/{org_app['id']}/groups").json()
     assert [item["id"] for item in assigned] == groups[1:]
+    oidc = catalog_entry(gateway, "renamed.localhost")["ostiaryOidc"]
+    assert oidc["groupNames"] == ["Legacy Admins"]  # the names ID tokens carry, for the proxy's check
 
     assert_error(
         admin.delete(f"{gateway.url}/api/v2/apps/{app['id']}"), 400, "BAD_REQUEST"
@@ -766,12 +788,15 @@ def test_authentication_service_setting_and_health_check(
 # --- hosts --------------------------------------------------------------------------------
 
 
-def test_unknown_hosts_and_app_hosts_without_a_proxy_are_404(
+def test_unknown_hosts_are_404_and_an_app_not_yet_active_is_offline(
     gateway: AccessGateway, app: dict[str, Any]
 ) -> None:
-    for host in ("elsewhere.localhost", f"legacy.localhost:{gateway.port}"):
-        response = requests.get(f"{gateway.url}/", headers={"Host": host}, timeout=10)
-        assert_error(response, 404, "NOT_FOUND")
+    response = requests.get(f"{gateway.url}/", headers={"Host": "elsewhere.localhost"}, timeout=10)
+    assert_error(response, 404, "NOT_FOUND")
+    offline = requests.get(
+        f"{gateway.url}/", headers={"Host": f"legacy.localhost:{gateway.port}"}, timeout=10
+    )
+    assert offline.status_code == 503 and 'data-page="inactive"' in offline.text  # the proxy's page
     assert requests.get(f"{gateway.url}/healthz", timeout=10).json() == {"status": "ok"}
 
 

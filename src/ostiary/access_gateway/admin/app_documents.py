@@ -13,6 +13,8 @@ from ostiary.access_gateway.admin.errors import bad_request
 from ostiary.access_gateway.runtime import GatewayConfig
 
 CALLBACK_PATH = "/_ostiary/callback"
+SIGNED_OUT_PATH = "/_ostiary/signed-out"
+"""Where the proxy asks the org to return after single logout (registered in the org)."""
 EXPANDABLE = {
     "healthCheck": "healthCheck",
     "behavior": "behavior",
@@ -52,7 +54,7 @@ def callback_uri(config: GatewayConfig, public_domain: str) -> str:
 
 
 def post_logout_uris(config: GatewayConfig, public_domain: str, behavior: dict[str, Any]) -> list[str]:
-    uris = [app_origin(config, public_domain) + "/"]
+    uris = [app_origin(config, public_domain) + SIGNED_OUT_PATH]
     if behavior.get("postLogoutUrl"):
         uris.append(behavior["postLogoutUrl"])
     return list(dict.fromkeys(uris))

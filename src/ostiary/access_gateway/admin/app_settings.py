@@ -66,18 +66,21 @@ def _setting_routes(
         async with runtime.engine.connect() as conn:
             row = await load_app(conn, request)
             idp = await repository.get_idp(conn, row["idp_id"]) if row["idp_id"] else None
+        changes: dict[str, Any] = {column: document}
         if column == "behavior" and idp is not None and row["org_app_id"]:
-            await org_link.update_org_app(
-                runtime,
-                idp,
-                row["org_app_id"],
-                label=row["label"],
-                public_domain=row["public_domain"],
-                behavior=document,
-                groups=row["document"].get("groups", []),
+            changes["group_names"] = list(
+                await org_link.update_org_app(
+                    runtime,
+                    idp,
+                    row["org_app_id"],
+                    label=row["label"],
+                    public_domain=row["public_domain"],
+                    behavior=document,
+                    groups=row["document"].get("groups", []),
+                )
             )
         async with runtime.engine.begin() as conn:
-            await repository.update_app(conn, row["id"], **{column: document})
+            await repository.update_app(conn, row["id"], **changes)
         runtime.changed()
         return JSONResponse(document)
 

@@ -157,6 +157,7 @@ async def create_app(request: Request) -> Response:
                         f"{org_app.client_id}\n{org_app.client_secret}", "apps", app_id
                     ),
                     "created": int(runtime.clock()),
+                    "group_names": list(org_app.group_names),
                 },
             )
             if use_defaults:
@@ -227,9 +228,10 @@ async def replace_app(request: Request) -> Response:
     }
     org_app_id, sealed = row["org_app_id"], row["org_client_secret_encrypted"]
     if old_idp is not None and old_idp["id"] == idp["id"] and org_app_id:
-        await org_link.update_org_app(runtime, idp, org_app_id, **sync)
+        group_names = await org_link.update_org_app(runtime, idp, org_app_id, **sync)
     else:
         created = await org_link.create_org_app(runtime, idp, **sync)
+        group_names = created.group_names
         if old_idp is not None and org_app_id:
             await org_link.remove_org_app(runtime, old_idp, org_app_id)
         org_app_id = created.app_id
@@ -245,6 +247,7 @@ async def replace_app(request: Request) -> Response:
             document=document,
             org_app_id=org_app_id,
             org_client_secret_encrypted=sealed,
+            group_names=list(group_names),
         )
     runtime.changed()
     async with runtime.engine.connect() as conn:

@@ -62,9 +62,12 @@ class StoreAppCatalog:
         client_id, _, secret = self._runtime.secrets.open(
             row["org_client_secret_encrypted"], "apps", row["id"]
         ).partition("\n")
-        return {
+        oidc: dict[str, Any] = {
             "orgUrl": org_base_url(idp["domain"]),
             "clientId": client_id,
             "clientSecret": secret,
             "redirectUri": callback_uri(self._runtime.config, row["public_domain"]),
         }
+        if row.get("group_names"):  # the app's groups, by name, for the proxy's own check
+            oidc["groupNames"] = list(row["group_names"])
+        return oidc

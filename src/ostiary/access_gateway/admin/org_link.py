@@ -7,7 +7,7 @@ from typing import Any
 
 from ostiary.access_gateway.admin.app_documents import callback_uri, post_logout_uris
 from ostiary.access_gateway.admin.errors import AdminError
-from ostiary.access_gateway.admin.org_sync import OidcApp, OrgClient, OrgSyncError
+from ostiary.access_gateway.admin.org_sync import OidcApp, OrgClient, OrgSyncError, with_group_names
 from ostiary.access_gateway.runtime import GatewayRuntime
 
 
@@ -36,13 +36,13 @@ async def create_org_app(
             label, callback_uri(config, public_domain), post_logout_uris(config, public_domain, behavior)
         )
         try:
-            await client.set_groups(created.app_id, groups)
+            names = await client.set_groups(created.app_id, groups)
         except OrgSyncError:
             await client.delete_app(created.app_id)
             raise
     except OrgSyncError as exc:
         raise sync_failed(exc) from None
-    return created
+    return with_group_names(created, names)
 
 
 async def update_org_app(
@@ -54,7 +54,8 @@ async def update_org_app(
     public_domain: str,
     behavior: dict[str, Any],
     groups: Sequence[str],
-) -> None:
+) -> tuple[str, ...]:
+    """Brings the org app in step; the names of its groups."""
     client = org_client(runtime, idp)
     config = runtime.config
     try:
@@ -64,7 +65,7 @@ async def update_org_app(
             callback_uri(config, public_domain),
             post_logout_uris(config, public_domain, behavior),
         )
-        await client.set_groups(org_app_id, groups)
+        return await client.set_groups(org_app_id, groups)
     except OrgSyncError as exc:
         raise sync_failed(exc) from None
 

@@ -5,7 +5,7 @@ appliance does, so the operator never touches the org by hand."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -31,6 +31,8 @@ class OidcApp:
     app_id: str
     client_id: str
     client_secret: str
+    group_names: tuple[str, ...] = ()
+    """The names of the groups assigned (ID tokens carry names; the proxy checks them)."""
 
 
 class OrgClient:
@@ -120,8 +122,8 @@ class OrgClient:
     ) -> None:
         await self._call("PUT", f"/api/v1/apps/{app_id}", self._app_body(label, redirect_uri, post_logout))
 
-    async def set_groups(self, app_id: str, groups: Sequence[str]) -> None:
-        """Assign exactly ``groups`` to the org app."""
+    async def set_groups(self, app_id: str, groups: Sequence[str]) -> tuple[str, ...]:
+        """Assign exactly ``groups`` to the org app; their names."""
         current = await self._call("GET", f"/api/v1/apps/{app_id}/groups?limit=200")
         assigned = {item["id"] for item in current or []}
         for group_id in groups:
@@ -129,7 +131,22 @@ class OrgClient:
                 await self._call("PUT", f"/api/v1/apps/{app_id}/groups/{group_id}", {})
         for group_id in assigned - set(groups):
             await self._call("DELETE", f"/api/v1/apps/{app_id}/groups/{group_id}", expect=(204, 404))
+        return await self.group_names(groups)
+
+    async def group_names(self, groups: Sequence[str]) -> tuple[str, ...]:
+        names = []
+        for group_id in groups:
+            body = await self._call("GET", f"/api/v1/groups/{group_id}")
+            name = (body.get("profile") or {}).get("name") if isinstance(body, dict) else None
+            if not isinstance(name, str):
+                raise OrgSyncError(f"the IdP returned no name for group {group_id}")
+            names.append(name)
+        return tuple(names)
 
     async def delete_app(self, app_id: str) -> None:
         await self._call("POST", f"/api/v1/apps/{app_id}/lifecycle/deactivate", {}, expect=(200, 404))
         await self._call("DELETE", f"/api/v1/apps/{app_id}", expect=(204, 404))
+
+
+def with_group_names(app: OidcApp, names: tuple[str, ...]) -> OidcApp:
+    return replace(app, group_names=names)

@@ -41,6 +41,7 @@ async def update_app(conn: AsyncConnection, app_id: str, **values: Any) -> None:
 
 
 async def delete_app(conn: AsyncConnection, app_id: str) -> None:
+    await conn.execute(delete(tables.sessions).where(tables.sessions.c.app_id == app_id))
     await conn.execute(delete(tables.app_parts).where(tables.app_parts.c.app_id == app_id))
     await conn.execute(delete(tables.apps).where(tables.apps.c.id == app_id))
 

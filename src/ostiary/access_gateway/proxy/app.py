@@ -68,7 +68,7 @@ from ostiary.access_gateway.proxy.relay import (
     relay,
     upstream_request,
 )
-from ostiary.access_gateway.proxy.sessions import GatewaySession, MemorySessionStore, SessionStore
+from ostiary.access_gateway.proxy.sessions import GatewaySession, MemorySessionStore, SessionStore, SignInSeal
 from ostiary.access_gateway.proxy.signin import SignInFlow
 from ostiary.jose.jwks_cache import JwksCache
 from ostiary.request_paths import path_problem
@@ -89,13 +89,14 @@ class AccessGatewayProxy:
         sessions: SessionStore,
         metrics: ProxyMetrics,
         catalog_ttl: float,
+        seal: SignInSeal | None = None,
     ) -> None:
         self.catalog = CachedCatalog(catalog, ttl=catalog_ttl)
         self.public_url = public_url.rstrip("/")
         self.assertion_keys = assertion_keys
         self.sessions = sessions
         self.metrics = metrics
-        self.signin = SignInFlow(sessions, metrics, self.org)
+        self.signin = SignInFlow(sessions, metrics, self.org, seal)
         self.balancer = Balancer(self._probe)
         self._http: aiohttp.ClientSession | None = None
         self._jwks: JwksCache | None = None
@@ -316,11 +317,14 @@ def make_proxy_app(
     sessions: SessionStore | None = None,
     metrics: ProxyMetrics | None = None,
     catalog_ttl: float = 0.5,
+    seal_key: bytes | None = None,
 ) -> AccessGatewayProxy:
     """The proxy for every app the catalog knows.
 
     ``public_url``: the gateway's admin origin (the assertions' ``iss``). ``assertion_keys``
-    default to a P-256 key generated now; ``sessions`` to an in-memory store. Call
+    default to a P-256 key generated now; ``sessions`` to an in-memory store; ``seal_key``
+    (the HMAC key of sign-ins under way, shared by every process of one gateway) to a
+    random one. Call
     ``await app.aclose()`` at shutdown when the app is mounted (it then gets no lifespan).
     """
     return AccessGatewayProxy(
@@ -330,6 +334,7 @@ def make_proxy_app(
         sessions=sessions or MemorySessionStore(),
         metrics=metrics or ProxyMetrics(),
         catalog_ttl=catalog_ttl,
+        seal=SignInSeal(seal_key) if seal_key else None,
     )
 
 

@@ -29,6 +29,9 @@ class OidcClient:
     group_names: frozenset[str] | None = None
     """Names of the app's groups, when the catalog knows them: then the gateway checks them
     itself too (the org already refuses users not assigned to its OIDC app)."""
+    redirect_uri: str | None = None
+    """The callback URI exactly as registered in the org (``redirectUri``); without it the
+    proxy uses the public domain's ``/_ostiary/callback``."""
 
 
 @dataclass(frozen=True)
@@ -289,7 +292,7 @@ def parse_oidc(doc: Any) -> OidcClient | None:
         return None
     names = doc.get("groupNames")
     group_names = frozenset(n for n in names if isinstance(n, str)) if isinstance(names, list) else None
-    return OidcClient(org_url.rstrip("/"), client_id, secret, group_names)
+    return OidcClient(org_url.rstrip("/"), client_id, secret, group_names, _str(doc.get("redirectUri")))
 
 
 def parse_app(doc: Mapping[str, Any]) -> ProxyApp:

@@ -84,7 +84,20 @@ def state_cookie_name(app: ProxyApp) -> str:
 
 
 def public_origin(app: ProxyApp, scheme: str) -> str:
+    """Where browsers reach the app: the origin of the callback URI registered in the org
+    (it carries the gateway's port when the public domain names none), else the request's
+    scheme and the public domain."""
+    if app.oidc is not None and app.oidc.redirect_uri:
+        parts = urlsplit(app.oidc.redirect_uri)
+        return f"{parts.scheme}://{parts.netloc}".lower()
     return f"{scheme}://{app.public_domain}"
+
+
+def callback_uri(app: ProxyApp, scheme: str) -> str:
+    """The sign-in's ``redirect_uri``: exactly the one registered in the org when known."""
+    if app.oidc is not None and app.oidc.redirect_uri:
+        return app.oidc.redirect_uri
+    return public_origin(app, scheme) + CALLBACK
 
 
 def set_cookie(
@@ -109,7 +122,11 @@ def same_domain_target(app: ProxyApp, scheme: str, target: str | None) -> str | 
             return None
         return target
     parts = urlsplit(target)
-    if parts.scheme != scheme or parts.netloc.lower() != app.public_domain or "@" in parts.netloc:
+    origin = urlsplit(public_origin(app, scheme))
+    same_origin = (parts.scheme, parts.netloc.lower()) == (origin.scheme, origin.netloc)
+    if not same_origin and (parts.scheme != scheme or parts.netloc.lower() != app.public_domain):
+        return None
+    if "@" in parts.netloc:
         return None
     path = parts.path or "/"
     if path.startswith("//") or any(c in target for c in "\r\n\t\\"):

@@ -18,6 +18,7 @@ from ostiary.access_gateway.proxy.exchange import (
     START,
     Answer,
     Exchange,
+    callback_uri,
     public_origin,
     same_domain_target,
     session_cookie_name,
@@ -49,11 +50,17 @@ class SignInFlow:
     """The session side of the proxy: one per gateway, shared by every app (sessions are
     bound to their app by id, cookies by name)."""
 
-    def __init__(self, sessions: SessionStore, metrics: ProxyMetrics, org: Callable[[], OrgSignIn]) -> None:
+    def __init__(
+        self,
+        sessions: SessionStore,
+        metrics: ProxyMetrics,
+        org: Callable[[], OrgSignIn],
+        seal: SignInSeal | None = None,
+    ) -> None:
         self.sessions = sessions
         self.metrics = metrics
         self.org = org
-        self.seal = SignInSeal()
+        self.seal = seal or SignInSeal()
 
     async def load_session(self, ex: Exchange, app: ProxyApp) -> GatewaySession | None:
         value = ex.cookies().get(session_cookie_name(app))
@@ -110,7 +117,7 @@ class SignInFlow:
         sealed = self.seal.seal(state, PendingSignIn(app.id, verifier, nonce, target, time.time()))
         url = authorize_url(
             app.oidc,
-            redirect_uri=public_origin(app, ex.scheme) + CALLBACK,
+            redirect_uri=callback_uri(app, ex.scheme),
             state=state,
             nonce=nonce,
             challenge=challenge,
@@ -143,7 +150,7 @@ class SignInFlow:
                 app.oidc,
                 code=params.get("code", ""),
                 verifier=pending.verifier,
-                redirect_uri=public_origin(app, ex.scheme) + CALLBACK,
+                redirect_uri=callback_uri(app, ex.scheme),
                 nonce=pending.nonce,
             )
         except SignInFailed as exc:

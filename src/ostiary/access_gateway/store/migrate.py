@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "oag_alembic_version"
-HEAD = "oag_0001"
+HEAD = "oag_0002"
 _LOCK_KEY = 0x0A6A7E01
 _SELECT_VERSION = "SELECT version_num FROM oag_alembic_version"
 

@@ -6,7 +6,7 @@ An app's sub-resources (protected resources, attributes, policies) share one tab
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Float, ForeignKey, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -85,6 +85,7 @@ apps = Table(
     Column("org_app_id", String(64), nullable=True),
     Column("org_client_secret_encrypted", Text, nullable=True),
     Column("created", Integer, nullable=False),
+    Column("group_names", JSON, nullable=True),
 )
 
 app_parts = Table(
@@ -103,4 +104,15 @@ authentication_service = Table(
     Column("id", Integer, primary_key=True),
     Column("document", JSON, nullable=False),
     Column("secrets_encrypted", Text, nullable=True),
+)
+
+sessions = Table(
+    "oag_sessions",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("app_id", String(36), nullable=False, index=True),
+    Column("document_encrypted", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+    Column("expires_at", Integer, nullable=False, index=True),
 )
