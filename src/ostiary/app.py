@@ -24,6 +24,7 @@ from ostiary.http.input_guard import InputGuard
 from ostiary.http.login import authn, cookie_redirect, page, sessions
 from ostiary.http.management import api_tokens, apps, as_tokens, authorization_servers, groups, logs, users
 from ostiary.http.management import trusted_origins as trusted_origins_api
+from ostiary.http.management import user_schema as user_schema_api
 from ostiary.http.middleware import EdgeMiddleware, hsts_mode
 from ostiary.http.oauth import routes as oauth_routes
 from ostiary.http.oauth.bearer import bearer_authenticator
@@ -72,6 +73,7 @@ def build_routes() -> list[BaseRoute]:
         *sessions.routes,
         *page.routes,
         *cookie_redirect.routes,
+        *user_schema_api.routes,
     ]
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from ostiary import ids
 from ostiary.domain.audit.log import Target, record
 from ostiary.domain.context import Tx
-from ostiary.domain.directory import password_import, passwords
+from ostiary.domain.directory import password_import, passwords, user_schema
 from ostiary.domain.directory.profile import validate_profile
 from ostiary.domain.errors import Forbidden, Invalid, NotFound
 from ostiary.store.models import GroupMembership, User
@@ -165,6 +165,9 @@ async def create_user(
     """``POST /users``; ``expire_password`` (``nextLogin=changePassword``) makes an activated user
     with a password PASSWORD_EXPIRED, so that the first sign-in must change it."""
     profile = validate_profile(body.get("profile"))
+    profile = user_schema.check_custom_attributes(
+        profile, await user_schema.custom_properties(tx), incoming=body["profile"]
+    )
     type_id = _requested_type_id(tx, body.get("type"))
     new = _new_password(body.get("credentials"))
     if new is not None and new.value is not None:
@@ -276,6 +279,9 @@ async def update_user(tx: Tx, user_id: str, body: Mapping[str, Any], *, partial:
         else:
             merged = incoming
         profile = validate_profile(merged)
+        profile = user_schema.check_custom_attributes(
+            profile, await user_schema.custom_properties(tx), incoming=incoming
+        )
         if login_key(profile["login"]) != user.login_lower:
             await _ensure_login_free(tx, profile["login"], except_id=user.id)
         user.profile = profile
