@@ -22,6 +22,7 @@ from ostiary.http.errors import EXCEPTION_HANDLERS
 from ostiary.http.fast_routes import TokenFastPath
 from ostiary.http.input_guard import InputGuard
 from ostiary.http.login import authn, cookie_redirect, page, sessions
+from ostiary.http.login import set_password as set_password_pages
 from ostiary.http.management import api_tokens, apps, as_tokens, authorization_servers, groups, logs, users
 from ostiary.http.management import trusted_origins as trusted_origins_api
 from ostiary.http.management import user_schema as user_schema_api
@@ -74,6 +75,7 @@ def build_routes() -> list[BaseRoute]:
         *page.routes,
         *cookie_redirect.routes,
         *user_schema_api.routes,
+        *set_password_pages.routes,
     ]
 
 
