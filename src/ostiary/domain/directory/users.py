@@ -17,7 +17,7 @@ from ostiary.domain.directory import password_import, passwords, user_schema
 from ostiary.domain.directory.profile import validate_profile
 from ostiary.domain.errors import Forbidden, Invalid, NotFound
 from ostiary.store.models import GroupMembership, User
-from ostiary.store.repositories.paging import Page, fetch_page
+from ostiary.store.repositories.paging import Page, fetch_page, fetch_sorted_page
 from ostiary.timeutil import utcnow
 
 STAGED = "STAGED"
@@ -493,7 +493,10 @@ async def list_users(
     condition: Any = None,
     after: str | None = None,
     limit: int = 200,
+    sort: Any = None,
+    descending: bool = False,
 ) -> Page[User]:
+    """Users of the org; ``sort`` (a ``search``'s ``sortBy``) orders them, ties by id."""
     stmt = select(User).where(User.org_id == tx.org_id)
     if condition is not None:
         stmt = stmt.where(condition)
@@ -501,6 +504,10 @@ async def list_users(
         stmt = stmt.where(User.status != DEPROVISIONED)
     if q:
         stmt = stmt.where(User.status != DEPROVISIONED).where(_q_condition(q))
+    if sort is not None:
+        return await fetch_sorted_page(
+            tx.session, stmt, sort, User.id, descending=descending, after=after, limit=limit
+        )
     return await fetch_page(tx.session, stmt, User.id, after=after, limit=limit)
 
 
