@@ -24,6 +24,7 @@ from ostiary.http.input_guard import InputGuard
 from ostiary.http.login import authn, cookie_redirect, page, sessions
 from ostiary.http.login import set_password as set_password_pages
 from ostiary.http.management import api_tokens, apps, as_tokens, authorization_servers, groups, logs, users
+from ostiary.http.management import assigned_apps as assigned_apps_api
 from ostiary.http.management import trusted_origins as trusted_origins_api
 from ostiary.http.management import user_schema as user_schema_api
 from ostiary.http.middleware import EdgeMiddleware, hsts_mode
@@ -76,6 +77,7 @@ def build_routes() -> list[BaseRoute]:
         *cookie_redirect.routes,
         *user_schema_api.routes,
         *set_password_pages.routes,
+        *assigned_apps_api.routes,
     ]
 
 

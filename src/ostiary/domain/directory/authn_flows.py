@@ -5,6 +5,8 @@
   set a password (SUCCESS for an active user's activation token);
 - PASSWORD_RESET + ``credentials/reset_password`` → SUCCESS with a ``sessionToken``;
 - PASSWORD_EXPIRED (from the password step) + ``credentials/change_password`` → SUCCESS;
+  either way the user's other sessions and refresh tokens end, and their other one-time tokens
+  (:mod:`ostiary.domain.directory.credential_revocation`);
 - ``recovery/password`` (forgot password) → a recovery token for an eligible user. Ostiary sends
   no email: the token goes to an admin caller, and to the server log at DEBUG level.
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from ostiary.domain.audit.log import record
 from ostiary.domain.context import Tx
-from ostiary.domain.directory import passwords, sessions, user_tokens
+from ostiary.domain.directory import credential_revocation, passwords, sessions, user_tokens
 from ostiary.domain.directory import users as users_domain
 from ostiary.domain.directory.authn import PASSWORD_EXPIRED, SUCCESS, AuthnResult, find_by_login
 from ostiary.domain.errors import Forbidden, Invalid, Unauthenticated
@@ -95,7 +97,7 @@ async def reset_password(tx: Tx, state_token: object, new_password: object) -> A
         raise _complexity(error) from None
     if not await user_tokens.consume(tx, state_token):
         raise invalid_token()
-    await user_tokens.void(tx, user, user_tokens.ACTIVATION, user_tokens.RECOVERY)
+    await credential_revocation.end_sign_ins(tx, user)  # whoever had the old password is out
     return await _success(tx, user)
 
 
@@ -125,6 +127,7 @@ async def change_password(tx: Tx, state_token: object, old: object, new: object)
     user.password_changed = user.last_updated = user.status_changed = utcnow()
     user.status = users_domain.ACTIVE
     record(tx, "user.account.update_password", "User update password for Okta", [users_domain.target(user)])
+    await credential_revocation.end_sign_ins(tx, user)
     return await _success(tx, user)
 
 

@@ -3,10 +3,11 @@
 BCRYPT (``workFactor``, a 22-character radix-64 ``salt`` and the 31-character ``value``), the
 salted digests SHA-512, SHA-256, SHA-1 and MD5 (base64 ``value`` of the digest of the password
 with the base64-decoded ``salt`` put before it, ``saltOrder: PREFIX``, or after it, ``POSTFIX``)
-and PBKDF2 (``digestAlgorithm`` SHA256_HMAC or SHA512_HMAC, ``iterationCount`` >= 4096,
-``keySize`` in bytes). A hash is stored as given (bcrypt in its usual ``$2a$…`` form, the others
-as ``$ostiary-import$`` and compact JSON) and checked in constant time; the first successful
-sign-in replaces it with an argon2id hash (:func:`passwords.needs_upgrade`).
+and PBKDF2 (``digestAlgorithm`` SHA256_HMAC or SHA512_HMAC, ``iterationCount`` from 4096 to
+1,000,000 (a bound on the cost of one sign-in), ``keySize`` in bytes). A hash is stored as
+given (bcrypt in its usual ``$2a$…`` form, the others as ``$ostiary-import$`` and compact JSON)
+and checked in constant time; the first successful sign-in replaces it with an argon2id hash
+(:func:`passwords.needs_upgrade`).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def stored_hash(spec: object) -> str:
         if name not in PBKDF2_DIGESTS:
             raise _invalid("digestAlgorithm must be SHA256_HMAC or SHA512_HMAC")
         record["digestAlgorithm"] = name
-        record["iterationCount"] = _int(spec.get("iterationCount"), "iterationCount", 4096, 10_000_000)
+        record["iterationCount"] = _int(spec.get("iterationCount"), "iterationCount", 4096, 1_000_000)
         record["keySize"] = _int(spec.get("keySize"), "keySize", 1, 512)
         if len(digest) != record["keySize"]:
             raise _invalid("value must be keySize bytes long")
