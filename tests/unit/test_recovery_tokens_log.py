@@ -60,3 +60,30 @@ async def test_an_activation_email_is_a_debug_log_line(
     async with server.client() as anonymous:
         opened = await anonymous.post("/api/v1/authn", json={"token": logged_token(caplog, "activation")})
     assert opened.json()["status"] == "PASSWORD_RESET"
+
+
+async def test_a_locked_out_user_recovers_with_a_forgot_password_token(
+    server: Server, admin: httpx.AsyncClient
+) -> None:
+    login = "locked.out@example.com"
+    body = {
+        "profile": {"login": login, "email": login, "firstName": "Lo", "lastName": "Ck"},
+        "credentials": {"password": {"value": PASSWORD}},
+    }
+    user_id = (await admin.post("/api/v1/users", json=body)).json()["id"]
+    async with server.client() as anonymous:
+        for _ in range(10):
+            await anonymous.post("/api/v1/authn", json={"username": login, "password": "Wrong-Passw0rd"})
+        assert (await admin.get(f"/api/v1/users/{user_id}")).json()["status"] == "LOCKED_OUT"
+        trusted = await admin.post("/api/v1/authn/recovery/password", json={"username": login})
+        assert trusted.json()["status"] == "RECOVERY"
+        opened = await anonymous.post(
+            "/api/v1/authn/recovery/token", json={"recoveryToken": trusted.json()["recoveryToken"]}
+        )
+        done = await anonymous.post(
+            "/api/v1/authn/credentials/reset_password",
+            json={"stateToken": opened.json()["stateToken"], "newPassword": "An0ther-Secret"},
+        )
+        assert done.status_code == 200, done.text
+        assert done.json()["status"] == "SUCCESS"
+    assert (await admin.get(f"/api/v1/users/{user_id}")).json()["status"] == "ACTIVE"

@@ -434,7 +434,7 @@ def _temporary_password(profile: Mapping[str, Any]) -> str:
 async def set_password_by_token(tx: Tx, user: User, new_password: object) -> User:
     """The end of an activation or recovery transaction (``/api/v1/authn/credentials/
     reset_password``): the user's new password, and the user ACTIVE."""
-    if user.status not in (PROVISIONED, RECOVERY, ACTIVE, PASSWORD_EXPIRED):
+    if user.status not in (PROVISIONED, RECOVERY, ACTIVE, PASSWORD_EXPIRED, LOCKED_OUT):
         raise _forbidden()
     checked = passwords.check_password(new_password, user.profile)
     user.password_hash = await passwords.hash_password(checked)
