@@ -87,3 +87,19 @@ async def test_a_locked_out_user_recovers_with_a_forgot_password_token(
         assert done.status_code == 200, done.text
         assert done.json()["status"] == "SUCCESS"
     assert (await admin.get(f"/api/v1/users/{user_id}")).json()["status"] == "ACTIVE"
+
+
+async def test_reactivate_returns_a_working_activation_token_by_default(
+    server: Server, admin: httpx.AsyncClient
+) -> None:
+    """The spec's ``sendEmail`` default is false for reactivate (true for activate)."""
+    login = "re.active@example.com"
+    profile = {"login": login, "email": login, "firstName": "Re", "lastName": "Active"}
+    user = (await admin.post("/api/v1/users", json={"profile": profile})).json()
+    assert user["status"] == "PROVISIONED"
+    first = (await admin.post(f"/api/v1/users/{user['id']}/lifecycle/activate?sendEmail=false")).status_code
+    assert first == 403  # already activated: reactivate instead
+    again = (await admin.post(f"/api/v1/users/{user['id']}/lifecycle/reactivate")).json()
+    async with server.client() as anonymous:
+        opened = await anonymous.post("/api/v1/authn", json={"token": again["activationToken"]})
+    assert opened.json()["status"] == "PASSWORD_RESET"

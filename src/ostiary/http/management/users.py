@@ -112,7 +112,7 @@ def _activation(kind: str) -> Callable[[Request], Awaitable[Response]]:
     (:mod:`ostiary.domain.directory.user_tokens`)."""
 
     async def handler(request: Request) -> Response:
-        send_email = bool_param(request, "sendEmail", True)
+        send_email = bool_param(request, "sendEmail", kind != "reactivate")  # the spec's defaults
         revoke = kind == "reset_password" and bool_param(request, "revokeSessions", True)
         expire = kind == "activate" and _next_login(request)
         async with management_tx(request, MANAGE) as tx:
