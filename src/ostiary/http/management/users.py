@@ -182,8 +182,8 @@ async def expire_password(request: Request) -> Response:
 
 async def expire_password_with_temp_password(request: Request) -> Response:
     """The okta SDK's ``expire_password_with_temp_password``: the User (PASSWORD_EXPIRED) with
-    its ``tempPassword``; ``revokeSessions`` as asked (the old password's sessions end anyway
-    with the password in Ostiary: see credential_revocation)."""
+    its ``tempPassword``. ``revokeSessions`` is checked but makes no difference: the password is
+    replaced, and a replaced password ends the user's sessions in Ostiary (credential_revocation)."""
     bool_param(request, "revokeSessions", False)
     async with management_tx(request, MANAGE) as tx:
         user, password = await users_domain.expire_with_temp_password(tx, path_param(request, "id"))
