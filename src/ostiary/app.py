@@ -28,8 +28,11 @@ from ostiary.http.errors import EXCEPTION_HANDLERS
 from ostiary.http.fast_routes import TokenFastPath
 from ostiary.http.input_guard import InputGuard
 from ostiary.http.login import authn, cookie_redirect, page, sessions
+from ostiary.http.login import set_password as set_password_pages
 from ostiary.http.management import api_tokens, apps, as_tokens, authorization_servers, groups, logs, users
+from ostiary.http.management import assigned_apps as assigned_apps_api
 from ostiary.http.management import trusted_origins as trusted_origins_api
+from ostiary.http.management import user_schema as user_schema_api
 from ostiary.http.management.api_services import routes as api_service_routes
 from ostiary.http.management.integration_catalog import routes as integration_catalog_routes
 from ostiary.http.middleware import EdgeMiddleware, hsts_mode
@@ -86,6 +89,9 @@ def build_routes() -> list[BaseRoute]:
         *cookie_redirect.routes,
         *api_service_routes,
         *integration_catalog_routes,
+        *user_schema_api.routes,
+        *set_password_pages.routes,
+        *assigned_apps_api.routes,
     ]
 
 

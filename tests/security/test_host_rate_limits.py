@@ -95,7 +95,8 @@ async def test_an_unknown_org_subdomain_is_404_and_a_known_one_is_served(server:
         assert_unknown_host(await client.get("/oauth2/v1/keys"))
     async with server.client(Host="acme.localhost:8080") as client:
         response = await client.get("/api/v1/users")
-    assert response.status_code == 401  # the org exists: its own API asks for its own token
+    assert response.status_code == 403  # the org exists: its own API asks for its own credentials
+    assert response.json()["errorCode"] == "E0000005"
 
 
 async def test_loopback_names_reach_the_default_org(server: Server) -> None:

@@ -358,11 +358,11 @@ async def test_oversized_body_is_refused(admin: httpx.AsyncClient) -> None:
     assert await count_apps(admin) == 0
 
 
-async def test_requests_without_credentials_are_e0000011(server: Server) -> None:
+async def test_requests_without_credentials_are_e0000005(server: Server) -> None:
     async with server.client() as anonymous:
         response = await anonymous.post(APPS, json=oidc_app())
-    assert response.status_code == 401
-    assert response.json()["errorCode"] == "E0000011"
+    assert response.status_code == 403
+    assert response.json()["errorCode"] == "E0000005"
 
 
 def _scoped_bearer(*scopes: str) -> Any:

@@ -240,7 +240,7 @@ async def test_reading_needs_the_read_scope_and_revoking_the_manage_scope(server
             assert (refused.status_code, refused.json()["errorCode"]) == (403, "E0000006")
     async with server.client() as anonymous:
         response = await anonymous.get(tokens_url(s.client_id))
-    assert (response.status_code, response.json()["errorCode"]) == (401, "E0000011")
+    assert (response.status_code, response.json()["errorCode"]) == (403, "E0000005")
     assert (await s.refresh(await s.issue())).status_code == 200
 
 

@@ -443,6 +443,6 @@ async def test_claims_require_the_manage_scope_to_change(admin: httpx.AsyncClien
     server_id = await new_server(admin)
     async with httpx.AsyncClient(transport=admin._transport, base_url=ORG) as anonymous:
         assert_okta_error(
-            await anonymous.post(f"{AS}/{server_id}/claims", json=expression_claim()), 401, "E0000011"
+            await anonymous.post(f"{AS}/{server_id}/claims", json=expression_claim()), 403, "E0000005"
         )
     assert len(await claims_of(admin, server_id)) == 1

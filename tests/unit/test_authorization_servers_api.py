@@ -434,10 +434,10 @@ async def test_key_rotate_needs_use_sig_and_rotates_nothing_otherwise(
 # --- authentication and scopes -------------------------------------------------------------------
 
 
-async def test_missing_token_is_e0000011(server: Server) -> None:
+async def test_missing_token_is_e0000005(server: Server) -> None:
     async with server.client() as anonymous:
-        assert_okta_error(await anonymous.get(AS), 401, "E0000011", "Invalid token provided")
-        assert_okta_error(await anonymous.post(AS, json={"name": "x", "audiences": ["a"]}), 401, "E0000011")
+        assert_okta_error(await anonymous.get(AS), 403, "E0000005", "Invalid session")
+        assert_okta_error(await anonymous.post(AS, json={"name": "x", "audiences": ["a"]}), 403, "E0000005")
 
 
 async def test_read_scope_may_read_but_not_manage(server: Server, admin: httpx.AsyncClient) -> None:

@@ -42,12 +42,18 @@ async def test_oversized_body_without_a_declared_length_is_413(admin: httpx.Asyn
     assert response.json()["errorCode"] == "E0000003"
 
 
-async def test_missing_token_is_e0000011(server: Server) -> None:
+async def test_missing_authorization_header_is_e0000005(server: Server) -> None:
+    """Okta answers a management request with no Authorization header as a request without a
+    session: 403 E0000005 "Invalid session" (a header with a bad token is 401 E0000011)."""
     async with server.client() as client:
         response = await client.get("/api/v1/users")
-    assert response.status_code == 401
-    assert response.json()["errorCode"] == "E0000011"
-    assert response.json()["errorSummary"] == "Invalid token provided"
+        assert response.status_code == 403
+        assert response.json()["errorCode"] == "E0000005"
+        assert response.json()["errorSummary"] == "Invalid session"
+        assert response.json()["errorCauses"] == []
+        for header in ("SSWS", "SSWS ", "Bearer", "Basic abc"):
+            refused = await client.get("/api/v1/users", headers={"Authorization": header})
+            assert (refused.status_code, refused.json()["errorCode"]) == (401, "E0000011"), header
 
 
 async def test_wrong_token_is_e0000011(server: Server) -> None:

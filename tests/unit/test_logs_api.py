@@ -6,6 +6,7 @@ import re
 
 import httpx
 
+from tests.conftest import Server
 from tests.unit.test_groups_api import create_group
 from tests.unit.test_users_api import create as create_user
 
@@ -65,3 +66,72 @@ async def test_descending_order_and_paging(admin: httpx.AsyncClient) -> None:
     next_url = re.search(r'<([^>]+)>; rel="next"', first.headers["link"]).group(1)  # type: ignore[union-attr]
     rest = (await admin.get(next_url)).json()
     assert [e["target"][0]["displayName"] for e in rest] == ["a"]
+
+
+def next_link(response: httpx.Response) -> str | None:
+    found = re.search(r'<([^>]+)>; rel="next"', response.headers["link"])
+    return found.group(1) if found else None
+
+
+async def test_a_polling_request_always_has_a_next_link(admin: httpx.AsyncClient) -> None:
+    """No ``until``, ascending: even an empty page leads on, and the link picks up new events."""
+    empty = await admin.get("/api/v1/logs", params={"since": "2999-01-01T00:00:00.000Z"})
+    assert empty.json() == [] and next_link(empty) is not None
+    polled = await admin.get("/api/v1/logs", params={"q": "group"})
+    assert polled.json() == []
+    following = next_link(polled)
+    assert following is not None and "after=" in following
+    await create_group(admin, "late")
+    arrived = await admin.get(following)
+    assert [e["target"][0]["displayName"] for e in arrived.json()] == ["late"]
+    again = next_link(arrived)
+    assert again is not None and (await admin.get(again)).json() == []
+
+
+async def test_a_bounded_request_ends_without_a_next_link(admin: httpx.AsyncClient) -> None:
+    await create_group(admin, "only")
+    bounded = await admin.get("/api/v1/logs", params={"q": "group", "until": "2999-01-01T00:00:00.000Z"})
+    assert len(bounded.json()) == 1 and next_link(bounded) is None
+
+
+async def _insert_event(server: Server, seq: int, name: str) -> None:
+    """A ``group.lifecycle.create`` event numbered ``seq``, as a transaction that commits late
+    (numbered before, visible after, a later one) leaves it."""
+    from ostiary.domain.audit.log import Target, record
+    from ostiary.domain.context import Actor, Tx
+    from ostiary.store.repositories import orgs
+
+    async with server.rt.db.session() as session:
+        org = await orgs.ensure_default(session)
+        event = record(
+            Tx(session=session, org=org, actor=Actor.system()),
+            "group.lifecycle.create",
+            "Create okta group",
+            [Target("00g" + name, "UserGroup", name, name)],
+        )
+        event.seq = seq
+
+
+async def test_a_poll_does_not_step_over_an_event_numbered_earlier_but_not_yet_visible(
+    any_server: Server,
+) -> None:
+    token = await any_server.create_token()
+    async with any_server.client(token) as admin:
+        await create_group(admin, "first")
+        polled = await admin.get("/api/v1/logs", params={"q": "group"})
+        assert [e["target"][0]["displayName"] for e in polled.json()] == ["first"]
+        following = next_link(polled)
+        assert following is not None
+        from sqlalchemy import func, select
+
+        from ostiary.store.models import LogEvent
+
+        async with any_server.rt.db.session() as session:
+            top = int(await session.scalar(select(func.max(LogEvent.seq))) or 0)
+        await _insert_event(any_server, top + 2, "later")  # visible while top + 1 is not
+        held_back = await admin.get(following)
+        assert held_back.json() == []
+        assert next_link(held_back) == following
+        await _insert_event(any_server, top + 1, "earlier")  # commits late
+        arrived = await admin.get(following)
+        assert [e["target"][0]["displayName"] for e in arrived.json()] == ["earlier", "later"]

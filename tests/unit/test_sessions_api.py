@@ -373,9 +373,9 @@ async def test_session_administration_needs_an_api_token(server: Server, admin: 
     created, sid = await sign_in(server)
     async with browser(server, sid) as client:
         response = await client.get(f"/api/v1/sessions/{created['id']}")
-        assert response.status_code == 401
-        assert response.json()["errorCode"] == "E0000011"
-        assert (await client.delete(f"/api/v1/sessions/{created['id']}")).status_code == 401
+        assert response.status_code == 403
+        assert response.json()["errorCode"] == "E0000005"
+        assert (await client.delete(f"/api/v1/sessions/{created['id']}")).status_code == 403
     assert (await admin.get(f"/api/v1/sessions/{created['id']}")).status_code == 200
 
 

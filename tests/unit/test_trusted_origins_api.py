@@ -297,8 +297,8 @@ async def test_every_operation_needs_authentication(server: Server) -> None:
     async with server.client() as anonymous:
         for method in ("GET", "POST"):
             response = await anonymous.request(method, ORIGINS, json=body() if method == "POST" else None)
-            assert response.status_code == 401
-            assert response.json()["errorCode"] == "E0000011"
+            assert response.status_code == 403
+            assert response.json()["errorCode"] == "E0000005"
 
 
 async def test_the_read_scope_cannot_write(server: Server, admin: httpx.AsyncClient) -> None:

@@ -4,6 +4,7 @@ org a host names: ``{subdomain}.{base host}``, or the default org for the base h
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,10 +18,13 @@ class Org:
     name: str
     subdomain: str
     is_default: bool
+    created: datetime
 
 
 def org_record(row: OrgRow) -> Org:
-    return Org(id=row.id, name=row.name, subdomain=row.subdomain, is_default=row.is_default)
+    return Org(
+        id=row.id, name=row.name, subdomain=row.subdomain, is_default=row.is_default, created=row.created
+    )
 
 
 async def org_named(session: AsyncSession, subdomain: str | None) -> Org | None:

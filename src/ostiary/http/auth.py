@@ -20,6 +20,7 @@ from ostiary.http.errors import OktaHTTPError
 from ostiary.http.runtime import Principal, Runtime, runtime
 
 INVALID_TOKEN = "Invalid token provided"
+INVALID_SESSION = "Invalid session"
 
 
 def _split_authorization(header: str) -> tuple[str, str] | None:
@@ -30,7 +31,13 @@ def _split_authorization(header: str) -> tuple[str, str] | None:
 
 
 async def authenticate(request: Request, session: AsyncSession, org: Org, rt: Runtime) -> Principal:
-    parsed = _split_authorization(request.headers.get("authorization", ""))
+    """The caller of a management request. No ``Authorization`` header at all is Okta's
+    ``403 E0000005 Invalid session`` (the API then looks for a browser session, and there is
+    none it accepts); a header with a missing, malformed or unknown token is ``401 E0000011``."""
+    header = request.headers.get("authorization")
+    if header is None or not header.strip():
+        raise OktaHTTPError(403, "E0000005", INVALID_SESSION)
+    parsed = _split_authorization(header)
     if parsed is None or not parsed[1]:
         raise OktaHTTPError(401, "E0000011", INVALID_TOKEN)
     scheme, credential = parsed

@@ -67,6 +67,7 @@ class AuthnResult:
     session_token: str | None = None
     state_token: str | None = None
     expires_at: datetime | None = None
+    recovery_token: str | None = None
 
 
 async def verify_credentials(
@@ -77,7 +78,7 @@ async def verify_credentials(
     The caller must commit the transaction even when the verdict is FAILED (the count and the
     events must persist) and only then answer with :func:`authentication_failed`.
     """
-    user = await _find_by_login(tx, username)
+    user = await find_by_login(tx, username)
     matches = await passwords.verify_password(password, user.password_hash if user else None)
     if user is None:
         _log_attempt(tx, None, username, "FAILURE", INVALID_CREDENTIALS)
@@ -93,6 +94,8 @@ async def verify_credentials(
     if not await _reset_failures(tx, user):
         _log_attempt(tx, user, username, "FAILURE", user.status)
         return Verdict(FAILED, reason=user.status)
+    if passwords.needs_upgrade(user.password_hash):
+        user.password_hash = await passwords.hash_password(password)  # imported hash → argon2id
     if user.status == users_domain.PASSWORD_EXPIRED:
         _log_attempt(tx, user, username, "CHALLENGE", PASSWORD_EXPIRED)
         return Verdict(PASSWORD_EXPIRED, user, PASSWORD_EXPIRED)
@@ -117,7 +120,7 @@ async def primary_authentication(
     return AuthnResult(FAILED)
 
 
-async def _find_by_login(tx: Tx, username: str) -> User | None:
+async def find_by_login(tx: Tx, username: str) -> User | None:
     if not username or len(username) > MAX_USERNAME_LENGTH:
         return None
     keys = users_domain.login_keys(username)

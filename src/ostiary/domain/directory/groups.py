@@ -14,7 +14,7 @@ from ostiary.domain.context import Tx
 from ostiary.domain.directory import users as users_domain
 from ostiary.domain.errors import Forbidden, Invalid, NotFound
 from ostiary.store.models import Group, GroupMembership, User
-from ostiary.store.repositories.paging import Page, fetch_page
+from ostiary.store.repositories.paging import Page, fetch_page, fetch_sorted_page
 from ostiary.timeutil import utcnow
 
 OKTA_GROUP = "OKTA_GROUP"
@@ -195,13 +195,20 @@ async def list_groups(
     condition: Any = None,
     after: str | None = None,
     limit: int = 200,
+    sort: Any = None,
+    descending: bool = False,
 ) -> Page[Group]:
+    """Groups of the org; ``sort`` (a ``search``'s ``sortBy``) orders them, ties by id."""
     stmt = select(Group).where(Group.org_id == tx.org_id)
     if q:
         escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         stmt = stmt.where(Group.name_lower.like(escaped + "%", escape="\\"))
     if condition is not None:
         stmt = stmt.where(condition)
+    if sort is not None:
+        return await fetch_sorted_page(
+            tx.session, stmt, sort, Group.id, descending=descending, after=after, limit=limit
+        )
     return await fetch_page(tx.session, stmt, Group.id, after=after, limit=limit)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from ostiary.domain.directory import password_import
 from ostiary.domain.errors import Invalid
 
 # OWASP's argon2id minimum (19 MiB, t=2, p=1): ~15 ms a hash here; run off the event loop.
@@ -108,7 +109,15 @@ async def verify_password(password: str, password_hash: str | None) -> bool:
     return await asyncio.to_thread(_verify_sync, password, password_hash)
 
 
+def needs_upgrade(password_hash: str | None) -> bool:
+    """An imported hash (bcrypt, a salted digest, PBKDF2) is replaced by argon2id at the first
+    successful sign-in."""
+    return password_import.is_imported(password_hash)
+
+
 def _verify_sync(password: str, password_hash: str | None) -> bool:
+    if password_hash is not None and password_import.is_imported(password_hash):
+        return password_import.verify(password, password_hash)
     try:
         return _HASHER.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):

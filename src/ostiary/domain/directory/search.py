@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement
 
+from ostiary.domain.errors import Invalid
 from ostiary.store.models import Group, LogEvent, User
 
 
@@ -119,3 +120,35 @@ def log_condition(filter_text: str | None) -> ColumnElement[bool] | None:
     if not filter_text:
         return None
     return _compile(filter_text, "LOG_FILTER_POLICY", _log_column)
+
+
+def _sort_expression(sort_by: str, resolve: Any) -> Any:
+    try:
+        column = resolve(sort_by) if len(sort_by) <= 128 else None
+    except KeyError:
+        column = None
+    if column is None:
+        raise Invalid(
+            "Api validation failed: sortBy", code="E0000001", causes=[f"sortBy: {sort_by} is not sortable"]
+        )
+    return column.as_string() if sort_by.startswith("profile.") else column
+
+
+def sort_order(value: str | None) -> bool:
+    """``sortOrder``: ``asc`` (default) or ``desc``; whether descending."""
+    if value is None or value == "" or value.lower() == "asc":
+        return False
+    if value.lower() == "desc":
+        return True
+    raise Invalid(
+        "Api validation failed: sortOrder", code="E0000001", causes=["sortOrder: must be asc or desc"]
+    )
+
+
+def user_sort(sort_by: str) -> Any:
+    """The SQL expression ``sortBy`` names on users (a column, or a profile attribute as text)."""
+    return _sort_expression(sort_by, _user_column)
+
+
+def group_sort(sort_by: str) -> Any:
+    return _sort_expression(sort_by, _group_column)

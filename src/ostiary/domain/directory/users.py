@@ -13,11 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from ostiary import ids
 from ostiary.domain.audit.log import Target, record
 from ostiary.domain.context import Tx
-from ostiary.domain.directory import passwords
+from ostiary.domain.directory import password_import, passwords, user_schema
 from ostiary.domain.directory.profile import validate_profile
 from ostiary.domain.errors import Forbidden, Invalid, NotFound
 from ostiary.store.models import GroupMembership, User
-from ostiary.store.repositories.paging import Page, fetch_page
+from ostiary.store.repositories.paging import Page, fetch_page, fetch_sorted_page
 from ostiary.timeutil import utcnow
 
 STAGED = "STAGED"
@@ -79,6 +79,34 @@ def _vouch_for_email(user: User) -> None:
     user.verified_email_lower = user.email_lower
 
 
+CHANGE_PASSWORD = "changePassword"
+"""``nextLogin=changePassword``: the new user's password is expired at once."""
+
+
+@dataclass(frozen=True)
+class NewPassword:
+    """A password from a user body: a plaintext ``value`` (checked against the policy) or the
+    stored form of an imported ``hash``."""
+
+    value: str | None = None
+    imported: str | None = None
+
+
+def _new_password(credentials: object) -> NewPassword | None:
+    if isinstance(credentials, Mapping) and isinstance(credentials.get("password"), Mapping):
+        password = credentials["password"]
+        if password.get("hash") is not None:
+            if password.get("value") is not None:
+                raise Invalid(
+                    "Api validation failed: password",
+                    code="E0000001",
+                    causes=["password: value and hash cannot both be set"],
+                )
+            return NewPassword(imported=password_import.stored_hash(password["hash"]))
+    value = _password_from(credentials)
+    return NewPassword(value=value) if value is not None else None
+
+
 def _password_from(credentials: object) -> str | None:
     if credentials is None:
         return None
@@ -89,11 +117,11 @@ def _password_from(credentials: object) -> str | None:
         return None
     if not isinstance(password, Mapping):
         raise Invalid("Api validation failed: password", code="E0000001", causes=["password: invalid"])
-    if "hash" in password:
+    if password.get("hash") is not None:
         raise Invalid(
             "Api validation failed: password",
             code="E0000001",
-            causes=["password: Password import (hash) is not supported"],
+            causes=["password: a hashed password can only be set when creating or updating a user"],
         )
     value = password.get("value")
     if value is None:
@@ -105,16 +133,47 @@ def _password_from(credentials: object) -> str | None:
 
 def sets_password(body: Mapping[str, Any]) -> bool:
     """Does a user body (``POST``/``PUT /users/{id}``) set a new password?"""
-    return _password_from(body.get("credentials")) is not None
+    return _new_password(body.get("credentials")) is not None
 
 
-async def create_user(tx: Tx, body: Mapping[str, Any], *, activate: bool = True) -> User:
+def parse_next_login(value: str | None) -> bool:
+    """``nextLogin``: absent, or ``changePassword`` (expire the password); anything else is refused."""
+    if value is None or value == "":
+        return False
+    if value != CHANGE_PASSWORD:
+        raise Invalid(
+            "Api validation failed: nextLogin",
+            code="E0000001",
+            causes=[f"nextLogin: must be {CHANGE_PASSWORD}"],
+        )
+    return True
+
+
+async def _stored_password(new: NewPassword | None, profile: Mapping[str, Any]) -> str | None:
+    if new is None:
+        return None
+    if new.imported is not None:
+        return new.imported
+    assert new.value is not None
+    passwords.check_password(new.value, profile)
+    return await passwords.hash_password(new.value)
+
+
+async def create_user(
+    tx: Tx, body: Mapping[str, Any], *, activate: bool = True, expire_password: bool = False
+) -> User:
+    """``POST /users``; ``expire_password`` (``nextLogin=changePassword``) makes an activated user
+    with a password PASSWORD_EXPIRED, so that the first sign-in must change it."""
     profile = validate_profile(body.get("profile"))
+    profile = user_schema.check_custom_attributes(
+        profile, await user_schema.custom_properties(tx), incoming=body["profile"]
+    )
     type_id = _requested_type_id(tx, body.get("type"))
-    password = _password_from(body.get("credentials"))
-    if password is not None:
-        passwords.check_password(password, profile)
+    new = _new_password(body.get("credentials"))
+    if new is not None and new.value is not None:
+        passwords.check_password(new.value, profile)
     await _ensure_login_free(tx, profile["login"])
+    password_hash = await _stored_password(new, profile)
     now = utcnow()
     user = User(
         id=ids.new_id(ids.USER),
@@ -124,19 +183,21 @@ async def create_user(tx: Tx, body: Mapping[str, Any], *, activate: bool = True)
         login_lower=login_key(profile["login"]),
         email_lower=(profile.get("email") or "").lower() or None,
         profile=profile,
-        password_hash=await passwords.hash_password(password) if password else None,
+        password_hash=password_hash,
         type_id=type_id,
         failed_logins=0,
         created=now,
         last_updated=now,
         status_changed=None,
-        password_changed=now if password else None,
+        password_changed=now if password_hash else None,
     )
     if activate:
-        user.status = ACTIVE if password else PROVISIONED
+        user.status = ACTIVE if password_hash else PROVISIONED
+        if password_hash and expire_password:
+            user.status = PASSWORD_EXPIRED
         user.activated = now
         user.status_changed = now
-        if password:
+        if password_hash:
             _vouch_for_email(user)
     tx.session.add(user)
     try:
@@ -218,6 +279,9 @@ async def update_user(tx: Tx, user_id: str, body: Mapping[str, Any], *, partial:
         else:
             merged = incoming
         profile = validate_profile(merged)
+        profile = user_schema.check_custom_attributes(
+            profile, await user_schema.custom_properties(tx), incoming=incoming
+        )
         if login_key(profile["login"]) != user.login_lower:
             await _ensure_login_free(tx, profile["login"], except_id=user.id)
         user.profile = profile
@@ -226,13 +290,18 @@ async def update_user(tx: Tx, user_id: str, body: Mapping[str, Any], *, partial:
         user.email_lower = (profile.get("email") or "").lower() or None
     elif not partial:
         validate_profile(None)
-    password = _password_from(body.get("credentials"))
-    if password is not None:
-        passwords.check_password(password, user.profile)
-        user.password_hash = await passwords.hash_password(password)
+    new = _new_password(body.get("credentials"))
+    if new is not None:
+        if new.imported is not None and user.status != STAGED:
+            raise Invalid(
+                "Api validation failed: password",
+                code="E0000001",
+                causes=["password.hash: a hashed password can only be imported for a STAGED user"],
+            )
+        user.password_hash = await _stored_password(new, user.profile)
         user.password_changed = utcnow()
-        if user.status == PASSWORD_EXPIRED:
-            _set_status(user, ACTIVE)
+        if user.status in (PASSWORD_EXPIRED, RECOVERY):
+            _set_status(user, ACTIVE)  # an admin's new password ends an expiry or a reset
     user.last_updated = utcnow()
     try:
         await tx.session.flush()
@@ -250,14 +319,9 @@ def _set_status(user: User, status: str) -> None:
     user.transitioning_to_status = None
 
 
-@dataclass(frozen=True)
-class ActivationToken:
-    activation_token: str
-    activation_url: str
-
-
-async def activate(tx: Tx, user_id: str) -> ActivationToken:
-    """STAGED or DEPROVISIONED → ACTIVE (with a password) or PROVISIONED (without)."""
+async def activate(tx: Tx, user_id: str, *, expire_password: bool = False) -> User:
+    """STAGED or DEPROVISIONED → ACTIVE (with a password; PASSWORD_EXPIRED with
+    ``expire_password``) or PROVISIONED (without: the activation token sets one)."""
     user = await get_user(tx, user_id)
     if user.status in (ACTIVE, PASSWORD_EXPIRED, RECOVERY, LOCKED_OUT, SUSPENDED):
         raise _forbidden("Activation failed because the user is already active", code="E0000016")
@@ -267,23 +331,20 @@ async def activate(tx: Tx, user_id: str) -> ActivationToken:
     user.activated = utcnow()
     if user.status == ACTIVE:
         _vouch_for_email(user)
+        if expire_password:
+            user.status = PASSWORD_EXPIRED
     record(tx, "user.lifecycle.activate", "Activate Okta user", [target(user)])
-    return _activation_token()
+    return user
 
 
-def _activation_token() -> ActivationToken:
-    token = ids.random_token(15)
-    return ActivationToken(token, f"/welcome/{token}")
-
-
-async def reactivate(tx: Tx, user_id: str) -> ActivationToken:
-    """Only PROVISIONED users can be reactivated (a new activation token)."""
+async def reactivate(tx: Tx, user_id: str) -> User:
+    """Only PROVISIONED or RECOVERY users can be reactivated (a new activation token)."""
     user = await get_user(tx, user_id)
-    if user.status != PROVISIONED:
+    if user.status not in (PROVISIONED, RECOVERY):
         raise _forbidden()
     user.last_updated = utcnow()
     record(tx, "user.lifecycle.reactivate", "Reactivate Okta user", [target(user)])
-    return _activation_token()
+    return user
 
 
 async def deactivate(tx: Tx, user_id: str) -> User:
@@ -334,9 +395,10 @@ async def expire_password(tx: Tx, user_id: str) -> User:
     return user
 
 
-async def reset_password(tx: Tx, user_id: str) -> ActivationToken:
-    """ACTIVE-ish users → RECOVERY with a one-time reset link (sendEmail=false)."""
-    await _transition(
+async def reset_password(tx: Tx, user_id: str) -> User:
+    """ACTIVE-ish users → RECOVERY: no sign-in with the old password until the reset is done
+    (the caller issues the recovery token)."""
+    return await _transition(
         tx,
         user_id,
         (ACTIVE, PASSWORD_EXPIRED, LOCKED_OUT, RECOVERY),
@@ -344,8 +406,49 @@ async def reset_password(tx: Tx, user_id: str) -> ActivationToken:
         "user.account.reset_password",
         "Reset password",
     )
-    token = ids.random_token(15)
-    return ActivationToken(token, f"/signin/reset-password/{token}")
+
+
+async def expire_with_temp_password(tx: Tx, user_id: str) -> tuple[User, str]:
+    """A random temporary password that satisfies the policy, already expired (PASSWORD_EXPIRED):
+    the user signs in with it once and must change it."""
+    user = await get_user(tx, user_id)
+    if user.status not in (ACTIVE, PASSWORD_EXPIRED):
+        raise _forbidden()
+    temp = _temporary_password(user.profile)
+    user.password_hash = await passwords.hash_password(temp)
+    user.password_changed = utcnow()
+    _set_status(user, PASSWORD_EXPIRED)
+    record(tx, "user.account.expire_password", "Expire password", [target(user)])
+    return user, temp
+
+
+def _temporary_password(profile: Mapping[str, Any]) -> str:
+    while True:
+        candidate = "Tmp" + ids.random_token(9).replace("-", "x").replace("_", "y") + "7a"
+        try:
+            return passwords.check_password(candidate, profile)
+        except Invalid:
+            continue
+
+
+async def set_password_by_token(tx: Tx, user: User, new_password: object) -> User:
+    """The end of an activation or recovery transaction (``/api/v1/authn/credentials/
+    reset_password``): the user's new password, and the user ACTIVE."""
+    if user.status not in (PROVISIONED, RECOVERY, ACTIVE, PASSWORD_EXPIRED, LOCKED_OUT):
+        raise _forbidden()
+    checked = passwords.check_password(new_password, user.profile)
+    user.password_hash = await passwords.hash_password(checked)
+    user.password_changed = utcnow()
+    user.failed_logins = 0
+    was = user.status
+    if was != ACTIVE:
+        _set_status(user, ACTIVE)
+    if user.activated is None:
+        user.activated = utcnow()
+    if was == PROVISIONED:
+        record(tx, "user.lifecycle.activate", "Activate Okta user", [target(user)])
+    record(tx, "user.account.reset_password", "Reset password", [target(user)])
+    return user
 
 
 async def change_password(tx: Tx, user_id: str, body: Mapping[str, Any]) -> User:
@@ -390,7 +493,10 @@ async def list_users(
     condition: Any = None,
     after: str | None = None,
     limit: int = 200,
+    sort: Any = None,
+    descending: bool = False,
 ) -> Page[User]:
+    """Users of the org; ``sort`` (a ``search``'s ``sortBy``) orders them, ties by id."""
     stmt = select(User).where(User.org_id == tx.org_id)
     if condition is not None:
         stmt = stmt.where(condition)
@@ -398,6 +504,10 @@ async def list_users(
         stmt = stmt.where(User.status != DEPROVISIONED)
     if q:
         stmt = stmt.where(User.status != DEPROVISIONED).where(_q_condition(q))
+    if sort is not None:
+        return await fetch_sorted_page(
+            tx.session, stmt, sort, User.id, descending=descending, after=after, limit=limit
+        )
     return await fetch_page(tx.session, stmt, User.id, after=after, limit=limit)
 
 

@@ -23,8 +23,15 @@ async def list_groups(request: Request) -> Response:
     params = request.query_params
     async with management_tx(request, READ) as tx:
         condition = search.group_condition(filter_text=params.get("filter"), search_text=params.get("search"))
+        sort_by = params.get("sortBy") if params.get("search") else None  # search queries only
         page = await groups_domain.list_groups(
-            tx, q=params.get("q"), condition=condition, after=parse_after(request), limit=limit
+            tx,
+            q=params.get("q"),
+            condition=condition,
+            after=parse_after(request),
+            limit=limit,
+            sort=search.group_sort(sort_by) if sort_by else None,
+            descending=search.sort_order(params.get("sortOrder")) if sort_by else False,
         )
     return list_response(request, page.items, group_json, page.next_cursor)
 

@@ -1,4 +1,8 @@
-"""/api/v1/logs: the system log with ``since``/``until``/``filter``/``q``/``sortOrder`` and paging."""
+"""/api/v1/logs: the system log with ``since``/``until``/``filter``/``q``/``sortOrder`` and paging.
+
+Without ``until`` and in ascending order a request is Okta's polling request: every answer, an
+empty one too, carries ``Link: rel="next"`` (see :mod:`ostiary.domain.audit.query`). A bounded
+request (``until``, or DESCENDING) has a ``next`` link only while more events remain."""
 
 from __future__ import annotations
 
@@ -53,6 +57,7 @@ async def list_logs(request: Request) -> Response:
             descending=sort == "DESCENDING",
             after=parse_after(request, numeric=True),
             limit=limit,
+            polling=until is None and sort == "ASCENDING",
         )
     events = [_without_nulls(event) for event in page.events]
     return json_response(events, headers={"Link": link_header(request, page.next_cursor)})

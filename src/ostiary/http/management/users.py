@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ostiary.domain.context import Tx
-from ostiary.domain.directory import credential_revocation, search
+from ostiary.domain.directory import credential_revocation, search, user_tokens
 from ostiary.domain.directory import groups as groups_domain
 from ostiary.domain.directory import users as users_domain
 from ostiary.http.auth import management_tx
@@ -31,17 +31,29 @@ async def list_users(request: Request) -> Response:
     params = request.query_params
     async with management_tx(request, READ) as tx:
         condition = search.user_condition(filter_text=params.get("filter"), search_text=params.get("search"))
+        sort_by = params.get("sortBy") if params.get("search") else None  # search queries only
         page = await users_domain.list_users(
-            tx, q=params.get("q"), condition=condition, after=parse_after(request), limit=limit
+            tx,
+            q=params.get("q"),
+            condition=condition,
+            after=parse_after(request),
+            limit=limit,
+            sort=search.user_sort(sort_by) if sort_by else None,
+            descending=search.sort_order(params.get("sortOrder")) if sort_by else False,
         )
     return list_response(request, page.items, user_json, page.next_cursor)
 
 
+def _next_login(request: Request) -> bool:
+    return users_domain.parse_next_login(request.query_params.get("nextLogin"))
+
+
 async def create_user(request: Request) -> Response:
     activate = bool_param(request, "activate", True)
+    expire = _next_login(request)
     body = await json_object(request)
     async with management_tx(request, MANAGE) as tx:
-        user = await users_domain.create_user(tx, body, activate=activate)
+        user = await users_domain.create_user(tx, body, activate=activate, expire_password=expire)
         return json_response(user_json(user, base_url(request)))
 
 
@@ -89,29 +101,56 @@ def _revoke_sessions(body: dict[str, Any]) -> bool:
     return value
 
 
+ACTIVATION_PATH = "/welcome/"  # Okta Classic's activationUrl
+RESET_PASSWORD_PATH = "/signin/reset-password/"  # the spec's resetPasswordUrl
+RESET_WITHOUT_EMAIL = "Reset password without sending email"
+
+
 def _activation(kind: str) -> Callable[[Request], Awaitable[Response]]:
+    """activate, reactivate, reset_password: a one-time token, returned when ``sendEmail`` is
+    false. Ostiary sends no email: with ``sendEmail=true`` the token is in the server log at DEBUG
+    (:mod:`ostiary.domain.directory.user_tokens`)."""
+
     async def handler(request: Request) -> Response:
-        send_email = bool_param(request, "sendEmail", True)
+        send_email = bool_param(request, "sendEmail", kind != "reactivate")  # the spec's defaults
         revoke = kind == "reset_password" and bool_param(request, "revokeSessions", True)
+        expire = kind == "activate" and _next_login(request)
         async with management_tx(request, MANAGE) as tx:
+            user_id = path_param(request, "id")
             if kind == "activate":
-                token = await users_domain.activate(tx, path_param(request, "id"))
+                user = await users_domain.activate(tx, user_id, expire_password=expire)
             elif kind == "reactivate":
-                token = await users_domain.reactivate(tx, path_param(request, "id"))
+                user = await users_domain.reactivate(tx, user_id)
             else:
-                token = await users_domain.reset_password(tx, path_param(request, "id"))
-                if revoke:
-                    await _end_sign_ins(
-                        request, tx, await users_domain.get_user(tx, path_param(request, "id"))
-                    )
+                user = await users_domain.reset_password(tx, user_id)
+                if revoke:  # before the new token: ending sign-ins drops the user's tokens
+                    await _end_sign_ins(request, tx, user)
+            token_kind = user_tokens.RECOVERY if kind == "reset_password" else user_tokens.ACTIVATION
+            token = await user_tokens.issue(tx, user, token_kind)
         if send_email:
             return json_response({})
-        url = base_url(request) + token.activation_url
         if kind == "reset_password":
-            return json_response({"resetPasswordUrl": url})
-        return json_response({"activationUrl": url, "activationToken": token.activation_token})
+            url = base_url(request) + RESET_PASSWORD_PATH + token.value
+            return json_response({"summary": RESET_WITHOUT_EMAIL, "resetPasswordUrl": url})
+        url = base_url(request) + ACTIVATION_PATH + token.value
+        return json_response({"activationUrl": url, "activationToken": token.value})
 
     return handler
+
+
+async def forgot_password(request: Request) -> Response:
+    """``POST /users/{id}/credentials/forgot_password``: a recovery token for the user, whose
+    status and password stay as they are until the token is redeemed (``resetPasswordUrl`` with
+    ``sendEmail=false``; with ``sendEmail=true`` the token is in the server log at DEBUG)."""
+    send_email = bool_param(request, "sendEmail", True)
+    async with management_tx(request, MANAGE) as tx:
+        user = await users_domain.get_user(tx, path_param(request, "userId"))
+        if user.status not in (users_domain.ACTIVE, users_domain.PASSWORD_EXPIRED, users_domain.LOCKED_OUT):
+            raise OktaHTTPError(403, "E0000038", users_domain.NOT_ALLOWED)
+        token = await user_tokens.issue(tx, user, user_tokens.RECOVERY)
+    if send_email:
+        return json_response({})
+    return json_response({"resetPasswordUrl": base_url(request) + RESET_PASSWORD_PATH + token.value})
 
 
 def _empty_transition(
@@ -126,9 +165,30 @@ def _empty_transition(
 
 
 async def expire_password(request: Request) -> Response:
+    """``?tempPassword=true`` (Okta Classic): a temporary password instead of the user's, already
+    expired, answered as ``{"tempPassword"}``; otherwise the User, PASSWORD_EXPIRED."""
+    temp = bool_param(request, "tempPassword", False)
+    revoke = bool_param(request, "revokeSessions", False)
     async with management_tx(request, MANAGE) as tx:
+        if temp:
+            user, password = await users_domain.expire_with_temp_password(tx, path_param(request, "id"))
+            await _end_sign_ins(request, tx, user)  # the old password no longer works
+            return json_response({"tempPassword": password})
         user = await users_domain.expire_password(tx, path_param(request, "id"))
+        if revoke:
+            await _end_sign_ins(request, tx, user)
         return json_response(user_json(user, base_url(request)))
+
+
+async def expire_password_with_temp_password(request: Request) -> Response:
+    """The okta SDK's ``expire_password_with_temp_password``: the User (PASSWORD_EXPIRED) with
+    its ``tempPassword``. ``revokeSessions`` is checked but makes no difference: the password is
+    replaced, and a replaced password ends the user's sessions in Ostiary (credential_revocation)."""
+    bool_param(request, "revokeSessions", False)
+    async with management_tx(request, MANAGE) as tx:
+        user, password = await users_domain.expire_with_temp_password(tx, path_param(request, "id"))
+        await _end_sign_ins(request, tx, user)
+        return json_response({**user_json(user, base_url(request)), "tempPassword": password})
 
 
 async def change_password(request: Request) -> Response:
@@ -163,5 +223,11 @@ routes = [
     ),
     Route("/api/v1/users/{id}/lifecycle/unlock", _empty_transition(users_domain.unlock), methods=["POST"]),
     Route("/api/v1/users/{id}/lifecycle/expire_password", expire_password, methods=["POST"]),
+    Route(
+        "/api/v1/users/{id}/lifecycle/expire_password_with_temp_password",
+        expire_password_with_temp_password,
+        methods=["POST"],
+    ),
+    Route("/api/v1/users/{userId}/credentials/forgot_password", forgot_password, methods=["POST"]),
     Route("/api/v1/users/{userId}/credentials/change_password", change_password, methods=["POST"]),
 ]

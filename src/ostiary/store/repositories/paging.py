@@ -34,3 +34,28 @@ async def fetch_page(
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, getattr(rows[-1], key.key) if more and rows else None)
+
+
+SORTED_CURSOR = "o"
+"""Prefix of the cursor of a sorted search: ``o`` and the offset of the next page (ids never
+start with it)."""
+
+
+async def fetch_sorted_page(
+    session: AsyncSession,
+    stmt: Select[Any],
+    sort: Any,
+    key: InstrumentedAttribute[str],
+    *,
+    descending: bool,
+    after: str | None,
+    limit: int,
+) -> Page[Any]:
+    """One page of ``stmt`` ordered by ``sort`` (nulls last), then ``key``; the cursor is an
+    offset (``sortBy`` may name any attribute, so there is no key to resume after)."""
+    offset = int(after[1:]) if after and after.startswith(SORTED_CURSOR) and after[1:].isdigit() else 0
+    order = sort.desc() if descending else sort.asc()
+    ordered = stmt.order_by(sort.is_(None), order, key.desc() if descending else key.asc())
+    rows = list((await session.scalars(ordered.offset(offset).limit(limit + 1))).all())
+    more = len(rows) > limit
+    return Page(rows[:limit], f"{SORTED_CURSOR}{offset + limit}" if more else None)
