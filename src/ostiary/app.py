@@ -17,6 +17,8 @@ from ostiary.domain.authz import servers
 from ostiary.domain.authz.authorization_servers import seed_default_server
 from ostiary.domain.authz.keys import KeyRings
 from ostiary.domain.authz.servers import ServerCache
+from ostiary.gc_tuning import tune_for_serving
+from ostiary.gc_tuning import wanted as gc_tuning_wanted
 from ostiary.http.cache_sync import cache_listener
 from ostiary.http.errors import EXCEPTION_HANDLERS
 from ostiary.http.fast_routes import TokenFastPath
@@ -140,6 +142,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
         if listener is not None:
             rt.extras["cache_listener"] = listener
             listener.start()
+        if gc_tuning_wanted():
+            tune_for_serving()
         try:
             yield
         finally:
@@ -162,12 +166,19 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
                 resolve_org=rt.resolve_org,
                 hsts=hsts_mode(settings.base_url),
             ),
+            # The token paths: the three layers below in one (see http.fast_routes).
+            Middleware(
+                TokenFastPath,
+                endpoint=token_endpoint,
+                exception_handlers=EXCEPTION_HANDLERS,
+                retry=rt.db.retry,
+                faults=faults,
+            ),
             # Outermost first: errors no handler took are answered through the edge; bad input
             # is refused once, before a request can be retried on a database conflict.
             Middleware(UnexpectedErrors, handlers=EXCEPTION_HANDLERS),
             Middleware(InputGuard),
             Middleware(StoreFaults, retry=rt.db.retry, faults=faults),
-            Middleware(TokenFastPath, endpoint=token_endpoint, exception_handlers=EXCEPTION_HANDLERS),
         ],
         lifespan=lifespan,
     )
