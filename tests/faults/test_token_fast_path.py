@@ -34,7 +34,9 @@ class _Answer:
 
 
 @pytest.fixture(params=["off", "on"], ids=["limits-off", "limits-on"])
-async def server(tmp_path: Path, sqlite_database_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Server]:
+async def server(
+    tmp_path: Path, sqlite_database_url: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Server]:
     async for s in _server(tmp_path, sqlite_database_url, rate_limits=request.param):
         yield s
 
@@ -101,4 +103,7 @@ async def test_the_token_body_is_checked_by_the_input_rules(server: Server) -> N
 async def test_a_form_over_the_cap_is_413_once(server: Server) -> None:
     response = await _post(server, b"grant_type=client_credentials&pad=" + b"x" * (64 * 1024))
     assert response.status_code == 413
-    assert response.json() == {"error": "invalid_request", "error_description": "The request body is too large."}
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": "The request body is too large.",
+    }
