@@ -83,6 +83,9 @@ class CoalescingTransport:
         if not self._transport.is_closing():
             self._transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
+    def is_closing(self) -> bool:  # asked on every request: not through __getattr__
+        return self._transport.is_closing()
+
     def get_write_buffer_size(self) -> int:
         return self._transport.get_write_buffer_size() + sum(map(len, self._chunks))
 
