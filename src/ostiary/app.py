@@ -23,6 +23,8 @@ from ostiary.domain.clients.client_cache import CachedClients
 from ostiary.domain.clients.grants import CachedScopeGrants
 from ostiary.domain.tokens.storage import TokenStorage
 from ostiary.domain.tokens.user_context import SessionTokenUsers
+from ostiary.gc_tuning import tune_for_serving
+from ostiary.gc_tuning import wanted as gc_tuning_wanted
 from ostiary.http.cache_sync import cache_event_handlers
 from ostiary.http.errors import EXCEPTION_HANDLERS
 from ostiary.http.fast_routes import TokenFastPath
@@ -161,6 +163,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
         if listener is not None:
             rt.extras["cache_listener"] = listener
             listener.start()
+        if gc_tuning_wanted():
+            tune_for_serving()
         try:
             yield
         finally:
@@ -183,12 +187,19 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
                 resolve_org=rt.resolve_org,
                 hsts=hsts_mode(settings.base_url),
             ),
+            # The token paths: the three layers below in one (see http.fast_routes).
+            Middleware(
+                TokenFastPath,
+                endpoint=token_endpoint,
+                exception_handlers=EXCEPTION_HANDLERS,
+                retry=rt.db.retry,
+                faults=faults,
+            ),
             # Outermost first: errors no handler took are answered through the edge; bad input
             # is refused once, before a request can be retried on a database conflict.
             Middleware(UnexpectedErrors, handlers=EXCEPTION_HANDLERS),
             Middleware(InputGuard),
             Middleware(StoreFaults, retry=rt.db.retry, faults=faults),
-            Middleware(TokenFastPath, endpoint=token_endpoint, exception_handlers=EXCEPTION_HANDLERS),
         ],
         lifespan=lifespan,
     )

@@ -85,6 +85,7 @@ def serve(
 
     from ostiary.app import SKIP_MIGRATE_ENV
     from ostiary.cpus import available_cpus
+    from ostiary.gc_tuning import SERVING_ENV
     from ostiary.log_redaction import uvicorn_log_config
     from ostiary.settings import SIGNING_PROCESSES_ENV
     from ostiary.uvicorn_protocol import CoalescingHttpToolsProtocol
@@ -98,6 +99,7 @@ def serve(
     settings = _settings(database_url)
     _start_or_exit(settings, lambda rt: _wait_and_prepare(rt, db_wait))
     os.environ[SKIP_MIGRATE_ENV] = "1"
+    os.environ[SERVING_ENV] = "1"
     uvicorn.run(
         "ostiary.app:create_app",
         factory=True,

@@ -26,7 +26,7 @@ from ostiary.demo.solar_system import build_solar_system_app
 from ostiary.domain.context import Actor, Tx
 from ostiary.domain.orgs import org_record
 from ostiary.gateway.config import parse_config
-from ostiary.gateway.proxy import build_gateway_app
+from ostiary.gateway.proxy import Gateway, build_gateway_app
 from ostiary.log_redaction import uvicorn_log_config
 from ostiary.settings import Settings, sqlite_url
 from ostiary.store.repositories import orgs
@@ -56,7 +56,10 @@ def uvicorn_config(app: Any, host: str, port: int) -> uvicorn.Config:
     )
 
 
-def gateway_config(demo: dict[str, Any], ports: DemoPorts, host: str) -> dict[str, Any]:
+def gateway_config(
+    demo: dict[str, Any], ports: DemoPorts, host: str, *, rate_limits: bool = True
+) -> dict[str, Any]:
+    """The demo gateway's configuration; its per-client limit only with ``rate_limits``."""
     upstream = demo["upstream_url"]
     silver, gold = demo["scopes"]["silver"], demo["scopes"]["gold"]
     server = demo["authorization_server"]
@@ -70,7 +73,7 @@ def gateway_config(demo: dict[str, Any], ports: DemoPorts, host: str) -> dict[st
             {"path": "/visitors", "methods": ["GET"], "upstream": upstream, "public": True},
         ],
         "cors": {"origins": [demo["app_url"]], "headers": ["authorization", "content-type"], "max_age": 600},
-        "rate_limit": {"per_client_per_minute": 600},
+        **({"rate_limit": {"per_client_per_minute": 600}} if rate_limits else {}),
     }
 
 
@@ -144,7 +147,7 @@ async def run_demo(data_dir: Path, *, host: str = "127.0.0.1", port_offset: int 
     default = demo["default_authorization_server"]
     apps: list[tuple[Any, int]] = [
         (org_app, ports.org),
-        (build_gateway_app(parse_config(gateway_config(demo, ports, host), source="demo")), ports.gateway),
+        (demo_gateway(demo, ports, host, settings), ports.gateway),
         (build_solar_system_app(), ports.upstream),
         (
             build_protected_api_app(default["issuer"], default["audience"], [demo["app_url"]]),
@@ -170,3 +173,10 @@ async def run_demo(data_dir: Path, *, host: str = "127.0.0.1", port_offset: int 
     else:
         print(banner(demo, data_dir), flush=True)
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def demo_gateway(demo: dict[str, Any], ports: DemoPorts, host: str, settings: Settings) -> Gateway:
+    """The demo's gateway; ``OSTIARY_RATE_LIMITS=off`` (``settings.rate_limits``) turns its
+    per-client limit off too, as it does the org server's."""
+    config = gateway_config(demo, ports, host, rate_limits=settings.rate_limits_enabled)
+    return build_gateway_app(parse_config(config, source="demo"))

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from ostiary.gateway.answers import send_too_large_upstream_answer, send_upstream_error
 from ostiary.gateway.config import HOP_BY_HOP, RouteConfig
-from ostiary.gateway.request import GatewayRequest, Headers, Message, Scope, Send
+from ostiary.gateway.request import GatewayRequest, Headers, Scope, Send
 from ostiary.gateway.upstream import Origin, UpstreamError, UpstreamPool, UpstreamResponse, UpstreamTimeout
 from ostiary.gateway.verifier import Principal
 
@@ -90,8 +90,10 @@ def upstream_headers(
             connection_tokens.update(token.strip().lower() for token in value.split(b","))
         elif name == b"host":
             host = value
-        elif not _set_by_gateway(name, strip):
-            result.append((name, value))
+        else:  # `_` read as `-`; inline: this loop runs for every header of every proxied call
+            key = name.replace(b"_", b"-").lower() if b"_" in name else name
+            if key not in strip and not key.startswith(b"x-forwarded-"):
+                result.append((name, value))
     if connection_tokens:
         result = [(n, v) for n, v in result if n not in connection_tokens]
     client = scope.get("client")
@@ -103,12 +105,6 @@ def upstream_headers(
     if principal is not None:
         result.extend(claim_headers(principal, route))
     return result
-
-
-def _set_by_gateway(name: bytes, strip: frozenset[bytes]) -> bool:
-    if b"_" in name:
-        name = name.replace(b"_", b"-").lower()
-    return name in strip or name.startswith(b"x-forwarded-")
 
 
 def claim_headers(principal: Principal, route: RouteConfig) -> Headers:
@@ -145,23 +141,15 @@ async def proxy(request: GatewayRequest, upstream: UpstreamPool) -> None:
         await _upstream_failed(request, route, error)
         return
     request.metrics.observe_upstream(route.path, time.perf_counter() - started)
-    answered = False
-    send = request.send
-
-    async def send_tracked(message: Message) -> None:
-        nonlocal answered
-        answered = True
-        await send(message)
-
     try:
-        await _relay(request, route, response, send_tracked)
+        await _relay(request, route, response, request.send)
     except UpstreamBodyTooLarge:
         log.warning(
             "%s %s: upstream answer over the size limit, connection aborted", request.method, route.path
         )
         raise
     except UpstreamError as error:
-        if answered:
+        if request.answer_started:
             raise
         await _upstream_failed(request, route, error)
     finally:
@@ -195,6 +183,7 @@ async def _relay(request: GatewayRequest, route: RouteConfig, response: Upstream
     if length is not None or method == "HEAD" or status in (204, 304):
         data = await response.read()
         request.metrics.count_request(route.path, method, status)
+        request.answer_started = True
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": data})
         return
@@ -228,6 +217,7 @@ async def _relay_stream(
         buffered.append(chunk)
         if size >= STREAM_THRESHOLD:
             request.metrics.count_request(route.path, method, status)
+            request.answer_started = True
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": b"".join(buffered), "more_body": True})
             buffered, streaming = [], True
@@ -237,5 +227,6 @@ async def _relay_stream(
     data = b"".join(buffered)
     headers = [*headers, (b"content-length", str(len(data)).encode())]
     request.metrics.count_request(route.path, method, status)
+    request.answer_started = True
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": data})

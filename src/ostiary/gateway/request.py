@@ -47,3 +47,6 @@ class GatewayRequest:
     """Headers every answer to a routed request carries (CORS, rate limits)."""
     principal: Principal | None = None
     body: bytes = b""
+    answer_started: bool = False
+    """Set by :mod:`.relay` before it sends the upstream's status: an upstream failure after
+    that cannot be answered with a 502 any more (a flag instead of a ``send`` wrapper per call)."""

@@ -13,9 +13,10 @@ class ScopeRule:
     any_of: tuple[str, ...] = ()
 
     def allows(self, granted: frozenset[str]) -> bool:
-        if any(scope not in granted for scope in self.all_of):
+        # Set operations rather than generator expressions: this runs on every proxied call.
+        if not granted.issuperset(self.all_of):
             return False
-        return not self.any_of or any(scope in granted for scope in self.any_of)
+        return not self.any_of or not granted.isdisjoint(self.any_of)
 
     @property
     def needed(self) -> str:

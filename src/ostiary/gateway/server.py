@@ -12,6 +12,7 @@ import uvicorn
 
 from ostiary.gateway.config import GatewayConfig, load_config
 from ostiary.gateway.proxy import Gateway, build_gateway_app
+from ostiary.gc_tuning import tune_for_serving
 from ostiary.log_redaction import uvicorn_log_config
 
 __all__ = ["build_gateway_app", "gateway_log_config", "metrics_token_from_env", "run_gateway"]
@@ -82,6 +83,7 @@ def run_gateway(config_path: Path, host: str | None = None, port: int | None = N
             config.metrics.path,
             METRICS_TOKEN_ENV,
         )
+    tune_for_serving()  # this function is the gateway process's main: see ostiary.gc_tuning
     uvicorn.run(
         app,
         host=host or config.listen.host,

@@ -175,7 +175,7 @@ class InputGuard:
         if content_type is None:
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await read_whole_body(receive)
         try:
             check_body(body, content_type, scope.setdefault("state", {}))
         except BadInput as exc:
@@ -197,7 +197,7 @@ def _content_type_if_body(scope: Scope) -> str | None:
     return content_type if has_body else None
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def read_whole_body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
     while True:
         message = await receive()

@@ -16,7 +16,7 @@ from ostiary.http.errors import OktaHTTPError, okta_error_body
 from ostiary.http.fast_routes import token_path_params
 from ostiary.http.hosts import LOOPBACK_NAMES
 from ostiary.http.ratelimit import RateLimiter, Verdict
-from ostiary.http.token_clients import client_id_of, read_body
+from ostiary.http.token_clients import TOKEN_BODY, client_id_of, read_body
 from ostiary.timeutil import http_date
 
 
@@ -135,6 +135,8 @@ class EdgeMiddleware:
         names none: :mod:`ostiary.http.token_clients`); the body read for that is replayed."""
         assert self.limiter is not None
         body, receive = await read_body(receive)
+        if body is not None:
+            scope["state"][TOKEN_BODY] = body
         client_id = client_id_of(_header(scope, b"authorization"), scope.get("query_string", b""), body)
         key = f"{org_key}:c:{client_id}" if client_id is not None else f"{org_key}:ip:{ip}"
         return receive, await self.limiter.check_bucket(key, "token_client")

@@ -123,13 +123,33 @@ class StoreFaults:
                 await self.app(scope, replay.receive, tracked)
                 return
             except Exception as error:
-                fault = classify(error)
-                if fault is None or started:
+                if started:
                     raise
-                if not self.retry.should_retry(fault, attempt):
-                    self.faults.report(fault, error, f"{scope['method']} {scope['path']}")
-                    await unavailable_response(scope["path"], fault)(scope, receive, send)
+                if not await retry_or_answer(self.retry, self.faults, error, attempt, scope, receive, send):
                     return
-            await asyncio.sleep(self.retry.delay(attempt))
             replay.rewind()
             attempt += 1
+
+
+async def retry_or_answer(
+    retry: RetryPolicy,
+    faults: FaultLog,
+    error: Exception,
+    attempt: int,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+) -> bool:
+    """After ``error`` ended a request's run ``attempt`` before any answer was sent: True when the
+    request should run again (the delay is waited here), False when it was answered ``503``;
+    ``error`` is raised again when it is no store fault. (``http.fast_routes`` runs the token
+    endpoint under the same rules.)"""
+    fault = classify(error)
+    if fault is None:
+        raise error
+    if not retry.should_retry(fault, attempt):
+        faults.report(fault, error, f"{scope['method']} {scope['path']}")
+        await unavailable_response(scope["path"], fault)(scope, receive, send)
+        return False
+    await asyncio.sleep(retry.delay(attempt))
+    return True

@@ -27,6 +27,9 @@ from starlette.types import Message, Receive
 PEEK_LIMIT = 64 * 1024
 """The token endpoint's own form cap (``params.MAX_FORM_BYTES``): a larger body is refused there,
 so its client does not matter here."""
+TOKEN_BODY = "ostiary.token_body"
+"""Key in ``scope["state"]`` of the whole body read here, so that ``http.fast_routes`` does not
+read it a second time through the replaying ``receive``."""
 MAX_CLIENT_ID = 128
 """Longer "client ids" name no client of any org: such requests count by address."""
 MAX_ASSERTION = 8 * 1024

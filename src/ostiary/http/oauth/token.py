@@ -1,9 +1,10 @@
 """``/v1/token`` (RFC 6749 §3.2): authenticate the client, run the grant, answer no-store JSON.
 
 This is the hot path, so it is a plain ASGI app rather than a Starlette endpoint: it reads the
-four headers it needs in one pass, the body straight from ``receive``, and sends its answer as
-two messages, with no ``Request`` or ``Response`` object in between. ``http.fast_routes`` hands
-it the token paths before the router; the router serves it too (same object). The request is a
+headers it needs in one pass (:func:`read_headers`) and answers as two messages, with no
+``Request`` or ``Response`` object in between. ``http.fast_routes`` hands it the token paths
+before the router, with the body it read once (:meth:`TokenEndpoint.answer`); the router serves
+it too (same object). The request is a
 list of named steps (:func:`_issue`); grants live in ``domain/tokens/grants``, their table in
 its ``GRANTS``. Every OAuth error is rendered by ``http.errors``; anything else propagates to
 the app's exception handlers like any endpoint's.
@@ -25,33 +26,79 @@ from ostiary.domain.orgs import Org
 from ostiary.domain.tokens.grants import GRANTS
 from ostiary.domain.tokens.grants.base import Grant, GrantContext, TokenResponse, check_grant_type_allowed
 from ostiary.http.cors import actual_response_headers, trusted_origin_for
-from ostiary.http.errors import OAuthHTTPError, oauth_error_body, oauth_error_headers
+from ostiary.http.errors import oauth_error_body, oauth_error_headers
 from ostiary.http.oauth.client_auth import ASSERTION_METHODS, client_for
-from ostiary.http.oauth.params import MAX_FORM_BYTES, TOKEN_SECRETS, form_params
+from ostiary.http.oauth.params import TOKEN_SECRETS, form_params
 from ostiary.http.oauth.servers import ServerContext, server_context
 from ostiary.http.runtime import Runtime, runtime_of
 
 _NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
 _JSON = (b"content-type", b"application/json")
-_WANTED = frozenset({b"host", b"authorization", b"content-type", b"origin"})
+
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+"""``(status, headers, body)`` of a token answer, sent as two ASGI messages."""
+
+
+@dataclass(slots=True)
+class TokenHeaders:
+    """The request headers the token path reads, from one pass over ``scope["headers"]``: the
+    first of repeated ``Host``, ``Authorization``, ``Content-Type`` and ``Origin`` (as
+    Starlette), and for ``http.input_guard``'s body rules the last ``Content-Type`` and whether
+    a body was announced."""
+
+    host: str = ""
+    authorization: str | None = None
+    content_type: str = ""
+    origin: str | None = None
+    last_content_type: str = ""
+    has_body: bool = False
+
+
+def read_headers(raw: list[tuple[bytes, bytes]]) -> TokenHeaders:
+    host: str | None = None
+    authorization = content_type = origin = None
+    last_content_type, has_body = "", False
+    for name, value in raw:
+        if name == b"host":
+            if host is None:
+                host = value.decode("latin-1")
+        elif name == b"authorization":
+            if authorization is None:
+                authorization = value.decode("latin-1")
+        elif name == b"content-type":
+            last_content_type = value.decode("latin-1")
+            if content_type is None:
+                content_type = last_content_type
+        elif name == b"origin":
+            if origin is None:
+                origin = value.decode("latin-1")
+        elif name == b"content-length":
+            has_body = has_body or value.strip() not in (b"", b"0")
+        elif name == b"transfer-encoding":
+            has_body = True
+    return TokenHeaders(host or "", authorization, content_type or "", origin, last_content_type, has_body)
 
 
 class TokenEndpoint:
-    """``POST {issuer}/v1/token`` as an ASGI app (CORS for trusted origins included)."""
+    """``POST {issuer}/v1/token`` as an ASGI app (CORS for trusted origins included).
+
+    :meth:`answer` is the endpoint proper, for a body already read: ``http.fast_routes`` calls
+    it with the body ``http.input_guard``'s rules were checked on, so the body is read once."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = await _read_body(receive)
+        status, headers, content = await self.answer(scope, body, read_headers(scope["headers"]))
+        await send_answer(send, status, headers, content)
+
+    async def answer(self, scope: Scope, body: bytes, found: TokenHeaders) -> Answer:
+        """The answer to a token request with this ``body``; OAuth errors are answers, anything
+        else propagates (to the app's exception handlers)."""
         rt = runtime_of(scope)
-        found: dict[bytes, str] = {}
-        for name, value in scope["headers"]:
-            if name in _WANTED and name not in found:  # the first of repeated headers, as Starlette
-                found[name] = value.decode("latin-1")
-        host, content_type = found.get(b"host", ""), found.get(b"content-type", "")
-        authorization, origin = found.get(b"authorization"), found.get(b"origin")
+        host = found.host
         try:
-            body = await _read_body(receive)
-            params = form_params(scope.get("query_string", b""), content_type, body, TOKEN_SECRETS)
+            params = form_params(scope.get("query_string", b""), found.content_type, body, TOKEN_SECRETS)
             request = TokenRequest(
-                rt, host, scope.get("path_params", {}), params, authorization, scope["state"].get("org")
+                rt, host, scope.get("path_params", {}), params, found.authorization, scope["state"].get("org")
             )
             result = await _issue(request)
             status, payload, headers = 200, result.as_json(), _NO_STORE
@@ -59,18 +106,18 @@ class TokenEndpoint:
             status = exc.status
             payload = oauth_error_body(exc.error, exc.description)
             headers = _NO_STORE + _raw(oauth_error_headers(exc))
-        if origin:
-            cors = actual_response_headers(await trusted_origin_for(rt, host, origin), credentials=False)
+        if found.origin:
+            cors = actual_response_headers(
+                await trusted_origin_for(rt, host, found.origin), credentials=False
+            )
             headers = headers + _raw(cors)
         content = dumps(payload)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [*headers, (b"content-length", str(len(content)).encode()), _JSON],
-            }
-        )
-        await send({"type": "http.response.body", "body": content})
+        return status, [*headers, (b"content-length", str(len(content)).encode()), _JSON], content
+
+
+async def send_answer(send: Send, status: int, headers: list[tuple[bytes, bytes]], content: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": content})
 
 
 def _raw(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
@@ -78,17 +125,14 @@ def _raw(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
 
 
 async def _read_body(receive: Receive) -> bytes:
+    """The whole body (``EdgeMiddleware`` caps it; the form's own cap is ``form_params``')."""
     chunks: list[bytes] = []
-    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             return b""  # the client went away
         chunk = message.get("body", b"")
         if chunk:
-            size += len(chunk)
-            if size > MAX_FORM_BYTES:
-                raise OAuthHTTPError(413, "invalid_request", "The request body is too large.")
             chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
