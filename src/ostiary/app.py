@@ -13,10 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ostiary.domain.authz import servers
-from ostiary.domain.authz.authorization_servers import seed_default_server
 from ostiary.domain.authz.keys import KeyRings
 from ostiary.domain.authz.servers import ServerCache
+from ostiary.domain.directory import orgs as org_domain
 from ostiary.http.cache_sync import cache_listener
 from ostiary.http.errors import EXCEPTION_HANDLERS
 from ostiary.http.fast_routes import TokenFastPath
@@ -120,9 +119,10 @@ async def prepare(rt: Runtime, *, run_migrations: bool = True) -> None:
 
 
 async def _seed_default_org(session: AsyncSession) -> None:
-    org = await orgs.ensure_default(session)
-    await servers.ensure_builtin(session, org.id)
-    await seed_default_server(session, org.id)
+    """The default org exists; every org that never got its built-in servers gets them (once:
+    a deleted ``default`` server is not re-created at the next start)."""
+    await orgs.ensure_default(session)
+    await org_domain.provision_pending(session)
 
 
 def create_app(settings: Settings | None = None, *, run_migrations: bool | None = None) -> Starlette:

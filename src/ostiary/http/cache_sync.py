@@ -26,5 +26,6 @@ def cache_listener(rt: Runtime) -> CacheEventListener | None:
         "policy_set": policy_set,
         "ring": rt.rings.invalidate,
         "trusted_origins": caches.origins.invalidate,
+        "orgs": rt.forget_unknown_hosts,
     }
     return CacheEventListener(rt.settings.database_url, handlers, rt.forget_all)

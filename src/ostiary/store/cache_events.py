@@ -19,7 +19,8 @@ Kinds and keys (what ``announce`` takes and the handlers receive):
 - ``client`` — ``client_id``: the app, its secrets, keys and grants;
 - ``policy_set`` — ``org_id, server_id``: the server, its scopes, claims and policies;
 - ``ring`` — ``org_id, server_id``: its signing keys;
-- ``trusted_origins`` — ``org_id``.
+- ``trusted_origins`` — ``org_id``;
+- ``orgs`` — no key: an org or a custom domain was added (hosts that named none may name one now).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from ostiary.store.models.clients import (
     ClientSecret,
 )
 from ostiary.store.models.codes import AuthorizationCode, ConsentGrant  # noqa: F401
-from ostiary.store.models.directory import ApiToken, Group, GroupMembership, LogEvent, Org, User
+from ostiary.store.models.directory import ApiToken, Group, GroupMembership, LogEvent, Org, OrgDomain, User
 from ostiary.store.models.policies import AccessPolicy, Claim, PolicyRule, Scope  # noqa: F401
 from ostiary.store.models.refresh_tokens import FamilyAccessToken, RefreshToken  # noqa: F401
 from ostiary.store.models.sessions import SessionToken, TrustedOrigin, UserSession  # noqa: F401
@@ -35,6 +35,7 @@ __all__ = [
     "GroupMembership",
     "LogEvent",
     "Org",
+    "OrgDomain",
     "RevokedToken",
     "SigningKeyRow",
     "User",

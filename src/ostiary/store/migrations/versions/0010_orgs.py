@@ -1,0 +1,49 @@
+"""orgs: custom domains (one org per host) and whether an org got its built-in servers
+
+``orgs.provisioned``: the org got its org authorization server and its ``default`` server
+(``domain.orgs.provision_org``) once; start-up provisions only orgs that never were, so a
+deleted ``default`` stays deleted. Orgs that already have their org authorization server
+count as provisioned.
+
+Revision ID: 0010
+Revises: 0009
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+import ostiary.store.types
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("orgs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("provisioned", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.execute(
+        "UPDATE orgs SET provisioned = TRUE WHERE EXISTS "
+        "(SELECT 1 FROM authorization_servers s WHERE s.org_id = orgs.id AND s.id = '$org')"
+    )
+    op.create_table(
+        "org_domains",
+        sa.Column("host", sa.String(length=253), nullable=False),
+        sa.Column(
+            "org_id",
+            sa.String(length=32).with_variant(sa.String(length=32, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("created", ostiary.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["org_id"], ["orgs.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("host"),
+    )
+    with op.batch_alter_table("org_domains", schema=None) as batch_op:
+        batch_op.create_index("ix_org_domains_org_id", ["org_id"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_table("org_domains")
+    with op.batch_alter_table("orgs", schema=None) as batch_op:
+        batch_op.drop_column("provisioned")

@@ -1,0 +1,114 @@
+"""Orgs: names, provisioning (the org AS and ``default`` in every org, once), custom domains,
+and how the Host header finds them (issue 17, issue 18's "default stays deleted")."""
+
+from __future__ import annotations
+
+import pytest
+
+from ostiary.app import prepare
+from ostiary.domain.directory import orgs as org_domain
+from ostiary.domain.errors import Conflict, Invalid, NotFound
+from tests.conftest import Server
+
+
+async def _create(server: Server, name: str, display: str | None = None) -> str:
+    async with server.rt.db.session() as session:
+        org = await org_domain.create_org(session, name, display)
+        await session.commit()
+        return org.id
+
+
+@pytest.mark.parametrize("name", ["Acme", "acme.corp", "-acme", "acme-", "", "a" * 64, "ac me", "acmé"])
+async def test_a_name_is_one_lower_case_dns_label(server: Server, name: str) -> None:
+    with pytest.raises(Invalid):
+        await _create(server, name)
+
+
+async def test_a_duplicate_name_is_refused(server: Server) -> None:
+    await _create(server, "acme")
+    with pytest.raises(Conflict):
+        await _create(server, "acme")
+    with pytest.raises(Conflict):
+        await _create(server, "default")  # the default org's own name
+
+
+async def test_an_unknown_org_is_not_found_never_created(server: Server) -> None:
+    async with server.rt.db.session() as session:
+        with pytest.raises(NotFound):
+            await org_domain.get_org(session, "nope")
+        assert [o.org.subdomain for o in await org_domain.list_orgs(session)] == ["default"]
+
+
+async def test_a_new_org_serves_tokens_from_its_org_and_default_servers(server: Server) -> None:
+    await _create(server, "acme")
+    async with server.client(Host="acme.localhost:8080") as client:
+        org_meta = (await client.get("/.well-known/openid-configuration")).json()
+        default_meta = (await client.get("/oauth2/default/.well-known/oauth-authorization-server")).json()
+        scopes = (await client.get("/oauth2/default/.well-known/openid-configuration")).json()
+    assert org_meta["issuer"] == "http://acme.localhost:8080"
+    assert default_meta["issuer"] == "http://acme.localhost:8080/oauth2/default"
+    assert {"openid", "profile", "email"} <= set(scopes["scopes_supported"])
+
+
+async def test_a_deleted_default_server_stays_deleted_after_a_restart(server: Server) -> None:
+    token = await server.create_token()
+    async with server.client(token) as admin:
+        assert (
+            await admin.post("/api/v1/authorizationServers/default/lifecycle/deactivate")
+        ).status_code == 204
+        assert (await admin.delete("/api/v1/authorizationServers/default")).status_code == 204
+    await prepare(server.rt)  # what every start does
+    async with server.client(token) as admin:
+        assert (await admin.get("/api/v1/authorizationServers/default")).status_code == 404
+    async with server.client() as client:
+        assert (await client.get("/oauth2/v1/keys")).status_code == 200  # the org AS stays
+
+
+async def test_custom_domains_name_one_org(server: Server) -> None:
+    acme = await _create(server, "acme")
+    await _create(server, "globex")
+    async with server.rt.db.session() as session:
+        assert await org_domain.add_domain(session, "acme", "ID.Acme.Example", base_host="localhost") == (
+            "id.acme.example"
+        )
+        await session.commit()
+    async with server.rt.db.session() as session:
+        with pytest.raises(Conflict):
+            await org_domain.add_domain(session, "globex", "id.acme.example", base_host="localhost")
+        for bad in ("localhost", "x.localhost", "127.0.0.1", "a..b", "a:80", "http://a.example"):
+            with pytest.raises(Invalid):
+                await org_domain.add_domain(session, "globex", bad, base_host="localhost")
+    org = await server.rt.resolve_org("id.acme.example:443")
+    assert org is not None and org.id == acme
+    async with server.client(Host="id.acme.example") as client:
+        meta = (await client.get("/.well-known/openid-configuration")).json()
+    assert meta["issuer"] == "http://acme.localhost:8080"  # issuers derive from the org URL
+
+
+async def test_an_unknown_host_is_404_in_oktas_shape(server: Server) -> None:
+    async with server.client(Host="unknown.example") as client:
+        response = await client.get("/api/v1/users")
+    assert response.status_code == 404
+    assert response.json()["errorCode"] == "E0000007"
+
+
+async def test_an_org_created_after_its_host_was_refused_is_served_once_announced(server: Server) -> None:
+    """A cached "no such org" goes when an ``orgs`` cache event arrives (PostgreSQL) or after
+    ``NO_ORG_CACHE_TTL`` (SQLite): here the event's handler is called as the listener would."""
+    assert await server.rt.resolve_org("late.localhost") is None
+    await _create(server, "late")
+    assert await server.rt.resolve_org("late.localhost") is None  # still the cached answer
+    server.rt.forget_unknown_hosts()
+    org = await server.rt.resolve_org("late.localhost")
+    assert org is not None and org.subdomain == "late"
+
+
+async def test_a_flood_of_unknown_hosts_does_not_push_out_known_orgs(server: Server) -> None:
+    from ostiary.http.runtime import NO_ORG_CACHE_SIZE
+
+    acme = await _create(server, "acme")
+    assert (await server.rt.resolve_org("acme.localhost")) is not None
+    for i in range(NO_ORG_CACHE_SIZE + 50):
+        assert await server.rt.resolve_org(f"h{i}.example") is None
+    assert len(server.rt._no_org_cache) <= NO_ORG_CACHE_SIZE
+    assert any(o.id == acme for _, o in server.rt._org_cache._entries.values())
