@@ -3,12 +3,18 @@ and how the Host header finds them (issue 17, issue 18's "default stays deleted"
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
 import pytest
 
 from ostiary.app import prepare
 from ostiary.domain.directory import orgs as org_domain
 from ostiary.domain.errors import Conflict, Invalid, NotFound
-from tests.conftest import Server
+from tests.conftest import ORG_URL, Server, _server
+
+AUTHN = "/api/v1/authn"
+CREDENTIALS = {"username": "nobody@example.com", "password": "Wr0ng-Password!"}
 
 
 async def _create(server: Server, name: str, display: str | None = None) -> str:
@@ -112,3 +118,21 @@ async def test_a_flood_of_unknown_hosts_does_not_push_out_known_orgs(server: Ser
         assert await server.rt.resolve_org(f"h{i}.example") is None
     assert len(server.rt._no_org_cache) <= NO_ORG_CACHE_SIZE
     assert any(o.id == acme for _, o in server.rt._org_cache._entries.values())
+
+
+async def test_rate_limit_buckets_are_per_org(tmp_path: Path, sqlite_database_url: str) -> None:
+    """Org A's callers using up their authn bucket leave org B's callers (same address) alone."""
+    async for limited in _server(tmp_path, sqlite_database_url, rate_limits="authn=3"):
+        await _create(limited, "orga")
+        await _create(limited, "orgb")
+        transport = httpx.ASGITransport(
+            app=limited.app, raise_app_exceptions=False, client=("203.0.113.7", 1)
+        )
+        async with httpx.AsyncClient(transport=transport, base_url=ORG_URL) as client:
+            at_a = [
+                (await client.post(AUTHN, json=CREDENTIALS, headers={"Host": "orga.localhost"})).status_code
+                for _ in range(4)
+            ]
+            at_b = await client.post(AUTHN, json=CREDENTIALS, headers={"Host": "orgb.localhost"})
+        assert at_a == [401, 401, 401, 429]
+        assert at_b.status_code == 401
