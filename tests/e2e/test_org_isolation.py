@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -804,6 +805,10 @@ ROWS: list[Row] = [
 ]
 
 
+SERVE_ENV: dict[str, str] = {}
+"""The environment of the module's ``ostiary serve`` (and of the CLI run next to it)."""
+
+
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Org, Org, Minted]]:
     tmp = Path(tmp_path_factory.mktemp("orgs"))
@@ -814,6 +819,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Org, 
         "OSTIARY_LOG_LEVEL": "warning",
         "OSTIARY_RATE_LIMITS": "off",
     }
+    SERVE_ENV.update(env)
     a, b = _org(env, "orga"), _org(env, "orgb")
     args = [OSTIARY, "serve", "--port", str(port)]
     with localhost_subdomains(), running(args, f"http://127.0.0.1:{port}/healthz", env, tmp / "serve.log"):
@@ -863,3 +869,42 @@ def test_an_unknown_org_is_404_in_oktas_shape(deployment: tuple[Org, Org, Minted
     response = requests.get(f"{unknown}/oauth2/v1/keys", timeout=10)
     assert response.status_code == 404
     assert response.json()["errorCode"] == "E0000007"
+
+
+def _until(condition: Callable[[], bool], seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_an_org_created_while_serve_runs_is_served_without_a_restart(
+    deployment: tuple[Org, Org, Minted],
+) -> None:
+    a, _, _ = deployment
+    late = a.url.replace("orga.", "late.")
+    discovery = f"{late}/.well-known/openid-configuration"
+    assert requests.get(discovery, timeout=10).status_code == 404  # now cached as "no such org"
+    assert _cli(SERVE_ENV, "org", "create", "late").strip().splitlines()[-1] == late
+    assert _until(lambda: requests.get(discovery, timeout=10).status_code == 200)
+    assert requests.get(discovery, timeout=10).json()["issuer"] == late
+
+
+def test_a_custom_domain_added_while_serve_runs_names_its_org(deployment: tuple[Org, Org, Minted]) -> None:
+    a, _, _ = deployment
+    port = urlsplit(a.url).port
+    discovery = f"http://127.0.0.1:{port}/.well-known/openid-configuration"
+    headers = {"Host": "id.orga.test"}
+    refused = requests.get(discovery, headers=headers, timeout=10)
+    assert refused.status_code == 404 and refused.json()["errorCode"] == "E0000007"
+    assert _cli(SERVE_ENV, "org", "domain", "add", "orga", "id.orga.test").strip() == "id.orga.test"
+    assert _until(lambda: requests.get(discovery, headers=headers, timeout=10).status_code == 200)
+    assert requests.get(discovery, headers=headers, timeout=10).json()["issuer"] == a.url
+    users = requests.get(
+        f"http://127.0.0.1:{port}/api/v1/users",
+        headers={**headers, "Authorization": f"SSWS {a.ssws}", "Accept": "application/json"},
+        timeout=10,
+    )
+    assert users.status_code == 200 and a.ids["login"] in users.text
