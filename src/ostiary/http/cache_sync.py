@@ -8,13 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ostiary.http.runtime import Runtime
-from ostiary.store.cache_events import CacheEventListener
+from ostiary.store.cache_events import CacheEventListener, CacheEventPoller
 
 
-def cache_listener(rt: Runtime) -> CacheEventListener | None:
-    """A listener for ``rt``'s caches, or ``None`` where there is no channel (SQLite)."""
-    if rt.db.is_sqlite:
-        return None
+def cache_listener(rt: Runtime) -> CacheEventListener | CacheEventPoller:
+    """A listener for ``rt``'s caches (PostgreSQL), or a poller of the cache event log (SQLite)."""
     caches = rt.caches
 
     def policy_set(org_id: str, server_id: str) -> None:
@@ -28,4 +26,8 @@ def cache_listener(rt: Runtime) -> CacheEventListener | None:
         "trusted_origins": caches.origins.invalidate,
         "orgs": rt.forget_unknown_hosts,
     }
-    return CacheEventListener(rt.settings.database_url, handlers, rt.forget_all)
+    if rt.db.is_sqlite:
+        return CacheEventPoller(rt.db, handlers, rt.forget_all, on_state=rt.follow_cache_events)
+    return CacheEventListener(
+        rt.settings.database_url, handlers, rt.forget_all, on_state=rt.follow_cache_events
+    )

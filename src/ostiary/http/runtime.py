@@ -14,7 +14,7 @@ from starlette.requests import Request
 from ostiary.bounded_cache import BoundedTTLCache
 from ostiary.domain.authz.keys import KeyRings
 from ostiary.domain.authz.servers import ServerCache
-from ostiary.domain.caches import DomainCaches, share_caches
+from ostiary.domain.caches import DomainCaches, follow_events, share_caches
 from ostiary.domain.context import Actor
 from ostiary.http.errors import OktaHTTPError
 from ostiary.http.hosts import HostMatch, custom_domain_of, match_host
@@ -81,6 +81,7 @@ class Runtime:
     """(org id, server id) → ``http.oauth.servers.ServerContext``, rebuilt when either cached
     object is replaced."""
     caches: DomainCaches = field(default_factory=DomainCaches.build)
+    _base_ttls: dict[int, float] = field(default_factory=dict)
     """The domain's caches (clients and their grants, policy sets, decisions, trusted origins)."""
 
     def __post_init__(self) -> None:
@@ -130,6 +131,16 @@ class Runtime:
         else:
             self._org_cache.set(key, org)
         return org
+
+    def follow_cache_events(self, live: bool) -> None:
+        """Called by the cache event listener or poller: while other processes' writes reach
+        this one (``live``), cached entries live ``domain.caches.FOLLOWING_TTL``; otherwise
+        their own short TTLs bound how stale they can be."""
+        follow_events(
+            [*self.caches.with_ttls(), self.servers, self.rings, self._org_cache, self.server_contexts],
+            self._base_ttls,
+            live,
+        )
 
     def forget_unknown_hosts(self) -> None:
         """Orgs or custom domains were added: hosts that named none may name one now."""

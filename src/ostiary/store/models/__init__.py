@@ -5,6 +5,7 @@ Importing this package registers every table on ``Base.metadata`` (migrations an
 
 from ostiary.store.models.authz import AuthorizationServer, RevokedToken, SigningKeyRow
 from ostiary.store.models.base import Base
+from ostiary.store.models.cache_log import CacheEventRow  # noqa: F401
 from ostiary.store.models.clients import (
     App,
     AppGrant,

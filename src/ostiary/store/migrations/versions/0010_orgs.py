@@ -1,4 +1,5 @@
-"""orgs: custom domains (one org per host) and whether an org got its built-in servers
+"""orgs: custom domains (one org per host) and whether an org got its built-in servers;
+the cache event log (cache invalidations between processes sharing a SQLite file)
 
 ``orgs.provisioned``: the org got its org authorization server and its ``default`` server
 (``domain.orgs.provision_org``) once; start-up provisions only orgs that never were, so a
@@ -41,9 +42,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("org_domains", schema=None) as batch_op:
         batch_op.create_index("ix_org_domains_org_id", ["org_id"], unique=False)
+    op.create_table(
+        "cache_event_log",
+        sa.Column("seq", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("payload", sa.String(length=1000), nullable=False),
+        sa.Column("created", ostiary.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("seq"),
+    )
+    with op.batch_alter_table("cache_event_log", schema=None) as batch_op:
+        batch_op.create_index("ix_cache_event_log_created", ["created"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table("cache_event_log")
     op.drop_table("org_domains")
     with op.batch_alter_table("orgs", schema=None) as batch_op:
         batch_op.drop_column("provisioned")
