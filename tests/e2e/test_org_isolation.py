@@ -673,6 +673,20 @@ ROWS: list[Row] = [
         404,
     ),
     Row(
+        "keys of A's server at /oauth2/{A's server}/v1/keys",
+        lambda t, a, m: requests.get(f"{t.url}/oauth2/{a.ids['server']}/v1/keys", timeout=10),
+        200,
+        404,
+    ),
+    Row(
+        "metadata of A's server at /oauth2/{A's server}/.well-known/openid-configuration",
+        lambda t, a, m: requests.get(
+            f"{t.url}/oauth2/{a.ids['server']}/.well-known/openid-configuration", timeout=10
+        ),
+        200,
+        404,
+    ),
+    Row(
         "introspect with A's client",
         lambda t, a, m: post_token(t, "/oauth2/default/v1/introspect", {"token": m.default_token}, a_web(a)),
         200,
