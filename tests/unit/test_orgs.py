@@ -4,9 +4,11 @@ and how the Host header finds them (issue 17, issue 18's "default stays deleted"
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from ostiary.app import prepare
 from ostiary.domain.directory import orgs as org_domain
@@ -136,3 +138,69 @@ async def test_rate_limit_buckets_are_per_org(tmp_path: Path, sqlite_database_ur
             at_b = await client.post(AUTHN, json=CREDENTIALS, headers={"Host": "orgb.localhost"})
         assert at_a == [401, 401, 401, 429]
         assert at_b.status_code == 401
+
+
+def _migrate_to(connection: Any, revision: str) -> None:
+    from alembic.runtime.environment import EnvironmentContext
+    from alembic.script import ScriptDirectory
+
+    from ostiary.store import migrate
+
+    cfg = migrate._config()
+    script = ScriptDirectory.from_config(cfg)
+    with EnvironmentContext(
+        cfg, script, fn=lambda rev, _c: script._upgrade_revs(revision, rev), destination_rev=revision
+    ) as env:
+        env.configure(connection=connection, render_as_batch=True)
+        with env.begin_transaction():
+            env.run_migrations()
+
+
+async def test_upgrading_keeps_every_row_and_provisions_only_orgs_that_never_were(tmp_path: Path) -> None:
+    """A 0009 database: the default org without its ``default`` server (deleted), and an org
+    that ``token create --org`` made without servers. The upgrade must not copy ``orgs`` (on
+    SQLite that cascade-deleted every row referencing an org), and start-up then provisions
+    only the second org."""
+    from ostiary.settings import sqlite_url
+    from ostiary.store import migrate
+    from ostiary.store.db import Database
+
+    db = Database(sqlite_url(tmp_path))
+    try:
+        async with db.engine.connect() as conn:
+            await conn.run_sync(_migrate_to, "0009")
+            await conn.commit()
+        async with db.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO orgs (id, org_id, name, subdomain, is_default, created) VALUES "
+                    "('00oDEF', '00oDEF', 'Ostiary', 'default', 1, '2026-01-01'), "
+                    "('00oLEG', '00oLEG', 'legacy', 'legacy', 0, '2026-01-01')"
+                )
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO authorization_servers (org_id, id, kind, name, description, audiences, "
+                    "issuer_mode, status, signing_alg, rotation_mode, settings, created, last_updated) "
+                    "VALUES ('00oDEF', '$org', 'ORG', 'Org', '', '[]', 'ORG_URL', 'ACTIVE', 'RS256', "
+                    "'AUTO', '{}', '2026-01-01', '2026-01-01')"
+                )
+            )
+        await migrate.upgrade(db.engine)
+        await db.transaction(org_domain.provision_pending)
+        async with db.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT o.subdomain, o.provisioned, s.id FROM orgs o "
+                        "LEFT JOIN authorization_servers s ON s.org_id = o.id ORDER BY o.subdomain, s.id"
+                    )
+                )
+            ).all()
+    finally:
+        await db.dispose()
+    assert [tuple(r) for r in rows] == [
+        ("default", True, "$org"),
+        ("legacy", True, "$org"),
+        ("legacy", True, "default"),
+    ]

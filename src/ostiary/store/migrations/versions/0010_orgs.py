@@ -22,8 +22,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("orgs", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("provisioned", sa.Boolean(), nullable=False, server_default=sa.false()))
+    # A plain ADD COLUMN, never a batch copy of ``orgs``: on SQLite (foreign keys on) copying and
+    # dropping the table would cascade-delete every row that references an org.
+    op.add_column("orgs", sa.Column("provisioned", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.execute(
         "UPDATE orgs SET provisioned = TRUE WHERE EXISTS "
         "(SELECT 1 FROM authorization_servers s WHERE s.org_id = orgs.id AND s.id = '$org')"
@@ -56,5 +57,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("cache_event_log")
     op.drop_table("org_domains")
-    with op.batch_alter_table("orgs", schema=None) as batch_op:
-        batch_op.drop_column("provisioned")
+    op.execute("ALTER TABLE orgs DROP COLUMN provisioned")  # SQLite 3.35+: no table copy (see upgrade)
