@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -170,3 +171,27 @@ async def test_caches_keep_entries_long_only_while_events_arrive(server: Server)
     assert rt.caches.policy_sets.ttl == FOLLOWING_TTL
     rt.follow_cache_events(False)
     assert (rt.caches.clients.entries.ttl, rt.servers.ttl, rt.rings.ttl) == short
+
+
+async def test_a_poller_that_could_not_read_forgets_everything_once_it_can(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Polls fail while the log is unreadable (here: not created yet); the first that succeeds
+    drops every cached entry (events may have been missed) and makes the long TTLs apply."""
+    from ostiary.settings import sqlite_url
+    from ostiary.store import migrate
+
+    db = Database(sqlite_url(tmp_path))
+    states: list[bool] = []
+    forgotten: list[int] = []
+    poller = CacheEventPoller(db, {}, lambda: forgotten.append(1), interval=0.02, on_state=states.append)
+    poller.start()
+    try:
+        assert await _eventually(lambda: "cache event log unavailable" in caplog.text)
+        assert not poller.listening.is_set() and forgotten == [] and states == []
+        await migrate.upgrade(db.engine)
+        await asyncio.wait_for(poller.listening.wait(), 10)
+        assert forgotten == [1] and states == [True]
+    finally:
+        await poller.stop()
+        await db.dispose()

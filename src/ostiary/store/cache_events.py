@@ -281,18 +281,21 @@ class CacheEventPoller:
         )
 
     async def _run(self) -> None:
-        polls = 0
+        polls, failing = 0, False
         while True:
             try:
                 await self.poll()
                 self._state(True)
+                failing = False
                 polls += 1
                 if polls % PRUNE_EVERY == 0:
                     await self.prune()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("cache event log unavailable (%s)", type(exc).__name__)
+                if not failing:  # once per outage, not twice a second
+                    log.warning("cache event log unavailable (%s)", type(exc).__name__)
+                failing = True
                 self._state(False)
             await asyncio.sleep(self.interval)
 
