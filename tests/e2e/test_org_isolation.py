@@ -296,6 +296,10 @@ def inactive(response: requests.Response, _a: Org, _m: Minted) -> bool:
     return response.json() == {"active": False}
 
 
+def active(response: requests.Response, _a: Org, _m: Minted) -> bool:
+    return response.json().get("active") is True
+
+
 def mentions_nothing_of_a(response: requests.Response, a: Org, _m: Minted) -> bool:
     return not any(a.ids[key] in response.text for key in ("user", "login", "web", "service", "server"))
 
@@ -306,6 +310,10 @@ def post_token(target: Org, path: str, data: dict[str, str], client: tuple[str, 
 
 def own_web(target: Org) -> tuple[str, str]:
     return target.ids["web"], target.ids["web_secret"]
+
+
+def own_service(target: Org) -> tuple[str, str]:
+    return target.ids["service"], target.ids["service_secret"]
 
 
 def a_web(a: Org) -> tuple[str, str]:
@@ -628,11 +636,12 @@ ROWS: list[Row] = [
         oauth_error("invalid_client"),
     ),
     Row(
-        "introspect A's org AS token (B's own client)",
-        lambda t, a, m: post_token(t, "/oauth2/v1/introspect", {"token": m.org_token}, own_web(t)),
+        "introspect A's org AS token (B's own service client)",
+        lambda t, a, m: post_token(t, "/oauth2/v1/introspect", {"token": m.org_token}, own_service(t)),
         200,
         200,
         inactive,
+        active,
     ),
     Row(
         "introspect A's default AS token (B's own client)",
@@ -642,6 +651,7 @@ ROWS: list[Row] = [
         200,
         200,
         inactive,
+        active,
     ),
     Row(
         "introspect A's refresh token (B's own client)",
@@ -654,6 +664,7 @@ ROWS: list[Row] = [
         200,
         200,
         inactive,
+        active,
     ),
     Row(
         "introspect A's ID token (B's own client)",
@@ -662,7 +673,7 @@ ROWS: list[Row] = [
         ),
         200,
         200,
-        inactive,
+        inactive,  # A itself answers active:false for ID tokens: this row guards B only
     ),
     Row(
         "introspect A's custom AS token at /oauth2/{A's server}",
