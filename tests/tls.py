@@ -11,6 +11,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+TEST_ORGS = ("orga", "orgb")
+"""Orgs the tests serve over TLS at ``{org}.localhost`` (OpenSSL takes no ``*.localhost``
+wildcard: it wants two labels after the star)."""
+
 
 def make_tls_files(directory: Path) -> tuple[Path, Path, Path]:
     """Write ``ca.pem``, ``cert.pem`` and ``key.pem``; return their paths (ca, cert, key)."""
@@ -45,7 +49,11 @@ def make_tls_files(directory: Path) -> tuple[Path, Path, Path]:
         .not_valid_after(now + dt.timedelta(days=2))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    *(x509.DNSName(f"{org}.localhost") for org in TEST_ORGS),
+                ]
             ),
             critical=False,
         )

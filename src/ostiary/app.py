@@ -13,14 +13,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ostiary.domain.authz import servers
-from ostiary.domain.authz.authorization_servers import seed_default_server
 from ostiary.domain.authz.keys import KeyRings
 from ostiary.domain.authz.policy_sets import CachedPolicySets
 from ostiary.domain.authz.servers import ServerCache
 from ostiary.domain.caches import caches_of
 from ostiary.domain.clients.client_cache import CachedClients
 from ostiary.domain.clients.grants import CachedScopeGrants
+from ostiary.domain.directory import orgs as org_domain
 from ostiary.domain.tokens.storage import TokenStorage
 from ostiary.domain.tokens.user_context import SessionTokenUsers
 from ostiary.gc_tuning import tune_for_serving
@@ -52,7 +51,7 @@ from ostiary.jose.sign_processes import ProcessSigner
 from ostiary.jose.signer import JwtSigner, Signer
 from ostiary.settings import Settings, load_settings
 from ostiary.store import migrate
-from ostiary.store.cache_events import CacheEventListener
+from ostiary.store.cache_events import CacheEventListener, CacheEventPoller
 from ostiary.store.db import Database, Timeouts
 from ostiary.store.repositories import orgs
 from ostiary.store.repositories.assertion_jtis import SqlAssertionReplay
@@ -143,9 +142,10 @@ async def prepare(rt: Runtime, *, run_migrations: bool = True) -> None:
 
 
 async def _seed_default_org(session: AsyncSession) -> None:
-    org = await orgs.ensure_default(session)
-    await servers.ensure_builtin(session, org.id)
-    await seed_default_server(session, org.id)
+    """The default org exists; every org that never got its built-in servers gets them (once:
+    a deleted ``default`` server is not re-created at the next start)."""
+    await orgs.ensure_default(session)
+    await org_domain.provision_pending(session)
 
 
 def create_app(settings: Settings | None = None, *, run_migrations: bool | None = None) -> Starlette:
@@ -222,9 +222,12 @@ def sql_token_storage(session: AsyncSession) -> TokenStorage:
     )
 
 
-def cache_listener(rt: Runtime) -> CacheEventListener | None:
-    """A listener applying other processes' cache events to ``rt``'s caches, or ``None``
-    where there is no channel (SQLite)."""
+def cache_listener(rt: Runtime) -> CacheEventListener | CacheEventPoller:
+    """What applies other processes' cache events to ``rt``'s caches: a listener (PostgreSQL
+    NOTIFY), or a poller of the cache event log (SQLite)."""
+    handlers = cache_event_handlers(rt)
     if rt.db.is_sqlite:
-        return None
-    return CacheEventListener(rt.settings.database_url, cache_event_handlers(rt), rt.forget_all)
+        return CacheEventPoller(rt.db, handlers, rt.forget_all, on_state=rt.follow_cache_events)
+    return CacheEventListener(
+        rt.settings.database_url, handlers, rt.forget_all, on_state=rt.follow_cache_events
+    )

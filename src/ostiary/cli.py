@@ -34,6 +34,7 @@ def _settings(database_url: str | None = None) -> Any:
 async def _with_tx(database_url: str | None, org_subdomain: str | None, work: Any) -> Any:
     from ostiary.app import build_runtime, prepare
     from ostiary.domain.context import Actor, Tx
+    from ostiary.domain.directory import orgs as org_domain
     from ostiary.domain.orgs import org_record
     from ostiary.store.repositories import orgs
 
@@ -42,9 +43,8 @@ async def _with_tx(database_url: str | None, org_subdomain: str | None, work: An
         await prepare(rt)
 
         async def in_org(session: Any) -> Any:
-            org = await orgs.get_by_subdomain(session, org_subdomain) if org_subdomain else None
-            if org_subdomain and org is None:
-                org = await orgs.create_org(session, org_subdomain, org_subdomain)
+            # An unknown --org is an error (DomainError → exit 1), never a new org.
+            org = await org_domain.get_org(session, org_subdomain) if org_subdomain else None
             org = org or await orgs.ensure_default(session)
             actor = Actor("cli", "SystemPrincipal", "ostiary-cli", "Ostiary CLI")
             return await work(Tx(session=session, org=org_record(org), actor=actor))
@@ -245,7 +245,7 @@ def token_create(
         _token, plaintext = await api_tokens.create_token(tx, name)
         return plaintext
 
-    typer.echo(asyncio.run(_with_tx(database_url, org, work)))
+    typer.echo(_run_domain(lambda: _with_tx(database_url, org, work)))
 
 
 @db_app.command("upgrade")
@@ -299,7 +299,7 @@ def user_list(org: OrgOpt = None, database_url: DatabaseOpt = None) -> None:
         return list((await users.list_users(tx, limit=1000)).items)
 
     table = Table("id", "login", "status", "name")
-    for user in asyncio.run(_with_tx(database_url, org, work)):
+    for user in _run_domain(lambda: _with_tx(database_url, org, work)):
         name = f"{user.profile.get('firstName') or ''} {user.profile.get('lastName') or ''}".strip()
         table.add_row(user.id, user.login, user.status, name)
     Console().print(table)
@@ -425,6 +425,72 @@ def integration_publish(
         return entry.type
 
     typer.echo(_run_domain(lambda: _with_tx(database_url, None, work)))
+
+
+org_app = typer.Typer(
+    help="Orgs, each at {NAME}.{base host}, and their custom domains.", no_args_is_help=True
+)
+org_domain_app = typer.Typer(help="Custom domains of an org.", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+org_app.add_typer(org_domain_app, name="domain")
+
+
+async def _with_orgs(database_url: str | None, work: Any) -> Any:
+    """Run ``work(session, runtime)`` in one transaction of a prepared database."""
+    from ostiary.app import build_runtime, prepare
+
+    rt = build_runtime(_settings(database_url))
+    try:
+        await prepare(rt)
+        return await rt.db.transaction(lambda session: work(session, rt))
+    finally:
+        await rt.db.dispose()
+
+
+@org_app.command("create")
+def org_create(
+    name: Annotated[str, typer.Argument(help="One DNS label in lower case: the org's subdomain")],
+    display_name: Annotated[str | None, typer.Option("--display-name", help="Default: NAME")] = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Create an org with its org authorization server and `default` server; prints its URL last."""
+    from ostiary.domain.directory import orgs as org_domain
+
+    async def work(session: Any, rt: Any) -> str:
+        org = await org_domain.create_org(session, name, display_name)
+        return f"{org.subdomain} {org.id}\n{rt.org_url(org)}"
+
+    typer.echo(_run_domain(lambda: _with_orgs(database_url, work)))
+
+
+@org_app.command("list")
+def org_list(database_url: DatabaseOpt = None) -> None:
+    """List orgs: name, id, display name, URL, custom domains."""
+    from ostiary.domain.directory import orgs as org_domain
+
+    async def work(session: Any, rt: Any) -> list[tuple[str, ...]]:
+        return [
+            (item.org.subdomain, item.org.id, item.org.name, rt.org_url(item.org), " ".join(item.domains))
+            for item in await org_domain.list_orgs(session)
+        ]
+
+    for row in _run_domain(lambda: _with_orgs(database_url, work)):
+        typer.echo("\t".join(row).rstrip())
+
+
+@org_domain_app.command("add")
+def org_domain_add(
+    name: Annotated[str, typer.Argument(help="The org")],
+    host: Annotated[str, typer.Argument(help="A host name (no port) that names this org only")],
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Serve the org NAME at HOST too (requests with that Host header reach it)."""
+    from ostiary.domain.directory import orgs as org_domain
+
+    async def work(session: Any, rt: Any) -> str:
+        return await org_domain.add_domain(session, name, host, base_host=rt.base_host)
+
+    typer.echo(_run_domain(lambda: _with_orgs(database_url, work)))
 
 
 if __name__ == "__main__":

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from ostiary.settings import sqlite_url
-from ostiary.store.cache_events import CacheEventListener, announce, parse
+from ostiary.domain.caches import FOLLOWING_TTL
+from ostiary.store.cache_events import CacheEventListener, CacheEventPoller, announce, parse
 from ostiary.store.db import Database
+from tests.conftest import Server
 
 
 def test_payloads_parse_back_and_strangers_are_ignored() -> None:
@@ -112,13 +113,85 @@ async def test_the_listener_reconnects_and_forgets_everything(pg: Database) -> N
         await listener.stop()
 
 
-async def test_sqlite_sessions_commit_without_announcing(tmp_path: Path) -> None:
-    db = Database(sqlite_url(tmp_path))
+async def test_sqlite_sessions_commit_their_announcements_to_the_log(sqlite_database_url: str) -> None:
+    db = Database(sqlite_database_url)
     try:
         async with db.session() as session:
             announce(session, "client", "0oa1")
             await session.execute(text("SELECT 1"))
+            await session.commit()
         async with db.session() as session:  # nothing left pending for the next transaction
             assert not session.sync_session.info
+            rows = (await session.execute(text("SELECT payload FROM cache_event_log"))).all()
+        assert [row[0] for row in rows] == ['["client","0oa1"]']
     finally:
+        await db.dispose()
+
+
+async def test_a_poller_dispatches_what_other_processes_commit_and_never_a_rollback(
+    sqlite_database_url: str,
+) -> None:
+    """Two ``Database`` objects on one file stand for two processes."""
+    writer, reader = Database(sqlite_database_url), Database(sqlite_database_url)
+    seen: list[tuple[str, ...]] = []
+    states: list[bool] = []
+    forgotten: list[int] = []
+    poller = CacheEventPoller(
+        reader,
+        {"client": lambda *key: seen.append(key)},
+        lambda: forgotten.append(1),
+        interval=0.02,
+        on_state=states.append,
+    )
+    poller.start()
+    try:
+        await asyncio.wait_for(poller.listening.wait(), 10)
+        assert states == [True] and forgotten == [1]
+        async with writer.session() as session:
+            announce(session, "client", "0oa-rolled-back")
+            await session.execute(text("SELECT 1"))
+            await session.rollback()
+        async with writer.session() as session:
+            announce(session, "client", "0oa-committed")
+            await session.execute(text("SELECT 1"))
+            await session.commit()
+        assert await _eventually(lambda: ("0oa-committed",) in seen)
+        assert ("0oa-rolled-back",) not in seen
+    finally:
+        await poller.stop()
+        await writer.dispose()
+        await reader.dispose()
+
+
+async def test_caches_keep_entries_long_only_while_events_arrive(server: Server) -> None:
+    rt = server.rt
+    short = (rt.caches.clients.entries.ttl, rt.servers.ttl, rt.rings.ttl)
+    rt.follow_cache_events(True)
+    assert (rt.caches.clients.entries.ttl, rt.servers.ttl, rt.rings.ttl) == (FOLLOWING_TTL,) * 3
+    assert rt.caches.policy_sets.ttl == FOLLOWING_TTL
+    rt.follow_cache_events(False)
+    assert (rt.caches.clients.entries.ttl, rt.servers.ttl, rt.rings.ttl) == short
+
+
+async def test_a_poller_that_could_not_read_forgets_everything_once_it_can(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Polls fail while the log is unreadable (here: not created yet); the first that succeeds
+    drops every cached entry (events may have been missed) and makes the long TTLs apply."""
+    from ostiary.settings import sqlite_url
+    from ostiary.store import migrate
+
+    db = Database(sqlite_url(tmp_path))
+    states: list[bool] = []
+    forgotten: list[int] = []
+    poller = CacheEventPoller(db, {}, lambda: forgotten.append(1), interval=0.02, on_state=states.append)
+    poller.start()
+    try:
+        assert await _eventually(lambda: "cache event log unavailable" in caplog.text)
+        assert not poller.listening.is_set() and forgotten == [] and states == []
+        await migrate.upgrade(db.engine)
+        await asyncio.wait_for(poller.listening.wait(), 10)
+        assert forgotten == [1] and states == [True]
+    finally:
+        await poller.stop()
         await db.dispose()

@@ -11,7 +11,7 @@ the other processes (``store.cache_events.announce``, applied by ``http.cache_sy
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,22 @@ SHARED_NAME = "ostiary.caches"
 
 ORIGINS_MAX = 4096
 DECISIONS_MAX = 4096
+FOLLOWING_TTL = 300.0
+"""How long entries live while this process receives every other process's cache events
+(``store.cache_events``): the TTL is then only a safety net, and a long one keeps every org's
+clients, servers and keys cached (short TTLs would reload each of 1,000 orgs every few seconds)."""
+
+
+class HasTTL(Protocol):
+    ttl: float
+
+
+def follow_events(caches: list[HasTTL], originals: dict[int, float], live: bool) -> None:
+    """Give ``caches`` :data:`FOLLOWING_TTL` while events arrive (``live``), their own TTL
+    otherwise (``originals`` remembers it, by cache)."""
+    for cache in caches:
+        base = originals.setdefault(id(cache), cache.ttl)
+        cache.ttl = max(base, FOLLOWING_TTL) if live else base
 
 
 @dataclass(eq=False)
@@ -54,6 +70,10 @@ class DomainCaches:
             decisions=BoundedTTLCache(DECISIONS_MAX, policy_sets.ttl),
             origins=BoundedTTLCache(ORIGINS_MAX, ORIGINS_TTL),
         )
+
+    def with_ttls(self) -> list[HasTTL]:
+        """Every cache here, for :func:`follow_events`."""
+        return [self.clients.entries, self.clients.grants, self.policy_sets, self.decisions, self.origins]
 
     def clear(self) -> None:
         """Forget everything (after cache events may have been missed)."""

@@ -35,3 +35,9 @@ async def org_named(session: AsyncSession, subdomain: str | None) -> Org | None:
         else await orgs.get_by_subdomain(session, subdomain)
     )
     return org_record(row) if row is not None else None
+
+
+async def org_with_domain(session: AsyncSession, host: str) -> Org | None:
+    """The org a custom domain (``ostiary org domain add``) belongs to."""
+    row = await orgs.get_by_domain(session, host)
+    return org_record(row) if row is not None else None

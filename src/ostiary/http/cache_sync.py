@@ -24,4 +24,5 @@ def cache_event_handlers(rt: Runtime) -> dict[str, Callable[..., None]]:
         "policy_set": policy_set,
         "ring": rt.rings.invalidate,
         "trusted_origins": caches.origins.invalidate,
+        "orgs": rt.forget_unknown_hosts,
     }

@@ -6,7 +6,8 @@ Only these hosts are served (the port is not compared: behind a proxy, or with
 * the base host itself → the default org;
 * ``{org}.{base host}`` (one DNS label) → that org, if it exists;
 * when the base host is a loopback name (``localhost``, ``127.0.0.1``, ``::1``), the other
-  loopback names too → the default org (local development, the demo, the tests).
+  loopback names too → the default org (local development, the demo, the tests);
+* a custom domain of an org (``ostiary org domain add``; :func:`custom_domain_of`) → that org.
 
 Anything else names no org and is answered 404, so a client cannot make up new orgs, rate-limit
 buckets or cache entries by varying the header.
@@ -68,3 +69,12 @@ def match_host(host_header: str, base_host: str) -> HostMatch | None:
     if dot and rest == base and _LABEL.fullmatch(label):
         return HostMatch(subdomain=label)
     return None
+
+
+def custom_domain_of(host_header: str) -> str | None:
+    """The host name of ``host_header`` when it could be an org's custom domain (every label a
+    DNS label), else None. Callers try :func:`match_host` first."""
+    hostname = hostname_of(host_header)
+    if hostname is None or not all(_LABEL.fullmatch(label) for label in hostname.split(".")):
+        return None
+    return hostname

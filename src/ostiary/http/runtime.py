@@ -14,12 +14,12 @@ from starlette.requests import Request
 from ostiary.bounded_cache import BoundedTTLCache
 from ostiary.domain.authz.keys import KeyRings
 from ostiary.domain.authz.servers import ServerCache
-from ostiary.domain.caches import DomainCaches, share_caches
+from ostiary.domain.caches import DomainCaches, follow_events, share_caches
 from ostiary.domain.context import Actor
-from ostiary.domain.orgs import Org, org_named
+from ostiary.domain.orgs import Org, org_named, org_with_domain
 from ostiary.domain.tokens.storage import TokenStorage
 from ostiary.http.errors import OktaHTTPError
-from ostiary.http.hosts import HostMatch, match_host
+from ostiary.http.hosts import HostMatch, custom_domain_of, match_host
 from ostiary.jose.signer import Signer
 from ostiary.settings import Settings
 from ostiary.store import db as db_module
@@ -27,8 +27,14 @@ from ostiary.store import db as db_module
 if TYPE_CHECKING:
     from ostiary.http.oauth.servers import ServerContext
 
-ORG_CACHE_SIZE = 1024
+ORG_CACHE_SIZE = 16384
 ORG_CACHE_TTL = 30.0
+NO_ORG_CACHE_SIZE = 1024
+NO_ORG_CACHE_TTL = 2.0
+"""Hosts that named no org are remembered briefly, apart from the orgs: a flood of made-up
+hosts cannot push real orgs out, and an org created meanwhile (by ``ostiary org create`` in
+another process) is served within this many seconds even where no cache event reaches us
+(SQLite); with PostgreSQL the ``orgs`` event clears them at once."""
 SERVER_CONTEXTS_SIZE = 4096
 SERVER_CONTEXTS_TTL = 60.0
 
@@ -65,16 +71,22 @@ class Runtime:
     limiter: Any = None
     bearer: BearerAuthenticator | None = None
     extras: dict[str, Any] = field(default_factory=dict)
-    _org_cache: BoundedTTLCache[HostMatch, Org | None] = field(
+    _org_cache: BoundedTTLCache[HostMatch | str, Org] = field(
         default_factory=lambda: BoundedTTLCache(ORG_CACHE_SIZE, ORG_CACHE_TTL)
     )
-    """Orgs (None: no such org) by the host rule that named them, never by the raw header."""
+    """Orgs by the host rule that named them (a custom domain by its host name), never by the
+    raw header."""
+    _no_org_cache: BoundedTTLCache[HostMatch | str, bool] = field(
+        default_factory=lambda: BoundedTTLCache(NO_ORG_CACHE_SIZE, NO_ORG_CACHE_TTL)
+    )
+    """The same keys that named no org (see ``NO_ORG_CACHE_TTL``)."""
     server_contexts: BoundedTTLCache[tuple[str, str], ServerContext] = field(
         default_factory=lambda: BoundedTTLCache(SERVER_CONTEXTS_SIZE, SERVER_CONTEXTS_TTL)
     )
     """(org id, server id) → ``http.oauth.servers.ServerContext``, rebuilt when either cached
     object is replaced."""
     caches: DomainCaches = field(default_factory=DomainCaches.build)
+    _base_ttls: dict[int, float] = field(default_factory=dict)
     """The domain's caches (clients and their grants, policy sets, decisions, trusted origins)."""
 
     def __post_init__(self) -> None:
@@ -85,6 +97,7 @@ class Runtime:
         self.caches.clear()
         self.servers.clear()
         self.rings.clear()
+        self.forget_unknown_hosts()
 
     @cached_property
     def base_host(self) -> str:
@@ -102,16 +115,39 @@ class Runtime:
     async def resolve_org(self, host: str) -> Org | None:
         """The org that a ``Host`` header names (see ``http.hosts``), or None for a host this
         server does not serve or an org that does not exist."""
-        match = match_host(host, self.base_host)
-        if match is None:
+        key: HostMatch | str | None = match_host(host, self.base_host) or custom_domain_of(host)
+        if key is None:
             return None
-        found, org = self._org_cache.lookup(match)
-        if found:
+        org = self._org_cache.get(key)
+        if org is not None:
             return org
+        if self._no_org_cache.get(key):
+            return None
+        generation = self._no_org_cache.generation
         async with self.db.session() as session:
-            org = await org_named(session, match.subdomain)
-        self._org_cache.set(match, org)
+            if isinstance(key, str):
+                org = await org_with_domain(session, key)
+            else:
+                org = await org_named(session, key.subdomain)
+        if org is None:
+            self._no_org_cache.put(key, True, generation)
+        else:
+            self._org_cache.set(key, org)
         return org
+
+    def follow_cache_events(self, live: bool) -> None:
+        """Called by the cache event listener or poller: while other processes' writes reach
+        this one (``live``), cached entries live ``domain.caches.FOLLOWING_TTL``; otherwise
+        their own short TTLs bound how stale they can be."""
+        follow_events(
+            [*self.caches.with_ttls(), self.servers, self.rings, self._org_cache, self.server_contexts],
+            self._base_ttls,
+            live,
+        )
+
+    def forget_unknown_hosts(self) -> None:
+        """Orgs or custom domains were added: hosts that named none may name one now."""
+        self._no_org_cache.clear()
 
     async def org_for_host(self, host: str) -> Org:
         """The org that ``host`` names; 404 in Okta's shape when it names none."""

@@ -166,10 +166,16 @@ def generate_signing_key(alg: SigningAlg = "RS256") -> SigningKey:
     return SigningKey(kid=jwk_thumbprint(_public_members(private_key)), alg=alg, private_key=private_key)
 
 
-def load_signing_key(pem: bytes, alg: str, kid: str) -> SigningKey:
-    """A stored key: unencrypted PEM (PKCS#8 or traditional), checked against its pinned alg."""
+def load_signing_key(pem: bytes, alg: str, kid: str, *, sealed: bool = False) -> SigningKey:
+    """A stored key: unencrypted PEM (PKCS#8 or traditional), checked against its pinned alg.
+
+    ``sealed``: the PEM was just opened from authenticated encryption under the master key, so
+    it is a key this server generated (and checked) itself; OpenSSL's RSA consistency check,
+    tens of milliseconds per key on a small VM, is then skipped."""
     try:
-        private_key = serialization.load_pem_private_key(pem, password=None)
+        private_key = serialization.load_pem_private_key(
+            pem, password=None, unsafe_skip_rsa_key_validation=sealed
+        )
     except (ValueError, TypeError, UnsupportedAlgorithm):
         raise ValueError("not an unencrypted PEM private key") from None
     pinned = _signing_alg(alg)

@@ -9,7 +9,13 @@ never for a rolled-back write. Every process listens on one connection of its ow
 (:class:`CacheEventListener`) and drops the named entries. If that connection is lost, the
 process drops everything once it listens again, since it may have missed messages.
 
-On SQLite (one process, or several on one file) there is no channel: the TTLs bound staleness.
+On SQLite (one process, or several on one file) there is no channel: a write adds its
+announcements to the ``cache_event_log`` table in its transaction instead, and every process
+reads the new rows every :data:`POLL_INTERVAL` (:class:`CacheEventPoller`, one small query).
+
+Either way, while a process receives the events its caches keep entries for
+``domain.caches.FOLLOWING_TTL`` (a safety net), not their short TTLs: 1,000 orgs' clients, servers and
+keys then stay cached instead of being reloaded every few seconds.
 
 In the writing process itself, :func:`forget_after_commit` drops an entry now and again when
 the transaction ends (every cache of the runtime uses it; see ``domain.caches``).
@@ -19,7 +25,8 @@ Kinds and keys (what ``announce`` takes and the handlers receive):
 - ``client`` — ``client_id``: the app, its secrets, keys and grants;
 - ``policy_set`` — ``org_id, server_id``: the server, its scopes, claims and policies;
 - ``ring`` — ``org_id, server_id``: its signing keys;
-- ``trusted_origins`` — ``org_id``.
+- ``trusted_origins`` — ``org_id``;
+- ``orgs`` — no key: an org or a custom domain was added (hosts that named none may name one now).
 """
 
 from __future__ import annotations
@@ -29,17 +36,25 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import event, func, select
+from sqlalchemy import delete, event, func, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+
+from ostiary.store.db import Database
+from ostiary.store.models.cache_log import CacheEventRow
 
 log = logging.getLogger("ostiary.cache_events")
 
 CHANNEL = "ostiary_cache"
 KEEPALIVE = 30.0
+POLL_INTERVAL = 0.5
+LOG_RETENTION = timedelta(minutes=10)
+PRUNE_EVERY = 120
+"""Polls between two deletions of log rows older than :data:`LOG_RETENTION`."""
 _PENDING = "ostiary.cache_events"
 _FORGET = "ostiary.cache_events.forget"
 
@@ -90,14 +105,20 @@ def _forget_rolled_back(session: Session, _previous_transaction: Any) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _notify(session: Session) -> None:
-    """Emit the pending announcements in the committing transaction (PostgreSQL only).
+    """Emit the pending announcements in the committing transaction: ``pg_notify`` on
+    PostgreSQL, rows of the cache event log on SQLite (read by :class:`CacheEventPoller`).
 
     Runs inside the ``AsyncSession``'s greenlet, so the synchronous ``execute`` is fine."""
     pending = session.info.pop(_PENDING, None)
-    if not pending or session.get_bind().dialect.name != "postgresql":
+    if not pending:
         return
-    for payload in pending:
-        session.execute(select(func.pg_notify(CHANNEL, payload)))
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        for payload in pending:
+            session.execute(select(func.pg_notify(CHANNEL, payload)))
+    elif dialect == "sqlite":
+        now = datetime.now(UTC)
+        session.execute(insert(CacheEventRow), [{"payload": p, "created": now} for p in pending])
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -128,11 +149,14 @@ class CacheEventListener:
         forget_all: Callable[[], None],
         *,
         max_backoff: float = 5.0,
+        on_state: Callable[[bool], None] | None = None,
     ) -> None:
         self.dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
         self.handlers = handlers
         self.forget_all = forget_all
         self.max_backoff = max_backoff
+        self.on_state = on_state
+        """Called with True once listening, False when the connection is lost."""
         self.listening = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -147,12 +171,7 @@ class CacheEventListener:
             self._task = None
 
     def dispatch(self, payload: str) -> None:
-        parsed = parse(payload)
-        handler = self.handlers.get(parsed[0]) if parsed else None
-        if parsed is None or handler is None:
-            log.warning("ignored cache event %.80r", payload)
-            return
-        handler(*parsed[1])
+        dispatch(self.handlers, payload)
 
     async def _run(self) -> None:
         import asyncpg  # only PostgreSQL deployments listen
@@ -178,6 +197,8 @@ class CacheEventListener:
             await connection.add_listener(CHANNEL, lambda _c, _pid, _channel, payload: self.dispatch(payload))
             self.forget_all()  # whatever was announced while nobody listened
             self.listening.set()
+            if self.on_state is not None:
+                self.on_state(True)
             while not lost.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(lost.wait(), KEEPALIVE)
@@ -185,6 +206,104 @@ class CacheEventListener:
                     await connection.fetchval("SELECT 1", timeout=5)
         finally:
             self.listening.clear()
+            if self.on_state is not None:
+                self.on_state(False)
             if not connection.is_closed():
                 with contextlib.suppress(Exception):
                     await connection.close(timeout=1)
+
+
+class CacheEventPoller:
+    """:class:`CacheEventListener` for SQLite: reads the cache event log every ``interval``
+    seconds and calls ``handlers[kind](*key)`` for each new row. Its ``listening`` is set
+    while polls succeed; after a failed poll it calls ``forget_all`` once polls succeed again."""
+
+    def __init__(
+        self,
+        db: Database,
+        handlers: Mapping[str, Handler],
+        forget_all: Callable[[], None],
+        *,
+        interval: float = POLL_INTERVAL,
+        on_state: Callable[[bool], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.handlers = handlers
+        self.forget_all = forget_all
+        self.interval = interval
+        self.on_state = on_state
+        self.listening = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._last: int | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="ostiary-cache-poll")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def _state(self, listening: bool) -> None:
+        if listening == self.listening.is_set():
+            return
+        if listening:
+            self.forget_all()  # what was written while we could not read
+            self.listening.set()
+        else:
+            self.listening.clear()
+        if self.on_state is not None:
+            self.on_state(listening)
+
+    async def poll(self) -> None:
+        """Dispatch the rows written since the last poll (the first poll only finds the end)."""
+        async with self.db.session() as session:
+            if self._last is None:
+                self._last = (await session.scalar(select(func.max(CacheEventRow.seq)))) or 0
+                return
+            rows = (
+                await session.execute(
+                    select(CacheEventRow.seq, CacheEventRow.payload)
+                    .where(CacheEventRow.seq > self._last)
+                    .order_by(CacheEventRow.seq)
+                )
+            ).all()
+        for seq, payload in rows:
+            self._last = seq
+            dispatch(self.handlers, payload)
+
+    async def prune(self) -> None:
+        cutoff = datetime.now(UTC) - LOG_RETENTION
+        await self.db.transaction(
+            lambda session: session.execute(delete(CacheEventRow).where(CacheEventRow.created < cutoff))
+        )
+
+    async def _run(self) -> None:
+        polls, failing = 0, False
+        while True:
+            try:
+                await self.poll()
+                self._state(True)
+                failing = False
+                polls += 1
+                if polls % PRUNE_EVERY == 0:
+                    await self.prune()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not failing:  # once per outage, not twice a second
+                    log.warning("cache event log unavailable (%s)", type(exc).__name__)
+                failing = True
+                self._state(False)
+            await asyncio.sleep(self.interval)
+
+
+def dispatch(handlers: Mapping[str, Handler], payload: str) -> None:
+    parsed = parse(payload)
+    handler = handlers.get(parsed[0]) if parsed else None
+    if parsed is None or handler is None:
+        log.warning("ignored cache event %.80r", payload)
+        return
+    handler(*parsed[1])

@@ -35,6 +35,7 @@ ROTATION_PERIOD = timedelta(days=90)
 RETAIN = timedelta(days=2)
 UNKNOWN_KID_REFRESH_INTERVAL = 10.0  # seconds between public-key reloads for unknown kids
 MAX_RINGS = 4096
+KEY_TTL = 3600.0
 Key = tuple[str, str]
 
 
@@ -82,6 +83,9 @@ class KeyRings:
         self._refreshed: BoundedTTLCache[Key, float] = BoundedTTLCache(
             max_size, refresh_interval, clock=self._now
         )  # last unknown-kid reload, kept for refresh_interval
+        self._keys: BoundedTTLCache[Key, SigningKey] = BoundedTTLCache(max_size, KEY_TTL, clock=self._now)
+        """(org, kid) → the decrypted key, so that a ring's reload after its TTL costs no
+        decryption or key parsing."""
 
     def _now(self) -> float:
         return self.clock()  # looked up at call time: tests replace ``clock``
@@ -89,6 +93,11 @@ class KeyRings:
     @property
     def ttl(self) -> float:
         return self._rings.ttl
+
+    @ttl.setter
+    def ttl(self, value: float) -> None:
+        self._rings.ttl = value
+        self._public.ttl = value
 
     @property
     def refresh_interval(self) -> float:
@@ -101,6 +110,7 @@ class KeyRings:
     def clear(self) -> None:
         self._rings.invalidate()
         self._public.invalidate()
+        self._keys.invalidate()
 
     def cached(self, org_id: str, server_id: str) -> KeyRing | None:
         return self._rings.get((org_id, server_id))
@@ -153,8 +163,13 @@ class KeyRings:
             await self._rotate_locked(session, server)
             rows = await published_rows(session, org_id, server_id)
         active = next(r for r in rows if r.status == ACTIVE)
-        pem = self.encryptor.decrypt(active.private_key, associated_data=associated_data(org_id, active.kid))
-        key = load_signing_key(pem, active.alg, active.kid)
+        key = self._keys.get((org_id, active.kid))
+        if key is None:  # a kid's key never changes: reloads reuse it (and signing processes keep it)
+            pem = self.encryptor.decrypt(
+                active.private_key, associated_data=associated_data(org_id, active.kid)
+            )
+            key = load_signing_key(pem, active.alg, active.kid, sealed=True)
+            self._keys.set((org_id, active.kid), key)
         public = {r.kid: r.public_jwk for r in rows}
         jwks = {"keys": list(public.values())}
         return KeyRing(

@@ -141,8 +141,15 @@ class ServerCache:
 
     def __init__(self, db: Database, ttl: float = 10.0, max_size: int = 4096) -> None:
         self.db = db
-        self.ttl = ttl
         self._entries: BoundedTTLCache[tuple[str, str], ServerRecord | None] = BoundedTTLCache(max_size, ttl)
+
+    @property
+    def ttl(self) -> float:
+        return self._entries.ttl
+
+    @ttl.setter
+    def ttl(self, value: float) -> None:
+        self._entries.ttl = value
 
     def __len__(self) -> int:
         return len(self._entries)

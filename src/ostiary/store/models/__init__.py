@@ -5,6 +5,7 @@ Importing this package registers every table on ``Base.metadata`` (migrations an
 
 from ostiary.store.models.authz import AuthorizationServer, RevokedToken, SigningKeyRow
 from ostiary.store.models.base import Base
+from ostiary.store.models.cache_log import CacheEventRow  # noqa: F401
 from ostiary.store.models.clients import (
     App,
     AppGrant,
@@ -15,7 +16,7 @@ from ostiary.store.models.clients import (
     ClientSecret,
 )
 from ostiary.store.models.codes import AuthorizationCode, ConsentGrant  # noqa: F401
-from ostiary.store.models.directory import ApiToken, Group, GroupMembership, LogEvent, Org, User
+from ostiary.store.models.directory import ApiToken, Group, GroupMembership, LogEvent, Org, OrgDomain, User
 from ostiary.store.models.integrations import ApiServiceInstall, IntegrationEntry  # noqa: F401
 from ostiary.store.models.policies import AccessPolicy, Claim, PolicyRule, Scope  # noqa: F401
 from ostiary.store.models.refresh_tokens import FamilyAccessToken, RefreshToken  # noqa: F401
@@ -37,6 +38,7 @@ __all__ = [
     "GroupMembership",
     "LogEvent",
     "Org",
+    "OrgDomain",
     "RevokedToken",
     "SigningKeyRow",
     "User",

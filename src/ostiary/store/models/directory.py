@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ostiary.store.models.base import Base
@@ -20,6 +20,19 @@ class Org(Base):
     name: Mapped[str] = mapped_column(String(255))
     subdomain: Mapped[str] = mapped_column(String(100), unique=True)
     is_default: Mapped[bool] = mapped_column(default=False)
+    created: Mapped[datetime] = mapped_column(UTCDateTime())
+    provisioned: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """It got its org authorization server and ``default`` server (once: a deleted ``default``
+    stays deleted)."""
+
+
+class OrgDomain(Base):
+    """A custom domain: ``host`` (lower case, no port) names exactly one org."""
+
+    __tablename__ = "org_domains"
+
+    host: Mapped[str] = mapped_column(String(253), primary_key=True)
+    org_id: Mapped[str] = mapped_column(id_type(), ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

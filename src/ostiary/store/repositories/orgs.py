@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary import ids
-from ostiary.store.models import Group, Org
+from ostiary.store.models import Group, Org, OrgDomain
 from ostiary.timeutil import utcnow
 
 DEFAULT_SUBDOMAIN = "default"
@@ -49,3 +49,37 @@ async def ensure_default(session: AsyncSession) -> Org:
     if org is None:
         org = await create_org(session, "Ostiary", DEFAULT_SUBDOMAIN, is_default=True)
     return org
+
+
+async def get_by_domain(session: AsyncSession, host: str) -> Org | None:
+    """The org a custom domain names (``host`` lower case, without port)."""
+    stmt = select(Org).join(OrgDomain, OrgDomain.org_id == Org.id).where(OrgDomain.host == host)
+    return (await session.scalars(stmt)).first()
+
+
+async def list_orgs(session: AsyncSession) -> list[Org]:
+    return list((await session.scalars(select(Org).order_by(Org.subdomain))).all())
+
+
+async def domains_by_org(session: AsyncSession) -> dict[str, list[str]]:
+    """org id → its custom domains, sorted."""
+    rows = (await session.execute(select(OrgDomain.org_id, OrgDomain.host).order_by(OrgDomain.host))).all()
+    found: dict[str, list[str]] = {}
+    for org_id, host in rows:
+        found.setdefault(org_id, []).append(host)
+    return found
+
+
+async def get_domain(session: AsyncSession, host: str) -> OrgDomain | None:
+    return await session.get(OrgDomain, host)
+
+
+async def add_domain(session: AsyncSession, org_id: str, host: str) -> OrgDomain:
+    domain = OrgDomain(host=host, org_id=org_id, created=utcnow())
+    session.add(domain)
+    await session.flush()
+    return domain
+
+
+async def unprovisioned(session: AsyncSession) -> list[Org]:
+    return list((await session.scalars(select(Org).where(Org.provisioned.is_(False)))).all())

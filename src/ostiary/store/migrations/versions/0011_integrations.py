@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import ostiary.store.types
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
