@@ -16,6 +16,7 @@ from ostiary.domain.authz.keys import KeyRings
 from ostiary.domain.authz.servers import ServerCache
 from ostiary.domain.caches import DomainCaches, share_caches
 from ostiary.domain.context import Actor
+from ostiary.domain.roles.authority import UNLIMITED, Authority
 from ostiary.http.errors import OktaHTTPError
 from ostiary.http.hosts import HostMatch, match_host
 from ostiary.jose.signer import Signer
@@ -40,6 +41,10 @@ class Principal:
     actor: Actor
     scopes: frozenset[str] | None  # None: an SSWS API token, which may do everything
     kind: str  # "api_token" or "oauth"
+    authority: Authority = UNLIMITED
+    """The admin roles the caller holds (``domain.roles.authority``): enforced with the scopes."""
+    user_id: str | None = None
+    """The admin user the caller acts as (an API token's creator, an access token's user)."""
 
 
 BearerAuthenticator = Callable[[AsyncSession, Org, str, str], Awaitable[Principal | None]]
