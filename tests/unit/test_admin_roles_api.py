@@ -17,7 +17,7 @@ from ostiary.domain.context import Actor, Tx
 from ostiary.domain.directory import api_tokens
 from ostiary.store.repositories import orgs
 from tests.conftest import Server
-from tests.unit.oauth_helpers import client_token, service_client
+from tests.unit.oauth_helpers import ORG, client_token, service_client
 
 PASSWORD = "Roles-Passw0rd!"
 
@@ -336,3 +336,37 @@ async def test_token_stops_when_its_admin_is_deactivated(server: Server, admin: 
     async with server.client(token) as client:
         response = await client.get("/api/v1/users")
     assert response.status_code == 401 and response.json()["errorCode"] == "E0000011"
+
+
+async def test_admins_are_changed_by_super_admins_only(server: Server, admin: httpx.AsyncClient) -> None:
+    root = await make_user(admin, "root@example.com")
+    await assign(admin, root, "SUPER_ADMIN")
+    plain = await make_user(admin, "plain@example.com")
+    admins_group = await make_group(admin, "Admins")
+    made = await admin.post(f"/api/v1/groups/{admins_group}/roles", json={"type": "SUPER_ADMIN"})
+    assert made.status_code == 200
+    holder, token = await admin_with(server, admin, "useradmin@example.com", "USER_ADMIN")
+    async with server.client(token) as client:
+        assert (await client.get(f"/api/v1/users/{root}")).status_code == 200
+        assert (await client.post(f"/api/v1/users/{root}/lifecycle/expire_password")).status_code == 403
+        assert (await client.post(f"/api/v1/users/{plain}/lifecycle/expire_password")).status_code == 200
+        # Joining a group that makes its members super admins is a super admin's act.
+        assert (await client.put(f"/api/v1/groups/{admins_group}/users/{holder}")).status_code == 403
+    members = (await admin.get(f"/api/v1/groups/{admins_group}/users")).json()
+    assert members == []
+
+
+async def test_app_admin_cannot_grant_scopes_beyond_its_roles(
+    server: Server, admin: httpx.AsyncClient
+) -> None:
+    _holder, token = await admin_with(server, admin, "appadmin@example.com", "APP_ADMIN")
+    async with server.client(token) as client:
+        client_id, _secret = await service_client(client)  # an app admin creates an app
+        refused = await client.post(
+            f"/api/v1/apps/{client_id}/grants", json={"issuer": ORG, "scopeId": "okta.roles.manage"}
+        )
+        assert refused.status_code == 403 and refused.json()["errorCode"] == "E0000006"
+        allowed = await client.post(
+            f"/api/v1/apps/{client_id}/grants", json={"issuer": ORG, "scopeId": "okta.apps.read"}
+        )
+        assert allowed.status_code == 201, allowed.text

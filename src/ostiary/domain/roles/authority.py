@@ -122,6 +122,14 @@ async def permits(tx: Tx, authority: Authority, permission: str, resource: Resou
     if authority.grants is None:
         return True
     kind = permissions.resource_kind(permission)
+    protected = (
+        not permission.endswith(".read")
+        and kind in ("user", "group")
+        and not authority.is_super_admin
+        and await _holds_roles(tx, kind, resource)
+    )
+    if protected:  # changing an admin, or a group that gives roles: super admins only
+        return False
     for grant in authority.grants:
         if not permissions.role_permits(grant.role_type, permission):
             continue
@@ -130,6 +138,20 @@ async def permits(tx: Tx, authority: Authority, permission: str, resource: Resou
         if await _within_targets(tx, grant, kind, resource):
             return True
     return False
+
+
+async def _holds_roles(tx: Tx, kind: str, resource: Resource) -> bool:
+    """Whether the user (directly or through a group) or the group holds any admin role."""
+    if kind == "group":
+        if resource.group is None:
+            return False
+        return bool(await _grants(tx, [(GROUP, resource.group)]))
+    if resource.user is None:
+        return False
+    user_id = await _user_id(tx, resource.user)
+    if user_id is None:
+        return False
+    return bool((await for_user(tx, user_id)).grants)
 
 
 async def _within_targets(tx: Tx, grant: Grant, kind: str, resource: Resource) -> bool:

@@ -50,6 +50,7 @@ USERS_CREDENTIALS = "okta.users.credentials.manage"
 GROUPS_READ, GROUPS_MANAGE = "okta.groups.read", "okta.groups.manage"
 GROUP_MEMBERS = "okta.groups.members.manage"
 APPS_READ, APPS_MANAGE = "okta.apps.read", "okta.apps.manage"
+GRANTS_READ, GRANTS_MANAGE = "okta.appGrants.read", "okta.appGrants.manage"
 AS_READ, AS_MANAGE = "okta.authorizationServers.read", "okta.authorizationServers.manage"
 LOGS_READ = "okta.logs.read"
 ROLES_READ, ROLES_MANAGE = "okta.roles.read", "okta.roles.manage"
@@ -64,6 +65,7 @@ _READ_ONLY = frozenset(
         USERS_READ,
         GROUPS_READ,
         APPS_READ,
+        GRANTS_READ,
         AS_READ,
         LOGS_READ,
         TOKENS_READ,
@@ -80,6 +82,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             USERS_MANAGE,
             GROUPS_MANAGE,
             APPS_MANAGE,
+            GRANTS_MANAGE,
             AS_READ,
             LOGS_READ,
             TOKENS_MANAGE,
@@ -89,7 +92,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             USER_TYPES_READ,
         }
     ),
-    APP_ADMIN: frozenset({APPS_MANAGE, INTEGRATIONS_MANAGE, USERS_READ, GROUPS_READ, AS_READ, LOGS_READ}),
+    APP_ADMIN: frozenset(
+        {APPS_MANAGE, GRANTS_MANAGE, INTEGRATIONS_MANAGE, USERS_READ, GROUPS_READ, AS_READ, LOGS_READ}
+    ),
     USER_ADMIN: frozenset({USERS_MANAGE, GROUPS_READ, GROUP_MEMBERS, LOGS_READ, SCHEMAS_READ}),
     GROUP_MEMBERSHIP_ADMIN: frozenset({USERS_READ, GROUPS_READ, GROUP_MEMBERS}),
     HELP_DESK_ADMIN: frozenset({USERS_READ, USERS_CREDENTIALS, GROUPS_READ, LOGS_READ}),
@@ -131,6 +136,6 @@ def resource_kind(permission: str) -> str | None:
         return "user"
     if permission.startswith("okta.groups."):
         return "group"
-    if permission.startswith(("okta.apps.", "okta.oauthIntegrations.")):
+    if permission.startswith(("okta.apps.", "okta.appGrants.", "okta.oauthIntegrations.")):
         return "app"
     return None
