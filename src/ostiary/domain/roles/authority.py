@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import NotFound
@@ -68,14 +68,11 @@ class Resource:
 async def _grants(tx: Tx, where: list[tuple[str, str]]) -> tuple[Grant, ...]:
     if not where:
         return ()
-    assignments: list[RoleAssignment] = []
-    for assignee_type, assignee_id in where:
-        stmt = select(RoleAssignment).where(
-            RoleAssignment.org_id == tx.org_id,
-            RoleAssignment.assignee_type == assignee_type,
-            RoleAssignment.assignee_id == assignee_id,
-        )
-        assignments.extend(await tx.session.scalars(stmt))
+    matches = [
+        and_(RoleAssignment.assignee_type == kind, RoleAssignment.assignee_id == key) for kind, key in where
+    ]
+    stmt = select(RoleAssignment).where(RoleAssignment.org_id == tx.org_id, or_(*matches))
+    assignments = list(await tx.session.scalars(stmt))
     if not assignments:
         return ()
     stmt_t = select(RoleTarget).where(
