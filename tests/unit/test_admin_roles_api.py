@@ -352,8 +352,14 @@ async def test_admins_are_changed_by_super_admins_only(server: Server, admin: ht
         assert (await client.post(f"/api/v1/users/{plain}/lifecycle/expire_password")).status_code == 200
         # Joining a group that makes its members super admins is a super admin's act.
         assert (await client.put(f"/api/v1/groups/{admins_group}/users/{holder}")).status_code == 403
+        # Nor may a user admin create a user straight into it.
+        body = {"profile": {"login": "sneaky@example.com", "email": "sneaky@example.com"}}
+        body["profile"] |= {"firstName": "S", "lastName": "N"}
+        sneaky = await client.post("/api/v1/users", json={**body, "groupIds": [admins_group]})
+        assert sneaky.status_code == 403 and sneaky.json()["errorCode"] == "E0000006"
     members = (await admin.get(f"/api/v1/groups/{admins_group}/users")).json()
     assert members == []
+    assert (await admin.get("/api/v1/users/sneaky@example.com")).status_code == 404
 
 
 async def test_app_admin_cannot_grant_scopes_beyond_its_roles(

@@ -8,13 +8,14 @@ adding or removing a group member ``okta.groups.members.manage``.
 
 from __future__ import annotations
 
+import json
 import re
 
 from starlette.requests import Request
 
 from ostiary.domain.context import Tx
 from ostiary.domain.roles import permissions
-from ostiary.domain.roles.authority import Resource, permits
+from ostiary.domain.roles.authority import Resource, may_add_to_groups, permits
 from ostiary.http.errors import OktaHTTPError
 from ostiary.http.runtime import Principal
 
@@ -51,3 +52,18 @@ async def require_role(request: Request, tx: Tx, principal: Principal, scope: st
     permission = permission_for(scope, request)
     if not await permits(tx, principal.authority, permission, resource_of(request, principal)):
         raise OktaHTTPError(403, "E0000006", FORBIDDEN)
+    if request.method == "POST" and request.url.path == "/api/v1/users":
+        group_ids = await _group_ids_of_new_user(request)
+        if group_ids and not await may_add_to_groups(tx, principal.authority, group_ids):
+            raise OktaHTTPError(403, "E0000006", FORBIDDEN)
+
+
+async def _group_ids_of_new_user(request: Request) -> list[str]:
+    """The ``groupIds`` of a user creation (the handler has read and validated the body; Starlette
+    keeps it on the request)."""
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        return []
+    ids = body.get("groupIds") if isinstance(body, dict) else None
+    return [g for g in ids if isinstance(g, str)] if isinstance(ids, list) else []

@@ -137,6 +137,17 @@ async def permits(tx: Tx, authority: Authority, permission: str, resource: Resou
     return False
 
 
+async def may_add_to_groups(tx: Tx, authority: Authority, group_ids: list[str]) -> bool:
+    """Whether the caller may put a new user in these groups (``groupIds`` of a user creation):
+    only a super admin puts anyone in a group that has roles."""
+    if authority.grants is None or authority.is_super_admin:
+        return True
+    for group_id in group_ids:
+        if await _grants(tx, [(GROUP, group_id)]):
+            return False
+    return True
+
+
 async def _holds_roles(tx: Tx, kind: str, resource: Resource) -> bool:
     """Whether the user (directly or through a group) or the group holds any admin role."""
     if kind == "group":
