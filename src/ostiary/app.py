@@ -36,6 +36,7 @@ from ostiary.http.management import trusted_origins as trusted_origins_api
 from ostiary.http.management import user_schema as user_schema_api
 from ostiary.http.management.api_services import routes as api_service_routes
 from ostiary.http.management.integration_catalog import routes as integration_catalog_routes
+from ostiary.http.management.roles import routes as admin_role_routes
 from ostiary.http.middleware import EdgeMiddleware, hsts_mode
 from ostiary.http.oauth import routes as oauth_routes
 from ostiary.http.oauth.bearer import bearer_authenticator
@@ -93,6 +94,7 @@ def build_routes() -> list[BaseRoute]:
         *user_schema_api.routes,
         *set_password_pages.routes,
         *assigned_apps_api.routes,
+        *admin_role_routes,
     ]
 
 

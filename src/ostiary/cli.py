@@ -237,12 +237,22 @@ def token_create(
     name: Annotated[str, typer.Option("--name", help="A name for the token")],
     org: OrgOpt = None,
     database_url: DatabaseOpt = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            help="LOGIN of the super admin the token acts as (created, with SUPER_ADMIN, if absent); "
+            "without it the token has no user and acts as a super admin",
+        ),
+    ] = None,
 ) -> None:
     """Create a super-admin API token; prints only the token on the last line."""
     from ostiary.domain.directory import api_tokens
+    from ostiary.domain.roles import admins
 
     async def work(tx: Any) -> str:
-        _token, plaintext = await api_tokens.create_token(tx, name)
+        user_id = (await admins.ensure_super_admin(tx, user)).id if user else None
+        _token, plaintext = await api_tokens.create_token(tx, name, user_id=user_id)
         return plaintext
 
     typer.echo(_run_domain(lambda: _with_tx(database_url, org, work)))

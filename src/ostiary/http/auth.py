@@ -16,7 +16,9 @@ from starlette.requests import Request
 from ostiary.domain.context import Actor, ClientInfo, Tx
 from ostiary.domain.directory import api_tokens
 from ostiary.domain.orgs import Org
+from ostiary.domain.roles import admins, authority
 from ostiary.http.errors import OktaHTTPError
+from ostiary.http.role_checks import require_role
 from ostiary.http.runtime import Principal, Runtime, runtime
 
 INVALID_TOKEN = "Invalid token provided"
@@ -45,10 +47,10 @@ async def authenticate(request: Request, session: AsyncSession, org: Org, rt: Ru
         token = await api_tokens.authenticate(session, org.id, credential)
         if token is None:
             raise OktaHTTPError(401, "E0000011", INVALID_TOKEN)
-        actor = Actor(
-            token.user_id or token.id, "User" if token.user_id else "ApiToken", token.name, token.name
-        )
-        return Principal(actor=actor, scopes=None, kind="api_token")
+        if token.user_id is None:  # made before tokens had an admin: a super admin, as always
+            actor = Actor(token.id, "ApiToken", token.name, token.name)
+            return Principal(actor=actor, scopes=None, kind="api_token", authority=authority.SUPER)
+        return await token_admin(session, org, token.user_id)
     principal = await rt.bearer(session, org, rt.org_url(org), credential) if rt.bearer else None
     if principal is None:
         raise OktaHTTPError(
@@ -58,6 +60,17 @@ async def authenticate(request: Request, session: AsyncSession, org: Org, rt: Ru
             headers={"WWW-Authenticate": 'Bearer authorization_uri="", error="invalid_token"'},
         )
     return principal
+
+
+async def token_admin(session: AsyncSession, org: Org, user_id: str) -> Principal:
+    """The principal of an API token made by an admin user: that user, with their roles. The
+    token stops working while its user is deactivated, suspended or deleted."""
+    tx = Tx(session=session, org=org)
+    actor = await admins.token_admin_actor(tx, user_id)
+    if actor is None:
+        raise OktaHTTPError(401, "E0000011", INVALID_TOKEN)
+    held = await authority.for_user(tx, user_id)
+    return Principal(actor=actor, scopes=None, kind="api_token", authority=held, user_id=user_id)
 
 
 def has_scope(principal: Principal, scope: str) -> bool:
@@ -102,4 +115,6 @@ async def management_tx(request: Request, scope: str) -> AsyncIterator[Tx]:
         principal = await authenticate(request, session, org, rt)
         require_scope(principal, scope)
         request.state.principal = principal  # for checks beyond the scope (app_authority)
-        yield Tx(session=session, org=org, actor=principal.actor, client=client_info(request))
+        tx = Tx(session=session, org=org, actor=principal.actor, client=client_info(request))
+        await require_role(request, tx, principal, scope)
+        yield tx

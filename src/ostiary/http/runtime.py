@@ -17,6 +17,7 @@ from ostiary.domain.authz.servers import ServerCache
 from ostiary.domain.caches import DomainCaches, follow_events, share_caches
 from ostiary.domain.context import Actor
 from ostiary.domain.orgs import Org, org_named, org_with_domain
+from ostiary.domain.roles.authority import UNLIMITED, Authority
 from ostiary.domain.tokens.storage import TokenStorage
 from ostiary.http.errors import OktaHTTPError
 from ostiary.http.hosts import HostMatch, custom_domain_of, match_host
@@ -46,6 +47,10 @@ class Principal:
     actor: Actor
     scopes: frozenset[str] | None  # None: an SSWS API token, which may do everything
     kind: str  # "api_token" or "oauth"
+    authority: Authority = UNLIMITED
+    """The admin roles the caller holds (``domain.roles.authority``): enforced with the scopes."""
+    user_id: str | None = None
+    """The admin user the caller acts as (an API token's creator, an access token's user)."""
 
 
 TokenStorageFactory = Callable[[AsyncSession], TokenStorage]

@@ -1,12 +1,13 @@
 """Who may change an app's credentials or ``okta.*`` grants (security review F7).
 
-Scopes are Ostiary's only authorization (there are no admin roles yet), so ``okta.apps.manage``
-alone would let a service app mint a secret for any other app and then use that app's
-``okta.*`` grants; ``okta.appGrants.manage`` alone would let it grant itself any scope. The rule:
-an OAuth principal may change an app's credentials (client secrets, JWKs, the
-``credentials.oauthClient`` settings) or its grants only if its token holds every ``okta.*``
-scope granted to that app, and, when granting, the scope it grants. API tokens (SSWS) act as
-super admins and are not limited.
+Scopes alone would let a service app with ``okta.apps.manage`` mint a secret for any other app
+and then use that app's ``okta.*`` grants; ``okta.appGrants.manage`` alone would let it grant
+itself any scope. The rule: an OAuth principal may change an app's credentials (client secrets,
+JWKs, the ``credentials.oauthClient`` settings) or its grants only if its token holds every
+``okta.*`` scope granted to that app, and, when granting, the scope it grants. Admin roles add
+the same rule for admins: a super admin's API token (or one made before tokens had an admin) is
+not limited; an admin with other roles may do so only for scopes their roles permit org-wide, so
+an app admin cannot grant ``okta.roles.manage`` to an app without roles and act through it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.requests import Request
 
 from ostiary.domain.clients import grants
 from ostiary.domain.context import Tx
+from ostiary.domain.roles import authority
 from ostiary.http.auth import has_scope
 from ostiary.http.errors import OktaHTTPError
 from ostiary.http.runtime import Principal
@@ -34,10 +36,16 @@ def _principal(request: Request) -> Principal:
 async def missing_scopes(request: Request, tx: Tx, app_id: str, granting: Iterable[str] = ()) -> list[str]:
     """The ``okta.*`` scopes of the app (and ``granting``) the caller's token does not hold."""
     principal = _principal(request)
-    if principal.scopes is None:
+    limited_by_roles = principal.authority.grants is not None and not principal.authority.is_super_admin
+    if principal.scopes is None and not limited_by_roles:
         return []
     needed = await grants.okta_scopes_of(tx, app_id) | frozenset(granting)
-    return sorted(scope for scope in needed if not has_scope(principal, scope))
+    missing = {scope for scope in needed if not has_scope(principal, scope)}
+    if limited_by_roles:  # an admin's roles must permit each scope org-wide (no escalation by app)
+        for scope in needed:
+            if not await authority.permits(tx, principal.authority, scope, authority.Resource()):
+                missing.add(scope)
+    return sorted(missing)
 
 
 async def require_app_authority(request: Request, tx: Tx, app_id: str, granting: Iterable[str] = ()) -> None:

@@ -59,7 +59,7 @@ async def create_user(request: Request) -> Response:
 
 async def get_user(request: Request) -> Response:
     async with management_tx(request, READ) as tx:
-        user = await users_domain.get_user(tx, path_param(request, "id"))
+        user = await users_domain.get_user(tx, _me_or(request, path_param(request, "id")))
         return json_response(user_json(user, base_url(request)))
 
 
@@ -231,3 +231,14 @@ routes = [
     Route("/api/v1/users/{userId}/credentials/forgot_password", forgot_password, methods=["POST"]),
     Route("/api/v1/users/{userId}/credentials/change_password", change_password, methods=["POST"]),
 ]
+
+
+def _me_or(request: Request, key: str) -> str:
+    """``me``: the admin user the caller acts as (an API token's creator); 404 when it has none."""
+    if key != "me":
+        return key
+    principal = getattr(request.state, "principal", None)
+    user_id = getattr(principal, "user_id", None)
+    if not isinstance(user_id, str):
+        raise OktaHTTPError(404, "E0000007", "Not found: Resource not found: me (User)")
+    return user_id

@@ -20,6 +20,7 @@ from ostiary.store.models.directory import ApiToken, Group, GroupMembership, Log
 from ostiary.store.models.integrations import ApiServiceInstall, IntegrationEntry  # noqa: F401
 from ostiary.store.models.policies import AccessPolicy, Claim, PolicyRule, Scope  # noqa: F401
 from ostiary.store.models.refresh_tokens import FamilyAccessToken, RefreshToken  # noqa: F401
+from ostiary.store.models.roles import RoleAssignment, RoleTarget
 from ostiary.store.models.schemas import UserSchema  # noqa: F401
 from ostiary.store.models.sessions import SessionToken, TrustedOrigin, UserSession  # noqa: F401
 
@@ -40,6 +41,8 @@ __all__ = [
     "Org",
     "OrgDomain",
     "RevokedToken",
+    "RoleAssignment",
+    "RoleTarget",
     "SigningKeyRow",
     "User",
 ]
