@@ -18,6 +18,7 @@ from ostiary.domain.authz.authorization_servers import seed_default_server
 from ostiary.domain.authz.keys import KeyRings
 from ostiary.domain.authz.servers import ServerCache
 from ostiary.http.cache_sync import cache_listener
+from ostiary.http.console import routes as console_routes
 from ostiary.http.errors import EXCEPTION_HANDLERS
 from ostiary.http.fast_routes import TokenFastPath
 from ostiary.http.input_guard import InputGuard
@@ -76,6 +77,7 @@ def build_routes() -> list[BaseRoute]:
         *cookie_redirect.routes,
         *api_service_routes,
         *integration_catalog_routes,
+        *console_routes.routes(),
     ]
 
 

@@ -1,0 +1,11 @@
+"""Every route of the admin console (``/admin``), for the app's route table."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from ostiary.http.console import groups, home, signin
+
+
+def routes() -> list[BaseRoute]:
+    return [*signin.routes, *home.routes, *groups.routes]
