@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from ostiary.http.console import groups, home, signin
+from ostiary.http.console import apps, groups, home, origins, servers, signin, users
 
 
 def routes() -> list[BaseRoute]:
-    return [*signin.routes, *home.routes, *groups.routes]
+    return [
+        *signin.routes,
+        *home.routes,
+        *groups.routes,
+        *users.routes,
+        *servers.routes,
+        *apps.routes,
+        *origins.routes,
+    ]

@@ -1,0 +1,122 @@
+"""The seed's setup (setting-up-okta-for-api-integration-examples.md) done through the admin
+console's forms (issue 19, slice 2), then a real code flow gets the silver/gold tokens that
+what was submitted implies."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.conftest import Server
+from tests.unit.authorize_helpers import (
+    REDIRECT,
+    authorize,
+    claims,
+    code_for,
+    exchange,
+    redirected,
+    session_token,
+)
+from tests.unit.test_as_policies_api import USER_PASSWORD
+from tests.unit.test_console_signin import form_csrf, make_admin, signed_in
+
+SILVER = "http://myapp.com/scp/silver"
+GOLD = "http://myapp.com/scp/gold"
+
+
+def created_id(response: httpx.Response) -> str:
+    assert response.status_code == 303, response.text
+    return response.headers["location"].split("#")[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+async def post(browser: httpx.AsyncClient, csrf: str, path: str, data: dict[str, object]) -> httpx.Response:
+    return await browser.post(path, data={"csrfToken": csrf, **data})
+
+
+async def test_the_seed_setup_through_the_console_issues_silver_and_gold(
+    server: Server, admin: httpx.AsyncClient
+) -> None:
+    await make_admin(admin)
+    async with signed_in(server, "root.admin@example.com") as (browser, landed):
+        csrf = form_csrf(landed)
+        silver_group = created_id(await post(browser, csrf, "/admin/groups", {"name": "silverSubscribers"}))
+        gold_group = created_id(await post(browser, csrf, "/admin/groups", {"name": "goldSubscribers"}))
+        people = {}
+        for login, group in (("silver@example.com", silver_group), ("gold@example.com", gold_group)):
+            user = {
+                "firstName": "S",
+                "lastName": "U",
+                "login": login,
+                "password": USER_PASSWORD,
+                "activate": "on",
+            }
+            people[login] = created_id(await post(browser, csrf, "/admin/users", user))
+            added = await post(browser, csrf, f"/admin/users/{people[login]}/groups", {"groupId": group})
+            assert added.status_code == 303, added.text
+        server_id = created_id(
+            await post(
+                browser,
+                csrf,
+                "/admin/authorization-servers",
+                {"name": "API Center", "audience": "api://solar"},
+            )
+        )
+        base = f"/admin/authorization-servers/{server_id}"
+        for scope in (SILVER, GOLD):
+            assert (await post(browser, csrf, f"{base}/scopes", {"name": scope})).status_code == 303
+        bad_claim = await post(browser, csrf, f"{base}/claims", {"name": "broken", "value": "user.("})
+        assert bad_claim.status_code == 400
+        assert 'role="alert"' in bad_claim.text
+        assert (
+            await post(browser, csrf, f"{base}/policies", {"name": "API Center policy"})
+        ).status_code == 303
+        page = await browser.get(base)
+        policy_id = re.search(r'id="policy-([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        for name, group, scopes in (
+            ("silver rule", silver_group, f"openid profile email {SILVER}"),
+            ("gold rule", gold_group, f"openid profile email {SILVER} {GOLD}"),
+        ):
+            rule = {
+                "policyId": policy_id,
+                "name": name,
+                "grantTypes": ["authorization_code", "implicit"],
+                "groups": group,
+                "scopes": scopes,
+            }
+            made = await post(browser, csrf, f"{base}/rules", rule)
+            assert made.status_code == 303, made.text
+        app_page = await post(
+            browser,
+            csrf,
+            "/admin/apps",
+            {
+                "label": "API Center",
+                "kind": "web",
+                "grantTypes": ["authorization_code", "implicit"],
+                "redirectUris": REDIRECT,
+            },
+        )
+        assert app_page.status_code == 200, app_page.text
+        client_id = re.search(r'id="client-id">([^<]+)<', app_page.text).group(1)  # type: ignore[union-attr]
+        secret = re.search(r'id="client-secret">([^<]+)<', app_page.text).group(1)  # type: ignore[union-attr]
+        assert secret not in (await browser.get(f"/admin/apps/{client_id}")).text  # shown once
+        everyone = (await admin.get("/api/v1/groups", params={"q": "Everyone"})).json()[0]["id"]
+        assert (
+            await post(browser, csrf, f"/admin/apps/{client_id}/groups", {"groupId": everyone})
+        ).status_code == 303
+        origin = {"name": "API Center", "origin": "https://app.example.com", "cors": "on", "redirect": "on"}
+        assert (await post(browser, csrf, "/admin/trusted-origins", origin)).status_code == 303
+    assert (await admin.get("/api/v1/trustedOrigins")).json()[0]["origin"] == "https://app.example.com"
+
+    granted = {}
+    for login, wanted in (("silver@example.com", SILVER), ("gold@example.com", f"{SILVER} {GOLD}")):
+        code = await code_for(admin, client_id, login, server_id, scope=f"openid {wanted}")
+        tokens = await exchange(admin, code, client_id, secret, server_id)
+        assert tokens.status_code == 200, tokens.text
+        granted[login] = set(claims(tokens.json()["access_token"])["scp"])
+    assert granted["silver@example.com"] == {"openid", SILVER}
+    assert granted["gold@example.com"] == {"openid", SILVER, GOLD}
+    token = await session_token(admin, "silver@example.com")
+    refused = await authorize(admin, client_id, server_id, sessionToken=token, scope=f"openid {GOLD}")
+    assert redirected(refused)["error"] == "access_denied"
