@@ -27,6 +27,7 @@ from ostiary.http.management import api_tokens, apps, as_tokens, authorization_s
 from ostiary.http.management import trusted_origins as trusted_origins_api
 from ostiary.http.management.api_services import routes as api_service_routes
 from ostiary.http.management.integration_catalog import routes as integration_catalog_routes
+from ostiary.http.management.token_preview import routes as token_preview_routes
 from ostiary.http.middleware import EdgeMiddleware, hsts_mode
 from ostiary.http.oauth import routes as oauth_routes
 from ostiary.http.oauth.bearer import bearer_authenticator
@@ -78,6 +79,7 @@ def build_routes() -> list[BaseRoute]:
         *api_service_routes,
         *integration_catalog_routes,
         *console_routes.routes(),
+        *token_preview_routes,
     ]
 
 
