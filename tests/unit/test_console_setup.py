@@ -120,3 +120,35 @@ async def test_the_seed_setup_through_the_console_issues_silver_and_gold(
     token = await session_token(admin, "silver@example.com")
     refused = await authorize(admin, client_id, server_id, sessionToken=token, scope=f"openid {GOLD}")
     assert redirected(refused)["error"] == "access_denied"
+
+
+async def test_the_preview_page_shows_claims_and_the_trace(server: Server, admin: httpx.AsyncClient) -> None:
+    from tests.unit.test_token_preview import GOLD as DEMO_GOLD
+    from tests.unit.test_token_preview import seed_demo
+
+    demo = await seed_demo(server)
+    await make_admin(admin)
+    server_id = demo["authorization_server"]["id"]
+    async with signed_in(server, "root.admin@example.com") as (browser, _):
+        page = await browser.get(
+            f"/admin/authorization-servers/{server_id}/preview",
+            params={
+                "clientId": demo["web_client"]["client_id"],
+                "grantType": "authorization_code",
+                "user": "clark.kent@example.com",
+                "scopes": f"openid {DEMO_GOLD}",
+            },
+        )
+        assert page.status_code == 200, page.text
+        assert "access_denied" in page.text
+        assert "user is not among the rule&#39;s users or in its groups" in page.text
+        granted = await browser.get(
+            f"/admin/authorization-servers/{server_id}/preview",
+            params={
+                "clientId": demo["web_client"]["client_id"],
+                "grantType": "authorization_code",
+                "user": "lois.lane@example.com",
+                "scopes": f"openid {DEMO_GOLD}",
+            },
+        )
+        assert 'id="preview-access"' in granted.text and "lois.lane@example.com" in granted.text

@@ -21,12 +21,17 @@ PASSWORD = USER_PASSWORD  # what code_for signs in with
 VARIABLE = {"iat", "exp", "jti", "auth_time", "nonce", "at_hash", "c_hash"}
 
 
-@pytest.fixture
-async def demo(server: Server) -> dict[str, Any]:
+async def seed_demo(server: Server) -> dict[str, Any]:
+    """The demo's scenario (``ostiary demo``) in the test's org."""
     async with server.rt.db.session() as session:
         org = await orgs.ensure_default(session)
         tx = Tx(session=session, org=org, actor=Actor.system())
         return await seed(tx, org_url=ORG_URL, ports=DemoPorts(), password=PASSWORD)
+
+
+@pytest.fixture
+async def demo(server: Server) -> dict[str, Any]:
+    return await seed_demo(server)
 
 
 def stable(token_claims: dict[str, Any] | None) -> dict[str, Any]:

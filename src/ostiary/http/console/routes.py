@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from ostiary.http.console import apps, groups, home, origins, servers, signin, users
+from ostiary.http.console import apps, groups, home, origins, preview, servers, signin, users
 
 
 def routes() -> list[BaseRoute]:
@@ -14,6 +14,7 @@ def routes() -> list[BaseRoute]:
         *groups.routes,
         *users.routes,
         *servers.routes,
+        *preview.routes,
         *apps.routes,
         *origins.routes,
     ]
