@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from ostiary.http.console import apps, groups, home, origins, preview, servers, signin, users
+from ostiary.http.console import apps, groups, home, origins, preview, servers, signin, tokens_logs, users
 
 
 def routes() -> list[BaseRoute]:
@@ -17,4 +17,5 @@ def routes() -> list[BaseRoute]:
         *preview.routes,
         *apps.routes,
         *origins.routes,
+        *tokens_logs.routes,
     ]
