@@ -152,3 +152,70 @@ async def test_the_preview_page_shows_claims_and_the_trace(server: Server, admin
             },
         )
         assert 'id="preview-access"' in granted.text and "lois.lane@example.com" in granted.text
+
+
+async def test_rule_priority_app_kinds_user_lifecycle_and_key_rotation(
+    server: Server, admin: httpx.AsyncClient
+) -> None:
+    from tests.unit.test_token_preview import seed_demo
+
+    demo = await seed_demo(server)
+    await make_admin(admin)
+    server_id = demo["authorization_server"]["id"]
+    rules_url = f"/api/v1/authorizationServers/{server_id}/policies"
+    policy_id = (await admin.get(rules_url)).json()[0]["id"]
+
+    async def order() -> list[str]:
+        rules = (await admin.get(f"{rules_url}/{policy_id}/rules")).json()
+        return [r["name"] for r in sorted(rules, key=lambda r: r["priority"])]
+
+    assert await order() == ["gold access to solar system API", "silver access to solar system API"]
+    async with signed_in(server, "root.admin@example.com") as (browser, landed):
+        csrf = form_csrf(landed)
+        base = f"/admin/authorization-servers/{server_id}"
+        silver_rule = next(
+            r["id"]
+            for r in (await admin.get(f"{rules_url}/{policy_id}/rules")).json()
+            if r["name"].startswith("silver")
+        )
+        moved = await post(
+            browser,
+            csrf,
+            f"{base}/rules/move",
+            {"policyId": policy_id, "ruleId": silver_rule, "direction": "up"},
+        )
+        assert moved.status_code == 303
+        assert await order() == ["silver access to solar system API", "gold access to solar system API"]
+
+        keys_before = (await admin.get(f"/api/v1/authorizationServers/{server_id}/credentials/keys")).json()
+        assert (await post(browser, csrf, f"{base}/keys/rotate", {})).status_code == 303
+        keys_after = (await admin.get(f"/api/v1/authorizationServers/{server_id}/credentials/keys")).json()
+        assert {k["kid"] for k in keys_after} != {k["kid"] for k in keys_before}
+
+        service = await post(browser, csrf, "/admin/apps", {"label": "Nightly job", "kind": "service"})
+        assert 'id="client-secret"' in service.text
+        service_id = re.search(r'id="client-id">([^<]+)<', service.text).group(1)  # type: ignore[union-attr]
+        as_api = (await admin.get(f"/api/v1/apps/{service_id}")).json()
+        assert as_api["settings"]["oauthClient"]["grant_types"] == ["client_credentials"]
+        spa = await post(
+            browser,
+            csrf,
+            "/admin/apps",
+            {"label": "SPA", "kind": "browser", "redirectUris": "https://spa.example.com/cb"},
+        )
+        assert spa.status_code == 200 and 'id="client-secret"' not in spa.text
+        granted = await post(
+            browser, csrf, f"/admin/apps/{service_id}/grants", {"scopeId": "okta.users.read"}
+        )
+        assert granted.status_code == 303
+        grants = (await admin.get(f"/api/v1/apps/{service_id}/grants")).json()
+        assert [g["scopeId"] for g in grants] == ["okta.users.read"]
+
+        clark = demo["users"][0]["id"]
+        suspended = await post(browser, csrf, f"/admin/users/{clark}/lifecycle", {"action": "suspend"})
+        assert suspended.status_code == 303
+        assert (await admin.get(f"/api/v1/users/{clark}")).json()["status"] == "SUSPENDED"
+        refused = await post(browser, csrf, f"/admin/users/{clark}/lifecycle", {"action": "suspend"})
+        assert refused.status_code == 400 and 'role="alert"' in refused.text
+        found = await browser.get("/admin/users", params={"q": "lois"})
+        assert "lois.lane@example.com" in found.text and "clark.kent@example.com" not in found.text
