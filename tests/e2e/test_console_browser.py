@@ -226,6 +226,32 @@ def test_an_admin_sets_up_the_seed_in_the_console(
     assert claims(gold.json()["access_token"])["scp"] == ["openid", SILVER, GOLD]
     assert claims(gold.json()["access_token"])["aud"] == "api://apicenter"
 
+    page.goto(f"{org.url}/admin/logs")
+    page.fill("#log-filter", 'eventType eq "oauth2.as.policy.rule.created"')
+    page.click("button[name=filter-logs]")
+    page.wait_for_load_state()
+    assert page.locator("#log-events").get_by_text(ADMIN).count() >= 1
+    shot(page, "logs")
+
+    # API tokens: shown once; revoking asks first (console.js, allowed by the CSP): a dismissed
+    # question changes nothing, an accepted one revokes.
+    page.goto(f"{org.url}/admin/api-tokens")
+    page.fill("#token-name", "ci")
+    page.click("button[name=create-token]")
+    token = page.locator("#new-token").text_content()
+    shot(page, "api-tokens")
+    headers = {"Authorization": f"SSWS {token}", "Accept": "application/json"}
+    assert requests.get(f"{org.url}/api/v1/groups", headers=headers).status_code == 200
+    page.goto(f"{org.url}/admin/api-tokens")
+    row = page.locator("tr", has_text="ci")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    row.locator("button[name=revoke-token]").click()
+    assert requests.get(f"{org.url}/api/v1/groups", headers=headers).status_code == 200
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        row.locator("button[name=revoke-token]").click()
+    assert requests.get(f"{org.url}/api/v1/groups", headers=headers).status_code == 401
+
     # A form posted without its CSRF token (same browser, signed in) changes nothing.
     forged = page.request.post(f"{org.url}/admin/groups", form={"name": "Forged"})
     assert forged.status == 403

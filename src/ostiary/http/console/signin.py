@@ -41,6 +41,7 @@ from ostiary.http.console.pages import (
     admin_page,
     admin_tx,
     clear_console_cookie,
+    cookie_name,
     forbidden,
     is_admin,
     redirect,
@@ -194,8 +195,6 @@ def _done(request: Request, response: Response) -> Response:
 
 
 async def _signout(request: Request, admin: Admin) -> Response:
-    from ostiary.http.console.pages import cookie_name
-
     secret = request.cookies.get(cookie_name(request))
     async with admin_tx(request, admin) as tx:
         row = await sessions_domain.find_by_secret(tx, secret)
