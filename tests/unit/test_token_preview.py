@@ -13,7 +13,7 @@ from ostiary.demo.seed import GOLD, SILVER, DemoPorts, seed
 from ostiary.domain.context import Actor, Tx
 from ostiary.store.repositories import orgs
 from tests.conftest import ORG_URL, Server
-from tests.unit.authorize_helpers import claims, code_for, exchange
+from tests.unit.authorize_helpers import authorize, claims, code_for, exchange, redirected, session_token
 from tests.unit.oauth_helpers import basic
 from tests.unit.test_as_policies_api import USER_PASSWORD
 
@@ -89,6 +89,34 @@ async def test_preview_equals_the_code_flow(
     assert stable(shown["accessToken"]) == stable(claims(real.json()["access_token"]))
     assert stable(shown["idToken"]) == stable(claims(real.json()["id_token"]))
     assert shown["accessToken"]["mail"] == login
+
+
+async def test_preview_equals_the_implicit_response(
+    server: Server, admin: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    server_id = demo["authorization_server"]["id"]
+    web = demo["web_client"]
+    login, scope = "lois.lane@example.com", f"openid email {SILVER} {GOLD}"
+    shown = await preview(
+        admin, server_id, clientId=web["client_id"], grantType="implicit", userId=login, scopes=scope
+    )
+    assert shown["granted"] is True, shown
+    implicit_uri = web["redirect_uri"].replace("authorization-code", "implicit")
+    async with server.client() as browser:
+        token = await session_token(browser, login)
+        response = await authorize(
+            browser,
+            web["client_id"],
+            server_id,
+            response_type="token id_token",
+            sessionToken=token,
+            scope=scope,
+            redirect_uri=implicit_uri,
+        )
+    values = redirected(response, part="fragment")
+    assert stable(shown["accessToken"]) == stable(claims(values["access_token"]))
+    assert stable(shown["idToken"]) == stable(claims(values["id_token"]))
+    assert "email" not in shown["idToken"]  # thin, as with response_type=token id_token
 
 
 async def test_preview_equals_client_credentials(admin: httpx.AsyncClient, demo: dict[str, Any]) -> None:
