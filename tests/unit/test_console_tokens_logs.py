@@ -55,3 +55,30 @@ async def test_the_system_log_page_filters(server: Server, admin: httpx.AsyncCli
         assert 'role="alert"' in bad.text
         late = await browser.get("/admin/logs", params={"since": "2999-01-01T00:00"})
         assert "No events." in events_table(late)
+
+
+async def test_an_api_service_integration_is_installed_and_uninstalled(
+    server: Server, admin: httpx.AsyncClient
+) -> None:
+    from tests.unit.oauth_helpers import client_token
+
+    entry = {"type": "pg_sync", "name": "PG Sync", "scopes": ["okta.users.read", "okta.groups.read"]}
+    assert (await admin.post("/integrations/api/v1/submissions", json=entry)).status_code == 201
+    await make_admin(admin)
+    async with signed_in(server, ADMIN_LOGIN) as (browser, landed):
+        csrf = form_csrf(landed)
+        page = await browser.get("/admin/api-services")
+        assert "PG Sync" in page.text
+        made = await browser.post(
+            "/admin/api-services", data={"csrfToken": csrf, "type": "pg_sync", "scopes": ["okta.users.read"]}
+        )
+        assert made.status_code == 200, made.text
+        client_id = re.search(r'id="install-client-id">([^<]+)<', made.text).group(1)  # type: ignore[union-attr]
+        secret = re.search(r'id="install-secret">([^<]+)<', made.text).group(1)  # type: ignore[union-attr]
+        async with server.client() as anon:
+            assert (await client_token(anon, client_id, secret, "okta.users.read")).status_code == 200
+            gone = await browser.post(
+                "/admin/api-services/uninstall", data={"csrfToken": csrf, "installId": client_id}
+            )
+            assert gone.status_code == 303
+            assert (await client_token(anon, client_id, secret, "okta.users.read")).status_code == 401

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from ostiary.http.console import apps, groups, home, origins, preview, servers, signin, tokens_logs, users
+from ostiary.http.console import (
+    api_services,
+    apps,
+    groups,
+    home,
+    origins,
+    preview,
+    servers,
+    signin,
+    tokens_logs,
+    users,
+)
 
 
 def routes() -> list[BaseRoute]:
@@ -18,4 +29,5 @@ def routes() -> list[BaseRoute]:
         *apps.routes,
         *origins.routes,
         *tokens_logs.routes,
+        *api_services.routes,
     ]
