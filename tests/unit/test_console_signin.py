@@ -4,7 +4,9 @@ page's security headers."""
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -163,3 +165,52 @@ async def test_sign_out_ends_the_console_session(server: Server, admin: httpx.As
         out = await browser.post("/admin/signout", data={"csrfToken": form_csrf(landed)})
         assert out.status_code == 200
         assert (await browser.get("/admin")).status_code == 303
+
+
+async def test_leaving_the_admin_group_ends_console_access_at_once(
+    server: Server, admin: httpx.AsyncClient
+) -> None:
+    user_id = await make_admin(admin)
+    async with signed_in(server, ADMIN_LOGIN) as (browser, _):
+        assert (await browser.get("/admin/groups")).status_code == 200
+        group_id = (await admin.get("/api/v1/groups", params={"q": "Ostiary Admins"})).json()[0]["id"]
+        assert (await admin.delete(f"/api/v1/groups/{group_id}/users/{user_id}")).status_code == 204
+        refused = await browser.get("/admin/groups")
+        assert refused.status_code == 403
+        assert "not an administrator" in refused.text
+
+
+async def test_group_members_are_added_and_removed(server: Server, admin: httpx.AsyncClient) -> None:
+    await make_admin(admin)
+    member = await make_user(admin, PLAIN_LOGIN)
+    group = (await admin.post("/api/v1/groups", json={"profile": {"name": "Readers"}})).json()["id"]
+    async with signed_in(server, ADMIN_LOGIN) as (browser, landed):
+        csrf = form_csrf(landed)
+        added = await browser.post(
+            f"/admin/groups/{group}/members", data={"csrfToken": csrf, "user": PLAIN_LOGIN}
+        )
+        assert added.status_code == 303
+        assert [u["id"] for u in (await admin.get(f"/api/v1/groups/{group}/users")).json()] == [member]
+        assert PLAIN_LOGIN in (await browser.get(f"/admin/groups/{group}")).text
+        unknown = await browser.post(
+            f"/admin/groups/{group}/members", data={"csrfToken": csrf, "user": "nobody"}
+        )
+        assert unknown.status_code == 400 and 'role="alert"' in unknown.text
+        removed = await browser.post(
+            f"/admin/groups/{group}/members/remove", data={"csrfToken": csrf, "userId": member}
+        )
+        assert removed.status_code == 303
+        assert (await admin.get(f"/api/v1/groups/{group}/users")).json() == []
+
+
+async def test_the_return_path_after_sign_in_stays_on_the_console_origin(server: Server) -> None:
+    transport = httpx.ASGITransport(app=server.app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url=ORG_URL) as browser:
+        for evil in ("//evil.example.com/x", "https://evil.example.com/", "/\\evil.example.com"):
+            start = await browser.get("/admin/login", params={"next": evil})
+            assert start.status_code == 303
+            flow = next(
+                c for c in start.headers.get_list("set-cookie") if c.startswith("ostiary_admin_login=")
+            )
+            encoded = flow.split(";", 1)[0].split("=", 1)[1].strip('"')
+            assert json.loads(base64.urlsafe_b64decode(encoded))["next"] == "/admin"
