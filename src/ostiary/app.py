@@ -25,6 +25,7 @@ from ostiary.domain.tokens.user_context import SessionTokenUsers
 from ostiary.gc_tuning import tune_for_serving
 from ostiary.gc_tuning import wanted as gc_tuning_wanted
 from ostiary.http.cache_sync import cache_event_handlers
+from ostiary.http.console import routes as console_routes
 from ostiary.http.errors import EXCEPTION_HANDLERS
 from ostiary.http.fast_routes import TokenFastPath
 from ostiary.http.input_guard import InputGuard
@@ -37,6 +38,7 @@ from ostiary.http.management import user_schema as user_schema_api
 from ostiary.http.management.api_services import routes as api_service_routes
 from ostiary.http.management.integration_catalog import routes as integration_catalog_routes
 from ostiary.http.management.roles import routes as admin_role_routes
+from ostiary.http.management.token_preview import routes as token_preview_routes
 from ostiary.http.middleware import EdgeMiddleware, hsts_mode
 from ostiary.http.oauth import routes as oauth_routes
 from ostiary.http.oauth.bearer import bearer_authenticator
@@ -95,6 +97,8 @@ def build_routes() -> list[BaseRoute]:
         *set_password_pages.routes,
         *assigned_apps_api.routes,
         *admin_role_routes,
+        *console_routes.routes(),
+        *token_preview_routes,
     ]
 
 

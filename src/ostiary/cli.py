@@ -503,5 +503,61 @@ def org_domain_add(
     typer.echo(_run_domain(lambda: _with_orgs(database_url, work)))
 
 
+@app.command("preview")
+def preview(
+    server: Annotated[str, typer.Option("--server", help="Authorization server id (e.g. default)")],
+    client: Annotated[str, typer.Option("--client", help="Client id")],
+    grant_type: Annotated[
+        str, typer.Option("--grant-type", help="authorization_code, implicit or client_credentials")
+    ],
+    scope: Annotated[str, typer.Option("--scope", help="Space-separated scopes")] = "",
+    user: Annotated[
+        str | None, typer.Option("--user", help="User id or login (none for client_credentials)")
+    ] = None,
+    org: OrgOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Token preview: the claims a token request would get (or its error) and the rule trace, as
+    JSON; nothing is issued. Exit status 0 when granted, 1 when refused."""
+    import json
+
+    from ostiary.domain.tokens.preview import PreviewRequest
+
+    wanted = PreviewRequest(client_id=client, grant_type=grant_type, scopes=tuple(scope.split()), user=user)
+    result = _run_domain(lambda: _preview(database_url, org, server, wanted))
+    typer.echo(json.dumps(result, indent=2))
+    if not result["granted"]:
+        raise typer.Exit(1)
+
+
+async def _preview(database_url: str | None, org_subdomain: str | None, server_id: str, wanted: Any) -> Any:
+    from ostiary.app import build_runtime, prepare
+    from ostiary.domain.authz import authorization_servers
+    from ostiary.domain.context import Tx
+    from ostiary.domain.errors import NotFound
+    from ostiary.domain.orgs import org_record
+    from ostiary.domain.tokens.preview import preview_tokens
+    from ostiary.store.repositories import orgs
+
+    rt = build_runtime(_settings(database_url))
+    try:
+        await prepare(rt)
+        async with rt.db.session() as session:
+            org = await orgs.get_by_subdomain(session, org_subdomain) if org_subdomain else None
+            if org_subdomain and org is None:
+                raise NotFound(f"No org {org_subdomain}")
+            org = org_record(org or await orgs.ensure_default(session))
+            await authorization_servers.get_server(Tx(session=session, org=org), server_id)
+        ring = await rt.rings.ring(org.id, server_id)
+        async with rt.db.session() as session:
+            tx = Tx(session=session, org=org)
+            server = await authorization_servers.get_server(tx, server_id)
+            storage = rt.token_storage(session)
+            result = await preview_tokens(tx, server, ring, wanted, org_url=rt.org_url(org), storage=storage)
+            return result.as_json()
+    finally:
+        await rt.db.dispose()
+
+
 if __name__ == "__main__":
     app()

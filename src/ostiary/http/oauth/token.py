@@ -244,3 +244,9 @@ async def run_grant(
 
 
 token = TokenEndpoint()
+
+
+async def exchange(request: TokenRequest) -> TokenResponse:
+    """The token endpoint's steps for an in-process caller (the admin console's code exchange):
+    the same checks and the same tokens as ``POST /v1/token``."""
+    return await _issue(request)
