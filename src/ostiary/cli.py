@@ -79,8 +79,18 @@ def serve(
             "--db-wait", min=0, help="Seconds to wait for an unreachable PostgreSQL at start, with backoff"
         ),
     ] = 30,
+    memory: Annotated[
+        bool,
+        typer.Option(
+            "--memory",
+            help="Nothing on disk: SQLite in memory, an ephemeral master key; prints an API token",
+        ),
+    ] = False,
 ) -> None:
     """Run the org server: OAuth/OIDC, management API, sign-in."""
+    if memory:
+        _serve_memory(host, port, log_level=_settings(None).log_level)
+        return
     import uvicorn
 
     from ostiary.app import SKIP_MIGRATE_ENV
@@ -116,6 +126,29 @@ def serve(
         proxy_headers=True,
         # Idle TLS keep-alive connections otherwise hold a stop for as long as the client keeps them.
         timeout_graceful_shutdown=graceful_timeout,
+    )
+
+
+def _serve_memory(host: str, port: int, *, log_level: str) -> None:
+    """``serve --memory``: one process, one event loop (see ``ostiary.memory_server``)."""
+    from ostiary import memory_server
+    from ostiary.log_redaction import uvicorn_log_config
+    from ostiary.uvicorn_protocol import CoalescingHttpToolsProtocol
+
+    settings = memory_server.memory_settings(_settings(None), port)
+    memory_server.run(
+        settings,
+        host=host,
+        port=port,
+        uvicorn_options={
+            "http": CoalescingHttpToolsProtocol,
+            "log_level": log_level,
+            "log_config": uvicorn_log_config(),
+            "access_log": log_level in ("trace", "debug", "info"),
+            "date_header": False,
+            "server_header": False,
+            "timeout_graceful_shutdown": 5,
+        },
     )
 
 

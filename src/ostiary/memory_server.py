@@ -1,0 +1,71 @@
+"""``ostiary serve --memory``: an org server that leaves nothing on disk (issue 21).
+
+SQLite lives in memory on one connection (SQLAlchemy gives ``:memory:`` a ``StaticPool``), so
+the whole server runs in one process and one event loop: the schema is made, an API token
+created and printed, then uvicorn serves the same app object (no factory, no re-import). The
+master key is random and lives only in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+from dataclasses import replace
+from typing import Any
+
+MEMORY_DATABASE_URL = "sqlite+aiosqlite:///:memory:"
+TOKEN_LINE_PREFIX = "SSWS token: "
+
+
+def memory_settings(settings: Any, port: int) -> Any:
+    """``settings`` with an in-memory database, an ephemeral master key, and
+    ``http://localhost:<port>`` as base URL unless ``OSTIARY_BASE_URL`` is set."""
+    from ostiary.jose.b64 import b64url_encode
+
+    base_url = os.environ.get("OSTIARY_BASE_URL") or f"http://localhost:{port}"
+    return replace(
+        settings,
+        database_url=MEMORY_DATABASE_URL,
+        master_key=b64url_encode(secrets.token_bytes(32)),
+        base_url=base_url.rstrip("/"),
+        redis_url=None,
+    )
+
+
+async def _create_token(rt: Any) -> str:
+    from ostiary.domain.context import Actor, Tx
+    from ostiary.domain.directory import api_tokens
+    from ostiary.domain.orgs import org_record
+    from ostiary.store.repositories import orgs
+
+    async def work(session: Any) -> str:
+        org = await orgs.ensure_default(session)
+        actor = Actor("cli", "SystemPrincipal", "ostiary-cli", "Ostiary CLI")
+        _token, plaintext = await api_tokens.create_token(
+            Tx(session=session, org=org_record(org), actor=actor), "ostiary serve --memory"
+        )
+        return str(plaintext)
+
+    return str(await rt.db.transaction(work))
+
+
+async def serve_memory(settings: Any, *, host: str, port: int, uvicorn_options: dict[str, Any]) -> None:
+    """Prepare the in-memory org, print its API token, then serve until stopped."""
+    import uvicorn
+
+    from ostiary.app import create_app, prepare
+
+    app = create_app(settings, run_migrations=False)
+    rt = app.state.runtime
+    await prepare(rt)
+    token = await _create_token(rt)
+    sys.stdout.write(f"{TOKEN_LINE_PREFIX}{token}\n")
+    sys.stdout.flush()
+    config = uvicorn.Config(app, host=host, port=port, **uvicorn_options)
+    await uvicorn.Server(config).serve()
+
+
+def run(settings: Any, *, host: str, port: int, uvicorn_options: dict[str, Any]) -> None:
+    asyncio.run(serve_memory(settings, host=host, port=port, uvicorn_options=uvicorn_options))
