@@ -1,7 +1,8 @@
 """``ostiary serve --memory``: an org server that leaves nothing on disk (issue 21).
 
 SQLite lives in memory on one connection (SQLAlchemy gives ``:memory:`` a ``StaticPool``), so
-the whole server runs in one process and one event loop: the schema is made, an API token
+the whole server runs in one process and one event loop: the schema is made (at once, not
+migration by migration), an API token
 created and printed, then uvicorn serves the same app object (no factory, no re-import). The
 master key is random and lives only in this process.
 """
@@ -56,10 +57,12 @@ async def serve_memory(settings: Any, *, host: str, port: int, uvicorn_options: 
     import uvicorn
 
     from ostiary.app import create_app, prepare
+    from ostiary.store import migrate
 
     app = create_app(settings, run_migrations=False)
     rt = app.state.runtime
-    await prepare(rt)
+    await migrate.create_empty(rt.db.engine)  # a new database: the schema at once, not step by step
+    await prepare(rt, run_migrations=False)
     token = await _create_token(rt)
     sys.stdout.write(f"{TOKEN_LINE_PREFIX}{token}\n")
     sys.stdout.flush()
