@@ -18,6 +18,9 @@ from typing import Any
 
 MEMORY_DATABASE_URL = "sqlite+aiosqlite:///:memory:"
 TOKEN_LINE_PREFIX = "SSWS token: "
+SCHEMA_ENV = "OSTIARY_MEMORY_SCHEMA"
+"""``migrate``: run every Alembic step instead of ``create_all`` (``bench/startup.py`` compares
+the two in one run)."""
 
 
 def memory_settings(settings: Any, port: int) -> Any:
@@ -61,8 +64,11 @@ async def serve_memory(settings: Any, *, host: str, port: int, uvicorn_options: 
 
     app = create_app(settings, run_migrations=False)
     rt = app.state.runtime
-    await migrate.create_empty(rt.db.engine)  # a new database: the schema at once, not step by step
-    await prepare(rt, run_migrations=False)
+    if os.environ.get(SCHEMA_ENV) == "migrate":
+        await prepare(rt)
+    else:
+        await migrate.create_empty(rt.db.engine)  # a new database: the schema at once, not step by step
+        await prepare(rt, run_migrations=False)
     token = await _create_token(rt)
     sys.stdout.write(f"{TOKEN_LINE_PREFIX}{token}\n")
     sys.stdout.flush()
