@@ -38,21 +38,34 @@ def memory_settings(settings: Any, port: int) -> Any:
     )
 
 
-async def _create_token(rt: Any) -> str:
+async def _create_token(rt: Any) -> tuple[str, str]:
+    """A new super-admin API token of the default org: ``(org id, plaintext)``."""
     from ostiary.domain.context import Actor, Tx
     from ostiary.domain.directory import api_tokens
     from ostiary.domain.orgs import org_record
     from ostiary.store.repositories import orgs
 
-    async def work(session: Any) -> str:
+    async def work(session: Any) -> tuple[str, str]:
         org = await orgs.ensure_default(session)
         actor = Actor("cli", "SystemPrincipal", "ostiary-cli", "Ostiary CLI")
         _token, plaintext = await api_tokens.create_token(
             Tx(session=session, org=org_record(org), actor=actor), "ostiary serve --memory"
         )
-        return str(plaintext)
+        return str(org.id), str(plaintext)
 
-    return str(await rt.db.transaction(work))
+    result: tuple[str, str] = await rt.db.transaction(work)
+    return result
+
+
+def _warm_org_server_keys(rt: Any, org_id: str) -> asyncio.Task[Any]:
+    """Generate the org server's signing keys (two RSA keys) while the port opens and the
+    client sets up its app, instead of inside the first token request; that request waits
+    for this same load if it comes first. A failure is left to the first request to meet again."""
+    from ostiary.domain.authz.servers import ORG_SERVER_ID
+
+    task = asyncio.create_task(rt.rings.ring(org_id, ORG_SERVER_ID))
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return task
 
 
 async def serve_memory(settings: Any, *, host: str, port: int, uvicorn_options: dict[str, Any]) -> None:
@@ -69,11 +82,15 @@ async def serve_memory(settings: Any, *, host: str, port: int, uvicorn_options: 
     else:
         await migrate.create_empty(rt.db.engine)  # a new database: the schema at once, not step by step
         await prepare(rt, run_migrations=False)
-    token = await _create_token(rt)
+    org_id, token = await _create_token(rt)
+    warming = _warm_org_server_keys(rt, org_id)
     sys.stdout.write(f"{TOKEN_LINE_PREFIX}{token}\n")
     sys.stdout.flush()
     config = uvicorn.Config(app, host=host, port=port, **uvicorn_options)
-    await uvicorn.Server(config).serve()
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        warming.cancel()
 
 
 def run(settings: Any, *, host: str, port: int, uvicorn_options: dict[str, Any]) -> None:
