@@ -89,6 +89,12 @@ def serve(
 ) -> None:
     """Run the org server: OAuth/OIDC, management API, sign-in."""
     if memory:
+        if workers != 1 or database_url:
+            typer.echo(
+                "error: --memory runs one process on its own database (no --workers, --database-url)",
+                err=True,
+            )
+            raise typer.Exit(2)
         _serve_memory(host, port, log_level=_settings(None).log_level)
         return
     import uvicorn

@@ -130,3 +130,13 @@ def test_a_wrong_token_is_refused(server: MemoryServer) -> None:
 def test_nothing_was_written_to_disk(server: MemoryServer, workdir: Path) -> None:
     assert server.process.poll() is None
     assert list(workdir.rglob("*")) == []
+
+
+@pytest.mark.parametrize("extra", [["--workers", "2"], ["--database-url", "sqlite:///x.db"]])
+def test_options_memory_cannot_honour_are_refused(extra: list[str], tmp_path: Path) -> None:
+    result = subprocess.run(
+        [OSTIARY, "serve", "--memory", *extra], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "--memory" in result.stderr
+    assert list(tmp_path.iterdir()) == []
