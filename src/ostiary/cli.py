@@ -95,7 +95,7 @@ def serve(
                 err=True,
             )
             raise typer.Exit(2)
-        _serve_memory(host, port, log_level=_settings(None).log_level)
+        _serve_memory(host, port, log_level=_settings(None).log_level, tls=(tls_cert, tls_key))
         return
     import uvicorn
 
@@ -135,13 +135,16 @@ def serve(
     )
 
 
-def _serve_memory(host: str, port: int, *, log_level: str) -> None:
+def _serve_memory(
+    host: str, port: int, *, log_level: str, tls: tuple[Path | None, Path | None] = (None, None)
+) -> None:
     """``serve --memory``: one process, one event loop (see ``ostiary.memory_server``)."""
     from ostiary import memory_server
     from ostiary.log_redaction import uvicorn_log_config
     from ostiary.uvicorn_protocol import CoalescingHttpToolsProtocol
 
-    settings = memory_server.memory_settings(_settings(None), port)
+    scheme = "https" if tls[0] else "http"
+    settings = memory_server.memory_settings(_settings(None), port, scheme=scheme)
     memory_server.run(
         settings,
         host=host,
@@ -154,6 +157,8 @@ def _serve_memory(host: str, port: int, *, log_level: str) -> None:
             "date_header": False,
             "server_header": False,
             "timeout_graceful_shutdown": 5,
+            "ssl_certfile": str(tls[0]) if tls[0] else None,
+            "ssl_keyfile": str(tls[1]) if tls[1] else None,
         },
     )
 

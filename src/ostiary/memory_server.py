@@ -23,12 +23,12 @@ SCHEMA_ENV = "OSTIARY_MEMORY_SCHEMA"
 the two in one run)."""
 
 
-def memory_settings(settings: Any, port: int) -> Any:
+def memory_settings(settings: Any, port: int, *, scheme: str = "http") -> Any:
     """``settings`` with an in-memory database, an ephemeral master key, and
-    ``http://localhost:<port>`` as base URL unless ``OSTIARY_BASE_URL`` is set."""
+    ``http://localhost:<port>`` (``https`` with TLS) as base URL unless ``OSTIARY_BASE_URL`` is set."""
     from ostiary.jose.b64 import b64url_encode
 
-    base_url = os.environ.get("OSTIARY_BASE_URL") or f"http://localhost:{port}"
+    base_url = os.environ.get("OSTIARY_BASE_URL") or f"{scheme}://localhost:{port}"
     return replace(
         settings,
         database_url=MEMORY_DATABASE_URL,

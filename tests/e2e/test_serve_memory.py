@@ -140,3 +140,35 @@ def test_options_memory_cannot_honour_are_refused(extra: list[str], tmp_path: Pa
     assert result.returncode == 2
     assert "--memory" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_the_okta_sdk_works_with_the_printed_token_over_tls(tmp_path: Path) -> None:
+    from okta.client import Client as OktaClient
+    from okta.models import AddGroupRequest
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OSTIARY_")}
+    env["OSTIARY_LOG_LEVEL"] = "warning"
+    cert, key = os.environ["OSTIARY_TEST_TLS_CERT"], os.environ["OSTIARY_TEST_TLS_KEY"]
+    args = [OSTIARY, "serve", "--memory", "--port", str(port), "--tls-cert", cert, "--tls-key", key]
+    process = subprocess.Popen(
+        args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        token = read_token(process)
+        url = f"https://localhost:{port}"
+        wait_until_up(f"{url}/healthz", process=process)  # type: ignore[arg-type]
+        client = OktaClient({"orgUrl": url, "token": token, "rateLimit": {"maxRetries": 0}})
+        async with client:
+            group, _resp, err = await client.add_group(
+                AddGroupRequest.from_dict({"profile": {"name": "sdk"}})
+            )
+            assert err is None, err
+            listed, _resp, err = await client.list_groups(q="sdk")
+            assert err is None and [g.id for g in listed] == [group.id]
+        meta = httpx.get(f"{url}/.well-known/openid-configuration", timeout=10)
+        assert meta.json()["issuer"] == url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert list(tmp_path.iterdir()) == []
