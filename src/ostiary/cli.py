@@ -79,8 +79,24 @@ def serve(
             "--db-wait", min=0, help="Seconds to wait for an unreachable PostgreSQL at start, with backoff"
         ),
     ] = 30,
+    memory: Annotated[
+        bool,
+        typer.Option(
+            "--memory",
+            help="Nothing on disk: SQLite in memory, an ephemeral master key; prints an API token",
+        ),
+    ] = False,
 ) -> None:
     """Run the org server: OAuth/OIDC, management API, sign-in."""
+    if memory:
+        if workers != 1 or database_url:
+            typer.echo(
+                "error: --memory runs one process on its own database (no --workers, --database-url)",
+                err=True,
+            )
+            raise typer.Exit(2)
+        _serve_memory(host, port, log_level=_settings(None).log_level, tls=(tls_cert, tls_key))
+        return
     import uvicorn
 
     from ostiary.app import SKIP_MIGRATE_ENV
@@ -118,6 +134,34 @@ def serve(
         proxy_headers=True,
         # Idle TLS keep-alive connections otherwise hold a stop for as long as the client keeps them.
         timeout_graceful_shutdown=graceful_timeout,
+    )
+
+
+def _serve_memory(
+    host: str, port: int, *, log_level: str, tls: tuple[Path | None, Path | None] = (None, None)
+) -> None:
+    """``serve --memory``: one process, one event loop (see ``ostiary.memory_server``)."""
+    from ostiary import memory_server
+    from ostiary.log_redaction import uvicorn_log_config
+    from ostiary.uvicorn_protocol import CoalescingHttpToolsProtocol
+
+    scheme = "https" if tls[0] else "http"
+    settings = memory_server.memory_settings(_settings(None), port, scheme=scheme)
+    memory_server.run(
+        settings,
+        host=host,
+        port=port,
+        uvicorn_options={
+            "http": CoalescingHttpToolsProtocol,
+            "log_level": log_level,
+            "log_config": uvicorn_log_config(),
+            "access_log": log_level in ("trace", "debug", "info"),
+            "date_header": False,
+            "server_header": False,
+            "timeout_graceful_shutdown": 5,
+            "ssl_certfile": str(tls[0]) if tls[0] else None,
+            "ssl_keyfile": str(tls[1]) if tls[1] else None,
+        },
     )
 
 

@@ -42,6 +42,7 @@ PARTS: dict[str, str] = {
     "ostiary.cli": "wiring",
     "ostiary.app": "wiring",
     "ostiary.demo_runner": "wiring",
+    "ostiary.memory_server": "wiring",
     "ostiary.settings": "settings",
     "ostiary.http": "http",
     "ostiary.domain": "domain",

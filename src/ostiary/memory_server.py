@@ -1,0 +1,97 @@
+"""``ostiary serve --memory``: an org server that leaves nothing on disk (issue 21).
+
+SQLite lives in memory on one connection (SQLAlchemy gives ``:memory:`` a ``StaticPool``), so
+the whole server runs in one process and one event loop: the schema is made (at once, not
+migration by migration), an API token
+created and printed, then uvicorn serves the same app object (no factory, no re-import). The
+master key is random and lives only in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+from dataclasses import replace
+from typing import Any
+
+MEMORY_DATABASE_URL = "sqlite+aiosqlite:///:memory:"
+TOKEN_LINE_PREFIX = "SSWS token: "
+SCHEMA_ENV = "OSTIARY_MEMORY_SCHEMA"
+"""``migrate``: run every Alembic step instead of ``create_all`` (``bench/startup.py`` compares
+the two in one run)."""
+
+
+def memory_settings(settings: Any, port: int, *, scheme: str = "http") -> Any:
+    """``settings`` with an in-memory database, an ephemeral master key, and
+    ``http://localhost:<port>`` (``https`` with TLS) as base URL unless ``OSTIARY_BASE_URL`` is set."""
+    from ostiary.jose.b64 import b64url_encode
+
+    base_url = os.environ.get("OSTIARY_BASE_URL") or f"{scheme}://localhost:{port}"
+    return replace(
+        settings,
+        database_url=MEMORY_DATABASE_URL,
+        master_key=b64url_encode(secrets.token_bytes(32)),
+        base_url=base_url.rstrip("/"),
+        redis_url=None,
+    )
+
+
+async def _create_token(rt: Any) -> tuple[str, str]:
+    """A new super-admin API token of the default org: ``(org id, plaintext)``."""
+    from ostiary.domain.context import Actor, Tx
+    from ostiary.domain.directory import api_tokens
+    from ostiary.domain.orgs import org_record
+    from ostiary.store.repositories import orgs
+
+    async def work(session: Any) -> tuple[str, str]:
+        org = await orgs.ensure_default(session)
+        actor = Actor("cli", "SystemPrincipal", "ostiary-cli", "Ostiary CLI")
+        _token, plaintext = await api_tokens.create_token(
+            Tx(session=session, org=org_record(org), actor=actor), "ostiary serve --memory"
+        )
+        return str(org.id), str(plaintext)
+
+    result: tuple[str, str] = await rt.db.transaction(work)
+    return result
+
+
+def _warm_org_server_keys(rt: Any, org_id: str) -> asyncio.Task[Any]:
+    """Generate the org server's signing keys (two RSA keys) while the port opens and the
+    client sets up its app, instead of inside the first token request; that request waits
+    for this same load if it comes first. A failure is left to the first request to meet again."""
+    from ostiary.domain.authz.servers import ORG_SERVER_ID
+
+    task = asyncio.create_task(rt.rings.ring(org_id, ORG_SERVER_ID))
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return task
+
+
+async def serve_memory(settings: Any, *, host: str, port: int, uvicorn_options: dict[str, Any]) -> None:
+    """Prepare the in-memory org, print its API token, then serve until stopped."""
+    import uvicorn
+
+    from ostiary.app import create_app, prepare
+    from ostiary.store import migrate
+
+    app = create_app(settings, run_migrations=False)
+    rt = app.state.runtime
+    if os.environ.get(SCHEMA_ENV) == "migrate":
+        await prepare(rt)
+    else:
+        await migrate.create_empty(rt.db.engine)  # a new database: the schema at once, not step by step
+        await prepare(rt, run_migrations=False)
+    org_id, token = await _create_token(rt)
+    warming = _warm_org_server_keys(rt, org_id)
+    sys.stdout.write(f"{TOKEN_LINE_PREFIX}{token}\n")
+    sys.stdout.flush()
+    config = uvicorn.Config(app, host=host, port=port, **uvicorn_options)
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        warming.cancel()
+
+
+def run(settings: Any, *, host: str, port: int, uvicorn_options: dict[str, Any]) -> None:
+    asyncio.run(serve_memory(settings, host=host, port=port, uvicorn_options=uvicorn_options))

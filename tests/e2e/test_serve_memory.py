@@ -1,0 +1,174 @@
+"""``ostiary serve --memory`` (issue 21): nothing on disk, its API token printed on stdout,
+and a service app made with that token gets a client_credentials token from the org server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.servers import OSTIARY, free_port, wait_until_up
+
+PREFIX = "SSWS token: "
+
+
+class MemoryServer:
+    def __init__(self, process: subprocess.Popen[str], url: str, token: str) -> None:
+        self.process = process
+        self.url = url
+        self.token = token
+
+
+def read_token(process: subprocess.Popen[str], timeout: float = 30.0) -> str:
+    """The token line from the server's stdout (read on a thread so a silent server cannot hang the test)."""
+    found: list[str] = []
+    done = threading.Event()
+
+    def reader() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith(PREFIX):
+                found.append(line[len(PREFIX) :].strip())
+                break
+        done.set()
+
+    threading.Thread(target=reader, daemon=True).start()
+    if not done.wait(timeout) or not found:
+        raise AssertionError("no token line on stdout")
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("memory-cwd")
+
+
+@pytest.fixture(scope="module")
+def server(workdir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MemoryServer]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OSTIARY_")}
+    env["OSTIARY_DATA_DIR"] = str(workdir / "data")
+    env["OSTIARY_LOG_LEVEL"] = "warning"
+    stderr = (tmp_path_factory.mktemp("memory-log") / "stderr.log").open("w")
+    process = subprocess.Popen(
+        [OSTIARY, "serve", "--memory", "--port", str(port)],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+    )
+    try:
+        token = read_token(process)
+        url = f"http://localhost:{port}"
+        wait_until_up(f"{url}/healthz", process=process)  # type: ignore[arg-type]
+        yield MemoryServer(process, url, token)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        stderr.close()
+
+
+def test_printed_token_creates_a_service_app_that_gets_a_token(server: MemoryServer) -> None:
+    admin = httpx.Client(base_url=server.url, headers={"Authorization": f"SSWS {server.token}"}, timeout=10)
+    created = admin.post(
+        "/api/v1/apps",
+        json={
+            "name": "oidc_client",
+            "label": "ci-service",
+            "signOnMode": "OPENID_CONNECT",
+            "credentials": {"oauthClient": {"token_endpoint_auth_method": "client_secret_basic"}},
+            "settings": {
+                "oauthClient": {"grant_types": ["client_credentials"], "application_type": "service"}
+            },
+        },
+    )
+    assert created.status_code == 200, created.text
+    app = created.json()
+    client_id = app["credentials"]["oauthClient"]["client_id"]
+    secret = app["credentials"]["oauthClient"]["client_secret"]
+    grant = admin.post(
+        f"/api/v1/apps/{app['id']}/grants", json={"scopeId": "okta.users.read", "issuer": server.url}
+    )
+    assert grant.status_code == 201, grant.text
+
+    issued = httpx.post(
+        f"{server.url}/oauth2/v1/token",
+        data={"grant_type": "client_credentials", "scope": "okta.users.read"},
+        auth=(client_id, secret),
+        timeout=10,
+    )
+    assert issued.status_code == 200, issued.text
+    body = issued.json()
+    assert body["token_type"] == "Bearer" and body["scope"] == "okta.users.read"
+    users = httpx.get(
+        f"{server.url}/api/v1/users", headers={"Authorization": f"Bearer {body['access_token']}"}, timeout=10
+    )
+    assert users.status_code == 200, users.text
+
+
+def test_the_issuer_is_localhost_on_the_port(server: MemoryServer) -> None:
+    meta = httpx.get(f"{server.url}/.well-known/openid-configuration", timeout=10)
+    assert meta.status_code == 200
+    assert meta.json()["issuer"] == server.url
+
+
+def test_a_wrong_token_is_refused(server: MemoryServer) -> None:
+    refused = httpx.get(f"{server.url}/api/v1/users", headers={"Authorization": "SSWS nope"}, timeout=10)
+    assert refused.status_code == 401
+    assert refused.json()["errorCode"] == "E0000011"
+
+
+def test_nothing_was_written_to_disk(server: MemoryServer, workdir: Path) -> None:
+    assert server.process.poll() is None
+    assert list(workdir.rglob("*")) == []
+
+
+@pytest.mark.parametrize("extra", [["--workers", "2"], ["--database-url", "sqlite:///x.db"]])
+def test_options_memory_cannot_honour_are_refused(extra: list[str], tmp_path: Path) -> None:
+    result = subprocess.run(
+        [OSTIARY, "serve", "--memory", *extra], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "--memory" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_the_okta_sdk_works_with_the_printed_token_over_tls(tmp_path: Path) -> None:
+    from okta.client import Client as OktaClient
+    from okta.models import AddGroupRequest
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OSTIARY_")}
+    env["OSTIARY_LOG_LEVEL"] = "warning"
+    cert, key = os.environ["OSTIARY_TEST_TLS_CERT"], os.environ["OSTIARY_TEST_TLS_KEY"]
+    args = [OSTIARY, "serve", "--memory", "--port", str(port), "--tls-cert", cert, "--tls-key", key]
+    process = subprocess.Popen(
+        args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        token = read_token(process)
+        url = f"https://localhost:{port}"
+        wait_until_up(f"{url}/healthz", process=process)  # type: ignore[arg-type]
+        client = OktaClient({"orgUrl": url, "token": token, "rateLimit": {"maxRetries": 0}})
+        async with client:
+            group, _resp, err = await client.add_group(
+                AddGroupRequest.from_dict({"profile": {"name": "sdk"}})
+            )
+            assert err is None, err
+            listed, _resp, err = await client.list_groups(q="sdk")
+            assert err is None and [g.id for g in listed] == [group.id]
+        meta = httpx.get(f"{url}/.well-known/openid-configuration", timeout=10)
+        assert meta.json()["issuer"] == url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert list(tmp_path.iterdir()) == []
