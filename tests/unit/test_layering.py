@@ -34,6 +34,7 @@ LIBRARY_MODULES = (
     "ostiary.bounded_cache",
     "ostiary.log_redaction",
     "ostiary.window_counter",
+    "ostiary.serving",  # serving HTTP: the uvicorn protocol (issue 15 item 8 moves it here)
 )
 """The library layer: small helpers every part may use, which import no part."""
 
