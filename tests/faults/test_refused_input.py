@@ -9,7 +9,7 @@ import unicodedata
 import httpx
 import pytest
 
-from tests.unit.test_users_api import create as create_user
+from tests.support.users import create as create_user
 
 PROFILE = {"firstName": "Ty", "lastName": "Ped", "login": "typed@example.com", "email": "typed@example.com"}
 

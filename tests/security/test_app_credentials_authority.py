@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from tests.conftest import Server
+from tests.support.apps import APPS
+from tests.support.authorization_servers import assert_okta_error, bearer_client
 from tests.unit.oauth_helpers import ORG, client_token, service_client
-from tests.unit.test_apps_api import APPS
-from tests.unit.test_authorization_servers_api import assert_okta_error, bearer_client
 
 TARGET_SCOPES = ("okta.users.manage", "okta.apiTokens.manage")
 JWK = {

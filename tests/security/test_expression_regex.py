@@ -20,8 +20,8 @@ from ostiary.domain.authz.expressions import (
     parse_expression,
     validate_group_filter,
 )
-from tests.unit.test_as_scopes_claims_api import claims_of, expression_claim, new_server
-from tests.unit.test_authorization_servers_api import AS, assert_okta_error
+from tests.support.authorization_servers import AS, assert_okta_error
+from tests.support.scopes_claims import claims_of, expression_claim, new_server
 
 REDOS = r"(?:\w\w?){0,200}!"
 SUBJECT = "a" * 40

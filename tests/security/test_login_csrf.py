@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import ORG_URL, Server
+from tests.support.sessions import trust
 from tests.unit.authorize_helpers import (
     REDIRECT,
     SPA_REDIRECT,
@@ -19,7 +20,6 @@ from tests.unit.authorize_helpers import (
     user,
     web_app,
 )
-from tests.unit.test_sessions_api import trust
 
 ATTACKER = "mallory.attacker@example.com"
 EVIL = "https://evil.example"

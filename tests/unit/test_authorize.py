@@ -18,6 +18,9 @@ from ostiary.jose.signer import left_hash
 from ostiary.store.models.sessions import UserSession
 from ostiary.timeutil import utcnow
 from tests.conftest import ORG_URL, Server
+from tests.support.authorize_flows import AS, CARL, consent_setup, signed_in
+from tests.support.login_page import csrf_token
+from tests.support.policies import USER_PASSWORD, create_policy, create_rule, new_server
 from tests.unit.authorize_helpers import (
     REDIRECT,
     SPA_REDIRECT,
@@ -33,11 +36,7 @@ from tests.unit.authorize_helpers import (
     user,
     web_app,
 )
-from tests.unit.test_as_policies_api import USER_PASSWORD, create_policy, create_rule, new_server
-from tests.unit.test_login_page import csrf_token
 
-CARL = "carl.sagan@example.com"
-AS = "/api/v1/authorizationServers"
 SILVER, GOLD = "http://myapp.com/scp/silver", "http://myapp.com/scp/gold"
 OIDC = ["openid", "profile", "email", "address", "phone", "offline_access"]
 
@@ -47,12 +46,6 @@ def no_redirect(response: httpx.Response) -> None:
     assert response.status_code in (400, 404), response.text
     assert "location" not in response.headers
     assert response.headers["content-type"].startswith("text/html")
-
-
-async def signed_in(client: httpx.AsyncClient, client_id: str, login: str = CARL) -> None:
-    """Give the client's cookie jar a session (through a sessionToken on /authorize)."""
-    response = await authorize(client, client_id, sessionToken=await session_token(client, login))
-    assert "code" in redirected(response)
 
 
 # --- errors shown on a page, never redirected ----------------------------------------------------
@@ -589,14 +582,6 @@ async def test_a_rule_without_the_implicit_grant_denies_tokens_from_authorize(
 
 
 # --- consent -------------------------------------------------------------------------------------
-
-
-async def consent_setup(admin: httpx.AsyncClient) -> str:
-    scope = {"name": "photos:read", "consent": "REQUIRED", "displayName": "See your photos"}
-    assert (await admin.post(f"{AS}/default/scopes", json=scope)).status_code == 201
-    client_id, _ = await web_app(admin, consent_method="REQUIRED")
-    await user(admin, CARL)
-    return client_id
 
 
 async def test_consent_is_asked_once_and_remembered(admin: httpx.AsyncClient, server: Server) -> None:

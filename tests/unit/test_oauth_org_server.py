@@ -145,7 +145,7 @@ async def test_missing_and_unsupported_grant_types(admin: httpx.AsyncClient, ano
 async def test_a_web_app_may_not_use_client_credentials(
     admin: httpx.AsyncClient, anon: httpx.AsyncClient
 ) -> None:
-    from tests.unit.test_apps_api import create_app, oidc_app
+    from tests.support.apps import create_app, oidc_app
 
     app = await create_app(admin, oidc_app("web"))
     creds = app["credentials"]["oauthClient"]
