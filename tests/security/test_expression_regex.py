@@ -101,3 +101,6 @@ async def test_the_reviews_claim_is_accepted_and_answers_promptly(admin: httpx.A
     claim = expression_claim(value=f'String.replace(user.email, "{REDOS}", "x")'.replace("\\", "\\\\"))
     response = await admin.post(f"{AS}/{server_id}/claims", json=claim)
     assert response.status_code == 201, response.text
+    saved = response.json()
+    assert (saved["valueType"], saved["value"]) == (claim["valueType"], claim["value"])
+    assert saved in await claims_of(admin, server_id)

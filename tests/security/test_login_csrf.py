@@ -78,6 +78,7 @@ async def test_json_with_a_charset_is_accepted(admin: httpx.AsyncClient) -> None
         headers={"Content-Type": "application/json; charset=UTF-8"},
     )
     assert response.status_code == 200, response.text
+    assert response.json()["profile"]["name"] == "charset"
 
 
 async def test_an_empty_body_needs_no_content_type(admin: httpx.AsyncClient) -> None:

@@ -262,7 +262,9 @@ async def test_a_jku_url_is_never_fetched_by_the_gateway(client: httpx.AsyncClie
 async def test_any_of_accepts_a_token_with_one_of_the_scopes(
     client: httpx.AsyncClient, idp: JwksServer
 ) -> None:
-    assert (await client.get("/anyof/x", headers=bearer(token_for(idp, [GOLD])))).status_code == 200
+    response = await client.get("/anyof/x", headers=bearer(token_for(idp, [GOLD])))
+    assert response.status_code == 200
+    assert (response.json()["method"], response.json()["path"]) == ("GET", "/echo/x")
 
 
 async def test_any_of_refuses_a_token_with_none_of_the_scopes(
@@ -278,7 +280,9 @@ async def test_all_of_refuses_a_token_missing_one_scope(client: httpx.AsyncClien
 
 
 async def test_all_of_accepts_a_token_with_every_scope(client: httpx.AsyncClient, idp: JwksServer) -> None:
-    assert (await client.get("/allof/x", headers=bearer(token_for(idp, [SILVER, GOLD])))).status_code == 200
+    response = await client.get("/allof/x", headers=bearer(token_for(idp, [SILVER, GOLD])))
+    assert response.status_code == 200
+    assert (response.json()["method"], response.json()["path"]) == ("GET", "/echo/x")
 
 
 async def test_a_space_separated_scope_claim_is_understood(

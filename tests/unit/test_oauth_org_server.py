@@ -96,7 +96,10 @@ async def test_manage_scope_includes_read(admin: httpx.AsyncClient, anon: httpx.
 async def test_bearer_without_a_space_is_accepted(admin: httpx.AsyncClient, anon: httpx.AsyncClient) -> None:
     client_id, secret = await service_client(admin, "okta.users.read")
     token = (await client_token(anon, client_id, secret, "okta.users.read")).json()["access_token"]
-    assert (await anon.get("/api/v1/users", headers={"Authorization": f"Bearer{token}"})).status_code == 200
+    spaced = await anon.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"})
+    unspaced = await anon.get("/api/v1/users", headers={"Authorization": f"Bearer{token}"})
+    assert unspaced.status_code == 200, unspaced.text
+    assert unspaced.json() == spaced.json()  # the same token, read the same way
 
 
 @pytest.mark.parametrize(
