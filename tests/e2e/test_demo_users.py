@@ -54,7 +54,7 @@ def authorize(demo: dict[str, Any], login: str, scopes: list[str]) -> dict[str, 
         allow_redirects=False,
         timeout=10,
     )
-    assert response.status_code in (302, 303), response.text
+    assert response.status_code == 302, response.text
     location = response.headers["Location"]
     assert location.startswith(web["redirect_uri"])
     received = parse_qs(urlsplit(location).query)

@@ -11,7 +11,7 @@ import requests
 
 from ostiary.cpus import available_cpus
 from tests.e2e.servers import OrgServer, org_server
-from tests.e2e.test_jwt_verifier_client_credentials import service_client
+from tests.support.jwt_verifier import service_client
 
 
 def signing_children(pid: int) -> list[int]:

@@ -9,7 +9,7 @@ import unicodedata
 import httpx
 import pytest
 
-from tests.unit.test_users_api import create as create_user
+from tests.support.users import create as create_user
 
 PROFILE = {"firstName": "Ty", "lastName": "Ped", "login": "typed@example.com", "email": "typed@example.com"}
 
@@ -75,6 +75,8 @@ async def test_the_orgs_own_user_type_is_accepted(admin: httpx.AsyncClient) -> N
     body = {"profile": PROFILE, "type": created["type"]}
     response = await admin.post("/api/v1/users", json=body)
     assert response.status_code == 200, response.text
+    assert response.json()["type"] == created["type"]
+    assert response.json()["profile"]["login"] == PROFILE["login"]
 
 
 @pytest.mark.parametrize(

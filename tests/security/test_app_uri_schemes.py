@@ -8,8 +8,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.unit.test_apps_api import APPS, causes, count_apps, create_app, oidc_app
-from tests.unit.test_authorization_servers_api import assert_okta_error
+from tests.support.apps import APPS, causes, count_apps, create_app, oidc_app
+from tests.support.authorization_servers import assert_okta_error
 
 FIELDS = ["logo_uri", "client_uri", "policy_uri", "tos_uri", "initiate_login_uri"]
 BAD = [

@@ -83,6 +83,9 @@ async def test_the_invoked_endpoints_url_is_accepted(
             path, data=form(assertion(client_id, key, kid, aud=f"{ORG}{path}"), token="not-a-token")
         )
     assert response.status_code == 200, response.text
+    # the client was authenticated and the token read: an unknown token is inactive (RFC 7662
+    # §2.2), and revoking one is a success with an empty body (RFC 7009 §2.2)
+    assert response.json() == {"active": False} if path.endswith("introspect") else response.content == b""
 
 
 async def test_the_okta_sdks_private_key_assertion_still_gets_a_token(

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from tests.conftest import Server
+from tests.support.policies import USER_PASSWORD
 from tests.unit.authorize_helpers import code_for, exchange, user, web_app
 from tests.unit.oauth_helpers import basic
-from tests.unit.test_as_policies_api import USER_PASSWORD
 
 CARL = "carl.sagan@example.com"
 NEW_PASSWORD = "Winter2025y!Fresh"
@@ -34,8 +34,11 @@ class SignedIn:
     async def session_alive(self, sid: str) -> bool:
         async with self.server.client(Cookie=f"sid={sid}") as browser:
             response = await browser.get("/api/v1/sessions/me")
-        assert response.status_code in (200, 404), response.text
-        return response.status_code == 200
+        if response.status_code == 200:
+            return True
+        assert response.status_code == 404, response.text
+        assert response.json()["errorCode"] == "E0000007"
+        return False
 
     async def refresh_works(self) -> bool:
         data = {"grant_type": "refresh_token", "refresh_token": self.refresh_token}
@@ -43,8 +46,11 @@ class SignedIn:
             response = await app.post(
                 "/oauth2/default/v1/token", data=data, headers=basic(self.client_id, self.secret)
             )
-        assert response.status_code in (200, 400), response.text
-        return response.status_code == 200
+        if response.status_code == 200:
+            return True
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == "invalid_grant"
+        return False
 
     async def access_token_active(self) -> bool:
         data = {"token": self.access_token, "token_type_hint": "access_token"}

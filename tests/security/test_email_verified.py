@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from ostiary.store import migrate
 from tests.conftest import Server
+from tests.support.userinfo import CARL, bearer, tokens
+from tests.support.users import create
 from tests.unit.authorize_helpers import claims
-from tests.unit.test_userinfo_logout import CARL, bearer, tokens
-from tests.unit.test_users_api import create
 
 OTHER = "ceo@bigcorp.example"
 

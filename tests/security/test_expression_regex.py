@@ -20,8 +20,8 @@ from ostiary.domain.authz.expressions import (
     parse_expression,
     validate_group_filter,
 )
-from tests.unit.test_as_scopes_claims_api import claims_of, expression_claim, new_server
-from tests.unit.test_authorization_servers_api import AS, assert_okta_error
+from tests.support.authorization_servers import AS, assert_okta_error
+from tests.support.scopes_claims import claims_of, expression_claim, new_server
 
 REDOS = r"(?:\w\w?){0,200}!"
 SUBJECT = "a" * 40
@@ -101,3 +101,6 @@ async def test_the_reviews_claim_is_accepted_and_answers_promptly(admin: httpx.A
     claim = expression_claim(value=f'String.replace(user.email, "{REDOS}", "x")'.replace("\\", "\\\\"))
     response = await admin.post(f"{AS}/{server_id}/claims", json=claim)
     assert response.status_code == 201, response.text
+    saved = response.json()
+    assert (saved["valueType"], saved["value"]) == (claim["valueType"], claim["value"])
+    assert saved in await claims_of(admin, server_id)

@@ -45,7 +45,7 @@ def test_the_gateways_log_never_shows_a_bearer_token_or_a_query_secret(tmp_path:
             headers={"Authorization": f"Bearer {BEARER}"},
             timeout=10,
         )
-        assert response.status_code in (401, 502, 503), response.text
+        assert response.status_code == 401, response.text
     log = log_path.read_text()
     assert "Started scope=" in log  # uvicorn's trace lines were written...
     assert "gateway: 1 route(s)" in log  # ...and the gateway's own

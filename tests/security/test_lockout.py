@@ -10,28 +10,16 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from ostiary.domain.directory import passwords
 from ostiary.store.models import User
 from ostiary.timeutil import utcnow
-from tests.conftest import ORG_URL, Server, _server
-from tests.unit.test_authn_api import AUTHN, LOGIN, assert_authentication_failed, user_status
-from tests.unit.test_login_page import set_cookies, submit
-from tests.unit.test_users_api import PASSWORD, create
-
-WRONG = "Wr0ng-Password!"
-POLICY = passwords.DEFAULT_POLICY
-
-
-def client_from(server: Server, ip: str = "203.0.113.7", **headers: str) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=server.app, raise_app_exceptions=False, client=(ip, 40000))
-    return httpx.AsyncClient(transport=transport, base_url=ORG_URL, headers=headers)
-
-
-async def authn(server: Server, password: str, username: str = LOGIN, **kw: Any) -> httpx.Response:
-    async with client_from(server, **kw) as client:
-        return await client.post(AUTHN, json={"username": username, "password": password})
+from tests.conftest import Server, _server
+from tests.support.authn import LOGIN, assert_authentication_failed, user_status
+from tests.support.lockout import POLICY, WRONG, authn, failed_logins
+from tests.support.login_page import set_cookies, submit
+from tests.support.users import PASSWORD, create
 
 
 async def lock(server: Server) -> None:
@@ -43,12 +31,6 @@ def comparable(response: httpx.Response) -> tuple[int, dict[str, Any]]:
     body = dict(response.json())
     body.pop("errorId")
     return response.status_code, body
-
-
-async def failed_logins(server: Server) -> int:
-    async with server.rt.db.session() as session:
-        user = (await session.scalars(select(User).where(User.login_lower == LOGIN))).one()
-        return user.failed_logins
 
 
 async def lockout_began(server: Server, ago: timedelta) -> None:

@@ -17,9 +17,9 @@ import pytest
 
 from ostiary.domain.directory import passwords
 from tests.conftest import Server
-from tests.security.test_lockout import POLICY, WRONG, authn, failed_logins
-from tests.unit.test_authn_api import assert_authentication_failed, user_status
-from tests.unit.test_users_api import PASSWORD, create
+from tests.support.authn import assert_authentication_failed, user_status
+from tests.support.lockout import POLICY, WRONG, authn, failed_logins
+from tests.support.users import PASSWORD, create
 
 
 async def test_a_right_password_in_flight_when_the_account_locks_does_not_sign_in(

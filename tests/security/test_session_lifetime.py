@@ -13,8 +13,8 @@ from sqlalchemy import update
 from ostiary.settings import SettingsError, load_settings
 from ostiary.store.models.sessions import UserSession
 from tests.conftest import Server
-from tests.unit.test_sessions_api import ME, browser, sign_in
-from tests.unit.test_users_api import create
+from tests.support.sessions import ME, browser, sign_in
+from tests.support.users import create
 
 REFRESH = f"{ME}/lifecycle/refresh"
 

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from tests.conftest import Server
-from tests.unit.test_login_page import csrf_token, set_cookies, submit
-from tests.unit.test_users_api import create
+from tests.support.login_page import csrf_token, set_cookies, submit
+from tests.support.users import create
 
 ME = "/api/v1/sessions/me"
 

@@ -21,7 +21,7 @@ from ostiary.domain.authz import servers
 from ostiary.domain.authz.keys import KeyRings
 from ostiary.jose.verify import TokenInvalid
 from tests.conftest import Server
-from tests.unit.test_signing_keys import ISSUER, org_id, sign, verify
+from tests.support.signing_keys import ISSUER, org_id, sign, verify
 
 
 def _forged(token: str, kid: str) -> str:

@@ -13,9 +13,9 @@ import httpx
 import jwt
 
 from tests.conftest import ORG_URL, Server
+from tests.support.apps import create_app, oidc_app
+from tests.support.policies import USER_PASSWORD, create_group, create_user
 from tests.unit.oauth_helpers import basic
-from tests.unit.test_apps_api import create_app, oidc_app
-from tests.unit.test_as_policies_api import USER_PASSWORD, create_group, create_user
 
 REDIRECT = "https://app.example.com/callback"
 SPA_REDIRECT = "https://spa.example.com/callback"

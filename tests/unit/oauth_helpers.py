@@ -11,7 +11,7 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.unit.test_apps_api import create_app, key_app, rsa_jwk, rsa_private, service_app
+from tests.support.apps import create_app, key_app, rsa_jwk, rsa_private, service_app
 
 ORG = "http://localhost:8080"
 TOKEN_URL = f"{ORG}/oauth2/v1/token"

@@ -5,14 +5,12 @@ assignments, scope grants, and bad input that changes nothing."""
 from __future__ import annotations
 
 import copy
-import functools
 import re
 from typing import Any
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from jwt.algorithms import RSAAlgorithm
 from okta.models import (
     Application,
     ApplicationGroupAssignment,
@@ -24,118 +22,34 @@ from okta.models import (
 )
 
 from ostiary.domain.clients import apps as apps_domain
-from ostiary.domain.context import Actor
-from ostiary.http.runtime import Principal
 from ostiary.store.repositories import orgs
 from tests.conftest import ORG_URL, Server
-from tests.unit.test_groups_api import create_group
-from tests.unit.test_users_api import create as create_user
-
-APPS = "/api/v1/apps"
-
+from tests.support.apps import (
+    APPS,
+    _scoped_bearer,
+    causes,
+    count_apps,
+    create_app,
+    ec_jwk,
+    key_app,
+    oidc_app,
+    rsa_jwk,
+    rsa_private,
+    service_app,
+)
+from tests.support.groups import create_group
+from tests.support.users import create as create_user
 
 # --- keys ----------------------------------------------------------------------------------
 
 
-@functools.cache
-def _rsa_private(name: str, bits: int) -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
-
-
-def rsa_private(name: str, bits: int = 2048) -> rsa.RSAPrivateKey:
-    """The same key for the same name, however it is asked for (tests stay fast)."""
-    return _rsa_private(name, bits)
-
-
-@functools.cache
-def ec_private(name: str) -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def rsa_jwk(name: str = "k1", *, kid: str | None = None, bits: int = 2048, **extra: Any) -> dict[str, Any]:
-    jwk: dict[str, Any] = RSAAlgorithm.to_jwk(rsa_private(name, bits).public_key(), as_dict=True)
-    jwk.update(alg="RS256", use="sig")
-    if kid is not None:
-        jwk["kid"] = kid
-    jwk.update(extra)
-    return jwk
-
-
-def ec_jwk(name: str = "e1", *, kid: str | None = None) -> dict[str, Any]:
-    jwk: dict[str, Any] = ECAlgorithm.to_jwk(ec_private(name).public_key(), as_dict=True)
-    jwk.update(alg="ES256", use="sig")
-    if kid is not None:
-        jwk["kid"] = kid
-    return jwk
-
-
 # --- bodies --------------------------------------------------------------------------------
-
-
-def oidc_app(
-    app_type: str = "web",
-    *,
-    method: str | None = "client_secret_basic",
-    label: str = "My App",
-    grants: list[str] | None = None,
-    responses: list[str] | None = None,
-    redirects: list[str] | None = None,
-    credentials: dict[str, Any] | None = None,
-    **oauth: Any,
-) -> dict[str, Any]:
-    defaults = {
-        "web": (["authorization_code"], ["code"], ["https://app.example.com/callback"]),
-        "native": (["authorization_code"], ["code"], ["com.example.app:/callback"]),
-        "browser": (["authorization_code"], ["code"], ["https://spa.example.com/callback"]),
-        "service": (["client_credentials"], ["token"], []),
-    }[app_type]
-    settings: dict[str, Any] = {
-        "application_type": app_type,
-        "grant_types": grants if grants is not None else defaults[0],
-        "response_types": responses if responses is not None else defaults[1],
-        "redirect_uris": redirects if redirects is not None else defaults[2],
-        **oauth,
-    }
-    oauth_credentials = dict(credentials or {})
-    if method is not None:
-        oauth_credentials.setdefault("token_endpoint_auth_method", method)
-    body: dict[str, Any] = {
-        "name": "oidc_client",
-        "label": label,
-        "signOnMode": "OPENID_CONNECT",
-        "settings": {"oauthClient": settings},
-    }
-    if oauth_credentials:
-        body["credentials"] = {"oauthClient": oauth_credentials}
-    return body
-
-
-def service_app(**kwargs: Any) -> dict[str, Any]:
-    return oidc_app("service", **kwargs)
-
-
-def key_app(*keys: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    return oidc_app("service", method="private_key_jwt", jwks={"keys": list(keys)}, **kwargs)
-
-
-async def create_app(client: httpx.AsyncClient, body: dict[str, Any] | None = None, **params: str) -> Any:
-    response = await client.post(APPS, json=body or oidc_app(), params=params)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-async def count_apps(client: httpx.AsyncClient) -> int:
-    return len((await client.get(APPS, params={"limit": "200"})).json())
 
 
 def sdk_app(body: dict[str, Any]) -> OpenIdConnectApplication:
     parsed = Application.from_dict(body)
     assert isinstance(parsed, OpenIdConnectApplication)
     return parsed
-
-
-def causes(response: httpx.Response) -> list[str]:
-    return [c["errorSummary"] for c in response.json()["errorCauses"]]
 
 
 async def events(client: httpx.AsyncClient, event_type: str) -> list[dict[str, Any]]:
@@ -363,16 +277,6 @@ async def test_requests_without_credentials_are_e0000005(server: Server) -> None
         response = await anonymous.post(APPS, json=oidc_app())
     assert response.status_code == 403
     assert response.json()["errorCode"] == "E0000005"
-
-
-def _scoped_bearer(*scopes: str) -> Any:
-    async def authenticate(_session: Any, _org: Any, _org_url: str, token: str) -> Principal | None:
-        if token != "scoped-token":
-            return None
-        actor = Actor("0oaCallerApp000000001", "PublicClientApp", "caller", "caller")
-        return Principal(actor=actor, scopes=frozenset(scopes), kind="oauth")
-
-    return authenticate
 
 
 async def test_a_read_scope_cannot_create_apps(server: Server) -> None:

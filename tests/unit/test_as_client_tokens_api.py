@@ -13,16 +13,11 @@ from okta.models import OAuth2Client, OAuth2RefreshToken
 
 from ostiary.timeutil import parse_iso, utcnow
 from tests.conftest import Server
+from tests.support.apps import _scoped_bearer
+from tests.support.authorization_servers import AS
+from tests.support.policies import new_server
+from tests.support.refresh_tokens import ROTATE_NO_GRACE, Scenario, assert_invalid_grant, scenario, web_client
 from tests.unit.oauth_helpers import ORG
-from tests.unit.test_apps_api import _scoped_bearer
-from tests.unit.test_as_policies_api import AS, new_server
-from tests.unit.test_refresh_tokens import (
-    ROTATE_NO_GRACE,
-    Scenario,
-    assert_invalid_grant,
-    scenario,
-    web_client,
-)
 
 
 def tokens_url(client_id: str, server_id: str = "default") -> str:

@@ -9,11 +9,8 @@ import httpx
 import pytest
 from okta.models import OAuth2Claim, OAuth2Scope
 
-from tests.unit.test_authorization_servers_api import AS, ORG, assert_okta_error, create_server
-
-
-async def new_server(client: httpx.AsyncClient) -> str:
-    return str((await create_server(client))["id"])
+from tests.support.authorization_servers import AS, ORG, assert_okta_error, create_server
+from tests.support.scopes_claims import claims_of, expression_claim, new_server
 
 
 async def create_scope(client: httpx.AsyncClient, server_id: str, name: str, **extra: Any) -> dict[str, Any]:
@@ -24,14 +21,6 @@ async def create_scope(client: httpx.AsyncClient, server_id: str, name: str, **e
 
 async def scope_names(client: httpx.AsyncClient, server_id: str) -> set[str]:
     return {s["name"] for s in (await client.get(f"{AS}/{server_id}/scopes")).json()}
-
-
-async def claims_of(client: httpx.AsyncClient, server_id: str) -> list[dict[str, Any]]:
-    return list((await client.get(f"{AS}/{server_id}/claims")).json())
-
-
-def expression_claim(name: str = "tier", value: str = "user.email", **extra: Any) -> dict[str, Any]:
-    return {"name": name, "claimType": "RESOURCE", "valueType": "EXPRESSION", "value": value, **extra}
 
 
 # --- scopes --------------------------------------------------------------------------------------

@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 
 from tests.conftest import Server
-from tests.security.test_post_message_origin import CARL, POST_MESSAGE, posted, silent, spa_with_session
+from tests.support.authorize_flows import consent_setup, signed_in
+from tests.support.post_message import CARL, POST_MESSAGE, posted, silent, spa_with_session
 from tests.unit.authorize_helpers import REDIRECT, authorize, claims, session_token, user, web_app
-from tests.unit.test_authorize import consent_setup, signed_in
 
 
 async def test_implicit_tokens_are_posted_with_their_metadata(

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ostiary.domain.clients.redirect_uris import redirect_uri_registered
 from ostiary.domain.tokens import pkce
 from ostiary.domain.tokens.oidc_claims import claims_for_scopes
-from ostiary.http.oauth.authorize.request import redirect_uri_registered
 from ostiary.store.models import User
 
 # RFC 7636, Appendix B

@@ -4,6 +4,7 @@ rollback; the listener dispatches them and forgets everything when it (re)connec
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -35,16 +36,32 @@ async def pg(postgres_database: str | None) -> AsyncIterator[Database]:
 
 
 async def _listening(
-    db: Database, seen: list[tuple[str, tuple[str, ...]]], forgotten: list[int]
+    db: Database,
+    seen: list[tuple[str, tuple[str, ...]]],
+    forgotten: list[int],
+    tag: str,
+    application_name: str | None = None,
 ) -> CacheEventListener:
-    handlers = {
-        "client": lambda *key: seen.append(("client", key)),
-        "policy_set": lambda *key: seen.append(("policy_set", key)),
-    }
-    listener = CacheEventListener(db.url, handlers, lambda: forgotten.append(1))
+    """A started listener that records the events whose last key ends with ``tag``: the test
+    session's database is shared by the tests of this worker, and what they announce is not ours."""
+
+    def record(kind: str):  # type: ignore[no-untyped-def]
+        def handler(*key: str) -> None:
+            if key and key[-1].endswith(tag):
+                seen.append((kind, key))
+
+        return handler
+
+    handlers = {"client": record("client"), "policy_set": record("policy_set")}
+    url = db.url if application_name is None else f"{db.url}?application_name={application_name}"
+    listener = CacheEventListener(url, handlers, lambda: forgotten.append(1))
     listener.start()
     await asyncio.wait_for(listener.listening.wait(), 10)
     return listener
+
+
+def _tag() -> str:
+    return "-" + uuid.uuid4().hex[:12]
 
 
 async def _eventually(condition, seconds: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
@@ -59,21 +76,27 @@ async def _eventually(condition, seconds: float = 5.0) -> bool:  # type: ignore[
 async def test_a_commit_announces_and_a_rollback_does_not(pg: Database) -> None:
     seen: list[tuple[str, tuple[str, ...]]] = []
     forgotten: list[int] = []
-    listener = await _listening(pg, seen, forgotten)
+    tag = _tag()
+    listener = await _listening(pg, seen, forgotten, tag)
     try:
         assert forgotten == [1]  # on connecting: whatever was missed is dropped
         with pytest.raises(RuntimeError):
             async with pg.session() as session:
-                announce(session, "client", "0oa-rolled-back")
+                announce(session, "client", "0oa-rolled-back" + tag)
                 await session.execute(text("SELECT 1"))
                 raise RuntimeError("the write fails")
         async with pg.session() as session:
-            announce(session, "client", "0oa-committed")
-            announce(session, "client", "0oa-committed")  # said twice, sent once
-            announce(session, "policy_set", "00o1", "aus1")
-        assert await _eventually(lambda: len(seen) >= 2)
-        await asyncio.sleep(0.2)  # room for anything that should not come
-        assert seen == [("client", ("0oa-committed",)), ("policy_set", ("00o1", "aus1"))]
+            announce(session, "client", "0oa-committed" + tag)
+            announce(session, "client", "0oa-committed" + tag)  # said twice, sent once
+            announce(session, "policy_set", "00o1", "aus1" + tag)
+        async with pg.session() as session:  # delivered in commit order: after anything earlier
+            announce(session, "client", "0oa-sentinel" + tag)
+        assert await _eventually(lambda: ("client", ("0oa-sentinel" + tag,)) in seen)
+        assert seen == [
+            ("client", ("0oa-committed" + tag,)),
+            ("policy_set", ("00o1", "aus1" + tag)),
+            ("client", ("0oa-sentinel" + tag,)),
+        ]
     finally:
         await listener.stop()
 
@@ -81,12 +104,14 @@ async def test_a_commit_announces_and_a_rollback_does_not(pg: Database) -> None:
 @pytest.mark.postgres
 async def test_unknown_kinds_are_ignored(pg: Database) -> None:
     seen: list[tuple[str, tuple[str, ...]]] = []
-    listener = await _listening(pg, seen, [])
+    tag = _tag()
+    listener = await _listening(pg, seen, [], tag)
     try:
         async with pg.session() as session:
-            announce(session, "no-such-kind", "x")
-            announce(session, "client", "0oa-after")
-        assert await _eventually(lambda: seen == [("client", ("0oa-after",))])
+            announce(session, "no-such-kind", "x" + tag)
+            announce(session, "client", "0oa-after" + tag)
+        assert await _eventually(lambda: ("client", ("0oa-after" + tag,)) in seen)
+        assert seen == [("client", ("0oa-after" + tag,))]
     finally:
         await listener.stop()
 
@@ -95,20 +120,24 @@ async def test_unknown_kinds_are_ignored(pg: Database) -> None:
 async def test_the_listener_reconnects_and_forgets_everything(pg: Database) -> None:
     seen: list[tuple[str, tuple[str, ...]]] = []
     forgotten: list[int] = []
-    listener = await _listening(pg, seen, forgotten)
+    tag = _tag()
+    name = "ostiary-test" + tag  # only this listener's connection, no other listener of the database
+    listener = await _listening(pg, seen, forgotten, tag, application_name=name)
     try:
         async with pg.session() as session:  # end the listener's connection from the server side
-            await session.execute(
+            ended = await session.scalar(
                 text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE query LIKE 'LISTEN%' AND datname = current_database()"
-                )
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = :n"
+                ),
+                {"n": name},
             )
+        assert ended == 1
         assert await _eventually(lambda: len(forgotten) >= 2, seconds=10)
         await asyncio.wait_for(listener.listening.wait(), 10)
         async with pg.session() as session:
-            announce(session, "client", "0oa-after-reconnect")
-        assert await _eventually(lambda: ("client", ("0oa-after-reconnect",)) in seen)
+            announce(session, "client", "0oa-after-reconnect" + tag)
+        assert await _eventually(lambda: ("client", ("0oa-after-reconnect" + tag,)) in seen)
     finally:
         await listener.stop()
 

@@ -27,7 +27,7 @@ from ostiary.domain.clients.authentication import (
 from ostiary.domain.oauth_errors import OAuthError
 from ostiary.store.repositories import orgs
 from tests.conftest import ORG_URL, Server
-from tests.unit.test_apps_api import (
+from tests.support.apps import (
     APPS,
     create_app,
     ec_jwk,

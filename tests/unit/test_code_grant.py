@@ -13,6 +13,7 @@ from ostiary.jose.signer import left_hash
 from ostiary.store.models.codes import AuthorizationCode
 from ostiary.timeutil import utcnow
 from tests.conftest import ORG_URL, Server
+from tests.support.policies import create_policy, create_rule, new_server
 from tests.unit.authorize_helpers import (
     REDIRECT,
     SPA_REDIRECT,
@@ -31,7 +32,6 @@ from tests.unit.authorize_helpers import (
     web_app,
 )
 from tests.unit.oauth_helpers import basic
-from tests.unit.test_as_policies_api import create_policy, create_rule, new_server
 
 CARL = "carl.sagan@example.com"
 AS = "/api/v1/authorizationServers"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -57,6 +58,68 @@ def refusal(text: str, policy: AttributePolicy = ANYTHING) -> str:
 
 def eq(attr: str, value: object, ignore_case: bool = False) -> Comparison:
     return Comparison(attr, "eq", value, ignore_case=ignore_case)  # type: ignore[arg-type]
+
+
+_WRITTEN = re.compile(r'\b([A-Za-z][\w.]*) (eq|ne|gt|ge|lt|le|sw|co|pr)\b(?: ("[^"]*"|[\w.:-]+))?')
+
+
+def as_written(text: str) -> list[tuple[str, str, object]]:
+    """The comparisons of ``text`` in order: (attribute, operator, value as written)."""
+    found = []
+    for attr, op, raw in _WRITTEN.findall(text):
+        if op == "pr":
+            found.append((attr, op, None))
+        else:
+            found.append((attr, op, raw[1:-1] if raw.startswith('"') else raw))
+    return found
+
+
+def as_parsed(node: object) -> list[tuple[str, str, object]]:
+    """The comparisons of a parsed tree in order, values written back as text."""
+    if isinstance(node, Present):
+        return [(node.attr, "pr", None)]
+    if isinstance(node, Comparison):
+        value = node.value
+        if isinstance(value, datetime):
+            written: object = value
+        elif value is None:
+            written = "null"
+        else:
+            written = str(value).lower() if isinstance(value, bool) else str(value)
+        return [(node.attr, node.op, written)]
+    if isinstance(node, And | Or):
+        return as_parsed(node.left) + as_parsed(node.right)
+    assert isinstance(node, Not)
+    return as_parsed(node.expr)
+
+
+def assert_parsed_as_written(text: str, policy: AttributePolicy) -> None:
+    """Every comparison of ``text`` is in the tree, in order, with its operator and value
+    (timestamps become datetimes), joined by as many ``and``/``or``/``not`` as were written."""
+    tree = parse(text, policy)
+    parsed, written = as_parsed(tree), as_written(text)
+    assert [(a, op) for a, op, _ in parsed] == [(a, op) for a, op, _ in written]
+    for (_, _, got), (_, _, raw) in zip(parsed, written, strict=True):
+        if isinstance(got, datetime):
+            assert got == datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        elif raw is not None:
+            assert got == raw
+    connectives = {"and": And, "or": Or, "not": Not}
+    for word, kind in connectives.items():
+        assert _count(tree, kind) == len(re.findall(rf"(?<![\w\"]){word}(?![\w\"])", _unquoted(text)))
+
+
+def _count(node: object, kind: type) -> int:
+    own = int(isinstance(node, kind))
+    if isinstance(node, And | Or):
+        return own + _count(node.left, kind) + _count(node.right, kind)
+    if isinstance(node, Not):
+        return own + _count(node.expr, kind)
+    return own
+
+
+def _unquoted(text: str) -> str:
+    return re.sub(r'"[^"]*"', '""', text)
 
 
 # --- grammar --------------------------------------------------------------------------------
@@ -309,7 +372,7 @@ def test_attribute_names_are_case_sensitive() -> None:
     ],
 )
 def test_user_filter_accepts_okta_documented_expressions(text: str) -> None:
-    parse(text, USER_FILTER_POLICY)
+    assert_parsed_as_written(text, USER_FILTER_POLICY)
 
 
 @pytest.mark.parametrize(
@@ -357,7 +420,7 @@ def test_user_filter_refuses_other_attributes_and_operators(text: str, cause: st
     ],
 )
 def test_user_search_accepts_okta_documented_expressions(text: str) -> None:
-    parse(text, USER_SEARCH_POLICY)
+    assert_parsed_as_written(text, USER_SEARCH_POLICY)
 
 
 @pytest.mark.parametrize(
@@ -393,7 +456,7 @@ def test_user_search_refuses_ne_not_and_co_outside_names_and_emails(text: str, c
     ],
 )
 def test_group_filter_accepts_okta_documented_expressions(text: str) -> None:
-    parse(text, GROUP_FILTER_POLICY)
+    assert_parsed_as_written(text, GROUP_FILTER_POLICY)
 
 
 @pytest.mark.parametrize(
@@ -415,7 +478,7 @@ def test_group_filter_refuses_the_rest(text: str) -> None:
     ],
 )
 def test_group_search_accepts_okta_documented_expressions(text: str) -> None:
-    parse(text, GROUP_SEARCH_POLICY)
+    assert_parsed_as_written(text, GROUP_SEARCH_POLICY)
 
 
 @pytest.mark.parametrize(
@@ -439,7 +502,7 @@ def test_group_search_refuses_the_rest(text: str) -> None:
     ],
 )
 def test_log_filter_accepts_every_operator_and_not(text: str) -> None:
-    parse(text, LOG_FILTER_POLICY)
+    assert_parsed_as_written(text, LOG_FILTER_POLICY)
 
 
 @pytest.mark.parametrize("text", ['actor.detail.name eq "x"', 'profile.login eq "x"', 'published sw "2024"'])
@@ -519,7 +582,8 @@ def test_the_byte_limit_counts_utf8_bytes() -> None:
 
 
 def test_up_to_the_comparison_limit_is_accepted() -> None:
-    parse(" or ".join(["a pr"] * MAX_COMPARISONS))
+    tree = parse(" or ".join(["a pr"] * MAX_COMPARISONS))
+    assert as_parsed(tree) == [("a", "pr", None)] * MAX_COMPARISONS
 
 
 def test_more_comparisons_than_the_limit_are_refused() -> None:
@@ -529,7 +593,7 @@ def test_more_comparisons_than_the_limit_are_refused() -> None:
 
 
 def test_nesting_up_to_the_limit_is_accepted() -> None:
-    parse("(" * MAX_DEPTH + "a pr" + ")" * MAX_DEPTH)
+    assert parse("(" * MAX_DEPTH + "a pr" + ")" * MAX_DEPTH) == Present("a")
 
 
 def test_nesting_beyond_the_limit_is_refused() -> None:

@@ -6,11 +6,8 @@ import re
 
 import httpx
 
-from tests.unit.test_users_api import create as create_user
-
-
-async def create_group(client: httpx.AsyncClient, name: str = "silverSubscribers") -> httpx.Response:
-    return await client.post("/api/v1/groups", json={"profile": {"name": name, "description": name}})
+from tests.support.groups import create_group
+from tests.support.users import create as create_user
 
 
 async def test_create_group_answers_200_with_okta_shape(any_admin: httpx.AsyncClient) -> None:

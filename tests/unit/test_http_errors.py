@@ -63,8 +63,12 @@ async def test_wrong_token_is_e0000011(server: Server) -> None:
 
 async def test_ssws_without_a_space_is_accepted_as_okta_3_4_6_sends_it(server: Server) -> None:
     token = await server.create_token()
+    async with server.client(Authorization=f"SSWS {token}") as spaced:
+        expected = await spaced.get("/api/v1/users")
     async with server.client(Authorization=f"SSWS{token}") as client:
-        assert (await client.get("/api/v1/users")).status_code == 200
+        response = await client.get("/api/v1/users")
+    assert response.status_code == 200, response.text
+    assert response.json() == expected.json()
 
 
 async def test_bearer_without_an_oauth_verifier_is_refused(server: Server) -> None:

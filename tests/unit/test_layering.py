@@ -35,6 +35,7 @@ LIBRARY_MODULES = (
     "ostiary.log_redaction",
     "ostiary.window_counter",
     "ostiary.gc_tuning",
+    "ostiary.serving",  # serving HTTP: the uvicorn protocol (issue 15 item 8 moves it here)
 )
 """The library layer: small helpers every part may use, which import no part."""
 

@@ -7,8 +7,8 @@ import re
 import httpx
 
 from tests.conftest import Server
-from tests.unit.test_groups_api import create_group
-from tests.unit.test_users_api import create as create_user
+from tests.support.groups import create_group
+from tests.support.users import create as create_user
 
 
 async def test_writes_produce_events_with_actor_target_outcome(any_admin: httpx.AsyncClient) -> None:

@@ -8,8 +8,9 @@ import jwt
 
 from ostiary.domain.authz.policy_engine import POLICY_DENIED
 from tests.conftest import Server
+from tests.support.authorization_servers import AS
+from tests.support.policies import create_policy, create_rule, new_server
 from tests.unit.oauth_helpers import ORG, basic, service_client
-from tests.unit.test_as_policies_api import AS, create_policy, create_rule, new_server
 
 
 async def token(

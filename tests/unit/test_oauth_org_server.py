@@ -96,7 +96,10 @@ async def test_manage_scope_includes_read(admin: httpx.AsyncClient, anon: httpx.
 async def test_bearer_without_a_space_is_accepted(admin: httpx.AsyncClient, anon: httpx.AsyncClient) -> None:
     client_id, secret = await service_client(admin, "okta.users.read")
     token = (await client_token(anon, client_id, secret, "okta.users.read")).json()["access_token"]
-    assert (await anon.get("/api/v1/users", headers={"Authorization": f"Bearer{token}"})).status_code == 200
+    spaced = await anon.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"})
+    unspaced = await anon.get("/api/v1/users", headers={"Authorization": f"Bearer{token}"})
+    assert unspaced.status_code == 200, unspaced.text
+    assert unspaced.json() == spaced.json()  # the same token, read the same way
 
 
 @pytest.mark.parametrize(
@@ -145,7 +148,7 @@ async def test_missing_and_unsupported_grant_types(admin: httpx.AsyncClient, ano
 async def test_a_web_app_may_not_use_client_credentials(
     admin: httpx.AsyncClient, anon: httpx.AsyncClient
 ) -> None:
-    from tests.unit.test_apps_api import create_app, oidc_app
+    from tests.support.apps import create_app, oidc_app
 
     app = await create_app(admin, oidc_app("web"))
     creds = app["credentials"]["oauthClient"]

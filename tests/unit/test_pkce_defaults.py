@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import Server
+from tests.support.apps import create_app, oidc_app
 from tests.unit.authorize_helpers import (
     REDIRECT,
     authorize,
@@ -19,7 +20,6 @@ from tests.unit.authorize_helpers import (
     session_token,
     user,
 )
-from tests.unit.test_apps_api import create_app, oidc_app
 
 CARL = "carl.sagan@example.com"
 

@@ -25,8 +25,8 @@ from ostiary.domain.authz.policy_engine import (
 )
 from ostiary.domain.authz.policy_sets import PolicySetCache, ServerPolicySet
 from tests.conftest import Server
-from tests.unit.test_as_policies_api import create_group, create_service_app, create_user
-from tests.unit.test_authorization_servers_api import AS, create_server
+from tests.support.authorization_servers import AS, create_server
+from tests.support.policies import create_group, create_service_app, create_user
 
 SILVER = "http://myapp.com/scp/silver"
 GOLD = "http://myapp.com/scp/gold"

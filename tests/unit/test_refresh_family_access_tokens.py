@@ -8,9 +8,9 @@ from __future__ import annotations
 import httpx
 
 from tests.conftest import Server
+from tests.support.refresh_tokens import ROTATE_NO_GRACE, ROTATE_WITH_GRACE, Scenario, scenario
 from tests.unit.authorize_helpers import spa_app, spa_code_tokens
 from tests.unit.authorize_helpers import user as create_account
-from tests.unit.test_refresh_tokens import ROTATE_NO_GRACE, ROTATE_WITH_GRACE, Scenario, scenario
 
 
 async def _active(s: Scenario, access_token: str) -> bool:

@@ -5,63 +5,20 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 from okta.models import Session as SdkSession
 
-from ostiary.domain.context import Actor
-from ostiary.http.runtime import Principal
 from tests.conftest import Server
-from tests.unit.test_authn_api import LOGIN, authn
-from tests.unit.test_users_api import PASSWORD, create
+from tests.support.authn import LOGIN, authn
+from tests.support.sessions import ME, TRUSTED, browser, scoped_bearer, sign_in, trust
+from tests.support.users import PASSWORD, create
 
-TRUSTED = "http://localhost:3090"
 UNTRUSTED = "http://evil.example"
-ME = "/api/v1/sessions/me"
-
-
-def scoped_bearer(*scopes: str) -> Any:
-    """A Bearer authenticator that accepts ``scoped-token`` with exactly ``scopes``."""
-
-    async def authenticate(_session: Any, _org: Any, _org_url: str, token: str) -> Principal | None:
-        if token != "scoped-token":
-            return None
-        return Principal(
-            Actor("0oaCaller", "PublicClientApp", "caller", "caller"), frozenset(scopes), "oauth"
-        )
-
-    return authenticate
 
 
 def access_control_headers(response: httpx.Response) -> dict[str, str]:
     return {k: v for k, v in response.headers.items() if k.lower().startswith("access-control-")}
-
-
-async def sign_in(server: Server, username: str = LOGIN) -> tuple[dict[str, str], str]:
-    """A session made the API way (authn, then POST /sessions): its JSON and its cookie secret."""
-    token = (await authn(server, username)).json()["sessionToken"]
-    async with server.client() as anonymous:
-        response = await anonymous.post("/api/v1/sessions", json={"sessionToken": token})
-    assert response.status_code == 200, response.text
-    return response.json(), response.cookies["sid"]
-
-
-def browser(server: Server, sid: str | None = None, origin: str | None = None) -> httpx.AsyncClient:
-    headers = {}
-    if sid:
-        headers["Cookie"] = f"sid={sid}"
-    if origin:
-        headers["Origin"] = origin
-    return server.client(**headers)
-
-
-async def trust(admin: httpx.AsyncClient, origin: str = TRUSTED, *scopes: str) -> dict[str, str]:
-    body = {"name": origin, "origin": origin, "scopes": [{"type": s} for s in scopes or ("CORS", "REDIRECT")]}
-    response = await admin.post("/api/v1/trustedOrigins", json=body)
-    assert response.status_code == 200, response.text
-    created: dict[str, str] = response.json()
-    return created
 
 
 # --- creating a session ------------------------------------------------------------------------

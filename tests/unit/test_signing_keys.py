@@ -8,18 +8,12 @@ from sqlalchemy import select
 
 from ostiary.domain.authz import servers
 from ostiary.domain.authz.keys import KeyRings
-from ostiary.domain.tokens.access_tokens import access_token_claims
 from ostiary.domain.tokens.verification import verify_access_token
 from ostiary.jose.key_encryption import KeyDecryptionError, KeyEncryptor
 from ostiary.jose.verify import TokenInvalid
 from ostiary.store.models import AuthorizationServer, SigningKeyRow
 from tests.conftest import Server
-
-ISSUER = "http://localhost:8080/oauth2/default"
-
-
-async def org_id(server: Server) -> str:
-    return (await server.rt.org_for_host("localhost:8080")).id
+from tests.support.signing_keys import ISSUER, org_id, sign, verify
 
 
 async def statuses(server: Server, oid: str) -> list[str]:
@@ -50,27 +44,6 @@ async def test_private_keys_are_encrypted_at_rest(server: Server) -> None:
     assert "PRIVATE KEY" not in row.private_key
     with pytest.raises(KeyDecryptionError):
         KeyEncryptor(b"\x01" * 32).decrypt(row.private_key, associated_data=b'["x","y"]')
-
-
-async def sign(server: Server, oid: str, rings: KeyRings) -> str:
-    ring = await rings.ring(oid, servers.DEFAULT_SERVER_ID)
-    claims = access_token_claims(
-        issuer=ISSUER, audience="api://default", client_id="0oaclient", scopes=["s"], lifetime_seconds=300
-    )
-    return await server.rt.signer.sign(claims, ring.active)
-
-
-async def verify(server: Server, oid: str, token: str) -> dict[str, object]:
-    async with server.rt.db.session() as session:
-        return await verify_access_token(
-            server.rt.rings,
-            session,
-            org_id=oid,
-            server_id=servers.DEFAULT_SERVER_ID,
-            issuer=ISSUER,
-            audience="api://default",
-            token=token,
-        )
 
 
 async def test_tokens_signed_before_rotation_still_verify_and_jwks_shows_both(any_server: Server) -> None:

@@ -11,7 +11,7 @@ import pytest
 from okta.models import TrustedOrigin as SdkTrustedOrigin
 
 from tests.conftest import Server
-from tests.unit.test_sessions_api import scoped_bearer
+from tests.support.sessions import scoped_bearer
 
 ORIGINS = "/api/v1/trustedOrigins"
 

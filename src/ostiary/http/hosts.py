@@ -10,7 +10,9 @@ Only these hosts are served (the port is not compared: behind a proxy, or with
 * a custom domain of an org (``ostiary org domain add``; :func:`custom_domain_of`) → that org.
 
 Anything else names no org and is answered 404, so a client cannot make up new orgs, rate-limit
-buckets or cache entries by varying the header.
+buckets or cache entries by varying the header. The org itself is looked up, and cached by the
+:class:`HostMatch` that named it, by ``Runtime.resolve_org`` (``http/runtime.py``), which
+``EdgeMiddleware`` calls once per request.
 """
 
 from __future__ import annotations

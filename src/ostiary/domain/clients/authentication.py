@@ -20,8 +20,9 @@ an ``exp`` at most an hour ahead, and a ``jti`` that has not been used before: u
 Clients come from a ``ClientDirectory``; both are ports of ``domain.tokens.storage``.
 
 Secret digests are compared in constant time, and an unknown client costs the same
-hashing as a known one. The caller merges parameters sent in the query string into
-``form`` (wire notes §9: Okta accepts token parameters there), body values first.
+hashing as a known one (:func:`~ostiary.domain.clients.client_secrets.secret_matches`).
+The caller merges parameters sent in the query string into ``form`` (wire notes §9: Okta
+accepts token parameters there), body values first.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus, urlsplit
 
-from ostiary.domain.clients.client_cache import Client, ClientKey, SecretRecord
-from ostiary.domain.clients.client_secrets import digest
+from ostiary.domain.clients.client_cache import Client, ClientKey
+from ostiary.domain.clients.client_secrets import secret_matches
 from ostiary.domain.oauth_errors import OAuthError, invalid_client, invalid_request
 from ostiary.jose.jwk import KeySet, VerificationKey
 from ostiary.jose.jws import ParsedToken, check_signature, parse_token
@@ -57,9 +58,7 @@ NONE = "none"
 
 MAX_ASSERTION_LIFETIME = 3600
 LEEWAY_SECONDS = 60
-MAX_SECRET_LENGTH = 1024
 _HMAC_HASHES = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
-_DUMMY_DIGEST = digest("an unknown client has no secret; hash anyway so timing does not tell")
 
 NO_CREDENTIALS = "No client credentials found."
 INVALID_CLIENT_ID = "Invalid value for 'client_id' parameter."
@@ -237,27 +236,15 @@ async def _secret_client(
     basic_realm: str | None,
 ) -> Client:
     client = await clients.active_client(org_id, client_id)
-    wanted = [digest(secret) for secret in candidates if len(secret) <= MAX_SECRET_LENGTH]
     if client is None:
-        _matches(wanted, ())
+        secret_matches(candidates, ())
         raise _invalid_client(INVALID_CLIENT_ID, basic_realm)
     if client.token_endpoint_auth_method != method:
-        _matches(wanted, ())
+        secret_matches(candidates, ())
         raise _invalid_client(WRONG_METHOD, basic_realm)
-    if not _matches(wanted, client.secrets):
+    if not secret_matches(candidates, (record.digest for record in client.secrets)):
         raise _invalid_client(INVALID_SECRET, basic_realm)
     return client
-
-
-def _matches(wanted: Sequence[str], secrets: Sequence[SecretRecord]) -> bool:
-    """Compare every candidate with every registered digest, without an early exit; with no
-    candidate or no registered secret, a dummy comparison keeps the work the same."""
-    registered = [s.digest for s in secrets]
-    found = False
-    for candidate in wanted or [_DUMMY_DIGEST]:
-        for stored in registered or [_DUMMY_DIGEST]:
-            found |= hmac.compare_digest(candidate, stored)
-    return found and bool(wanted) and bool(registered)
 
 
 # --- client assertions (client_secret_jwt, private_key_jwt) ------------------------------------

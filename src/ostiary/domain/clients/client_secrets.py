@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -48,6 +48,27 @@ _MEDIATED = "OAuth2ClientSecretMediated"
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+MAX_PRESENTED_LENGTH = 1024
+"""A presented secret longer than this is not hashed (no stored secret is that long)."""
+_DUMMY_DIGEST = digest("an unknown client has no secret; hash anyway so timing does not tell")
+
+
+def secret_matches(presented: Iterable[str], registered: Iterable[str]) -> bool:
+    """Whether one of the ``presented`` secrets has one of the ``registered`` SHA-256 digests.
+
+    Every candidate is compared with every digest in constant time, without an early exit;
+    with no candidate or no registered secret (an unknown client, the wrong method), a dummy
+    comparison keeps the work the same, so timing does not tell which case it was.
+    """
+    wanted = [digest(secret) for secret in presented if len(secret) <= MAX_PRESENTED_LENGTH]
+    stored = list(registered)
+    found = False
+    for candidate in wanted or [_DUMMY_DIGEST]:
+        for known in stored or [_DUMMY_DIGEST]:
+            found |= hmac.compare_digest(candidate, known)
+    return found and bool(wanted) and bool(stored)
 
 
 def generate_secret() -> str:

@@ -1,15 +1,19 @@
-"""Redirect URIs an app may register (``redirect_uris``, ``post_logout_redirect_uris``).
+"""Redirect URIs: which ones an app may register, and whether a requested one is registered.
 
-Absolute, without a fragment, ``https`` (``http`` only on loopback hosts), custom schemes
-only for native apps and never a dangerous one, and a wildcard only as the leftmost label
-of a host with a domain when the app enables ``wildcard_redirect``. (Matching a requested
-``redirect_uri`` against the registered ones is the authorize endpoint's business.)
+Registering (``redirect_uris``, ``post_logout_redirect_uris``): absolute, without a fragment,
+``https`` (``http`` only on loopback hosts), custom schemes only for native apps and never a
+dangerous one, and a wildcard only as the leftmost label of a host with a domain when the app
+enables ``wildcard_redirect``.
+
+Matching (the authorize endpoint's ``redirect_uri``): :func:`redirect_uri_registered`,
+an exact string comparison.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 MAX_URI_LENGTH = 1024
@@ -63,3 +67,32 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def redirect_uri_registered(uri: str, registered: Iterable[str], *, wildcard: bool = False) -> bool:
+    """Exact string comparison (RFC 6749 §3.1.2.3, OAuth 2.0 Security BCP §4.1.3); with
+    ``wildcard``, a registered ``https://*.example.com/cb`` also matches one extra leftmost label."""
+    registered = tuple(registered)
+    if uri in registered:
+        return True
+    return wildcard and any(_matches_wildcard(uri, pattern) for pattern in registered if "*" in pattern)
+
+
+def _matches_wildcard(uri: str, pattern: str) -> bool:
+    try:
+        given, wanted = urlsplit(uri), urlsplit(pattern.replace("*", "wildcard-label", 1))
+        given_port, wanted_port = given.port, wanted.port
+    except ValueError:
+        return False
+    if given.fragment or given.username or given.password:
+        return False
+    if (given.scheme, given_port, given.path, given.query) != (
+        wanted.scheme,
+        wanted_port,
+        wanted.path,
+        wanted.query,
+    ):
+        return False
+    host, suffix = given.hostname or "", (wanted.hostname or "").removeprefix("wildcard-label")
+    label = host[: -len(suffix)] if suffix and host.endswith(suffix) else ""
+    return bool(label) and "." not in label and label.replace("-", "").isalnum()

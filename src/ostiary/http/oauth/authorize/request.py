@@ -3,18 +3,17 @@
 Parameters come from the query (GET) or the form (POST, Okta's ``authorizeWithPost``). The
 server must exist and be active, ``client_id`` must name an active app, and ``redirect_uri``
 must be one of the app's registered URIs, compared exactly (a ``*.`` subdomain pattern only
-when the app has ``wildcard_redirect: SUBDOMAIN``). Failures here raise :class:`ErrorPage`:
-nothing is redirected until the redirect URI is known to be the client's.
+when the app has ``wildcard_redirect: SUBDOMAIN``; see
+:func:`~ostiary.domain.clients.redirect_uris.redirect_uri_registered`). Failures here raise
+:class:`ErrorPage`: nothing is redirected until the redirect URI is known to be the client's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from urllib.parse import urlsplit
-
 from starlette.requests import Request
 
 from ostiary.domain.clients.client_cache import get_active_client
+from ostiary.domain.clients.redirect_uris import redirect_uri_registered
 from ostiary.http.errors import OAuthHTTPError
 from ostiary.http.oauth.authorize.errors import AuthorizeError, ErrorPage
 from ostiary.http.oauth.authorize.state import Authorization
@@ -61,35 +60,6 @@ async def parse_request(request: Request) -> Authorization:
         redirect_uri=redirect_uri,
         state=params.get("state") or None,
     )
-
-
-def redirect_uri_registered(uri: str, registered: Iterable[str], *, wildcard: bool = False) -> bool:
-    """Exact string comparison (RFC 6749 §3.1.2.3, OAuth 2.0 Security BCP §4.1.3); with
-    ``wildcard``, a registered ``https://*.example.com/cb`` also matches one extra leftmost label."""
-    registered = tuple(registered)
-    if uri in registered:
-        return True
-    return wildcard and any(_matches_wildcard(uri, pattern) for pattern in registered if "*" in pattern)
-
-
-def _matches_wildcard(uri: str, pattern: str) -> bool:
-    try:
-        given, wanted = urlsplit(uri), urlsplit(pattern.replace("*", "wildcard-label", 1))
-        given_port, wanted_port = given.port, wanted.port
-    except ValueError:
-        return False
-    if given.fragment or given.username or given.password:
-        return False
-    if (given.scheme, given_port, given.path, given.query) != (
-        wanted.scheme,
-        wanted_port,
-        wanted.path,
-        wanted.query,
-    ):
-        return False
-    host, suffix = given.hostname or "", (wanted.hostname or "").removeprefix("wildcard-label")
-    label = host[: -len(suffix)] if suffix and host.endswith(suffix) else ""
-    return bool(label) and "." not in label and label.replace("-", "").isalnum()
 
 
 def check_state(authz: Authorization) -> None:

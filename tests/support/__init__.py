@@ -1,0 +1,1 @@
+"""Helpers that test modules of several folders share (no tests here)."""
