@@ -59,13 +59,13 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e.servers import OSTIARY, free_port, wait_until_up
 
 from ostiary.app import build_runtime, prepare
-from ostiary.domain.authz.keys import ACTIVE, NEXT, ROTATION_PERIOD
-from ostiary.domain.authz.servers import ORG_SERVER_ID
-from ostiary.domain.clients import apps, grants
+from ostiary.domain.authz.key_rotation import ACTIVE, NEXT, ROTATION_PERIOD
+from ostiary.domain.authz.server_lookup import ORG_SERVER_ID
+from ostiary.domain.clients import apps, scope_grants
 from ostiary.domain.context import Actor, Tx
 from ostiary.domain.directory import orgs as org_domain
 from ostiary.jose.key_encryption import associated_data
-from ostiary.jose.keys import SigningKey, generate_signing_key
+from ostiary.jose.signing_keys import SigningKey, generate_signing_key
 from ostiary.settings import Settings, sqlite_url
 from ostiary.store.models import AuthorizationServer, SigningKeyRow
 from ostiary.timeutil import utcnow
@@ -131,7 +131,7 @@ async def create_orgs(settings: Settings, count: int, port: int) -> list[Target]
                     tx = Tx(session=session, org=org, actor=Actor.system())
                     org_url = f"http://{org.subdomain}.localhost:{port}"
                     view = await apps.create_app(tx, SERVICE_APP)
-                    await grants.grant_scope(
+                    await scope_grants.grant_scope(
                         tx, view.app.id, {"issuer": org_url, "scopeId": "okta.users.read"}, org_url=org_url
                     )
                     session.add_all(_key_rows(org.id, pool, i, rt.rings.encryptor))

@@ -45,9 +45,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from ostiary.jose import signer as signer_module
-from ostiary.jose.keys import SigningAlg, SigningKey, generate_signing_key
 from ostiary.jose.sign_processes import ProcessSigner
 from ostiary.jose.signer import JwtSigner, encode_jwt
+from ostiary.jose.signing_keys import SigningAlg, SigningKey, generate_signing_key
 
 SECONDS = 1.5
 CONCURRENT_TASKS = 64

@@ -106,7 +106,7 @@ RSA_POOL_SIZE = 12
 @pytest.fixture(scope="session")
 def rsa_signing_keys() -> list[Any]:
     """RSA-2048 signing keys made once per session (one costs ~0.1-0.3 s on a small VM)."""
-    from ostiary.jose.keys import generate_signing_key
+    from ostiary.jose.signing_keys import generate_signing_key
 
     return [generate_signing_key("RS256") for _ in range(RSA_POOL_SIZE)]
 
@@ -116,7 +116,7 @@ def pooled_rsa_keys(monkeypatch: pytest.MonkeyPatch, rsa_signing_keys: list[Any]
     """Servers of in-process apps take their RS256 keys from the session's pool, each key at
     most once per test (so kids stay unique within a database); beyond the pool, or for
     ES256, keys are made as usual. ``test_jose_keys`` covers generation itself."""
-    from ostiary.domain.authz import keys as keys_domain
+    from ostiary.domain.authz import key_rotation as keys_domain
 
     generate = keys_domain.generate_signing_key
     unused = list(rsa_signing_keys)
@@ -236,7 +236,7 @@ def pytest_configure(config: pytest.Config) -> None:
     import sys
     import tempfile
 
-    from tests.tls import make_tls_files
+    from tests.support.tls import make_tls_files
 
     directory = Path(tempfile.mkdtemp(prefix="ostiary-tls-"))
     ca, cert, key = make_tls_files(directory)

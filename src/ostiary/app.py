@@ -13,12 +13,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ostiary.domain.authz.keys import KeyRings
+from ostiary.domain.authz.key_rotation import KeyRings
 from ostiary.domain.authz.policy_sets import CachedPolicySets
-from ostiary.domain.authz.servers import ServerCache
+from ostiary.domain.authz.server_lookup import ServerCache
 from ostiary.domain.caches import caches_of
 from ostiary.domain.clients.client_cache import CachedClients
-from ostiary.domain.clients.grants import CachedScopeGrants
+from ostiary.domain.clients.scope_grants import CachedScopeGrants
 from ostiary.domain.directory import orgs as org_domain
 from ostiary.domain.tokens.storage import TokenStorage
 from ostiary.domain.tokens.user_context import SessionTokenUsers
@@ -36,12 +36,12 @@ from ostiary.http.management import assigned_apps as assigned_apps_api
 from ostiary.http.management import trusted_origins as trusted_origins_api
 from ostiary.http.management import user_schema as user_schema_api
 from ostiary.http.management.api_services import routes as api_service_routes
+from ostiary.http.management.bearer_auth import bearer_authenticator
 from ostiary.http.management.integration_catalog import routes as integration_catalog_routes
 from ostiary.http.management.roles import routes as admin_role_routes
 from ostiary.http.management.token_preview import routes as token_preview_routes
 from ostiary.http.middleware import EdgeMiddleware, hsts_mode
 from ostiary.http.oauth import routes as oauth_routes
-from ostiary.http.oauth.bearer import bearer_authenticator
 from ostiary.http.oauth.token import token as token_endpoint
 from ostiary.http.ratelimit import MemoryCounter, RateLimiter, RedisCounter, parse_limits
 from ostiary.http.readiness import Readiness, ready

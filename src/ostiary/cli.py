@@ -103,8 +103,8 @@ def serve(
     from ostiary.cpus import available_cpus
     from ostiary.gc_tuning import SERVING_ENV
     from ostiary.log_redaction import uvicorn_log_config
+    from ostiary.serving.uvicorn_protocol import CoalescingHttpToolsProtocol
     from ostiary.settings import SIGNING_PROCESSES_ENV
-    from ostiary.uvicorn_protocol import CoalescingHttpToolsProtocol
 
     if database_url:
         os.environ["OSTIARY_DATABASE_URL"] = database_url
@@ -143,7 +143,7 @@ def _serve_memory(
     """``serve --memory``: one process, one event loop (see ``ostiary.memory_server``)."""
     from ostiary import memory_server
     from ostiary.log_redaction import uvicorn_log_config
-    from ostiary.uvicorn_protocol import CoalescingHttpToolsProtocol
+    from ostiary.serving.uvicorn_protocol import CoalescingHttpToolsProtocol
 
     scheme = "https" if tls[0] else "http"
     settings = memory_server.memory_settings(_settings(None), port, scheme=scheme)
@@ -576,7 +576,7 @@ def preview(
 
 async def _preview(database_url: str | None, org_subdomain: str | None, server_id: str, wanted: Any) -> Any:
     from ostiary.app import build_runtime, prepare
-    from ostiary.domain.authz import authorization_servers
+    from ostiary.domain.authz import server_admin
     from ostiary.domain.context import Tx
     from ostiary.domain.errors import NotFound
     from ostiary.domain.orgs import org_record
@@ -591,11 +591,11 @@ async def _preview(database_url: str | None, org_subdomain: str | None, server_i
             if org_subdomain and org is None:
                 raise NotFound(f"No org {org_subdomain}")
             org = org_record(org or await orgs.ensure_default(session))
-            await authorization_servers.get_server(Tx(session=session, org=org), server_id)
+            await server_admin.get_server(Tx(session=session, org=org), server_id)
         ring = await rt.rings.ring(org.id, server_id)
         async with rt.db.session() as session:
             tx = Tx(session=session, org=org)
-            server = await authorization_servers.get_server(tx, server_id)
+            server = await server_admin.get_server(tx, server_id)
             storage = rt.token_storage(session)
             result = await preview_tokens(tx, server, ring, wanted, org_url=rt.org_url(org), storage=storage)
             return result.as_json()

@@ -61,7 +61,7 @@ def _warm_org_server_keys(rt: Any, org_id: str) -> asyncio.Task[Any]:
     """Generate the org server's signing keys (two RSA keys) while the port opens and the
     client sets up its app, instead of inside the first token request; that request waits
     for this same load if it comes first. A failure is left to the first request to meet again."""
-    from ostiary.domain.authz.servers import ORG_SERVER_ID
+    from ostiary.domain.authz.server_lookup import ORG_SERVER_ID
 
     task = asyncio.create_task(rt.rings.ring(org_id, ORG_SERVER_ID))
     task.add_done_callback(lambda done: done.cancelled() or done.exception())

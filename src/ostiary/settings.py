@@ -28,7 +28,7 @@ class Settings:
     ``ostiary.jose.sign_processes``). ``ostiary serve`` picks one per CPU unless told."""
     read_timeout: int = 10
     """Seconds a client may take to send a request's headers, and to resume a stalled body
-    (``OSTIARY_READ_TIMEOUT``; read by the HTTP protocol, see ``ostiary.uvicorn_protocol``)."""
+    (``OSTIARY_READ_TIMEOUT``; read by the HTTP protocol, see ``ostiary.serving.uvicorn_protocol``)."""
     extra: dict[str, str] = field(default_factory=dict)
     db_connect_timeout: float = 3.0
     db_statement_timeout: float = 5.0

@@ -78,8 +78,8 @@ class PlainServer:
 
 
 async def _create_org(data_dir: Path, name: str) -> str:
-    from ostiary.domain.authz import servers
-    from ostiary.domain.authz.authorization_servers import seed_default_server
+    from ostiary.domain.authz import server_lookup
+    from ostiary.domain.authz.server_admin import seed_default_server
     from ostiary.domain.context import Actor, Tx
     from ostiary.domain.directory import api_tokens
     from ostiary.settings import sqlite_url
@@ -90,7 +90,7 @@ async def _create_org(data_dir: Path, name: str) -> str:
 
     async def work(session: Any) -> str:
         org = await orgs.create_org(session, name, name)
-        await servers.ensure_builtin(session, org.id)
+        await server_lookup.ensure_builtin(session, org.id)
         await seed_default_server(session, org.id)
         tx = Tx(session=session, org=org, actor=Actor("test", "SystemPrincipal", "test", "test"))
         return (await api_tokens.create_token(tx, f"{name}-admin"))[1]

@@ -19,7 +19,7 @@ import requests
 from tests.conftest import Server, _server
 from tests.e2e.servers import OrgServer, client_credentials_server, org_server
 from tests.support.apps import service_app
-from tests.unit.oauth_helpers import basic
+from tests.support.oauth import basic
 
 pytestmark = pytest.mark.postgres
 

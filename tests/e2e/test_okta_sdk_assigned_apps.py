@@ -11,7 +11,7 @@ from okta.client import Client as OktaClient
 from okta.errors.okta_api_error import OktaAPIError
 
 from tests.e2e.servers import OrgServer
-from tests.unit.test_apps_api import oidc_app
+from tests.support.apps import oidc_app
 
 
 @pytest.fixture(scope="module")

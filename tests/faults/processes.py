@@ -231,7 +231,7 @@ async def uvicorn_in_this_loop(app: Any) -> AsyncIterator[int]:
     free loopback port (yielded) until the block ends."""
     import uvicorn
 
-    from ostiary.uvicorn_protocol import CoalescingHttpToolsProtocol
+    from ostiary.serving.uvicorn_protocol import CoalescingHttpToolsProtocol
 
     port = free_port()
     config = uvicorn.Config(

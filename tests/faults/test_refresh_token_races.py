@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from ostiary.store.models import RevokedToken
 from tests.conftest import Server, _server
-from tests.unit.test_refresh_tokens import ROTATE_NO_GRACE, Scenario, scenario
+from tests.support.refresh_tokens import ROTATE_NO_GRACE, Scenario, scenario
 
 pytestmark = pytest.mark.faults
 

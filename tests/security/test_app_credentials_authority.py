@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import Server
 from tests.support.apps import APPS
 from tests.support.authorization_servers import assert_okta_error, bearer_client
-from tests.unit.oauth_helpers import ORG, client_token, service_client
+from tests.support.oauth import ORG, client_token, service_client
 
 TARGET_SCOPES = ("okta.users.manage", "okta.apiTokens.manage")
 JWK = {

@@ -20,7 +20,7 @@ from sqlalchemy import text
 import ostiary
 from ostiary.bounded_cache import BoundedTTLCache
 from ostiary.domain.authz.policy_sets import ServerPolicySet
-from ostiary.http.oauth.servers import ServerContext
+from ostiary.http.oauth.server_context import ServerContext
 from tests.conftest import Server
 
 _SKIP = ("ostiary.store.migrations.",)  # alembic's env runs only under alembic

@@ -6,7 +6,7 @@ looked up nor cached."""
 
 from __future__ import annotations
 
-from ostiary.domain.authz.servers import ServerCache
+from ostiary.domain.authz.server_lookup import ServerCache
 from tests.conftest import Server
 
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import Server
-from tests.unit.oauth_helpers import ORG, TOKEN_URL, assertion, key_client
+from tests.support.oauth import ORG, TOKEN_URL, assertion, key_client
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 BAD_AUDIENCE = "The audience claim for client_assertion must be the endpoint invoked for the request."

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import Server
-from tests.unit.oauth_helpers import ORG, assertion, client_token, key_client, service_client
+from tests.support.oauth import ORG, assertion, client_token, key_client, service_client
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 REPLAYED = "The client_assertion token has already been used."

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from tests.conftest import Server
+from tests.support.authorize import code_for, exchange, user, web_app
+from tests.support.oauth import basic
 from tests.support.policies import USER_PASSWORD
-from tests.unit.authorize_helpers import code_for, exchange, user, web_app
-from tests.unit.oauth_helpers import basic
 
 CARL = "carl.sagan@example.com"
 NEW_PASSWORD = "Winter2025y!Fresh"

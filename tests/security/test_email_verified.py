@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from ostiary.store import migrate
 from tests.conftest import Server
+from tests.support.authorize import claims
 from tests.support.userinfo import CARL, bearer, tokens
 from tests.support.users import create
-from tests.unit.authorize_helpers import claims
 
 OTHER = "ceo@bigcorp.example"
 

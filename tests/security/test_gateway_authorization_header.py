@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from ostiary.jose.verify import JwksCache
 from ostiary.resource import BearerError, ProtectedAPIMiddleware, bearer_error_handler, current_claims
-from tests.security.gateway_helpers import (
+from tests.support.gateway import (
     RecordingUpstream,
     bearer,
     issuer_and_upstream,
@@ -29,8 +29,8 @@ from tests.security.gateway_helpers import (
     send_raw,
     token_for,
 )
-from tests.unit.gateway_loopback import JwksServer, LoopbackServer
-from tests.unit.jwt_factory import AUDIENCE, GOLD, SILVER, access_claims, raw_token
+from tests.support.gateway_loopback import JwksServer, LoopbackServer
+from tests.support.jwt_factory import AUDIENCE, GOLD, SILVER, access_claims, raw_token
 
 Setup = tuple[JwksServer, LoopbackServer, RecordingUpstream]
 

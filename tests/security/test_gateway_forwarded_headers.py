@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.security.gateway_helpers import (
+from tests.support.gateway import (
     RecordingUpstream,
     Seen,
     bearer,
@@ -21,8 +21,8 @@ from tests.security.gateway_helpers import (
     send_raw,
     token_for,
 )
-from tests.unit.gateway_loopback import JwksServer, LoopbackServer
-from tests.unit.jwt_factory import AUDIENCE
+from tests.support.gateway_loopback import JwksServer, LoopbackServer
+from tests.support.jwt_factory import AUDIENCE
 
 Setup = tuple[JwksServer, LoopbackServer, RecordingUpstream]
 SPOOFED = [

@@ -16,9 +16,9 @@ import pytest
 
 from ostiary.gateway.config import ConfigError, parse_config
 from ostiary.gateway.proxy import Gateway
-from tests.security.gateway_helpers import RecordingUpstream, issuer_and_upstream, send_raw
-from tests.unit.gateway_loopback import LoopbackServer
-from tests.unit.jwt_factory import AUDIENCE
+from tests.support.gateway import RecordingUpstream, issuer_and_upstream, send_raw
+from tests.support.gateway_loopback import LoopbackServer
+from tests.support.jwt_factory import AUDIENCE
 
 METRICS_TOKEN = "m3tr1cs-7c1f0e8d2b5a4f6e9d3c"
 PROMETHEUS = b"# TYPE ostiary_gateway_requests_total counter"

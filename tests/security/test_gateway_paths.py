@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from ostiary.gateway.config import ConfigError, parse_config
-from tests.security.gateway_helpers import (
+from tests.support.gateway import (
     RecordingUpstream,
     bearer,
     issuer_and_upstream,
@@ -22,8 +22,8 @@ from tests.security.gateway_helpers import (
     send_raw,
     token_for,
 )
-from tests.unit.gateway_loopback import JwksServer, LoopbackServer
-from tests.unit.jwt_factory import AUDIENCE, GOLD, SILVER
+from tests.support.gateway_loopback import JwksServer, LoopbackServer
+from tests.support.jwt_factory import AUDIENCE, GOLD, SILVER
 
 Setup = tuple[JwksServer, LoopbackServer, RecordingUpstream]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.security.gateway_helpers import (
+from tests.support.gateway import (
     RecordingUpstream,
     bearer,
     issuer_and_upstream,
@@ -24,8 +24,8 @@ from tests.security.gateway_helpers import (
     send_raw,
     token_for,
 )
-from tests.unit.gateway_loopback import JwksServer, LoopbackServer
-from tests.unit.jwt_factory import AUDIENCE, GOLD, SILVER
+from tests.support.gateway_loopback import JwksServer, LoopbackServer
+from tests.support.jwt_factory import AUDIENCE, GOLD, SILVER
 
 Setup = tuple[JwksServer, LoopbackServer, RecordingUpstream]
 

@@ -18,7 +18,7 @@ import pytest
 from ostiary.gateway.config import ConfigError, parse_config
 from ostiary.jose.verify import TokenInvalid
 from ostiary.resource import JwtAuth
-from tests.security.gateway_helpers import (
+from tests.support.gateway import (
     RecordingUpstream,
     bearer,
     issuer_and_upstream,
@@ -26,8 +26,8 @@ from tests.security.gateway_helpers import (
     send_raw,
     token_for,
 )
-from tests.unit.gateway_loopback import JwksServer, LoopbackServer
-from tests.unit.jwt_factory import AUDIENCE
+from tests.support.gateway_loopback import JwksServer, LoopbackServer
+from tests.support.jwt_factory import AUDIENCE
 
 Setup = tuple[JwksServer, LoopbackServer, RecordingUpstream]
 CLIENT_ID = "0oa1opaydr1bnvBKL357"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from ostiary.http.hosts import DEFAULT_ORG, HostMatch, match_host
+from ostiary.http.org_by_host import DEFAULT_ORG, HostMatch, match_host
 from tests.conftest import Server
 
 

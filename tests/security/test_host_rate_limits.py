@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ostiary.domain.authz.servers import ServerCache
-from ostiary.http.hosts import DEFAULT_ORG, HostMatch, match_host
+from ostiary.domain.authz.server_lookup import ServerCache
+from ostiary.http.org_by_host import DEFAULT_ORG, HostMatch, match_host
 from ostiary.http.runtime import ORG_CACHE_SIZE
 from ostiary.store.repositories import orgs
 from tests.conftest import ORG_URL, Server, _server

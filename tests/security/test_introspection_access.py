@@ -17,10 +17,10 @@ from ostiary.store.models import User
 from ostiary.timeutil import utcnow
 from tests.conftest import Server
 from tests.support.authorization_servers import AS
+from tests.support.authorize import spa_app, spa_code_tokens
+from tests.support.authorize import user as create_account
+from tests.support.oauth import basic, service_client
 from tests.support.refresh_tokens import Scenario, scenario, web_client
-from tests.unit.authorize_helpers import spa_app, spa_code_tokens
-from tests.unit.authorize_helpers import user as create_account
-from tests.unit.oauth_helpers import basic, service_client
 
 INACTIVE = {"active": False}
 ORG_SERVER = "$org"

@@ -8,8 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import ORG_URL, Server
-from tests.support.sessions import trust
-from tests.unit.authorize_helpers import (
+from tests.support.authorize import (
     REDIRECT,
     SPA_REDIRECT,
     authorize,
@@ -20,6 +19,7 @@ from tests.unit.authorize_helpers import (
     user,
     web_app,
 )
+from tests.support.sessions import trust
 
 ATTACKER = "mallory.attacker@example.com"
 EVIL = "https://evil.example"

@@ -1,4 +1,4 @@
-"""The management API's ``Authorization: Bearer`` check (``http/oauth/bearer.py``) applies the
+"""The management API's ``Authorization: Bearer`` check (``http/management/bearer_auth.py``) applies the
 rule that introspection and userinfo apply (``verification.active_parties``): a user-bound
 access token of the org authorization server stops working on ``/api/v1/*`` once its user is
 suspended or deactivated, and stays dead after the user is unsuspended (Okta revokes it). A
@@ -16,14 +16,14 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from ostiary.domain.authz.servers import ORG_SERVER_ID
+from ostiary.domain.authz.server_lookup import ORG_SERVER_ID
 from ostiary.domain.tokens.access_tokens import UserSubject, access_token_claims
 from ostiary.store.models import User
 from ostiary.store.repositories import orgs
 from ostiary.timeutil import utcnow
 from tests.conftest import ORG_URL, Server
-from tests.unit.authorize_helpers import user
-from tests.unit.oauth_helpers import client_token, service_client
+from tests.support.authorize import user
+from tests.support.oauth import client_token, service_client
 
 SCOPE = "okta.users.read"
 

@@ -9,7 +9,7 @@ import pytest
 
 from ostiary.domain.tokens import pkce
 from tests.conftest import Server
-from tests.unit.authorize_helpers import authorize, pkce_pair, redirected, user, web_app
+from tests.support.authorize import authorize, pkce_pair, redirected, user, web_app
 
 VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 

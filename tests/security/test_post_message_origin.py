@@ -7,13 +7,13 @@ from __future__ import annotations
 import httpx
 
 from tests.conftest import Server
-from tests.support.post_message import _DATA, POST_MESSAGE, posted, silent, spa_with_session
-from tests.unit.authorize_helpers import (
+from tests.support.authorize import (
     REDIRECT,
     authorize,
     spa_app,
     web_app,
 )
+from tests.support.post_message import _DATA, POST_MESSAGE, posted, silent, spa_with_session
 
 
 def frame_ancestors(response: httpx.Response) -> str:

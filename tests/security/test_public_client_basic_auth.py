@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import Server
-from tests.unit.authorize_helpers import (
+from tests.support.authorize import (
     SPA_REDIRECT,
     code_for,
     pkce_pair,

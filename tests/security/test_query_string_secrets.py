@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from tests.conftest import Server
-from tests.unit.authorize_helpers import spa_app
-from tests.unit.oauth_helpers import ORG, assertion, basic, client_token, key_client, service_client
+from tests.support.authorize import spa_app
+from tests.support.oauth import ORG, assertion, basic, client_token, key_client, service_client
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 

@@ -19,8 +19,8 @@ from starlette.routing import Mount
 from ostiary.cors_policy import CorsPolicy
 from ostiary.jose.verify import JwksCache
 from ostiary.resource import ProtectedAPIMiddleware
-from tests.unit.gateway_loopback import JwksServer
-from tests.unit.jwt_factory import AUDIENCE, access_claims, jwks, rsa_key
+from tests.support.gateway_loopback import JwksServer
+from tests.support.jwt_factory import AUDIENCE, access_claims, jwks, rsa_key
 
 KEY = rsa_key("rsa-1")
 ORIGIN = "https://app.example"

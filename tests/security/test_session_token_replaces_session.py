@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import Server
-from tests.unit.authorize_helpers import authorize_params, redirected, session_token, user, web_app
+from tests.support.authorize import authorize_params, redirected, session_token, user, web_app
 
 FIRST = "first.user@example.com"
 SECOND = "second.user@example.com"

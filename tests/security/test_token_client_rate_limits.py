@@ -22,7 +22,7 @@ from starlette.types import Message
 from ostiary.http.ratelimit import parse_limits
 from ostiary.http.token_clients import PEEK_LIMIT, client_id_of, read_body
 from tests.conftest import ORG_URL, Server, _server
-from tests.unit.oauth_helpers import TOKEN_URL, assertion, basic, key_client, service_client
+from tests.support.oauth import TOKEN_URL, assertion, basic, key_client, service_client
 
 TOKEN = "/oauth2/v1/token"
 SCOPE = "okta.users.read"

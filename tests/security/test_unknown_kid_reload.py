@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ostiary.domain.authz import keys as keys_module
-from ostiary.domain.authz import servers
-from ostiary.domain.authz.keys import KeyRings
+from ostiary.domain.authz import key_rotation as keys_module
+from ostiary.domain.authz import server_lookup
+from ostiary.domain.authz.key_rotation import KeyRings
 from ostiary.jose.verify import TokenInvalid
 from tests.conftest import Server
 from tests.support.signing_keys import ISSUER, org_id, sign, verify
@@ -86,7 +86,7 @@ async def test_unknown_kids_on_the_management_api_do_not_reload_the_ring(
     server: Server, key_loads: tuple[Counter, Counter]
 ) -> None:
     oid = await org_id(server)
-    org_ring = await server.rt.rings.ring(oid, servers.ORG_SERVER_ID)
+    org_ring = await server.rt.rings.ring(oid, server_lookup.ORG_SERVER_ID)
     queries, private_loads = key_loads
     queries.calls = private_loads.calls = 0
     token = await server.rt.signer.sign({"iss": "x", "sub": "y"}, org_ring.active)
@@ -107,8 +107,8 @@ async def test_a_rotation_by_another_process_is_still_picked_up(
     mine = server.rt.rings
     await sign(server, oid, mine)
     other = KeyRings(server.rt.db, mine.encryptor)
-    await other.rotate(oid, servers.DEFAULT_SERVER_ID)
-    await other.rotate(oid, servers.DEFAULT_SERVER_ID)
+    await other.rotate(oid, server_lookup.DEFAULT_SERVER_ID)
+    await other.rotate(oid, server_lookup.DEFAULT_SERVER_ID)
     queries, private_loads = key_loads
     queries.calls = private_loads.calls = 0
     rotated = await sign(server, oid, other)

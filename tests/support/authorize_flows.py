@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.unit.authorize_helpers import (
+from tests.support.authorize import (
     authorize,
     redirected,
     session_token,

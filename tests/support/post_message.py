@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.unit.authorize_helpers import (
+from tests.support.authorize import (
     SPA_REDIRECT,
     authorize,
     pkce_pair,

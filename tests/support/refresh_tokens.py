@@ -17,8 +17,8 @@ from ostiary.store.repositories import orgs
 from ostiary.store.repositories.refresh_tokens import SqlRefreshTokens
 from tests.conftest import Server
 from tests.support.apps import create_app, oidc_app
+from tests.support.oauth import basic
 from tests.support.users import create as create_user
-from tests.unit.oauth_helpers import basic
 
 AUTH_TIME = int(time.time()) - 120
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ostiary.domain.authz import servers
-from ostiary.domain.authz.keys import KeyRings
+from ostiary.domain.authz import server_lookup
+from ostiary.domain.authz.key_rotation import KeyRings
 from ostiary.domain.tokens.access_tokens import access_token_claims
 from ostiary.domain.tokens.verification import verify_access_token
 from tests.conftest import Server
@@ -16,7 +16,7 @@ async def org_id(server: Server) -> str:
 
 
 async def sign(server: Server, oid: str, rings: KeyRings) -> str:
-    ring = await rings.ring(oid, servers.DEFAULT_SERVER_ID)
+    ring = await rings.ring(oid, server_lookup.DEFAULT_SERVER_ID)
     claims = access_token_claims(
         issuer=ISSUER, audience="api://default", client_id="0oaclient", scopes=["s"], lifetime_seconds=300
     )
@@ -29,7 +29,7 @@ async def verify(server: Server, oid: str, token: str) -> dict[str, object]:
             server.rt.rings,
             session,
             org_id=oid,
-            server_id=servers.DEFAULT_SERVER_ID,
+            server_id=server_lookup.DEFAULT_SERVER_ID,
             issuer=ISSUER,
             audience="api://default",
             token=token,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from tests.conftest import Server
-from tests.unit.authorize_helpers import code_for, exchange, web_app
+from tests.support.authorize import code_for, exchange, web_app
 
 CARL = "carl.sagan@example.com"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ostiary.jose.keys import SigningKey, generate_signing_key
+from ostiary.jose.signing_keys import SigningKey, generate_signing_key
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from ostiary.domain.context import Actor, Tx
 from ostiary.domain.directory import api_tokens
 from ostiary.store.repositories import orgs
 from tests.conftest import Server
-from tests.unit.oauth_helpers import ORG, client_token, service_client
+from tests.support.oauth import ORG, client_token, service_client
 
 PASSWORD = "Roles-Passw0rd!"
 

@@ -9,7 +9,7 @@ import re
 import httpx
 
 from tests.conftest import Server
-from tests.unit.authorize_helpers import (
+from tests.support.authorize import (
     REDIRECT,
     authorize,
     claims,
@@ -18,7 +18,7 @@ from tests.unit.authorize_helpers import (
     redirected,
     session_token,
 )
-from tests.unit.test_as_policies_api import USER_PASSWORD
+from tests.support.policies import USER_PASSWORD
 from tests.unit.test_console_signin import form_csrf, make_admin, signed_in
 
 SILVER = "http://myapp.com/scp/silver"

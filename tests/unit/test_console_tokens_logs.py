@@ -60,7 +60,7 @@ async def test_the_system_log_page_filters(server: Server, admin: httpx.AsyncCli
 async def test_an_api_service_integration_is_installed_and_uninstalled(
     server: Server, admin: httpx.AsyncClient
 ) -> None:
-    from tests.unit.oauth_helpers import client_token
+    from tests.support.oauth import client_token
 
     entry = {"type": "pg_sync", "name": "PG Sync", "scopes": ["okta.users.read", "okta.groups.read"]}
     assert (await admin.post("/integrations/api/v1/submissions", json=entry)).status_code == 201

@@ -24,7 +24,6 @@ LIBRARY_MODULES = (
     "ostiary.timeutil",
     "ostiary.compact_json",
     "ostiary.randomness",
-    "ostiary.uvicorn_protocol",
     "ostiary.circuit_breaker",
     "ostiary.request_paths",
     "ostiary.cors_policy",

@@ -13,9 +13,9 @@ from ostiary.demo.seed import GOLD, SILVER, DemoPorts, seed
 from ostiary.domain.context import Actor, Tx
 from ostiary.store.repositories import orgs
 from tests.conftest import ORG_URL, Server
-from tests.unit.authorize_helpers import authorize, claims, code_for, exchange, redirected, session_token
-from tests.unit.oauth_helpers import basic
-from tests.unit.test_as_policies_api import USER_PASSWORD
+from tests.support.authorize import authorize, claims, code_for, exchange, redirected, session_token
+from tests.support.oauth import basic
+from tests.support.policies import USER_PASSWORD
 
 PASSWORD = USER_PASSWORD  # what code_for signs in with
 VARIABLE = {"iat", "exp", "jti", "auth_time", "nonce", "at_hash", "c_hash"}

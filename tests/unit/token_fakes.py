@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ostiary.domain.authz.expressions import GroupRef
-from ostiary.domain.authz.keys import KeyRing
+from ostiary.domain.authz.key_rotation import KeyRing
 from ostiary.domain.authz.policy_engine import (
     ALL_CLIENTS,
     ANY_SCOPE,
@@ -25,13 +25,13 @@ from ostiary.domain.authz.policy_engine import (
     ScopeInfo,
 )
 from ostiary.domain.authz.policy_sets import ServerPolicySet
-from ostiary.domain.authz.servers import ServerRecord
+from ostiary.domain.authz.server_lookup import ServerRecord
 from ostiary.domain.clients.client_cache import Client
 from ostiary.domain.tokens.grant_context import GrantContext
 from ostiary.domain.tokens.storage import TokenStorage
 from ostiary.jose.jwk import KeySet
-from ostiary.jose.keys import SigningKey, generate_signing_key
 from ostiary.jose.signer import encode_jwt
+from ostiary.jose.signing_keys import SigningKey, generate_signing_key
 from ostiary.store.models import User
 from ostiary.store.models.codes import AuthorizationCode
 from ostiary.store.models.refresh_tokens import RefreshToken

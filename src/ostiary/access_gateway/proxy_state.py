@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from ostiary.access_gateway.proxy.sessions import GatewaySession
 from ostiary.access_gateway.runtime import GatewayRuntime
 from ostiary.access_gateway.store import tables
-from ostiary.jose.keys import SigningKey, generate_signing_key, load_signing_key
+from ostiary.jose.signing_keys import SigningKey, generate_signing_key, load_signing_key
 
 TOUCH_EVERY: Final = 5.0
 """Idle time is measured to within this many seconds (one write per session at most as often)."""

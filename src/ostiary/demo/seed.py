@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from ostiary.domain.authz import authorization_servers, policies, scopes
+from ostiary.domain.authz import policies, scopes, server_admin
 from ostiary.domain.clients import apps, assignments
 from ostiary.domain.context import Tx
 from ostiary.domain.directory import api_tokens, groups, trusted_origins, users
@@ -116,7 +116,7 @@ async def seed(
             {"login": login, "password": password, "groups": [group.name], "tier": tier, "id": user.id}
         )
 
-    server = await authorization_servers.create_server(
+    server = await server_admin.create_server(
         tx,
         {
             "name": "Solar System API",

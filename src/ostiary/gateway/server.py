@@ -35,9 +35,9 @@ def _event_loop() -> str:
 
 
 def _http_parser() -> Any:
-    """httptools under :mod:`ostiary.uvicorn_protocol` (one write per response), else h11."""
+    """httptools under :mod:`ostiary.serving.uvicorn_protocol` (one write per response), else h11."""
     try:
-        from ostiary.uvicorn_protocol import CoalescingHttpToolsProtocol
+        from ostiary.serving.uvicorn_protocol import CoalescingHttpToolsProtocol
     except ImportError:  # no httptools
         return "h11"
     return CoalescingHttpToolsProtocol

@@ -34,7 +34,7 @@ Every other request goes on to the layers above, unchanged.
 Measured (cProfile of the worker's event loop over 2,000 client_credentials tokens after warm-up,
 a deterministic count unlike timings on this shared 2-core VM): Python calls per token 411 at
 460ae42, 537 with the four layers, 467 with this one (with ``ostiary.gc_tuning`` and the read
-timer of ``ostiary.uvicorn_protocol``). The worker's CPU per token moved by less than the
+timer of ``ostiary.serving.uvicorn_protocol``). The worker's CPU per token moved by less than the
 run-to-run spread (±30 % under a load average of 10-14), so no timing is claimed here.
 """
 

@@ -14,7 +14,7 @@ from ostiary.compact_json import dumps
 from ostiary.domain.orgs import Org
 from ostiary.http.errors import OktaHTTPError, okta_error_body
 from ostiary.http.fast_routes import token_path_params
-from ostiary.http.hosts import LOOPBACK_NAMES
+from ostiary.http.org_by_host import LOOPBACK_NAMES
 from ostiary.http.ratelimit import RateLimiter, Verdict
 from ostiary.http.token_clients import TOKEN_BODY, client_id_of, read_body
 from ostiary.timeutil import http_date

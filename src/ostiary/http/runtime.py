@@ -12,21 +12,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from ostiary.bounded_cache import BoundedTTLCache
-from ostiary.domain.authz.keys import KeyRings
-from ostiary.domain.authz.servers import ServerCache
+from ostiary.domain.authz.key_rotation import KeyRings
+from ostiary.domain.authz.server_lookup import ServerCache
 from ostiary.domain.caches import DomainCaches, follow_events, share_caches
 from ostiary.domain.context import Actor
 from ostiary.domain.orgs import Org, org_named, org_with_domain
 from ostiary.domain.roles.authority import UNLIMITED, Authority
 from ostiary.domain.tokens.storage import TokenStorage
 from ostiary.http.errors import OktaHTTPError
-from ostiary.http.hosts import HostMatch, custom_domain_of, match_host
+from ostiary.http.org_by_host import HostMatch, custom_domain_of, match_host
 from ostiary.jose.signer import Signer
 from ostiary.settings import Settings
 from ostiary.store import db as db_module
 
 if TYPE_CHECKING:
-    from ostiary.http.oauth.servers import ServerContext
+    from ostiary.http.oauth.server_context import ServerContext
 
 ORG_CACHE_SIZE = 16384
 ORG_CACHE_TTL = 30.0

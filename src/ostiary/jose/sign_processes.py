@@ -31,8 +31,8 @@ from collections.abc import Callable, Mapping
 from cryptography.hazmat.primitives import serialization
 
 from ostiary.jose import sign_worker
-from ostiary.jose.keys import SigningKey
 from ostiary.jose.signer import JwtSigner, fork_generation, signing_input_of
+from ostiary.jose.signing_keys import SigningKey
 
 log = logging.getLogger("ostiary.signer")
 

@@ -27,8 +27,8 @@ import sys
 from cryptography.hazmat.primitives import serialization
 
 from ostiary.jose.b64 import b64url_bytes
-from ostiary.jose.keys import PrivateKey
 from ostiary.jose.signer import signature
+from ostiary.jose.signing_keys import PrivateKey
 
 LENGTH = struct.Struct(">I")
 KID_LENGTH = struct.Struct(">H")

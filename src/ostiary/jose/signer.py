@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from ostiary.compact_json import dumps
 from ostiary.cpus import available_cpus
 from ostiary.jose.b64 import b64url_bytes, b64url_decode
-from ostiary.jose.keys import PrivateKey, SigningKey
+from ostiary.jose.signing_keys import PrivateKey, SigningKey
 
 _PKCS1V15 = padding.PKCS1v15()
 _SHA256 = hashes.SHA256()

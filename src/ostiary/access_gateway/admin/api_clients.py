@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ostiary.access_gateway.admin.scopes import ALL_SCOPES, DEFAULT_CLIENT_SCOPES
 from ostiary.access_gateway.runtime import GatewayRuntime
 from ostiary.access_gateway.store import tables
-from ostiary.jose.keys import generate_signing_key
+from ostiary.jose.signing_keys import generate_signing_key
 
 
 class UnknownScope(ValueError):

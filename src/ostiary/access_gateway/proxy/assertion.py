@@ -17,8 +17,8 @@ import time
 from collections.abc import Sequence
 from typing import Any, Final, Protocol
 
-from ostiary.jose.keys import SigningKey, generate_signing_key
 from ostiary.jose.signer import encode_jwt
+from ostiary.jose.signing_keys import SigningKey, generate_signing_key
 
 HEADER: Final = "x-ostiary-assertion"
 LIFETIME: Final = 60

@@ -18,7 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from ostiary import ids
 from ostiary.domain.audit.log import Target, record
 from ostiary.domain.authz import policy_sets
-from ostiary.domain.authz.authorization_servers import (
+from ostiary.domain.authz.expressions import (
+    GROUP_FILTER_TYPES,
+    ExpressionError,
+    parse_expression,
+    validate_group_filter,
+)
+from ostiary.domain.authz.scopes import scope_names
+from ostiary.domain.authz.server_admin import (
     bool_field,
     choice_field,
     get_server,
@@ -27,14 +34,7 @@ from ostiary.domain.authz.authorization_servers import (
     required_text,
     string_list,
 )
-from ostiary.domain.authz.authorization_servers import target as server_target
-from ostiary.domain.authz.expressions import (
-    GROUP_FILTER_TYPES,
-    ExpressionError,
-    parse_expression,
-    validate_group_filter,
-)
-from ostiary.domain.authz.scopes import scope_names
+from ostiary.domain.authz.server_admin import target as server_target
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import Forbidden, Invalid, NotFound
 from ostiary.store.models.policies import Claim

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary import ids
-from ostiary.domain.authz import servers
+from ostiary.domain.authz import server_lookup
 from ostiary.store.models import AuthorizationServer
 from ostiary.store.models.codes import ConsentGrant
 from ostiary.store.models.policies import Scope
@@ -49,7 +49,7 @@ async def scopes_to_consent(
     force: bool = False,
 ) -> list[ScopeToConsent]:
     """The scopes the user must still agree to (all consent scopes with ``force``), in order."""
-    if server.kind == servers.ORG or not scopes or not app_requires_consent(client_settings):
+    if server.kind == server_lookup.ORG or not scopes or not app_requires_consent(client_settings):
         return []
     rows = (
         await session.scalars(

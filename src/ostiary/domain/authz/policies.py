@@ -18,7 +18,9 @@ from sqlalchemy import select
 from ostiary import ids
 from ostiary.domain.audit.log import Target, record
 from ostiary.domain.authz import policy_sets
-from ostiary.domain.authz.authorization_servers import (
+from ostiary.domain.authz.policy_engine import ALL_CLIENTS, ANY_SCOPE, EVERYONE
+from ostiary.domain.authz.scopes import scope_names
+from ostiary.domain.authz.server_admin import (
     choice_field,
     get_server,
     int_field,
@@ -28,9 +30,7 @@ from ostiary.domain.authz.authorization_servers import (
     string_list,
     text_field,
 )
-from ostiary.domain.authz.authorization_servers import target as server_target
-from ostiary.domain.authz.policy_engine import ALL_CLIENTS, ANY_SCOPE, EVERYONE
-from ostiary.domain.authz.scopes import scope_names
+from ostiary.domain.authz.server_admin import target as server_target
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import Forbidden, NotFound
 from ostiary.store.models import Group, User

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ostiary import ids
 from ostiary.domain.audit.log import Target, record
 from ostiary.domain.authz import policy_sets
-from ostiary.domain.authz.authorization_servers import (
+from ostiary.domain.authz.server_admin import (
     bool_field,
     choice_field,
     get_server,
@@ -26,7 +26,7 @@ from ostiary.domain.authz.authorization_servers import (
     required_text,
     text_field,
 )
-from ostiary.domain.authz.authorization_servers import target as server_target
+from ostiary.domain.authz.server_admin import target as server_target
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import Forbidden, Invalid, NotFound
 from ostiary.store.models.policies import Claim, PolicyRule, Scope

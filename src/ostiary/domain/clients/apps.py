@@ -42,12 +42,12 @@ from ostiary.domain.clients.app_spec import (
 )
 from ostiary.domain.clients.assignments import is_user_assigned
 from ostiary.domain.clients.client_cache import Client, get_active_client, invalidate_client
-from ostiary.domain.clients.grants import granted_scopes, granted_scopes_for
 from ostiary.domain.clients.records import ACTIVE, INACTIVE, app_not_found, app_target, get_app
+from ostiary.domain.clients.scope_grants import granted_scopes, granted_scopes_for
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import Forbidden
 from ostiary.jose.key_encryption import KeyEncryptor
-from ostiary.jose.keys import jwk_thumbprint
+from ostiary.jose.signing_keys import jwk_thumbprint
 from ostiary.store.models import App, AppJwk
 from ostiary.store.repositories.paging import Page, fetch_page
 from ostiary.timeutil import utcnow

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.bounded_cache import BoundedTTLCache
 from ostiary.domain.caches import caches_of
-from ostiary.jose.keys import InvalidJwk, PublicKey, public_jwk_from_dict
+from ostiary.jose.signing_keys import InvalidJwk, PublicKey, public_jwk_from_dict
 from ostiary.store import cache_events
 from ostiary.store.models import AppJwk
 from ostiary.store.repositories.clients import app_with_credentials

@@ -3,7 +3,7 @@
 
 The same rows are ``settings.oauthClient.jwks`` of the app: creating or replacing the app
 with ``jwks`` replaces the set; this API adds, activates, deactivates and deletes one key.
-Each key is pinned to one algorithm when registered (``ostiary.jose.keys.public_jwk_from_dict``):
+Each key is pinned to one algorithm when registered (``ostiary.jose.signing_keys.public_jwk_from_dict``):
 RSA (RS256/384/512, 2048 to 8192 bits) or EC P-256 (ES256). Only signing keys (``use: sig``)
 are accepted; encryption keys are not supported.
 """
@@ -22,7 +22,7 @@ from ostiary.domain.clients.client_cache import invalidate_client
 from ostiary.domain.clients.records import ACTIVE, INACTIVE, Causes, app_target, get_app, validation_error
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import NotFound
-from ostiary.jose.keys import InvalidJwk, jwk_thumbprint, public_jwk_from_dict
+from ostiary.jose.signing_keys import InvalidJwk, jwk_thumbprint, public_jwk_from_dict
 from ostiary.store.models import App, AppJwk
 from ostiary.timeutil import utcnow
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ostiary.domain.authz import servers
-from ostiary.domain.authz.authorization_servers import seed_default_server
+from ostiary.domain.authz import server_lookup
+from ostiary.domain.authz.server_admin import seed_default_server
 from ostiary.domain.errors import Conflict, Invalid, NotFound
 from ostiary.store import cache_events
 from ostiary.store.models import Org
@@ -70,7 +70,7 @@ async def provision_org(session: AsyncSession, org: Org) -> None:
     scopes, ``sub`` claim and Default Policy — once: a ``default`` deleted later stays deleted."""
     if org.provisioned:
         return
-    await servers.ensure_builtin(session, org.id)
+    await server_lookup.ensure_builtin(session, org.id)
     await seed_default_server(session, org.id)
     org.provisioned = True
     await session.flush()

@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from sqlalchemy import select
 
-from ostiary.domain.clients import apps, client_secrets, grants
+from ostiary.domain.clients import apps, client_secrets, scope_grants
 from ostiary.domain.clients.client_cache import invalidate_client
 from ostiary.domain.clients.records import ACTIVE, INACTIVE, Causes, get_app
 from ostiary.domain.context import Tx
@@ -143,7 +143,9 @@ async def install(tx: Tx, body: Mapping[str, Any], *, org_url: str) -> Install:
     properties = check_install_properties(entry.properties, body.get("properties"))
     view = await apps.create_app(tx, _service_app_body(entry.name))
     for scope in dict.fromkeys(scopes):
-        await grants.grant_scope(tx, view.app.id, {"issuer": org_url, "scopeId": scope}, org_url=org_url)
+        await scope_grants.grant_scope(
+            tx, view.app.id, {"issuer": org_url, "scopeId": scope}, org_url=org_url
+        )
     row = ApiServiceInstall(
         id=view.app.id,
         org_id=tx.org_id,
@@ -200,7 +202,7 @@ async def uninstall(tx: Tx, install_id: str) -> None:
     app = await get_app(tx, row.id)
     granted = (await tx.session.scalars(select(AppGrant).where(AppGrant.app_id == app.id))).all()
     for grant in granted:
-        await grants.revoke_grant(tx, app.id, grant.id)
+        await scope_grants.revoke_grant(tx, app.id, grant.id)
     if app.status == ACTIVE:
         await apps.deactivate_app(tx, app.id)
     await tx.session.delete(row)

@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ostiary.domain.authz.keys import KeyRing
-from ostiary.domain.authz.servers import ServerRecord
+from ostiary.domain.authz.key_rotation import KeyRing
+from ostiary.domain.authz.server_lookup import ServerRecord
 from ostiary.domain.clients.client_cache import Client
 from ostiary.domain.tokens.storage import TokenStorage
 from ostiary.jose.signer import Signer

@@ -26,7 +26,7 @@ from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ostiary.domain.authz.keys import KeyRings
+from ostiary.domain.authz.key_rotation import KeyRings
 from ostiary.domain.clients.authentication import NONE, AuthenticatedClient
 from ostiary.domain.oauth_errors import UNSUPPORTED_TOKEN_TYPE, OAuthError, invalid_request
 from ostiary.domain.tokens import refresh_tokens

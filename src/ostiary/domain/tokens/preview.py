@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ostiary.domain.authz import servers
-from ostiary.domain.authz.keys import KeyRing
+from ostiary.domain.authz import server_lookup
+from ostiary.domain.authz.key_rotation import KeyRing
 from ostiary.domain.authz.policy_engine import TokenRequest, TraceStep
 from ostiary.domain.authz.policy_sets import policy_set
 from ostiary.domain.clients.assignments import is_user_assigned
@@ -39,7 +39,7 @@ from ostiary.domain.tokens.storage import TokenStorage
 from ostiary.domain.tokens.user_context import UserContext, load_user_context
 from ostiary.domain.tokens.user_scopes import check_requested_scopes, decide_user_scopes
 from ostiary.domain.tokens.user_tokens import mint_access_token, mint_id_token, mint_user_tokens
-from ostiary.jose.keys import SigningKey
+from ostiary.jose.signing_keys import SigningKey
 from ostiary.store.models import AuthorizationServer, User
 
 GRANT_TYPES = ("authorization_code", "implicit", "client_credentials")
@@ -134,14 +134,14 @@ async def preview_tokens(
         if request.grant_type not in GRANT_TYPES:
             raise OAuthError("unsupported_grant_type", f"Preview supports {', '.join(GRANT_TYPES)}.")
         check_grant_type_allowed(client, request.grant_type)
-        record = servers.server_record(server)
+        record = server_lookup.server_record(server)
         ctx = GrantContext(
             storage=storage,
             org_id=tx.org_id,
             org_url=org_url,
             server=record,
-            issuer=servers.issuer(record, org_url),
-            audiences=tuple(servers.audiences(record, org_url)),
+            issuer=server_lookup.issuer(record, org_url),
+            audiences=tuple(server_lookup.audiences(record, org_url)),
             client=client,
             params={"grant_type": request.grant_type, "scope": " ".join(request.scopes)},
             ring=ring,
@@ -168,7 +168,7 @@ async def _explain(
     scopes: Sequence[str],
 ) -> None:
     """Record the policy engine's trace for the request (the org AS has no policies)."""
-    if ctx.server.kind == servers.ORG:
+    if ctx.server.kind == server_lookup.ORG:
         result.notes.append("The org authorization server has no access policies.")
         return
     decision = (await policy_set(tx.session, ctx.org_id, ctx.server.id)).policies.evaluate(
@@ -188,7 +188,7 @@ async def _explain(
 async def _client_preview(tx: Tx, ctx: GrantContext, request: PreviewRequest, result: Preview) -> None:
     if request.user:
         raise OAuthError("invalid_request", "A client_credentials token has no user: leave the user empty.")
-    if ctx.server.kind != servers.ORG:
+    if ctx.server.kind != server_lookup.ORG:
         resolved = resolved_scopes(await policy_set(tx.session, ctx.org_id, ctx.server.id), request.scopes)
         await _explain(tx, ctx, result, user_id=None, group_ids=frozenset(), scopes=resolved)
     tokens = await client_credentials.issue(ctx)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select
 
 from ostiary.domain.audit.log import Target, record
-from ostiary.domain.authz.authorization_servers import get_server
+from ostiary.domain.authz.server_admin import get_server
 from ostiary.domain.clients.records import app_target, get_app
 from ostiary.domain.context import Tx
 from ostiary.domain.directory import users as users_domain

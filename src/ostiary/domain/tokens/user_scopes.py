@@ -18,7 +18,7 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ostiary.domain.authz import servers
+from ostiary.domain.authz import server_lookup
 from ostiary.domain.authz.policy_engine import TokenRequest
 from ostiary.domain.authz.policy_sets import policy_set
 from ostiary.domain.oauth_errors import OAuthError
@@ -46,10 +46,10 @@ class UserScopeDecision:
 
 
 async def check_requested_scopes(
-    session: AsyncSession, org_id: str, server: servers.AnyServer, requested: Sequence[str]
+    session: AsyncSession, org_id: str, server: server_lookup.AnyServer, requested: Sequence[str]
 ) -> tuple[str, ...]:
     """The requested scopes if the server knows them all; ``invalid_scope`` otherwise."""
-    if server.kind == servers.ORG:
+    if server.kind == server_lookup.ORG:
         scopes = tuple(dict.fromkeys(s for s in requested if s))
         if not scopes:
             raise OAuthError("invalid_scope", NO_SCOPES)
@@ -65,7 +65,7 @@ async def check_requested_scopes(
 async def decide_user_scopes(
     session: AsyncSession,
     org_id: str,
-    server: servers.AnyServer,
+    server: server_lookup.AnyServer,
     *,
     client_id: str,
     user_id: str,
@@ -74,7 +74,7 @@ async def decide_user_scopes(
     grant_type: str,
 ) -> UserScopeDecision:
     """The access policies' decision for a user; ``access_denied`` when no rule matches."""
-    if server.kind == servers.ORG:
+    if server.kind == server_lookup.ORG:
         return UserScopeDecision(tuple(scopes), ORG_ACCESS_TOKEN_LIFETIME, None, ORG_REFRESH_WINDOW_MINUTES)
     compiled = (await policy_set(session, org_id, server.id)).policies
     decision = compiled.evaluate(

@@ -21,10 +21,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from ostiary.domain.authz import servers
+from ostiary.domain.authz import server_lookup
 from ostiary.domain.authz.policy_sets import IDENTITY, RESOURCE, ClaimView
 from ostiary.domain.tokens.access_tokens import UserSubject, access_token_claims, new_jti
-from ostiary.domain.tokens.claims import evaluate_claims
+from ostiary.domain.tokens.custom_claims import evaluate_claims
 from ostiary.domain.tokens.grant_context import GrantContext, TokenResponse
 from ostiary.domain.tokens.oidc_claims import claims_for_scopes
 from ostiary.domain.tokens.user_context import UserContext, load_user_context
@@ -35,7 +35,7 @@ ID_TOKEN_LIFETIME: Final = 3600
 
 
 async def _custom_claims(ctx: GrantContext, claim_type: str, scopes: Sequence[str]) -> tuple[ClaimView, ...]:
-    if ctx.server.kind == servers.ORG:
+    if ctx.server.kind == server_lookup.ORG:
         return ()
     return (await ctx.storage.policy_sets.policy_set(ctx.org_id, ctx.server.id)).claims_for(
         claim_type, scopes
@@ -121,7 +121,7 @@ async def mint_id_token(
 async def _identity_claims(
     ctx: GrantContext, scopes: Sequence[str], context: UserContext, thin: bool
 ) -> dict[str, Any]:
-    if ctx.server.kind == servers.ORG:
+    if ctx.server.kind == server_lookup.ORG:
         if thin or "groups" not in scopes:
             return {}
         return {"groups": [group.name for group in context.eval.groups]}

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ostiary.domain.authz.keys import KeyRings
+from ostiary.domain.authz.key_rotation import KeyRings
 from ostiary.domain.clients.client_cache import Client, get_active_client
 from ostiary.domain.tokens import revoked_jtis
 from ostiary.jose.verify import KeySet, TokenInvalid, check_claims, check_signature, parse_token, verify_jwt

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from ostiary.domain.clients import apps as apps_domain
 from ostiary.domain.clients import assignments
-from ostiary.domain.clients import grants as grants_domain
+from ostiary.domain.clients import scope_grants as grants_domain
 from ostiary.domain.clients.okta_scopes import OKTA_SCOPES
 from ostiary.domain.directory import groups as groups_domain
 from ostiary.domain.errors import DomainError

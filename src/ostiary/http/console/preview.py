@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ostiary.domain.authz import authorization_servers as servers_domain
+from ostiary.domain.authz import server_admin as servers_domain
 from ostiary.domain.clients import apps as apps_domain
 from ostiary.domain.errors import DomainError
 from ostiary.domain.tokens.preview import GRANT_TYPES, PreviewRequest, preview_tokens

@@ -12,12 +12,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ostiary.domain.authz import authorization_servers as servers_domain
 from ostiary.domain.authz import claims as claims_domain
-from ostiary.domain.authz import keys as keys_domain
+from ostiary.domain.authz import key_rotation as keys_domain
 from ostiary.domain.authz import policies as policies_domain
 from ostiary.domain.authz import scopes as scopes_domain
-from ostiary.domain.authz import servers as authz_servers
+from ostiary.domain.authz import server_admin as servers_domain
+from ostiary.domain.authz import server_lookup as authz_servers
 from ostiary.domain.authz.policy_engine import ALL_CLIENTS, EVERYONE
 from ostiary.domain.clients import apps as apps_domain
 from ostiary.domain.context import Tx

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from starlette.requests import Request
 
-from ostiary.domain.clients import grants
+from ostiary.domain.clients import scope_grants
 from ostiary.domain.context import Tx
 from ostiary.domain.roles import authority
 from ostiary.http.auth import has_scope
@@ -39,7 +39,7 @@ async def missing_scopes(request: Request, tx: Tx, app_id: str, granting: Iterab
     limited_by_roles = principal.authority.grants is not None and not principal.authority.is_super_admin
     if principal.scopes is None and not limited_by_roles:
         return []
-    needed = await grants.okta_scopes_of(tx, app_id) | frozenset(granting)
+    needed = await scope_grants.okta_scopes_of(tx, app_id) | frozenset(granting)
     missing = {scope for scope in needed if not has_scope(principal, scope)}
     if limited_by_roles:  # an admin's roles must permit each scope org-wide (no escalation by app)
         for scope in needed:

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ostiary.domain.clients import apps as apps_domain
-from ostiary.domain.clients import assignments, client_jwks, client_secrets, grants
+from ostiary.domain.clients import assignments, client_jwks, client_secrets, scope_grants
 from ostiary.http.auth import management_tx
 from ostiary.http.management.app_authority import missing_scopes, require_app_authority
 from ostiary.http.management.apps_render import (
@@ -275,7 +275,7 @@ async def unassign_group(request: Request) -> Response:
 async def list_grants(request: Request) -> Response:
     limit = parse_limit(request, default=200, maximum=200)
     async with management_tx(request, GRANTS_READ) as tx:
-        page = await grants.list_grants(tx, _app_id(request), after=parse_after(request), limit=limit)
+        page = await scope_grants.list_grants(tx, _app_id(request), after=parse_after(request), limit=limit)
     return list_response(request, page.items, grant_json, page.next_cursor)
 
 
@@ -287,20 +287,20 @@ async def grant_scope(request: Request) -> Response:
             request, tx, _app_id(request), [scope_id] if isinstance(scope_id, str) else []
         )
         org_url = runtime(request).org_url(tx.org)
-        grant = await grants.grant_scope(tx, _app_id(request), body, org_url=org_url)
+        grant = await scope_grants.grant_scope(tx, _app_id(request), body, org_url=org_url)
         return json_response(grant_json(grant, base_url(request)), 201)
 
 
 async def get_grant(request: Request) -> Response:
     async with management_tx(request, GRANTS_READ) as tx:
-        grant = await grants.get_grant(tx, _app_id(request), path_param(request, "grantId"))
+        grant = await scope_grants.get_grant(tx, _app_id(request), path_param(request, "grantId"))
         return json_response(grant_json(grant, base_url(request)))
 
 
 async def revoke_grant(request: Request) -> Response:
     async with management_tx(request, GRANTS_MANAGE) as tx:
         await require_app_authority(request, tx, _app_id(request))
-        await grants.revoke_grant(tx, _app_id(request), path_param(request, "grantId"))
+        await scope_grants.revoke_grant(tx, _app_id(request), path_param(request, "grantId"))
     return no_content()
 
 

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ostiary.domain.authz import servers as servers_domain
+from ostiary.domain.authz import server_lookup as servers_domain
 from ostiary.domain.tokens import refresh_token_admin as admin_domain
 from ostiary.domain.tokens.refresh_token_admin import ClientTokens, TokenView
 from ostiary.http.auth import management_tx

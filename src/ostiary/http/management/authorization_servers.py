@@ -17,11 +17,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ostiary.domain.authz import authorization_servers as servers_domain
 from ostiary.domain.authz import claims as claims_domain
-from ostiary.domain.authz import keys as keys_domain
+from ostiary.domain.authz import key_rotation as keys_domain
 from ostiary.domain.authz import policies as policies_domain
 from ostiary.domain.authz import scopes as scopes_domain
+from ostiary.domain.authz import server_admin as servers_domain
 from ostiary.http.auth import management_tx
 from ostiary.http.errors import OktaHTTPError
 from ostiary.http.management.authz_render import (

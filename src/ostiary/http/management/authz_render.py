@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ostiary.domain.authz import servers as servers_domain
+from ostiary.domain.authz import server_lookup as servers_domain
 from ostiary.store.models import AuthorizationServer, SigningKeyRow
 from ostiary.store.models.policies import AccessPolicy, Claim, PolicyRule, Scope
 from ostiary.timeutil import iso

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ostiary.domain.authz import authorization_servers as servers_domain
+from ostiary.domain.authz import server_admin as servers_domain
 from ostiary.domain.errors import Invalid
 from ostiary.domain.tokens.preview import PreviewRequest, preview_tokens
 from ostiary.http.auth import management_tx

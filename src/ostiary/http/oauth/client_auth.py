@@ -14,7 +14,7 @@ from ostiary.domain.clients.authentication import (
     AuthenticatedClient,
     authenticate_client,
 )
-from ostiary.http.oauth.servers import ServerContext
+from ostiary.http.oauth.server_context import ServerContext
 from ostiary.http.runtime import Runtime, runtime
 
 T = TypeVar("T")

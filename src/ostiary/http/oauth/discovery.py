@@ -10,8 +10,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ostiary.domain.authz import servers as servers_domain
-from ostiary.http.oauth.servers import ServerContext, resolve_server
+from ostiary.domain.authz import server_lookup as servers_domain
+from ostiary.http.oauth.server_context import ServerContext, resolve_server
 from ostiary.http.responses import json_response
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"]

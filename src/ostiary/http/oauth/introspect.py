@@ -14,7 +14,7 @@ from ostiary.domain.tokens import introspection
 from ostiary.domain.tokens.verification import TokenServer
 from ostiary.http.oauth.client_auth import with_authenticated_client
 from ostiary.http.oauth.params import CLIENT_CREDENTIALS, no_store_headers, oauth_params
-from ostiary.http.oauth.servers import resolve_server
+from ostiary.http.oauth.server_context import resolve_server
 from ostiary.http.responses import json_response
 from ostiary.http.runtime import runtime
 

@@ -25,7 +25,7 @@ from ostiary.http.login.page import LOGIN_PATH
 from ostiary.http.login.sessions import clear_session_cookie, session_secret
 from ostiary.http.oauth.pages import error_page
 from ostiary.http.oauth.params import oauth_params
-from ostiary.http.oauth.servers import resolve_server
+from ostiary.http.oauth.server_context import resolve_server
 from ostiary.http.runtime import runtime
 from ostiary.jose.verify import TokenInvalid, verify_jwt
 

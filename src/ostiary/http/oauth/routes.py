@@ -14,7 +14,7 @@ from ostiary.http.oauth.consent import consent
 from ostiary.http.oauth.cors import oauth_cors, oauth_preflight
 from ostiary.http.oauth.discovery import oauth_authorization_server, openid_configuration
 from ostiary.http.oauth.introspect import introspect
-from ostiary.http.oauth.keys import keys
+from ostiary.http.oauth.jwks import keys
 from ostiary.http.oauth.logout import logout
 from ostiary.http.oauth.revoke import revoke
 from ostiary.http.oauth.token import token

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import Receive, Scope, Send
 
 from ostiary.compact_json import dumps
-from ostiary.domain.authz.keys import KeyRing
+from ostiary.domain.authz.key_rotation import KeyRing
 from ostiary.domain.clients.authentication import AuthenticatedClient
 from ostiary.domain.oauth_errors import OAuthError, invalid_request, unsupported_grant_type
 from ostiary.domain.orgs import Org
@@ -29,7 +29,7 @@ from ostiary.http.cors import actual_response_headers, trusted_origin_for
 from ostiary.http.errors import oauth_error_body, oauth_error_headers
 from ostiary.http.oauth.client_auth import ASSERTION_METHODS, client_for
 from ostiary.http.oauth.params import TOKEN_SECRETS, form_params
-from ostiary.http.oauth.servers import ServerContext, server_context
+from ostiary.http.oauth.server_context import ServerContext, server_context
 from ostiary.http.runtime import Runtime, runtime_of
 
 _NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]

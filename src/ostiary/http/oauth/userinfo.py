@@ -14,15 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ostiary.domain.authz import servers as servers_domain
+from ostiary.domain.authz import server_lookup as servers_domain
 from ostiary.domain.authz.policy_sets import IDENTITY, policy_set
-from ostiary.domain.tokens.claims import evaluate_claims
+from ostiary.domain.tokens.custom_claims import evaluate_claims
 from ostiary.domain.tokens.oidc_claims import claims_for_scopes
 from ostiary.domain.tokens.user_context import SessionTokenUsers, load_user_context
 from ostiary.domain.tokens.verification import active_parties, verify_access_token
 from ostiary.http.errors import OAuthHTTPError
 from ostiary.http.oauth.params import no_store_headers
-from ostiary.http.oauth.servers import ServerContext, resolve_server
+from ostiary.http.oauth.server_context import ServerContext, resolve_server
 from ostiary.http.responses import json_response
 from ostiary.http.runtime import runtime
 from ostiary.jose.verify import TokenInvalid

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
-from ostiary.domain.authz import servers
+from ostiary.domain.authz import server_lookup
 from ostiary.domain.authz.expressions import EvalContext
 from ostiary.domain.authz.policy_engine import TokenRequest
 from ostiary.domain.authz.policy_sets import ServerPolicySet
 from ostiary.domain.clients.okta_scopes import OKTA_SCOPES
 from ostiary.domain.oauth_errors import OAuthError, unsupported_grant_type
 from ostiary.domain.tokens.access_tokens import access_token_claims
-from ostiary.domain.tokens.claims import evaluate_claims
+from ostiary.domain.tokens.custom_claims import evaluate_claims
 from ostiary.domain.tokens.grants.base import (
     GrantContext,
     ScopeGrant,
@@ -108,7 +108,7 @@ ScopePolicy = Callable[[GrantContext, Sequence[str]], Awaitable[ScopeGrant]]
 
 # How each kind of authorization server decides the scopes of a client's own token.
 SCOPE_POLICIES: Mapping[str, ScopePolicy] = {
-    servers.ORG: org_server_scopes,
-    servers.DEFAULT: policy_server_scopes,
-    servers.CUSTOM: policy_server_scopes,
+    server_lookup.ORG: org_server_scopes,
+    server_lookup.DEFAULT: policy_server_scopes,
+    server_lookup.CUSTOM: policy_server_scopes,
 }

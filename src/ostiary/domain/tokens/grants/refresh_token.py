@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ostiary.domain.authz import servers
+from ostiary.domain.authz import server_lookup
 from ostiary.domain.authz.policy_engine import POLICY_DENIED, TokenRequest
 from ostiary.domain.oauth_errors import OAuthError
 from ostiary.domain.tokens import refresh_tokens, user_tokens
@@ -117,7 +117,7 @@ def _scopes(ctx: GrantContext, granted: Sequence[str]) -> tuple[str, ...]:
 async def _policy_decision(
     ctx: GrantContext, user: User, scopes: tuple[str, ...], row: RefreshToken
 ) -> RefreshDecision:
-    if ctx.server.kind == servers.ORG:
+    if ctx.server.kind == server_lookup.ORG:
         return RefreshDecision(ORG_ACCESS_TOKEN_LIFETIME, row.window_minutes)
     configuration = await ctx.storage.policy_sets.policy_set(ctx.org_id, ctx.server.id)
     resolved_scopes(configuration, scopes)

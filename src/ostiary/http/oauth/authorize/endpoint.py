@@ -22,7 +22,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ostiary.domain.authz.keys import KeyRing
+from ostiary.domain.authz.key_rotation import KeyRing
 from ostiary.domain.context import Tx
 from ostiary.domain.tokens.grants.base import GrantContext
 from ostiary.http.auth import client_info

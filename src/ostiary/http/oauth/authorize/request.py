@@ -18,7 +18,7 @@ from ostiary.http.errors import OAuthHTTPError
 from ostiary.http.oauth.authorize.errors import AuthorizeError, ErrorPage
 from ostiary.http.oauth.authorize.state import Authorization
 from ostiary.http.oauth.params import oauth_params
-from ostiary.http.oauth.servers import resolve_server
+from ostiary.http.oauth.server_context import resolve_server
 from ostiary.http.runtime import runtime
 
 INVALID_CLIENT = "Invalid value for the `client_id` parameter."

@@ -13,7 +13,7 @@ from ostiary.domain.clients.client_cache import Client
 from ostiary.domain.orgs import Org
 from ostiary.domain.tokens.user_context import UserContext
 from ostiary.domain.tokens.user_scopes import UserScopeDecision
-from ostiary.http.oauth.servers import ServerContext
+from ostiary.http.oauth.server_context import ServerContext
 from ostiary.store.models import User
 from ostiary.store.models.sessions import UserSession
 

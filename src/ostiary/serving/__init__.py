@@ -1,0 +1,1 @@
+"""Serving HTTP (library layer): the uvicorn protocol the servers run under."""
