@@ -15,7 +15,7 @@ from starlette.requests import Request
 
 from ostiary.domain.context import Tx
 from ostiary.domain.roles import permissions
-from ostiary.domain.roles.authority import Resource, may_add_to_groups, permits
+from ostiary.domain.roles.authority import CONSOLE_ADMINS, Resource, may_add_to_groups, permits
 from ostiary.http.errors import OktaHTTPError
 from ostiary.http.runtime import Principal
 
@@ -56,6 +56,24 @@ async def require_role(request: Request, tx: Tx, principal: Principal, scope: st
         group_ids = await _group_ids_of_new_user(request)
         if group_ids and not await may_add_to_groups(tx, principal.authority, group_ids):
             raise OktaHTTPError(403, "E0000006", FORBIDDEN)
+    if (
+        request.method in ("POST", "PUT")
+        and request.url.path.startswith("/api/v1/groups")
+        and not principal.authority.is_super_admin
+        and await _names_console_admins(request)
+    ):
+        raise OktaHTTPError(403, "E0000006", FORBIDDEN)  # its members are super admins
+
+
+async def _names_console_admins(request: Request) -> bool:
+    """Whether a group create or update names the group whose members are super admins."""
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        return False
+    profile = body.get("profile") if isinstance(body, dict) else None
+    name = profile.get("name") if isinstance(profile, dict) else None
+    return isinstance(name, str) and name.strip().casefold() == CONSOLE_ADMINS.casefold()
 
 
 async def _group_ids_of_new_user(request: Request) -> list[str]:

@@ -1,8 +1,8 @@
 """Who may use the admin console.
 
 One function, :func:`console_access`, decides it: an ACTIVE user who holds the ``SUPER_ADMIN``
-role (directly or through a group, ``domain.roles``) or is a direct member of the group named
-exactly ``Ostiary Admins`` (:data:`ADMIN_GROUP`). No such group exists until an operator
+role (directly or through a group, ``domain.roles``); the members of the group named exactly
+``Ostiary Admins`` (:data:`ADMIN_GROUP`) hold it without an assignment. No such group exists until an operator
 creates it (API, CLI or the console itself once inside), so a fresh org's console admits nobody
 until then: bootstrap with an SSWS token (``ostiary token create``) and
 ``POST /api/v1/groups`` + ``PUT /api/v1/groups/{id}/users/{userId}``.
@@ -11,12 +11,11 @@ until then: bootstrap with an SSWS token (``ostiary token create``) and
 from __future__ import annotations
 
 from ostiary.domain.context import Tx
-from ostiary.domain.directory import groups as groups_domain
 from ostiary.domain.directory import users as users_domain
 from ostiary.domain.errors import NotFound
-from ostiary.domain.roles.authority import is_super_admin
+from ostiary.domain.roles.authority import CONSOLE_ADMINS, is_super_admin
 
-ADMIN_GROUP = "Ostiary Admins"
+ADMIN_GROUP = CONSOLE_ADMINS
 
 
 async def console_access(tx: Tx, user_id: str) -> bool:
@@ -27,5 +26,4 @@ async def console_access(tx: Tx, user_id: str) -> bool:
         return False
     if user.status != "ACTIVE":
         return False
-    groups = await groups_domain.groups_of_user(tx, user.id)
-    return any(group.name == ADMIN_GROUP for group in groups) or await is_super_admin(tx, user.id)
+    return await is_super_admin(tx, user.id)  # members of ADMIN_GROUP are super admins

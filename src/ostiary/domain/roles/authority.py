@@ -25,7 +25,7 @@ from ostiary.domain.context import Tx
 from ostiary.domain.errors import NotFound
 from ostiary.domain.roles import permissions
 from ostiary.domain.roles.assignments import CLIENT, GROUP, TARGET_APP, TARGET_CATALOG_APP, TARGET_GROUP, USER
-from ostiary.store.models import App, GroupMembership, User
+from ostiary.store.models import App, Group, GroupMembership, User
 from ostiary.store.models.roles import RoleAssignment, RoleTarget
 
 
@@ -53,6 +53,11 @@ class Authority:
 
 
 SUPER = Authority((Grant(permissions.SUPER_ADMIN),))
+
+CONSOLE_ADMINS = "Ostiary Admins"
+"""The group whose members are super admins without a role assignment: the admin console's
+documented admin group (``docs/console.md``), so what an admin can do in the console and with
+an API token made there is the same."""
 UNLIMITED = Authority(None)
 
 
@@ -97,11 +102,16 @@ async def _grants(tx: Tx, where: list[tuple[str, str]]) -> tuple[Grant, ...]:
 
 async def for_user(tx: Tx, user_id: str) -> Authority:
     """The user's roles: their own and their groups'. No roles: an authority that permits nothing."""
-    stmt = select(GroupMembership.group_id).where(
-        GroupMembership.org_id == tx.org_id, GroupMembership.user_id == user_id
+    stmt = (
+        select(GroupMembership.group_id, Group.name)
+        .join(Group, Group.id == GroupMembership.group_id)
+        .where(GroupMembership.org_id == tx.org_id, GroupMembership.user_id == user_id)
     )
-    group_ids = list(await tx.session.scalars(stmt))
-    return Authority(await _grants(tx, [(USER, user_id), *((GROUP, g) for g in group_ids)]))
+    groups = list(await tx.session.execute(stmt))
+    grants = await _grants(tx, [(USER, user_id), *((GROUP, g) for g, _name in groups)])
+    if any(name == CONSOLE_ADMINS for _g, name in groups):
+        grants = (*grants, Grant(permissions.SUPER_ADMIN))
+    return Authority(grants)
 
 
 async def for_client(tx: Tx, client_id: str) -> Authority:
@@ -143,9 +153,17 @@ async def may_add_to_groups(tx: Tx, authority: Authority, group_ids: list[str]) 
     if authority.grants is None or authority.is_super_admin:
         return True
     for group_id in group_ids:
-        if await _grants(tx, [(GROUP, group_id)]):
+        if await _group_holds_roles(tx, group_id):
             return False
     return True
+
+
+async def _group_holds_roles(tx: Tx, group_id: str) -> bool:
+    """Whether the group gives its members a role: an assignment, or being the console's admins."""
+    if await _grants(tx, [(GROUP, group_id)]):
+        return True
+    group = await tx.session.get(Group, group_id)
+    return group is not None and group.org_id == tx.org_id and group.name == CONSOLE_ADMINS
 
 
 async def _holds_roles(tx: Tx, kind: str, resource: Resource) -> bool:
@@ -153,7 +171,7 @@ async def _holds_roles(tx: Tx, kind: str, resource: Resource) -> bool:
     if kind == "group":
         if resource.group is None:
             return False
-        return bool(await _grants(tx, [(GROUP, resource.group)]))
+        return await _group_holds_roles(tx, resource.group)
     if resource.user is None:
         return False
     user_id = await _user_id(tx, resource.user)

@@ -376,3 +376,30 @@ async def test_app_admin_cannot_grant_scopes_beyond_its_roles(
             f"/api/v1/apps/{client_id}/grants", json={"issuer": ORG, "scopeId": "okta.apps.read"}
         )
         assert allowed.status_code == 201, allowed.text
+
+
+async def test_the_console_admins_group_makes_super_admins_and_only_super_admins_change_it(
+    server: Server, admin: httpx.AsyncClient
+) -> None:
+    """Members of ``Ostiary Admins`` are super admins (the console's admins, and the API tokens
+    they make); so joining, creating or renaming to that group is a super admin's act."""
+    console_admins = await make_group(admin, "Ostiary Admins")
+    other = await make_group(admin, "Helpers")
+    member = await make_user(admin, "member@example.com")
+    assert (await admin.put(f"/api/v1/groups/{console_admins}/users/{member}")).status_code == 204
+    async with server.client(await token_for(server, member)) as client:
+        assert (await client.get("/api/v1/users")).status_code == 200
+        assert (
+            await client.post(f"/api/v1/users/{member}/roles", json={"type": "ORG_ADMIN"})
+        ).status_code == 201
+    holder, token = await admin_with(server, admin, "orgadmin@example.com", "ORG_ADMIN")
+    async with server.client(token) as client:
+        joined = await client.put(f"/api/v1/groups/{console_admins}/users/{holder}")
+        assert joined.status_code == 403 and joined.json()["errorCode"] == "E0000006"
+        renamed = await client.put(f"/api/v1/groups/{other}", json={"profile": {"name": "ostiary admins"}})
+        assert renamed.status_code == 403 and renamed.json()["errorCode"] == "E0000006"
+        created = await client.post("/api/v1/groups", json={"profile": {"name": "Ostiary Admins "}})
+        assert created.status_code == 403
+    members = {u["id"] for u in (await admin.get(f"/api/v1/groups/{console_admins}/users")).json()}
+    assert members == {member}
+    assert (await admin.get(f"/api/v1/groups/{other}")).json()["profile"]["name"] == "Helpers"

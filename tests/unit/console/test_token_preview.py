@@ -9,24 +9,15 @@ from typing import Any
 import httpx
 import pytest
 
-from ostiary.demo.seed import GOLD, SILVER, DemoPorts, seed
-from ostiary.domain.context import Actor, Tx
-from ostiary.store.repositories import orgs
-from tests.conftest import ORG_URL, Server
+from ostiary.demo.seed import GOLD, SILVER
+from tests.conftest import Server
 from tests.support.authorize import authorize, claims, code_for, exchange, redirected, session_token
+from tests.support.demo_seed import seed_demo
 from tests.support.oauth import basic
 from tests.support.policies import USER_PASSWORD
 
 PASSWORD = USER_PASSWORD  # what code_for signs in with
 VARIABLE = {"iat", "exp", "jti", "auth_time", "nonce", "at_hash", "c_hash"}
-
-
-async def seed_demo(server: Server) -> dict[str, Any]:
-    """The demo's scenario (``ostiary demo``) in the test's org."""
-    async with server.rt.db.session() as session:
-        org = await orgs.ensure_default(session)
-        tx = Tx(session=session, org=org, actor=Actor.system())
-        return await seed(tx, org_url=ORG_URL, ports=DemoPorts(), password=PASSWORD)
 
 
 @pytest.fixture

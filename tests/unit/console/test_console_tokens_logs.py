@@ -7,7 +7,7 @@ import re
 import httpx
 
 from tests.conftest import Server
-from tests.unit.test_console_signin import ADMIN_LOGIN, form_csrf, make_admin, signed_in
+from tests.support.console import ADMIN_LOGIN, form_csrf, make_admin, signed_in
 
 
 async def test_an_api_token_is_shown_once_works_and_can_be_revoked(

@@ -18,8 +18,8 @@ from tests.support.authorize import (
     redirected,
     session_token,
 )
+from tests.support.console import form_csrf, make_admin, signed_in
 from tests.support.policies import USER_PASSWORD
-from tests.unit.test_console_signin import form_csrf, make_admin, signed_in
 
 SILVER = "http://myapp.com/scp/silver"
 GOLD = "http://myapp.com/scp/gold"
@@ -123,8 +123,8 @@ async def test_the_seed_setup_through_the_console_issues_silver_and_gold(
 
 
 async def test_the_preview_page_shows_claims_and_the_trace(server: Server, admin: httpx.AsyncClient) -> None:
-    from tests.unit.test_token_preview import GOLD as DEMO_GOLD
-    from tests.unit.test_token_preview import seed_demo
+    from ostiary.demo.seed import GOLD as DEMO_GOLD
+    from tests.support.demo_seed import seed_demo
 
     demo = await seed_demo(server)
     await make_admin(admin)
@@ -157,7 +157,7 @@ async def test_the_preview_page_shows_claims_and_the_trace(server: Server, admin
 async def test_rule_priority_app_kinds_user_lifecycle_and_key_rotation(
     server: Server, admin: httpx.AsyncClient
 ) -> None:
-    from tests.unit.test_token_preview import seed_demo
+    from tests.support.demo_seed import seed_demo
 
     demo = await seed_demo(server)
     await make_admin(admin)
