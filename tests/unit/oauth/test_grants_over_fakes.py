@@ -25,8 +25,8 @@ from ostiary.domain.tokens.grant_context import TokenResponse
 from ostiary.domain.tokens.grants import authorization_code, client_credentials, refresh_token
 from ostiary.jose.signer import minted_claims
 from ostiary.timeutil import utcnow
-from tests.support.token_fakes import CLIENT, ORG, SERVER, USER, World
 from tests.support import token_fakes as fakes
+from tests.support.token_fakes import CLIENT, ORG, SERVER, USER, World
 
 
 async def _outcome(world: World, grant: Any, params: dict[str, str], **context: Any) -> TokenResponse | str:
