@@ -278,8 +278,8 @@ def test_bad_submission_bodies_change_nothing(env: Env) -> None:
         )
         assert operator.get(f"{SUBMISSIONS}/acme_own").json()["status"] == "DRAFT"
     with httpx.Client(base_url=env.server.org_url("acme")) as anon:
-        assert_okta_error(anon.get(CATALOG), 401, "E0000011")
-        assert_okta_error(anon.post(SUBMISSIONS, json={}), 401, "E0000011")
+        assert_okta_error(anon.get(CATALOG), 403, "E0000005")
+        assert_okta_error(anon.post(SUBMISSIONS, json={}), 403, "E0000005")
 
 
 # --- install ------------------------------------------------------------------------------
@@ -433,9 +433,9 @@ def test_bad_install_bodies_are_400_and_create_nothing(env: Env) -> None:
             assert_okta_error(admin.post(path), 404, "E0000007")
         assert_okta_error(admin.delete(f"{secrets}/ocsNOPE"), 404, "E0000007")
     with httpx.Client(base_url=env.server.org_url("acme")) as anon:
-        assert_okta_error(anon.get(API), 401, "E0000011")
-        assert_okta_error(anon.post(API, json={"type": "acme_sync"}), 401, "E0000011")
-        assert_okta_error(anon.delete(f"{API}/{created['id']}"), 401, "E0000011")
+        assert_okta_error(anon.get(API), 403, "E0000005")
+        assert_okta_error(anon.post(API, json={"type": "acme_sync"}), 403, "E0000005")
+        assert_okta_error(anon.delete(f"{API}/{created['id']}"), 403, "E0000005")
 
 
 def test_an_ordinary_app_is_not_reachable_as_an_install(env: Env) -> None:
