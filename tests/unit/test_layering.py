@@ -33,6 +33,7 @@ LIBRARY_MODULES = (
     "ostiary.bounded_cache",
     "ostiary.log_redaction",
     "ostiary.window_counter",
+    "ostiary.prometheus_text",
     "ostiary.gc_tuning",
     "ostiary.serving",  # serving HTTP: the uvicorn protocol (issue 15 item 8 moves it here)
 )

@@ -10,34 +10,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+from ostiary.prometheus_text import CONTENT_TYPE, Histogram, counter_lines, header, histogram_lines
+
+__all__ = ["CONTENT_TYPE", "GatewayMetrics"]
+
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _labels(**labels: str) -> str:
-    return "{" + ",".join(f'{name}="{_escape(value)}"' for name, value in labels.items()) + "}"
-
-
-class Histogram:
-    __slots__ = ("count", "counts", "total")
-
-    def __init__(self) -> None:
-        self.counts = [0] * len(LATENCY_BUCKETS)
-        self.count = 0
-        self.total = 0.0
-
-    def observe(self, seconds: float) -> None:
-        self.count += 1
-        self.total += seconds
-        for index, bound in enumerate(LATENCY_BUCKETS):
-            if seconds <= bound:
-                self.counts[index] += 1
-                break
 
 
 class GatewayMetrics:
@@ -60,41 +37,23 @@ class GatewayMetrics:
         self.reloads[result] += 1
 
     def render(self) -> str:
-        lines = [
-            "# HELP ostiary_gateway_requests_total Requests answered, by route, method and status.",
-            "# TYPE ostiary_gateway_requests_total counter",
-        ]
-        for (route, method, status), value in sorted(self.requests.items()):
-            labels = _labels(route=route, method=method, status=str(status))
-            lines.append(f"ostiary_gateway_requests_total{labels} {value}")
-        lines += [
-            "# HELP ostiary_gateway_upstream_latency_seconds Seconds until the upstream's answer headers.",
-            "# TYPE ostiary_gateway_upstream_latency_seconds histogram",
-        ]
+        requests = "ostiary_gateway_requests_total"
+        latency = "ostiary_gateway_upstream_latency_seconds"
+        failures = "ostiary_gateway_token_failures_total"
+        reloads = "ostiary_gateway_config_reloads_total"
+        lines = header(requests, "counter", "Requests answered, by route, method and status.")
+        lines += counter_lines(
+            requests,
+            (
+                ({"route": r, "method": m, "status": str(s)}, v)
+                for (r, m, s), v in sorted(self.requests.items())
+            ),
+        )
+        lines += header(latency, "histogram", "Seconds until the upstream's answer headers.")
         for route, histogram in sorted(self.upstream_latency.items()):
-            cumulative = 0
-            for bound, count in zip(LATENCY_BUCKETS, histogram.counts, strict=True):
-                cumulative += count
-                labels = _labels(route=route, le=f"{bound:g}")
-                lines.append(f"ostiary_gateway_upstream_latency_seconds_bucket{labels} {cumulative}")
-            labels = _labels(route=route, le="+Inf")
-            lines.append(f"ostiary_gateway_upstream_latency_seconds_bucket{labels} {histogram.count}")
-            lines.append(
-                f"ostiary_gateway_upstream_latency_seconds_sum{_labels(route=route)} {histogram.total!r}"
-            )
-            lines.append(
-                f"ostiary_gateway_upstream_latency_seconds_count{_labels(route=route)} {histogram.count}"
-            )
-        lines += [
-            "# HELP ostiary_gateway_token_failures_total Access tokens refused, by reason.",
-            "# TYPE ostiary_gateway_token_failures_total counter",
-        ]
-        for reason, value in sorted(self.token_failures.items()):
-            lines.append(f"ostiary_gateway_token_failures_total{_labels(reason=reason)} {value}")
-        lines += [
-            "# HELP ostiary_gateway_config_reloads_total Configuration reloads, by result.",
-            "# TYPE ostiary_gateway_config_reloads_total counter",
-        ]
-        for result, value in sorted(self.reloads.items()):
-            lines.append(f"ostiary_gateway_config_reloads_total{_labels(result=result)} {value}")
+            lines += histogram_lines(latency, {"route": route}, histogram)
+        lines += header(failures, "counter", "Access tokens refused, by reason.")
+        lines += counter_lines(failures, (({"reason": r}, v) for r, v in sorted(self.token_failures.items())))
+        lines += header(reloads, "counter", "Configuration reloads, by result.")
+        lines += counter_lines(reloads, (({"result": r}, v) for r, v in sorted(self.reloads.items())))
         return "\n".join(lines) + "\n"

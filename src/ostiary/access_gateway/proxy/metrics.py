@@ -11,39 +11,29 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+from ostiary.prometheus_text import (
+    CONTENT_TYPE,
+    LATENCY_BUCKETS,
+    Histogram,
+    counter_lines,
+    header,
+    histogram_lines,
+)
+
+__all__ = ["CONTENT_TYPE", "ProxyMetrics", "metrics_app"]
+
+PROXY_BUCKETS = (*LATENCY_BUCKETS, 30.0)
+"""Legacy apps can be slow: one more bucket than the API gateway's."""
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _labels(**labels: str) -> str:
-    return "{" + ",".join(f'{name}="{_escape(value)}"' for name, value in labels.items()) + "}"
-
-
-class _Histogram:
-    __slots__ = ("count", "counts", "total")
-
-    def __init__(self) -> None:
-        self.counts = [0] * len(LATENCY_BUCKETS)
-        self.count = 0
-        self.total = 0.0
-
-    def observe(self, seconds: float) -> None:
-        self.count += 1
-        self.total += seconds
-        for index, bound in enumerate(LATENCY_BUCKETS):
-            if seconds <= bound:
-                self.counts[index] += 1
-                break
+def _histogram() -> Histogram:
+    return Histogram(PROXY_BUCKETS)
 
 
 class ProxyMetrics:
     def __init__(self) -> None:
         self.requests: dict[tuple[str, int], int] = defaultdict(int)
-        self.latency: dict[str, _Histogram] = defaultdict(_Histogram)
+        self.latency: dict[str, Histogram] = defaultdict(_histogram)
         self.signins: dict[tuple[str, str], int] = defaultdict(int)
         self.upstream_errors: dict[tuple[str, str], int] = defaultdict(int)
 
@@ -60,38 +50,25 @@ class ProxyMetrics:
         self.upstream_errors[(app, kind)] += 1
 
     def render(self) -> str:
-        lines = [
-            "# HELP ostiary_oag_requests_total Requests answered on apps' public domains, by app and status.",
-            "# TYPE ostiary_oag_requests_total counter",
-        ]
-        for (app, status), value in sorted(self.requests.items()):
-            lines.append(f"ostiary_oag_requests_total{_labels(app=app, status=str(status))} {value}")
-        lines += [
-            "# HELP ostiary_oag_upstream_latency_seconds Seconds until the upstream's answer headers.",
-            "# TYPE ostiary_oag_upstream_latency_seconds histogram",
-        ]
+        requests = "ostiary_oag_requests_total"
+        latency = "ostiary_oag_upstream_latency_seconds"
+        signins = "ostiary_oag_signins_total"
+        errors = "ostiary_oag_upstream_errors_total"
+        lines = header(requests, "counter", "Requests answered on apps' public domains, by app and status.")
+        lines += counter_lines(
+            requests, (({"app": a, "status": str(s)}, v) for (a, s), v in sorted(self.requests.items()))
+        )
+        lines += header(latency, "histogram", "Seconds until the upstream's answer headers.")
         for app, histogram in sorted(self.latency.items()):
-            cumulative = 0
-            for bound, count in zip(LATENCY_BUCKETS, histogram.counts, strict=True):
-                cumulative += count
-                labels = _labels(app=app, le=f"{bound:g}")
-                lines.append(f"ostiary_oag_upstream_latency_seconds_bucket{labels} {cumulative}")
-            labels = _labels(app=app, le="+Inf")
-            lines.append(f"ostiary_oag_upstream_latency_seconds_bucket{labels} {histogram.count}")
-            lines.append(f"ostiary_oag_upstream_latency_seconds_sum{_labels(app=app)} {histogram.total!r}")
-            lines.append(f"ostiary_oag_upstream_latency_seconds_count{_labels(app=app)} {histogram.count}")
-        lines += [
-            "# HELP ostiary_oag_signins_total Sign-ins completed at the callback, by app and result.",
-            "# TYPE ostiary_oag_signins_total counter",
-        ]
-        for (app, result), value in sorted(self.signins.items()):
-            lines.append(f"ostiary_oag_signins_total{_labels(app=app, result=result)} {value}")
-        lines += [
-            "# HELP ostiary_oag_upstream_errors_total Upstream failures, by app and kind.",
-            "# TYPE ostiary_oag_upstream_errors_total counter",
-        ]
-        for (app, kind), value in sorted(self.upstream_errors.items()):
-            lines.append(f"ostiary_oag_upstream_errors_total{_labels(app=app, kind=kind)} {value}")
+            lines += histogram_lines(latency, {"app": app}, histogram)
+        lines += header(signins, "counter", "Sign-ins completed at the callback, by app and result.")
+        lines += counter_lines(
+            signins, (({"app": a, "result": r}, v) for (a, r), v in sorted(self.signins.items()))
+        )
+        lines += header(errors, "counter", "Upstream failures, by app and kind.")
+        lines += counter_lines(
+            errors, (({"app": a, "kind": k}, v) for (a, k), v in sorted(self.upstream_errors.items()))
+        )
         return "\n".join(lines) + "\n"
 
 
