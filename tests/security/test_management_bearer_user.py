@@ -5,7 +5,8 @@ suspended or deactivated, and stays dead after the user is unsuspended (Okta rev
 client's own token (no ``uid``) still depends on its client only.
 
 Today's org AS issues okta.* scopes through client_credentials only, so the user-bound token is
-minted here with the org AS's own key, exactly as a user grant would mint it."""
+minted here with the org AS's own key, exactly as a user grant would mint it. As in Okta, a
+user's token acts within that user's admin roles, so the user is given one (READ_ONLY_ADMIN)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,8 @@ async def test_a_user_bound_token_stops_working_when_its_user_is_suspended_or_de
     client_id, _secret = await service_client(admin, SCOPE)
     login = f"{lifecycle}.user@example.com"
     user_id = await user(admin, login)
+    role = await admin.post(f"/api/v1/users/{user_id}/roles", json={"type": "READ_ONLY_ADMIN"})
+    assert role.status_code == 201, role.text
     token = await user_bound_token(server, client_id, user_id, login)
     async with server.client() as anon:
         before = await anon.get("/api/v1/users", headers=bearer(token))
