@@ -84,13 +84,19 @@ class PrivatePostgres:
         raise TimeoutError("the private PostgreSQL did not start")
 
     def postmaster_pid(self) -> int:
-        return int((self.data / "postmaster.pid").read_text().split()[0])
+        """The postmaster is the process this object started. (Not ``postmaster.pid``: a stale
+        file names a pid that may since belong to anything — with pid_max 32768 a long run reuses
+        pids, and a SIGINT meant for PostgreSQL once stopped a pytest worker.)"""
+        assert self.process is not None
+        return self.process.pid
 
     def stop(self) -> None:
         """Fast shutdown (SIGINT): clients are disconnected, the server exits."""
+        assert self.process is not None
+        if self.process.poll() is not None:
+            return
         pid = self.postmaster_pid()
         os.kill(pid, signal.SIGINT)
-        assert self.process is not None
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
