@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from ostiary.bearer import (
     TWO_AUTHORIZATION_HEADERS,
-    authorization_header_count,
     bearer_token,
     insufficient_scope,
     invalid_request,
@@ -25,10 +24,6 @@ from ostiary.gateway.request import GatewayRequest
 from ostiary.gateway.scopes import ScopeRule
 from ostiary.gateway.verifier import Principal
 from ostiary.jose.verify import KeysUnavailable, TokenInvalid
-
-
-def has_two_authorization_headers(request: GatewayRequest) -> bool:
-    return authorization_header_count(request.scope["headers"]) > 1
 
 
 async def refuse_two_authorization_headers(request: GatewayRequest) -> None:
