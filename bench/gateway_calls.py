@@ -16,8 +16,12 @@ of an older commit) it starts a child process that:
   and measures with ``tracemalloc`` the bytes allocated at peak within one request and the
   bytes still held after all of them (a leak check).
 
+Then it serves the same requests through uvicorn as ``run_gateway`` does (its event loop and
+the tree's HTTP protocol, one keep-alive connection from a client thread) and counts the calls
+of the server thread: the protocol's per-request work included.
+
 It prints calls/request per tree, their ratio, and the functions whose calls per request
-differ most between the trees (with ``--top``).
+differ most between the trees (``--top``; ``--server`` for the through-uvicorn counts).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import json
 import subprocess
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SILVER = "http://myapp.com/scp/silver"
@@ -188,7 +193,94 @@ def _child(requests: int) -> dict[str, object]:  # pragma: no cover - runs in a 
         result = uvloop.run(run())
     except ImportError:
         result = asyncio.run(run())
+    result["server"] = _through_uvicorn(parse_config, config.__class__, headers, requests, origin, issuer)
     server.should_exit = True
+    return result
+
+
+def _through_uvicorn(  # pragma: no cover - runs in a subprocess
+    parse_config: Any, _: object, headers: list[tuple[bytes, bytes]], requests: int, origin: str, issuer: str
+) -> dict[str, object]:
+    """The same requests through uvicorn as ``run_gateway`` serves them (its loop and HTTP
+    protocol, one keep-alive connection from a client thread); calls of the server thread."""
+    import http.client
+    import socket
+    import threading
+
+    import uvicorn
+
+    from ostiary.gateway import server as gateway_server
+    from ostiary.gateway.proxy import build_gateway_app
+
+    config = parse_config(
+        {
+            "issuers": [{"issuer": issuer, "audiences": ["api://default"]}],
+            "routes": [{"path": "/planets", "upstream": origin, "scopes": {"all_of": [SILVER]}}],
+            "metrics": {"enabled": True},
+            "token_cache": {"ttl": 30.0},
+        }
+    )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    settings = dict(
+        host="127.0.0.1", port=port, loop=gateway_server._event_loop(), http=gateway_server._http_parser(),
+        lifespan="on", access_log=False, server_header=False, date_header=False, proxy_headers=False,
+        log_level="warning",
+    )  # fmt: skip
+    server = uvicorn.Server(uvicorn.Config(build_gateway_app(config), **settings))
+    counts: Counter[object] = Counter()
+    result: dict[str, object] = {}
+
+    def profile(frame: Any, event: str, arg: object) -> None:
+        if event == "call":
+            counts[frame.f_code] += 1
+
+    def client() -> None:
+        while not server.started:
+            threading.Event().wait(0.01)
+        loop = server_loop[0]
+        connection = http.client.HTTPConnection("127.0.0.1", port)
+        sent = {name.decode(): value.decode() for name, value in headers if name != b"host"}
+
+        def get() -> None:
+            connection.request("GET", "/planets", headers=sent)
+            answer = connection.getresponse()
+            if answer.status != 200 or answer.read() != EXPECTED:
+                raise RuntimeError(f"unexpected answer {answer.status}")
+
+        for _ in range(200):
+            get()
+        switched = threading.Event()
+        loop.call_soon_threadsafe(lambda: (sys.setprofile(profile), switched.set()))
+        switched.wait()
+        for _ in range(requests):
+            get()
+        loop.call_soon_threadsafe(sys.setprofile, None)
+        connection.close()
+        result["calls_per_request"] = sum(counts.values()) / requests
+        server.should_exit = True
+
+    server_loop: list[Any] = []
+    original_startup = server.startup
+
+    async def startup(sockets: Any = None) -> None:
+        import asyncio
+
+        server_loop.append(asyncio.get_running_loop())
+        await original_startup(sockets=sockets)
+
+    server.startup = startup  # type: ignore[method-assign]
+    thread = threading.Thread(target=client)
+    thread.start()
+    server.run()
+    thread.join()
+    by_function: Counter[str] = Counter()
+    for code, n in counts.items():
+        filename = code.co_filename  # type: ignore[attr-defined]
+        short = filename.split("/src/", 1)[-1] if "/ostiary/" in filename else filename.rsplit("/", 2)[-1]
+        by_function[f"{short}:{code.co_qualname}"] += n  # type: ignore[attr-defined]
+    result["by_function"] = {name: n / requests for name, n in by_function.items()}
     return result
 
 
@@ -207,6 +299,7 @@ def main() -> None:
     parser.add_argument("--base", type=Path, help="another source tree to compare with (an older worktree)")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--top", type=int, default=15, help="functions with the largest difference to list")
+    parser.add_argument("--server", action="store_true", help="list the differences through uvicorn")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -223,8 +316,13 @@ def main() -> None:
             f"  {label:10}{r['calls_per_request']:>12.1f}{r['peak_bytes_per_request_median']:>12}"
             f"{r['held_bytes_per_request']:>12.1f}   {tree}"
         )
+    print("  through uvicorn (its loop and HTTP protocol as run_gateway serves), calls/request:")
+    for label, _ in trees:
+        print(f"  {label:10}{results[label]['server']['calls_per_request']:>12.1f}")  # type: ignore[index]
     if "base" in results:
         current, base = results["current"], results["base"]
+        if args.server:
+            current, base = current["server"], base["server"]  # type: ignore[assignment]
         ratio = current["calls_per_request"] / base["calls_per_request"]  # type: ignore[operator]
         print(f"  calls ratio current/base: {ratio:.3f}")
         cur_f: dict[str, float] = current["by_function"]  # type: ignore[assignment]
