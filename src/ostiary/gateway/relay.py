@@ -113,7 +113,7 @@ def upstream_headers(
     result.append((b"x-forwarded-proto", scope.get("scheme", "http").encode("latin-1")))
     if host:
         result.append((b"x-forwarded-host", host))
-    if principal is not None:
+    if principal is not None and route.forward_claims:  # none to render: a call fewer
         result.extend(claim_headers(principal, route))
     return result
 
