@@ -98,7 +98,8 @@ class Router:
         for compiled in self.routes:
             if compiled.route is found.route:
                 return None
-            if not compiled.accepts(method):
+            methods = compiled.route.methods  # CompiledRoute.accepts inline, as in match
+            if not ("*" in methods or method in methods or (method == "HEAD" and "GET" in methods)):
                 continue
             loose = loose_path(path) if loose is None else loose
             if compiled.loose.fullmatch(loose):
