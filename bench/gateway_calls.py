@@ -321,10 +321,14 @@ def main() -> None:
         print(f"  {label:10}{results[label]['server']['calls_per_request']:>12.1f}")  # type: ignore[index]
     if "base" in results:
         current, base = results["current"], results["base"]
+        for where, cur, bas in (
+            ("in process", current, base),
+            ("through uvicorn", current["server"], base["server"]),
+        ):
+            ratio = cur["calls_per_request"] / bas["calls_per_request"]  # type: ignore[index,operator]
+            print(f"  calls ratio current/base, {where}: {ratio:.3f}")
         if args.server:
             current, base = current["server"], base["server"]  # type: ignore[assignment]
-        ratio = current["calls_per_request"] / base["calls_per_request"]  # type: ignore[operator]
-        print(f"  calls ratio current/base: {ratio:.3f}")
         cur_f: dict[str, float] = current["by_function"]  # type: ignore[assignment]
         base_f: dict[str, float] = base["by_function"]  # type: ignore[assignment]
         names = set(cur_f) | set(base_f)

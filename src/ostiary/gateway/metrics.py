@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -34,10 +35,9 @@ class Histogram:
     def observe(self, seconds: float) -> None:
         self.count += 1
         self.total += seconds
-        for index, bound in enumerate(LATENCY_BUCKETS):
-            if seconds <= bound:
-                self.counts[index] += 1
-                break
+        index = bisect_left(LATENCY_BUCKETS, seconds)  # the first bound >= seconds, found in C
+        if index < len(LATENCY_BUCKETS):
+            self.counts[index] += 1
 
 
 class GatewayMetrics:
@@ -51,7 +51,14 @@ class GatewayMetrics:
         self.requests[(route, method if method in KNOWN_METHODS else "OTHER", status)] += 1
 
     def observe_upstream(self, route: str, seconds: float) -> None:
-        self.upstream_latency[route].observe(seconds)
+        """``Histogram.observe`` inline: it runs on every proxied request (a Python call fewer
+        each, ``bench/gateway_calls.py``); keep the two the same."""
+        histogram = self.upstream_latency[route]
+        histogram.count += 1
+        histogram.total += seconds
+        index = bisect_left(LATENCY_BUCKETS, seconds)
+        if index < len(LATENCY_BUCKETS):
+            histogram.counts[index] += 1
 
     def count_token_failure(self, reason: str) -> None:
         self.token_failures[reason] += 1
