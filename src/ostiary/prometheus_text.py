@@ -3,6 +3,7 @@ access gateway's metrics both render through these (no client library on the hot
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -32,10 +33,9 @@ class Histogram:
     def observe(self, seconds: float) -> None:
         self.count += 1
         self.total += seconds
-        for index, bound in enumerate(self.buckets):
-            if seconds <= bound:
-                self.counts[index] += 1
-                break
+        index = bisect_left(self.buckets, seconds)  # the first bound >= seconds, found in C
+        if index < len(self.buckets):
+            self.counts[index] += 1
 
 
 def header(name: str, kind: str, help_text: str) -> list[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from ostiary.bearer import (
     TWO_AUTHORIZATION_HEADERS,
-    authorization_header_count,
     bearer_token,
     insufficient_scope,
     invalid_request,
@@ -23,12 +22,7 @@ from ostiary.gateway.answers import send_bearer_error, send_error
 from ostiary.gateway.ratelimit import RateDecision
 from ostiary.gateway.request import GatewayRequest
 from ostiary.gateway.scopes import ScopeRule
-from ostiary.gateway.verifier import Principal
 from ostiary.jose.verify import KeysUnavailable, TokenInvalid
-
-
-def has_two_authorization_headers(request: GatewayRequest) -> bool:
-    return authorization_header_count(request.scope["headers"]) > 1
 
 
 async def refuse_two_authorization_headers(request: GatewayRequest) -> None:
@@ -37,9 +31,26 @@ async def refuse_two_authorization_headers(request: GatewayRequest) -> None:
 
 async def authorize(request: GatewayRequest) -> bool:
     """Check the caller of a protected route; True if it may go on (``request.principal``
-    set, rate-limit headers added to ``request.extra``), False if refused (answered)."""
-    principal = await _authenticate(request)
-    if principal is None:
+    set, rate-limit headers added to ``request.extra``), False if refused (answered).
+
+    One function for token, verification, scopes and rate limit (the refusals are helpers):
+    it runs on every proxied request, and a coroutine step per check costs a Python call
+    each (``bench/gateway_calls.py``)."""
+    authorization = request.headers.get(b"authorization")
+    token = bearer_token(authorization.decode("latin-1") if authorization else None)
+    if token is None:
+        await send_bearer_error(request, missing_token(), request.extra)
+        return False
+    try:
+        if not token:
+            raise TokenInvalid("malformed", "the bearer token is empty")
+        principal = await request.state.verifier.authenticate(token)
+    except KeysUnavailable as exc:
+        await _refuse_keys_unavailable(request, exc)
+        return False
+    except TokenInvalid as exc:
+        request.metrics.count_token_failure(exc.reason)
+        await send_bearer_error(request, invalid_token(exc.description), request.extra)
         return False
     rule = request.route.scopes  # type: ignore[union-attr]  # routed before this step
     if not rule.allows(principal.scopes):
@@ -57,30 +68,15 @@ async def authorize(request: GatewayRequest) -> bool:
     return True
 
 
-async def _authenticate(request: GatewayRequest) -> Principal | None:
-    authorization = request.headers.get(b"authorization")
-    token = bearer_token(authorization.decode("latin-1") if authorization else None)
-    if token is None:
-        await send_bearer_error(request, missing_token(), request.extra)
-        return None
-    try:
-        if not token:
-            raise TokenInvalid("malformed", "the bearer token is empty")
-        return await request.state.verifier.authenticate(token)
-    except KeysUnavailable as exc:
-        request.metrics.count_token_failure(exc.reason)
-        await send_error(
-            request,
-            503,
-            "temporarily_unavailable",
-            "The token issuer's signing keys cannot be fetched; try again shortly.",
-            [(b"retry-after", b"5"), *request.extra],
-        )
-        return None
-    except TokenInvalid as exc:
-        request.metrics.count_token_failure(exc.reason)
-        await send_bearer_error(request, invalid_token(exc.description), request.extra)
-        return None
+async def _refuse_keys_unavailable(request: GatewayRequest, exc: KeysUnavailable) -> None:
+    request.metrics.count_token_failure(exc.reason)
+    await send_error(
+        request,
+        503,
+        "temporarily_unavailable",
+        "The token issuer's signing keys cannot be fetched; try again shortly.",
+        [(b"retry-after", b"5"), *request.extra],
+    )
 
 
 async def _refuse_scopes(request: GatewayRequest, rule: ScopeRule) -> None:

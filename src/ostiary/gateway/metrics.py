@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 
 from ostiary.prometheus_text import CONTENT_TYPE, Histogram, counter_lines, header, histogram_lines
@@ -28,7 +29,14 @@ class GatewayMetrics:
         self.requests[(route, method if method in KNOWN_METHODS else "OTHER", status)] += 1
 
     def observe_upstream(self, route: str, seconds: float) -> None:
-        self.upstream_latency[route].observe(seconds)
+        """``Histogram.observe`` inline: it runs on every proxied request (a Python call fewer
+        each, ``bench/gateway_calls.py``); keep the two the same."""
+        histogram = self.upstream_latency[route]
+        histogram.count += 1
+        histogram.total += seconds
+        index = bisect_left(histogram.buckets, seconds)
+        if index < len(histogram.buckets):
+            histogram.counts[index] += 1
 
     def count_token_failure(self, reason: str) -> None:
         self.token_failures[reason] += 1

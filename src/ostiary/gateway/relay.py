@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from typing import Any
 from urllib.parse import quote
@@ -40,6 +41,14 @@ REQUEST_HEADERS_NOT_FORWARDED = HOP_BY_HOP | {
 name with ``_`` read as ``-`` is one of these or an identity header (CGI/WSGI stacks map both
 to the same environ key)."""
 RESPONSE_HEADERS_NOT_FORWARDED = frozenset(name.encode() for name in HOP_BY_HOP)
+UNCHANGED_BY_QUOTE = re.compile(r"[A-Za-z0-9_.~/:@!$&'()*+,;=-]*")
+"""The paths ``quote(path, safe=PATH_SAFE)`` returns unchanged: ASCII letters and digits,
+``_.-~`` (always safe) and ``PATH_SAFE``.
+
+Seam for speed: most paths need no encoding, and this C-level match tells so, where ``quote``
+costs two Python calls (``quote``, ``quote_from_bytes``) per proxied request;
+``bench/gateway_calls.py`` counts 2 calls/request fewer. The target is the same either way
+(``tests/unit/gateway/test_relay_encode_path.py`` checks every character)."""
 
 
 class UpstreamBodyTooLarge(Exception):
@@ -74,7 +83,9 @@ def upstream_target(route: RouteConfig, origin: Origin, scope: Scope) -> bytes:
         path = path[len(route.strip_prefix) :] or "/"
         if not path.startswith("/"):
             path = "/" + path
-    target = (origin.base_path + quote(path, safe=PATH_SAFE)).encode("ascii")
+    if not UNCHANGED_BY_QUOTE.fullmatch(path):
+        path = quote(path, safe=PATH_SAFE)
+    target = (origin.base_path + path).encode("ascii")
     query: bytes = scope.get("query_string", b"")
     return target + b"?" + query if query else target
 
@@ -102,7 +113,7 @@ def upstream_headers(
     result.append((b"x-forwarded-proto", scope.get("scheme", "http").encode("latin-1")))
     if host:
         result.append((b"x-forwarded-host", host))
-    if principal is not None:
+    if principal is not None and route.forward_claims:  # none to render: a call fewer
         result.extend(claim_headers(principal, route))
     return result
 
@@ -171,7 +182,8 @@ async def _relay(request: GatewayRequest, route: RouteConfig, response: Upstream
         await send_too_large_upstream_answer(request)
         return
     drop = RESPONSE_HEADERS_NOT_FORWARDED
-    replaced = {name for name, _ in extra if name != b"vary"}  # Vary is merged, the others replaced
+    # Vary is merged, the others replaced (no set built when there are none: a call fewer).
+    replaced = {name for name, _ in extra if name != b"vary"} if extra else frozenset()
     cors = route.cors is not None
     headers: Headers = [
         (name, value)

@@ -213,6 +213,20 @@ def test_a_known_path_with_another_method_reports_the_allowed_methods() -> None:
     assert isinstance(found, NoMatch) and found.allowed == {"GET", "HEAD", "POST"}
 
 
+def test_a_route_for_another_method_is_passed_over_for_a_later_one() -> None:
+    routes = router(
+        {"path": "/planets", "methods": ["POST"], "upstream": UPSTREAM},
+        {"path": "/planets/{name}", "methods": ["*"], "upstream": UPSTREAM, "public": True},
+        {"path": "/planets", "methods": ["GET"], "upstream": UPSTREAM, "public": True},
+    )
+    found = routes.match("GET", "/planets")
+    assert isinstance(found, RouteMatch) and found.route.public and found.params == {}
+    found = routes.match("PATCH", "/planets/earth")
+    assert isinstance(found, RouteMatch) and found.params == {"name": "earth"}
+    refused = routes.match("DELETE", "/planets")
+    assert isinstance(refused, NoMatch) and refused.allowed == {"GET", "HEAD", "POST"}
+
+
 # ---------------------------------------------------------------- the generator
 
 AUTH_SERVER = {

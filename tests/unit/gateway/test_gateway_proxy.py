@@ -637,3 +637,17 @@ async def test_the_gateway_under_uvicorn_and_uvloop_proxies_the_scenario(
         assert missing.status_code == 401
     finally:
         server.stop(force=False)
+
+
+def test_upstream_latency_lands_in_the_first_bucket_at_or_above_it() -> None:
+    from ostiary.gateway.metrics import GatewayMetrics
+    from ostiary.prometheus_text import LATENCY_BUCKETS
+
+    metrics = GatewayMetrics()
+    for seconds in (0.0005, 0.001, 0.0011, 10.0, 11.0):
+        metrics.observe_upstream("/planets", seconds)
+    histogram = metrics.upstream_latency["/planets"]
+    expected = [0] * len(LATENCY_BUCKETS)
+    expected[0], expected[1], expected[-1] = 2, 1, 1
+    assert histogram.counts == expected and histogram.count == 5
+    assert 'le="0.001"} 2' in metrics.render() and 'le="+Inf"} 5' in metrics.render()
