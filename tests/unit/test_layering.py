@@ -120,8 +120,6 @@ KNOWN_DEBT: dict[str, frozenset[str]] = {
     "ostiary.http.management.authz_render": frozenset(
         {"ostiary.store.models", "ostiary.store.models.policies"}
     ),
-    "ostiary.http.management.render": frozenset({"ostiary.store.models"}),
-    "ostiary.http.management.users": frozenset({"ostiary.store.models"}),
     "ostiary.http.oauth.authorize.state": frozenset(
         {"ostiary.store.models", "ostiary.store.models.sessions"}
     ),

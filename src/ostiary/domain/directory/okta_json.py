@@ -1,4 +1,5 @@
-"""Okta-shaped JSON for directory objects."""
+"""Okta-shaped JSON for directory objects: the management API's wire shape is part of the
+directory's contract (the okta SDK parses it), so it is written here, next to the rows."""
 
 from __future__ import annotations
 
