@@ -115,10 +115,6 @@ KNOWN_DEBT: dict[str, frozenset[str]] = {
     "ostiary.http.login.authn": frozenset({"ostiary.store.models"}),
     "ostiary.http.login.page": frozenset({"ostiary.store.models.sessions"}),
     "ostiary.http.login.sessions": frozenset({"ostiary.store.models.sessions"}),
-    "ostiary.http.management.as_tokens": frozenset({"ostiary.store.models", "ostiary.store.models.policies"}),
-    "ostiary.http.management.authz_render": frozenset(
-        {"ostiary.store.models", "ostiary.store.models.policies"}
-    ),
     "ostiary.http.oauth.authorize.state": frozenset(
         {"ostiary.store.models", "ostiary.store.models.sessions"}
     ),
