@@ -104,3 +104,19 @@ def api_token_json(token: ApiToken, base: str) -> dict[str, Any]:
             }
         },
     }
+
+
+def embedded_user(user: User) -> dict[str, Any]:
+    """The ``_embedded.user`` of an authentication transaction."""
+    profile = user.profile
+    return {
+        "id": user.id,
+        "passwordChanged": iso(user.password_changed),
+        "profile": {
+            "login": user.login,
+            "firstName": profile.get("firstName"),
+            "lastName": profile.get("lastName"),
+            "locale": profile.get("locale") or "en_US",
+            "timeZone": profile.get("timeZone") or "America/Los_Angeles",
+        },
+    }
