@@ -113,7 +113,6 @@ KNOWN_DEBT: dict[str, frozenset[str]] = {
     # repository) from store/ instead of plain records from the domain. Delete an entry when
     # its import goes; a stale entry fails test_known_debt_is_still_real.
     "ostiary.http.login.page": frozenset({"ostiary.store.models.sessions"}),
-    "ostiary.http.login.sessions": frozenset({"ostiary.store.models.sessions"}),
     "ostiary.http.oauth.authorize.state": frozenset(
         {"ostiary.store.models", "ostiary.store.models.sessions"}
     ),

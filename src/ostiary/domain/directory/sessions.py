@@ -11,6 +11,7 @@ Okta's "no time limit"); ending a session deletes it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from sqlalchemy import delete, or_, select, update
 
 from ostiary import ids
 from ostiary.domain.audit.log import Target, record
-from ostiary.domain.context import Tx
+from ostiary.domain.context import Actor, Tx
 from ostiary.domain.directory import users as users_domain
 from ostiary.domain.errors import NotFound
 from ostiary.store.models import User
@@ -265,3 +266,8 @@ async def end_sessions_except(tx: Tx, user: User, keep_secret: str | None) -> in
     )
     record(tx, "user.session.clear", "Clear user session", [users_domain.target(user)])
     return ended
+
+
+def as_owner(tx: Tx, row: UserSession) -> Tx:
+    """``tx`` acting as the session's own user (who ends a session they hold, in the audit log)."""
+    return dataclasses.replace(tx, actor=Actor(row.user_id, "User", row.login, row.login))
