@@ -112,7 +112,6 @@ KNOWN_DEBT: dict[str, frozenset[str]] = {
     # Issue 15, item 1: these http modules still take ORM rows (or the database and the org
     # repository) from store/ instead of plain records from the domain. Delete an entry when
     # its import goes; a stale entry fails test_known_debt_is_still_real.
-    "ostiary.http.login.page": frozenset({"ostiary.store.models.sessions"}),
     "ostiary.http.oauth.authorize.state": frozenset(
         {"ostiary.store.models", "ostiary.store.models.sessions"}
     ),
