@@ -112,9 +112,7 @@ KNOWN_DEBT: dict[str, frozenset[str]] = {
     # Issue 15, item 1: these http modules still take ORM rows (or the database and the org
     # repository) from store/ instead of plain records from the domain. Delete an entry when
     # its import goes; a stale entry fails test_known_debt_is_still_real.
-    "ostiary.http.oauth.authorize.state": frozenset(
-        {"ostiary.store.models", "ostiary.store.models.sessions"}
-    ),
+    "ostiary.http.oauth.authorize.state": frozenset({"ostiary.store.models"}),
     "ostiary.http.runtime": frozenset({"ostiary.store.db"}),
     # The database's faults (timeouts, outages, deadlocks) are told apart where the driver's
     # exceptions are known, in store/; http maps them to 503s and retries. A domain-level

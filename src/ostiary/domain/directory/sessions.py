@@ -271,3 +271,24 @@ async def end_sessions_except(tx: Tx, user: User, keep_secret: str | None) -> in
 def as_owner(tx: Tx, row: UserSession) -> Tx:
     """``tx`` acting as the session's own user (who ends a session they hold, in the audit log)."""
     return dataclasses.replace(tx, actor=Actor(row.user_id, "User", row.login, row.login))
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """What the authorize endpoint keeps of the browser's session: who, how and when they
+    last entered credentials (a plain record, not the row)."""
+
+    user_id: str
+    login: str
+    amr: tuple[str, ...]
+    auth_time: int
+
+
+def signed_in(row: UserSession) -> SignedIn:
+    return SignedIn(user_id=row.user_id, login=row.login, amr=tuple(row.amr or ()), auth_time=auth_time(row))
+
+
+async def signed_in_by_secret(tx: Tx, secret: str | None) -> SignedIn | None:
+    """:func:`find_by_secret` as a :class:`SignedIn` record."""
+    row = await find_by_secret(tx, secret)
+    return signed_in(row) if row is not None else None
