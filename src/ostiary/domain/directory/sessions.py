@@ -11,6 +11,7 @@ Okta's "no time limit"); ending a session deletes it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from sqlalchemy import delete, or_, select, update
 
 from ostiary import ids
 from ostiary.domain.audit.log import Target, record
-from ostiary.domain.context import Tx
+from ostiary.domain.context import Actor, Tx
 from ostiary.domain.directory import users as users_domain
 from ostiary.domain.errors import NotFound
 from ostiary.store.models import User
@@ -265,3 +266,29 @@ async def end_sessions_except(tx: Tx, user: User, keep_secret: str | None) -> in
     )
     record(tx, "user.session.clear", "Clear user session", [users_domain.target(user)])
     return ended
+
+
+def as_owner(tx: Tx, row: UserSession) -> Tx:
+    """``tx`` acting as the session's own user (who ends a session they hold, in the audit log)."""
+    return dataclasses.replace(tx, actor=Actor(row.user_id, "User", row.login, row.login))
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """What the authorize endpoint keeps of the browser's session: who, how and when they
+    last entered credentials (a plain record, not the row)."""
+
+    user_id: str
+    login: str
+    amr: tuple[str, ...]
+    auth_time: int
+
+
+def signed_in(row: UserSession) -> SignedIn:
+    return SignedIn(user_id=row.user_id, login=row.login, amr=tuple(row.amr or ()), auth_time=auth_time(row))
+
+
+async def signed_in_by_secret(tx: Tx, secret: str | None) -> SignedIn | None:
+    """:func:`find_by_secret` as a :class:`SignedIn` record."""
+    row = await find_by_secret(tx, secret)
+    return signed_in(row) if row is not None else None

@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from ostiary.domain.context import Actor, Tx
 from ostiary.domain.directory import authn as authn_domain
-from ostiary.domain.directory import authn_flows, user_tokens
+from ostiary.domain.directory import authn_flows, okta_json, user_tokens
 from ostiary.domain.directory.passwords import DEFAULT_POLICY
 from ostiary.domain.directory.users import NOT_ALLOWED
 from ostiary.http import signin_throttle
@@ -33,7 +33,6 @@ from ostiary.http.management.common import base_url
 from ostiary.http.requests import json_object
 from ostiary.http.responses import json_response
 from ostiary.http.runtime import runtime
-from ostiary.store.models import User
 from ostiary.timeutil import iso
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -49,22 +48,6 @@ def _credential(body: dict[str, Any], name: str) -> str:
     if len(value) > MAX_CREDENTIAL_LENGTH:
         raise OktaHTTPError(400, "E0000001", f"Api validation failed: {name}", [f"{name}: is too long"])
     return value
-
-
-def embedded_user(user: User) -> dict[str, Any]:
-    """The ``_embedded.user`` of an authentication transaction."""
-    profile = user.profile
-    return {
-        "id": user.id,
-        "passwordChanged": iso(user.password_changed),
-        "profile": {
-            "login": user.login,
-            "firstName": profile.get("firstName"),
-            "lastName": profile.get("lastName"),
-            "locale": profile.get("locale") or "en_US",
-            "timeZone": profile.get("timeZone") or "America/Los_Angeles",
-        },
-    }
 
 
 _NEXT_STEP = {
@@ -105,7 +88,7 @@ def transaction_json(result: authn_domain.AuthnResult, base: str = "") -> dict[s
         body["sessionToken"] = result.session_token
     if result.recovery_token is not None:
         body["recoveryToken"] = result.recovery_token
-    embedded: dict[str, Any] = {"user": embedded_user(result.user)}
+    embedded: dict[str, Any] = {"user": okta_json.embedded_user(result.user)}
     if result.status in _NEXT_STEP:
         embedded["policy"] = _policy()
     body["_embedded"] = embedded

@@ -18,8 +18,8 @@ Sign-out is protected the same way (logout CSRF: a cross-site link must not end 
 ``GET /login/signout`` only shows a page with a sign-out button, and ``POST /login/signout``
 ends the session only with the CSRF pair. The sign-in page's "Sign out" is such a form.
 
-For the authorize endpoint: :func:`current_session` (the browser's live session, or None)
-and :func:`login_url` (where to send the browser to sign in and come back).
+For the authorize endpoint: :func:`login_url` (where to send the browser to sign in and come
+back).
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ from ostiary.http.login.sessions import (
     set_session_cookie,
 )
 from ostiary.http.runtime import runtime
-from ostiary.store.models.sessions import UserSession
 
 LOGIN_PATH = "/login"
 SIGNOUT_PATH = "/login/signout"
@@ -109,8 +108,8 @@ def login_url(next_path: str) -> str:
     return LOGIN_PATH if target is None else f"{LOGIN_PATH}?{urlencode({'fromURI': target})}"
 
 
-async def current_session(request: Request) -> UserSession | None:
-    """The browser's live session (``sid`` cookie), or None."""
+async def signed_in_login(request: Request) -> str | None:
+    """The login of the browser's live session (``sid`` cookie), or None."""
     secret = session_secret(request)
     if secret is None:
         return None
@@ -118,7 +117,8 @@ async def current_session(request: Request) -> UserSession | None:
     org = await rt.org_for(request)
     async with rt.db.session() as session:
         tx = Tx(session=session, org=org, client=client_info(request))
-        return await sessions_domain.find_by_secret(tx, secret)
+        found = await sessions_domain.find_by_secret(tx, secret)
+        return found.login if found is not None else None
 
 
 # --- CSRF --------------------------------------------------------------------------------------
@@ -178,7 +178,7 @@ async def _render(
     rt = runtime(request)
     org = await rt.org_for(request)
     token = token or _csrf_cookie(request) or ids.random_token(32)
-    signed_in = await current_session(request)
+    signed_in_as = await signed_in_login(request)
     html = (
         _environment()
         .get_template("login.html")
@@ -190,7 +190,7 @@ async def _render(
             error=error,
             username=username,
             from_uri=from_uri,
-            signed_in_as=signed_in.login if signed_in else None,
+            signed_in_as=signed_in_as,
             signout_url=SIGNOUT_PATH,
             confirm_signout=confirm_signout,
         )
@@ -264,7 +264,7 @@ SIGNOUT_EXPIRED = "This sign-out form has expired. Please try again."
 async def signout_form(request: Request) -> Response:
     """A page with a sign-out button; without a session, just where ``fromURI`` points."""
     from_uri = _next_from(request.query_params)
-    if await current_session(request) is None:
+    if await signed_in_login(request) is None:
         return _signed_out(request, from_uri)
     return await _render(request, from_uri=from_uri, confirm_signout=True)
 

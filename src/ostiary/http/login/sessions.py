@@ -10,16 +10,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ostiary.domain.context import Actor, Tx
+from ostiary.domain.context import Tx
 from ostiary.domain.directory import authn as authn_domain
+from ostiary.domain.directory import okta_json
 from ostiary.domain.directory import sessions as sessions_domain
 from ostiary.domain.tokens import refresh_token_admin
 from ostiary.http.auth import client_info, management_tx
@@ -29,8 +28,6 @@ from ostiary.http.management.common import base_url, path_param
 from ostiary.http.requests import bool_param, json_object
 from ostiary.http.responses import json_response, no_content
 from ostiary.http.runtime import runtime
-from ostiary.store.models.sessions import UserSession
-from ostiary.timeutil import iso
 
 SESSION_COOKIE = "sid"
 READ, MANAGE = "okta.sessions.read", "okta.sessions.manage"
@@ -72,36 +69,8 @@ def max_session_lifetime(request: Request) -> timedelta | None:
 # --- JSON --------------------------------------------------------------------------------------
 
 
-def session_json(row: UserSession, base: str, *, me: bool = False) -> dict[str, Any]:
-    """Okta's Session object; ``me`` links to ``/sessions/me`` and ``/users/me`` as Okta does."""
-    href = f"{base}/api/v1/sessions/{'me' if me else row.id}"
-    user_href = f"{base}/api/v1/users/{'me' if me else row.user_id}"
-    return {
-        "id": row.id,
-        "userId": row.user_id,
-        "login": row.login,
-        "createdAt": iso(row.created),
-        "expiresAt": iso(row.expires_at),
-        "status": row.status,
-        "lastPasswordVerification": iso(row.last_password_verification),
-        "lastFactorVerification": None,
-        "amr": list(row.amr),
-        "idp": {"id": row.org_id, "type": "OKTA"},
-        "mfaActive": False,
-        "_links": {
-            "self": {"href": href, "hints": {"allow": ["GET", "DELETE"]}},
-            "refresh": {"href": f"{href}/lifecycle/refresh", "hints": {"allow": ["POST"]}},
-            "user": {"href": user_href, "hints": {"allow": ["GET"]}},
-        },
-    }
-
-
 def _me_not_found() -> OktaHTTPError:
     return OktaHTTPError(404, "E0000007", "Not found: Resource not found: me (Session)")
-
-
-def _as_owner(tx: Tx, row: UserSession) -> Tx:
-    return dataclasses.replace(tx, actor=Actor(row.user_id, "User", row.login, row.login))
 
 
 async def end_replaced_session(tx: Tx, request: Request) -> None:
@@ -110,7 +79,7 @@ async def end_replaced_session(tx: Tx, request: Request) -> None:
     holds one session; the replaced one would otherwise live on, unseen, until it expires."""
     previous = await sessions_domain.find_by_secret(tx, session_secret(request))
     if previous is not None:
-        await sessions_domain.end(_as_owner(tx, previous), previous)
+        await sessions_domain.end(sessions_domain.as_owner(tx, previous), previous)
 
 
 # --- create from a session token ---------------------------------------------------------------
@@ -140,7 +109,7 @@ async def create_session(request: Request) -> Response:
             await end_replaced_session(tx, request)
     if started is None:
         raise authn_domain.authentication_failed()
-    response = json_response(session_json(started.session, base_url(request)), headers=NO_STORE)
+    response = json_response(okta_json.session_json(started.session, base_url(request)), headers=NO_STORE)
     set_session_cookie(response, request, started.secret)
     return response
 
@@ -156,7 +125,7 @@ async def get_me(request: Request) -> Response:
         row = await sessions_domain.find_by_secret(tx, session_secret(request))
         if row is None:
             raise _me_not_found()
-        return json_response(session_json(row, base_url(request), me=True), headers=NO_STORE)
+        return json_response(okta_json.session_json(row, base_url(request), me=True), headers=NO_STORE)
 
 
 async def refresh_me(request: Request) -> Response:
@@ -170,7 +139,7 @@ async def refresh_me(request: Request) -> Response:
         if row is None:
             raise _me_not_found()
         row = await sessions_domain.refresh(tx, row, max_lifetime=max_session_lifetime(request))
-        return json_response(session_json(row, base_url(request), me=True), headers=NO_STORE)
+        return json_response(okta_json.session_json(row, base_url(request), me=True), headers=NO_STORE)
 
 
 async def delete_me(request: Request) -> Response:
@@ -185,7 +154,7 @@ async def delete_me(request: Request) -> Response:
         row = await sessions_domain.find_by_secret(tx, session_secret(request))
         if row is None:
             raise _me_not_found()
-        await sessions_domain.end(_as_owner(tx, row), row)
+        await sessions_domain.end(sessions_domain.as_owner(tx, row), row)
     response = no_content()
     clear_session_cookie(response, request)
     return response
@@ -197,7 +166,7 @@ async def delete_me(request: Request) -> Response:
 async def get_session(request: Request) -> Response:
     async with management_tx(request, READ) as tx:
         row = await sessions_domain.get_session(tx, path_param(request, "sessionId"))
-        return json_response(session_json(row, base_url(request)))
+        return json_response(okta_json.session_json(row, base_url(request)))
 
 
 async def refresh_session(request: Request) -> Response:
@@ -205,7 +174,7 @@ async def refresh_session(request: Request) -> Response:
         row = await sessions_domain.refresh_by_id(
             tx, path_param(request, "sessionId"), max_lifetime=max_session_lifetime(request)
         )
-        return json_response(session_json(row, base_url(request)))
+        return json_response(okta_json.session_json(row, base_url(request)))
 
 
 async def revoke_session(request: Request) -> Response:

@@ -12,9 +12,7 @@ from starlette.routing import Route
 
 from ostiary.domain.clients import apps as apps_domain
 from ostiary.domain.clients import assignments, client_jwks, client_secrets, scope_grants
-from ostiary.http.auth import management_tx
-from ostiary.http.management.app_authority import missing_scopes, require_app_authority
-from ostiary.http.management.apps_render import (
+from ostiary.domain.clients.okta_json import (
     app_json,
     app_user_json,
     grant_json,
@@ -22,6 +20,8 @@ from ostiary.http.management.apps_render import (
     jwk_json,
     secret_json,
 )
+from ostiary.http.auth import management_tx
+from ostiary.http.management.app_authority import missing_scopes, require_app_authority
 from ostiary.http.management.common import base_url, list_response, path_param
 from ostiary.http.pagination import parse_after, parse_limit
 from ostiary.http.requests import bool_param, json_object

@@ -22,9 +22,7 @@ from ostiary.domain.authz import key_rotation as keys_domain
 from ostiary.domain.authz import policies as policies_domain
 from ostiary.domain.authz import scopes as scopes_domain
 from ostiary.domain.authz import server_admin as servers_domain
-from ostiary.http.auth import management_tx
-from ostiary.http.errors import OktaHTTPError
-from ostiary.http.management.authz_render import (
+from ostiary.domain.authz.okta_json import (
     claim_json,
     key_json,
     policy_json,
@@ -32,6 +30,8 @@ from ostiary.http.management.authz_render import (
     scope_json,
     server_json,
 )
+from ostiary.http.auth import management_tx
+from ostiary.http.errors import OktaHTTPError
 from ostiary.http.management.common import base_url, list_response, path_param
 from ostiary.http.pagination import parse_after, parse_limit
 from ostiary.http.requests import json_object

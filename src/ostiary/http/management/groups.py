@@ -8,9 +8,9 @@ from starlette.routing import Route
 
 from ostiary.domain.directory import groups as groups_domain
 from ostiary.domain.directory import search
+from ostiary.domain.directory.okta_json import group_json, user_json
 from ostiary.http.auth import management_tx
 from ostiary.http.management.common import base_url, list_response, path_param
-from ostiary.http.management.render import group_json, user_json
 from ostiary.http.pagination import parse_after, parse_limit
 from ostiary.http.requests import json_object
 from ostiary.http.responses import json_response, no_content

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ostiary.domain.clients.okta_json import public_secret_hash
 from ostiary.domain.integrations.catalog import Entry
 from ostiary.domain.integrations.installs import ACTIVE, Install, Secret
-from ostiary.http.management.apps_render import public_secret_hash
 from ostiary.timeutil import iso
 
 API_SERVICES = "/integrations/api/v1/api-services"

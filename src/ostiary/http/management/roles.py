@@ -16,11 +16,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ostiary.domain.context import Tx
+from ostiary.domain.directory.okta_json import group_json
 from ostiary.domain.roles import assignments, permissions
 from ostiary.domain.roles.assignments import CLIENT, GROUP, USER, Assignee, RoleAssignment
 from ostiary.http.auth import management_tx
 from ostiary.http.management.common import base_url, path_param
-from ostiary.http.management.render import group_json
 from ostiary.http.requests import json_object
 from ostiary.http.responses import json_response, no_content
 from ostiary.http.runtime import Principal

@@ -9,19 +9,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ostiary.domain.context import Tx
 from ostiary.domain.directory import credential_revocation, search, user_tokens
 from ostiary.domain.directory import groups as groups_domain
 from ostiary.domain.directory import users as users_domain
+from ostiary.domain.directory.okta_json import group_json, user_json
 from ostiary.http.auth import management_tx
 from ostiary.http.errors import OktaHTTPError
 from ostiary.http.login.sessions import session_secret
 from ostiary.http.management.common import base_url, list_response, path_param
-from ostiary.http.management.render import group_json, user_json
 from ostiary.http.pagination import parse_after, parse_limit
 from ostiary.http.requests import bool_param, json_object
 from ostiary.http.responses import json_response, no_content
-from ostiary.store.models import User
 
 READ, MANAGE = "okta.users.read", "okta.users.manage"
 
@@ -70,7 +68,7 @@ async def update_user(request: Request) -> Response:
             tx, path_param(request, "id"), body, partial=request.method == "POST"
         )
         if users_domain.sets_password(body):
-            await _end_sign_ins(request, tx, user)
+            await credential_revocation.end_sign_ins(tx, user, keep_session_secret=session_secret(request))
         return json_response(user_json(user, base_url(request)))
 
 
@@ -84,11 +82,6 @@ async def user_groups(request: Request) -> Response:
     async with management_tx(request, "okta.groups.read") as tx:
         found = await groups_domain.groups_of_user(tx, path_param(request, "id"))
     return list_response(request, found, group_json, None)
-
-
-async def _end_sign_ins(request: Request, tx: Tx, user: User) -> None:
-    """After a credential change: see :mod:`ostiary.domain.directory.credential_revocation`."""
-    await credential_revocation.end_sign_ins(tx, user, keep_session_secret=session_secret(request))
 
 
 def _revoke_sessions(body: dict[str, Any]) -> bool:
@@ -124,7 +117,9 @@ def _activation(kind: str) -> Callable[[Request], Awaitable[Response]]:
             else:
                 user = await users_domain.reset_password(tx, user_id)
                 if revoke:  # before the new token: ending sign-ins drops the user's tokens
-                    await _end_sign_ins(request, tx, user)
+                    await credential_revocation.end_sign_ins(
+                        tx, user, keep_session_secret=session_secret(request)
+                    )
             token_kind = user_tokens.RECOVERY if kind == "reset_password" else user_tokens.ACTIVATION
             token = await user_tokens.issue(tx, user, token_kind)
         if send_email:
@@ -172,11 +167,12 @@ async def expire_password(request: Request) -> Response:
     async with management_tx(request, MANAGE) as tx:
         if temp:
             user, password = await users_domain.expire_with_temp_password(tx, path_param(request, "id"))
-            await _end_sign_ins(request, tx, user)  # the old password no longer works
+            # the old password no longer works
+            await credential_revocation.end_sign_ins(tx, user, keep_session_secret=session_secret(request))
             return json_response({"tempPassword": password})
         user = await users_domain.expire_password(tx, path_param(request, "id"))
         if revoke:
-            await _end_sign_ins(request, tx, user)
+            await credential_revocation.end_sign_ins(tx, user, keep_session_secret=session_secret(request))
         return json_response(user_json(user, base_url(request)))
 
 
@@ -187,7 +183,7 @@ async def expire_password_with_temp_password(request: Request) -> Response:
     bool_param(request, "revokeSessions", False)
     async with management_tx(request, MANAGE) as tx:
         user, password = await users_domain.expire_with_temp_password(tx, path_param(request, "id"))
-        await _end_sign_ins(request, tx, user)
+        await credential_revocation.end_sign_ins(tx, user, keep_session_secret=session_secret(request))
         return json_response({**user_json(user, base_url(request)), "tempPassword": password})
 
 
@@ -197,7 +193,7 @@ async def change_password(request: Request) -> Response:
     async with management_tx(request, MANAGE) as tx:
         user = await users_domain.change_password(tx, path_param(request, "userId"), body)
         if revoke:
-            await _end_sign_ins(request, tx, user)
+            await credential_revocation.end_sign_ins(tx, user, keep_session_secret=session_secret(request))
         credentials = user_json(user, base_url(request))["credentials"]
     return json_response(credentials)
 

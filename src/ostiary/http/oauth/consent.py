@@ -66,7 +66,7 @@ async def consent(request: Request) -> Response:
     rt = runtime(request)
     async with rt.db.session() as session:
         tx = Tx(session=session, org=authz.org, client=client_info(request))
-        authz.user_session = await sessions_domain.find_by_secret(tx, session_secret(request))
+        authz.user_session = await sessions_domain.signed_in_by_secret(tx, session_secret(request))
         if authz.user_session is None:
             return RedirectResponse(with_suffix(authz), status_code=303)
         try:

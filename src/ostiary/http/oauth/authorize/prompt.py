@@ -18,7 +18,6 @@ from urllib.parse import urlencode
 
 from starlette.responses import RedirectResponse, Response
 
-from ostiary.domain.directory.sessions import auth_time
 from ostiary.http.login.page import LOGIN_PATH, MAX_NEXT_LENGTH, safe_next
 from ostiary.http.oauth.authorize.errors import AuthorizeError
 from ostiary.http.oauth.authorize.state import Authorization
@@ -54,7 +53,7 @@ def needs_sign_in(authz: Authorization) -> bool:
         return False
     if LOGIN in authz.prompts:
         return True
-    return authz.max_age is not None and time.time() - auth_time(authz.user_session) > authz.max_age
+    return authz.max_age is not None and time.time() - authz.user_session.auth_time > authz.max_age
 
 
 def check_sign_in(authz: Authorization) -> Response | None:

@@ -14,7 +14,6 @@ from urllib.parse import urlencode, urlsplit
 
 from starlette.responses import RedirectResponse, Response
 
-from ostiary.domain.directory.sessions import auth_time
 from ostiary.domain.tokens.authorization_codes import CodeGrant, issue_code
 from ostiary.domain.tokens.grants.base import GrantContext
 from ostiary.domain.tokens.user_tokens import mint_access_token, mint_id_token
@@ -70,7 +69,7 @@ def error_response(authz: Authorization, error: AuthorizeError) -> Response:
 async def success_response(authz: Authorization, ctx: GrantContext) -> Response:
     user, user_session = authz.signed_in_user, authz.signed_in_session
     assert authz.user_context is not None
-    authenticated_at = auth_time(user_session)
+    authenticated_at = user_session.auth_time
     values: dict[str, str] = {}
     code = None
     if authz.wants_code:

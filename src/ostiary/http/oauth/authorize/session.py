@@ -24,10 +24,11 @@ async def find_session(authz: Authorization, tx: Tx) -> None:
         )
         if started is not None:
             await end_replaced_session(tx, authz.request)
-            authz.user_session, authz.new_session_secret = started.session, started.secret
+            authz.user_session = sessions_domain.signed_in(started.session)
+            authz.new_session_secret = started.secret
             authz.fresh_sign_in = True
             return
-    authz.user_session = await sessions_domain.find_by_secret(tx, session_secret(authz.request))
+    authz.user_session = await sessions_domain.signed_in_by_secret(tx, session_secret(authz.request))
 
 
 async def _may_redeem(authz: Authorization) -> bool:

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 
 from ostiary.domain.clients.client_cache import Client
+from ostiary.domain.directory.sessions import SignedIn
 from ostiary.domain.orgs import Org
 from ostiary.domain.tokens.user_context import UserContext
 from ostiary.domain.tokens.user_scopes import UserScopeDecision
 from ostiary.http.oauth.server_context import ServerContext
 from ostiary.store.models import User
-from ostiary.store.models.sessions import UserSession
 
 
 @dataclass
@@ -40,7 +40,7 @@ class Authorization:
     prompts: frozenset[str] = frozenset()
     max_age: int | None = None
     # session.py
-    user_session: UserSession | None = None
+    user_session: SignedIn | None = None
     new_session_secret: str | None = None
     fresh_sign_in: bool = False
     # assignment.py
@@ -67,6 +67,6 @@ class Authorization:
         return self.user
 
     @property
-    def signed_in_session(self) -> UserSession:
+    def signed_in_session(self) -> SignedIn:
         assert self.user_session is not None, "the session step runs before this one"
         return self.user_session

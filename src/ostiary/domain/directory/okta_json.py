@@ -1,4 +1,5 @@
-"""Okta-shaped JSON for directory objects."""
+"""Okta-shaped JSON for directory objects: the management API's wire shape is part of the
+directory's contract (the okta SDK parses it), so it is written here, next to the rows."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from ostiary.domain.directory import users as users_domain
 from ostiary.store.models import ApiToken, Group, User
+from ostiary.store.models.sessions import UserSession
 from ostiary.timeutil import iso
 
 
@@ -101,5 +103,45 @@ def api_token_json(token: ApiToken, base: str) -> dict[str, Any]:
                 "href": f"{base}/api/v1/api-tokens/{token.id}",
                 "hints": {"allow": ["GET", "DELETE", "PUT"]},
             }
+        },
+    }
+
+
+def embedded_user(user: User) -> dict[str, Any]:
+    """The ``_embedded.user`` of an authentication transaction."""
+    profile = user.profile
+    return {
+        "id": user.id,
+        "passwordChanged": iso(user.password_changed),
+        "profile": {
+            "login": user.login,
+            "firstName": profile.get("firstName"),
+            "lastName": profile.get("lastName"),
+            "locale": profile.get("locale") or "en_US",
+            "timeZone": profile.get("timeZone") or "America/Los_Angeles",
+        },
+    }
+
+
+def session_json(row: UserSession, base: str, *, me: bool = False) -> dict[str, Any]:
+    """Okta's Session object; ``me`` links to ``/sessions/me`` and ``/users/me`` as Okta does."""
+    href = f"{base}/api/v1/sessions/{'me' if me else row.id}"
+    user_href = f"{base}/api/v1/users/{'me' if me else row.user_id}"
+    return {
+        "id": row.id,
+        "userId": row.user_id,
+        "login": row.login,
+        "createdAt": iso(row.created),
+        "expiresAt": iso(row.expires_at),
+        "status": row.status,
+        "lastPasswordVerification": iso(row.last_password_verification),
+        "lastFactorVerification": None,
+        "amr": list(row.amr),
+        "idp": {"id": row.org_id, "type": "OKTA"},
+        "mfaActive": False,
+        "_links": {
+            "self": {"href": href, "hints": {"allow": ["GET", "DELETE"]}},
+            "refresh": {"href": f"{href}/lifecycle/refresh", "hints": {"allow": ["POST"]}},
+            "user": {"href": user_href, "hints": {"allow": ["GET"]}},
         },
     }

@@ -1,7 +1,8 @@
 """Okta-shaped JSON for apps (``OpenIdConnectApplication``), client secrets, client JWKs,
 app users, group assignments and scope consent grants.
 
-Every shape parses with the okta 3.4.6 SDK's own (strict) models.
+Every shape parses with the okta 3.4.6 SDK's own (strict) models. The wire shape is part of the
+apps' contract, so it is written here, next to the rows, and http hands it out as it is.
 """
 
 from __future__ import annotations
