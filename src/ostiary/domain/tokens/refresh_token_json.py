@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ostiary.domain.authz.okta_json import server_href
+from ostiary.domain.authz.server_json import server_href
 from ostiary.domain.tokens.refresh_token_admin import ClientTokens, TokenView
 from ostiary.store.models import App
 from ostiary.store.models.policies import Scope

@@ -18,8 +18,8 @@ from ostiary.domain.authz import policies as policies_domain
 from ostiary.domain.authz import scopes as scopes_domain
 from ostiary.domain.authz import server_admin as servers_domain
 from ostiary.domain.authz import server_lookup as authz_servers
-from ostiary.domain.authz.okta_json import policy_json, rule_json
 from ostiary.domain.authz.policy_engine import ALL_CLIENTS, EVERYONE
+from ostiary.domain.authz.server_json import policy_json, rule_json
 from ostiary.domain.clients import apps as apps_domain
 from ostiary.domain.context import Tx
 from ostiary.domain.directory import groups as groups_domain

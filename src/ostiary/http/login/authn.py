@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from ostiary.domain.context import Actor, Tx
 from ostiary.domain.directory import authn as authn_domain
-from ostiary.domain.directory import authn_flows, okta_json, user_tokens
+from ostiary.domain.directory import authn_flows, directory_json, user_tokens
 from ostiary.domain.directory.passwords import DEFAULT_POLICY
 from ostiary.domain.directory.users import NOT_ALLOWED
 from ostiary.http import signin_throttle
@@ -88,7 +88,7 @@ def transaction_json(result: authn_domain.AuthnResult, base: str = "") -> dict[s
         body["sessionToken"] = result.session_token
     if result.recovery_token is not None:
         body["recoveryToken"] = result.recovery_token
-    embedded: dict[str, Any] = {"user": okta_json.embedded_user(result.user)}
+    embedded: dict[str, Any] = {"user": directory_json.embedded_user(result.user)}
     if result.status in _NEXT_STEP:
         embedded["policy"] = _policy()
     body["_embedded"] = embedded

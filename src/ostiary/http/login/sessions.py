@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from ostiary.domain.context import Tx
 from ostiary.domain.directory import authn as authn_domain
-from ostiary.domain.directory import okta_json
+from ostiary.domain.directory import directory_json
 from ostiary.domain.directory import sessions as sessions_domain
 from ostiary.domain.tokens import refresh_token_admin
 from ostiary.http.auth import client_info, management_tx
@@ -109,7 +109,9 @@ async def create_session(request: Request) -> Response:
             await end_replaced_session(tx, request)
     if started is None:
         raise authn_domain.authentication_failed()
-    response = json_response(okta_json.session_json(started.session, base_url(request)), headers=NO_STORE)
+    response = json_response(
+        directory_json.session_json(started.session, base_url(request)), headers=NO_STORE
+    )
     set_session_cookie(response, request, started.secret)
     return response
 
@@ -125,7 +127,7 @@ async def get_me(request: Request) -> Response:
         row = await sessions_domain.find_by_secret(tx, session_secret(request))
         if row is None:
             raise _me_not_found()
-        return json_response(okta_json.session_json(row, base_url(request), me=True), headers=NO_STORE)
+        return json_response(directory_json.session_json(row, base_url(request), me=True), headers=NO_STORE)
 
 
 async def refresh_me(request: Request) -> Response:
@@ -139,7 +141,7 @@ async def refresh_me(request: Request) -> Response:
         if row is None:
             raise _me_not_found()
         row = await sessions_domain.refresh(tx, row, max_lifetime=max_session_lifetime(request))
-        return json_response(okta_json.session_json(row, base_url(request), me=True), headers=NO_STORE)
+        return json_response(directory_json.session_json(row, base_url(request), me=True), headers=NO_STORE)
 
 
 async def delete_me(request: Request) -> Response:
@@ -166,7 +168,7 @@ async def delete_me(request: Request) -> Response:
 async def get_session(request: Request) -> Response:
     async with management_tx(request, READ) as tx:
         row = await sessions_domain.get_session(tx, path_param(request, "sessionId"))
-        return json_response(okta_json.session_json(row, base_url(request)))
+        return json_response(directory_json.session_json(row, base_url(request)))
 
 
 async def refresh_session(request: Request) -> Response:
@@ -174,7 +176,7 @@ async def refresh_session(request: Request) -> Response:
         row = await sessions_domain.refresh_by_id(
             tx, path_param(request, "sessionId"), max_lifetime=max_session_lifetime(request)
         )
-        return json_response(okta_json.session_json(row, base_url(request)))
+        return json_response(directory_json.session_json(row, base_url(request)))
 
 
 async def revoke_session(request: Request) -> Response:

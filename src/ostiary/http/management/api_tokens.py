@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ostiary.domain.directory import api_tokens
-from ostiary.domain.directory.okta_json import api_token_json
+from ostiary.domain.directory.directory_json import api_token_json
 from ostiary.http.auth import management_tx
 from ostiary.http.management.common import base_url, list_response, path_param
 from ostiary.http.pagination import parse_after, parse_limit

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from ostiary.domain.clients import apps as apps_domain
 from ostiary.domain.clients import assignments, client_jwks, client_secrets, scope_grants
-from ostiary.domain.clients.okta_json import (
+from ostiary.domain.clients.app_json import (
     app_json,
     app_user_json,
     grant_json,

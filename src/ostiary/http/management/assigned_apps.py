@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from ostiary import ids
 from ostiary.domain.clients import assigned_apps
-from ostiary.domain.clients.okta_json import app_json
+from ostiary.domain.clients.app_json import app_json
 from ostiary.http.auth import management_tx
 from ostiary.http.management.common import base_url, list_response, path_param
 from ostiary.http.pagination import parse_after, parse_limit

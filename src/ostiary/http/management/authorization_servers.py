@@ -22,7 +22,7 @@ from ostiary.domain.authz import key_rotation as keys_domain
 from ostiary.domain.authz import policies as policies_domain
 from ostiary.domain.authz import scopes as scopes_domain
 from ostiary.domain.authz import server_admin as servers_domain
-from ostiary.domain.authz.okta_json import (
+from ostiary.domain.authz.server_json import (
     claim_json,
     key_json,
     policy_json,

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from ostiary.domain.directory import groups as groups_domain
 from ostiary.domain.directory import search
-from ostiary.domain.directory.okta_json import group_json, user_json
+from ostiary.domain.directory.directory_json import group_json, user_json
 from ostiary.http.auth import management_tx
 from ostiary.http.management.common import base_url, list_response, path_param
 from ostiary.http.pagination import parse_after, parse_limit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ostiary.domain.clients.okta_json import public_secret_hash
+from ostiary.domain.clients.app_json import public_secret_hash
 from ostiary.domain.integrations.catalog import Entry
 from ostiary.domain.integrations.installs import ACTIVE, Install, Secret
 from ostiary.timeutil import iso

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ostiary.domain.context import Tx
-from ostiary.domain.directory.okta_json import group_json
+from ostiary.domain.directory.directory_json import group_json
 from ostiary.domain.roles import assignments, permissions
 from ostiary.domain.roles.assignments import CLIENT, GROUP, USER, Assignee, RoleAssignment
 from ostiary.http.auth import management_tx

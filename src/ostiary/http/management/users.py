@@ -12,7 +12,7 @@ from starlette.routing import Route
 from ostiary.domain.directory import credential_revocation, search, user_tokens
 from ostiary.domain.directory import groups as groups_domain
 from ostiary.domain.directory import users as users_domain
-from ostiary.domain.directory.okta_json import group_json, user_json
+from ostiary.domain.directory.directory_json import group_json, user_json
 from ostiary.http.auth import management_tx
 from ostiary.http.errors import OktaHTTPError
 from ostiary.http.login.sessions import session_secret
