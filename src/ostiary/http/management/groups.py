@@ -9,6 +9,7 @@ from starlette.routing import Route
 from ostiary.domain.directory import groups as groups_domain
 from ostiary.domain.directory import search
 from ostiary.http.auth import management_tx
+from ostiary.http.management import group_rules
 from ostiary.http.management.common import base_url, list_response, path_param
 from ostiary.http.management.render import group_json, user_json
 from ostiary.http.pagination import parse_after, parse_limit
@@ -84,6 +85,7 @@ async def remove_member(request: Request) -> Response:
 
 
 routes = [
+    *group_rules.routes,  # first: /groups/rules is not a group id
     Route("/api/v1/groups", list_groups, methods=["GET"]),
     Route("/api/v1/groups", create_group, methods=["POST"]),
     Route("/api/v1/groups/{groupId}", get_group, methods=["GET"]),
