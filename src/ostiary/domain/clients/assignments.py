@@ -130,6 +130,32 @@ async def assign_user(tx: Tx, app_id: str, body: Mapping[str, Any]) -> AppUser:
     return AppUser(user, assignment)
 
 
+async def update_app_user(tx: Tx, app_id: str, user_id: str, body: Mapping[str, Any]) -> AppUser:
+    """POST /apps/{appId}/users/{userId}: change a direct assignment's ``userName`` and profile
+    (the profile is merged, as Okta's update does); no direct assignment is a 404."""
+    app = await get_app(tx, app_id)
+    _id, user_name, profile = _user_input({**body, "id": user_id, "scope": USER_SCOPE})
+    user = (
+        await tx.session.scalars(select(User).where(User.org_id == tx.org_id, User.id == user_id))
+    ).first()
+    assignment = await tx.session.get(AppUserAssignment, (app.id, user.id)) if user is not None else None
+    if user is None or assignment is None:
+        raise app_user_not_found(user_id)
+    if user_name is not None:
+        assignment.user_name = user_name
+    if profile:
+        assignment.profile = {**(assignment.profile or {}), **profile}
+    assignment.last_updated = utcnow()
+    await tx.session.flush()
+    record(
+        tx,
+        "application.user_membership.change_username" if user_name else "application.user_membership.update",
+        "Update application user",
+        [users_domain.target(user), app_target(app)],
+    )
+    return AppUser(user, assignment)
+
+
 async def get_app_user(tx: Tx, app_id: str, user_id: str) -> AppUser:
     app = await get_app(tx, app_id)
     user = (

@@ -224,6 +224,14 @@ async def get_app_user(request: Request) -> Response:
         return json_response(app_user_json(app_user, app_id, base_url(request)))
 
 
+async def update_app_user(request: Request) -> Response:
+    body = await json_object(request)
+    app_id = _app_id(request)
+    async with management_tx(request, MANAGE) as tx:
+        app_user = await assignments.update_app_user(tx, app_id, path_param(request, "userId"), body)
+        return json_response(app_user_json(app_user, app_id, base_url(request)))
+
+
 async def unassign_user(request: Request) -> Response:
     async with management_tx(request, MANAGE) as tx:
         await assignments.unassign_user(tx, _app_id(request), path_param(request, "userId"))
@@ -331,6 +339,7 @@ routes = [
     Route(_APP + "/users", list_app_users, methods=["GET"]),
     Route(_APP + "/users", assign_user, methods=["POST"]),
     Route(_APP + "/users/{userId}", get_app_user, methods=["GET"]),
+    Route(_APP + "/users/{userId}", update_app_user, methods=["POST"]),
     Route(_APP + "/users/{userId}", unassign_user, methods=["DELETE"]),
     Route(_APP + "/groups", list_group_assignments, methods=["GET"]),
     Route(_APP + "/groups/{groupId}", get_group_assignment, methods=["GET"]),

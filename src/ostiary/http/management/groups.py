@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -84,14 +85,22 @@ async def remove_member(request: Request) -> Response:
     return no_content()
 
 
+class GroupIdConvertor(StringConvertor):
+    """A group id: any path segment but ``rules`` (``/groups/rules`` is the group rules' path)."""
+
+    regex = r"(?!rules(?:/|$))[^/]+"
+
+
+register_url_convertor("group_id", GroupIdConvertor())
+
 routes = [
     *group_rules.routes,  # first: /groups/rules is not a group id
     Route("/api/v1/groups", list_groups, methods=["GET"]),
     Route("/api/v1/groups", create_group, methods=["POST"]),
-    Route("/api/v1/groups/{groupId}", get_group, methods=["GET"]),
-    Route("/api/v1/groups/{groupId}", replace_group, methods=["PUT"]),
-    Route("/api/v1/groups/{groupId}", delete_group, methods=["DELETE"]),
-    Route("/api/v1/groups/{groupId}/users", list_members, methods=["GET"]),
-    Route("/api/v1/groups/{groupId}/users/{userId}", add_member, methods=["PUT"]),
-    Route("/api/v1/groups/{groupId}/users/{userId}", remove_member, methods=["DELETE"]),
+    Route("/api/v1/groups/{groupId:group_id}", get_group, methods=["GET"]),
+    Route("/api/v1/groups/{groupId:group_id}", replace_group, methods=["PUT"]),
+    Route("/api/v1/groups/{groupId:group_id}", delete_group, methods=["DELETE"]),
+    Route("/api/v1/groups/{groupId:group_id}/users", list_members, methods=["GET"]),
+    Route("/api/v1/groups/{groupId:group_id}/users/{userId}", add_member, methods=["PUT"]),
+    Route("/api/v1/groups/{groupId:group_id}/users/{userId}", remove_member, methods=["DELETE"]),
 ]
