@@ -128,3 +128,22 @@ async def test_bad_rules_are_refused(org: OrgServer, token: str) -> None:
         assert isinstance(err, OktaAPIError) and err.error_code == "E0000007"
         rules, _, err = await client.list_group_rules(search="bad")
         assert err is None and rules == []
+
+
+async def test_group_stats_of_a_rule_filled_group_with_the_sdk(org: OrgServer, token: str) -> None:
+    admin = Admin(org, token)
+    group = admin.post("/api/v1/groups", {"profile": {"name": "stats-by-rule"}})["id"]
+    admin.user("stats.one@example.com", "Stats")
+    admin.user("stats.two@example.com", "Stats")
+    async with sdk(org, token) as client:
+        created, _, err = await client.create_group_rule(
+            CreateGroupRuleRequest.from_dict(rule(group, 'user.department=="Stats"', "Stats rule"))
+        )
+        assert err is None, err
+        _, _, err = await client.activate_group_rule(created.id)
+        assert err is None, err
+        groups, _, err = await client.list_groups(q="stats-by-rule", expand="stats")
+        assert err is None, err
+        assert [g.id for g in groups] == [group]
+        stats = groups[0].embedded.stats
+        assert (stats.users_count, stats.apps_count, stats.has_admin_privlege) == (2, 0, False)

@@ -231,3 +231,11 @@ async def groups_of_user(tx: Tx, user_id: str) -> list[Group]:
 async def count_members(tx: Tx, group_id: str) -> int:
     stmt = select(func.count()).select_from(GroupMembership).where(GroupMembership.group_id == group_id)
     return int((await tx.session.scalar(stmt)) or 0)
+
+
+async def groups_by_id(tx: Tx, group_ids: list[str]) -> list[Group]:
+    """The org's groups among ``group_ids`` (for ``expand=group``)."""
+    if not group_ids:
+        return []
+    stmt = select(Group).where(Group.org_id == tx.org_id, Group.id.in_(group_ids))
+    return list(await tx.session.scalars(stmt))
