@@ -78,8 +78,13 @@ async def test_membership_follows_active_rule(admin: httpx.AsyncClient) -> None:
     await set_department(admin, late.json()["id"], "Sales")  # inactive rule: no change
     assert "late@example.com" in await members(admin, group)
 
+    # an admin removes a rule-given member, then adds them back: the membership is now the admin's
+    late_id = late.json()["id"]
+    assert (await admin.delete(f"/api/v1/groups/{group}/users/{late_id}")).status_code == 204
+    assert (await admin.put(f"/api/v1/groups/{group}/users/{late_id}")).status_code == 204
+
     assert (await admin.delete(f"{RULES}/{rule['id']}?removeUsers=true")).status_code == 202
-    assert await members(admin, group) == {"manual@example.com"}
+    assert await members(admin, group) == {"manual@example.com", "late@example.com"}
     assert (await admin.get(f"{RULES}/{rule['id']}")).status_code == 404
 
 

@@ -14,6 +14,7 @@ from ostiary.domain.context import Tx
 from ostiary.domain.directory import users as users_domain
 from ostiary.domain.errors import Forbidden, Invalid, NotFound
 from ostiary.store.models import Group, GroupMembership, User
+from ostiary.store.models.group_rules import GroupRuleMember
 from ostiary.store.repositories.paging import Page, fetch_page, fetch_sorted_page
 from ostiary.timeutil import utcnow
 
@@ -164,6 +165,12 @@ async def remove_member(tx: Tx, group_id: str, user_id: str) -> None:
     await tx.session.execute(
         delete(GroupMembership).where(
             GroupMembership.group_id == group.id, GroupMembership.user_id == user.id
+        )
+    )
+    # an admin's removal ends the rules' hold too: a later manual add is the admin's, not a rule's
+    await tx.session.execute(
+        delete(GroupRuleMember).where(
+            GroupRuleMember.group_id == group.id, GroupRuleMember.user_id == user.id
         )
     )
     group.last_membership_updated = utcnow()
