@@ -74,3 +74,25 @@ async def test_405_names_every_method_of_the_path(admin: httpx.AsyncClient) -> N
     assert response.status_code == 405 and response.headers["Allow"] == "GET, HEAD, POST"
     response = await admin.put("/api/v1/groups/rules")
     assert response.status_code == 405 and response.headers["Allow"] == "GET, HEAD, POST"
+
+
+async def test_patch_updates_a_group_assignment(admin: httpx.AsyncClient) -> None:
+    group = await make_group(admin, "Patched")
+    app = await make_oidc_app(admin, "Patched app")
+    assert (await admin.put(f"/api/v1/apps/{app}/groups/{group}", json={"priority": 0})).status_code == 200
+    ops = [
+        {"op": "replace", "path": "/priority", "value": 3},
+        {"op": "replace", "path": "/profile/manager", "value": "C"},
+    ]
+    response = await admin.patch(f"/api/v1/apps/{app}/groups/{group}", json=ops)
+    assert response.status_code == 200, response.text
+    assert response.json()["priority"] == 3 and response.json()["profile"]["manager"] == "C"
+    bad = await admin.patch(
+        f"/api/v1/apps/{app}/groups/{group}",
+        json=[{"op": "remove", "path": "/profile/manager"}, {"op": "move", "path": "/priority"}],
+    )
+    assert bad.status_code == 400 and bad.json()["errorCode"] == "E0000001"
+    fetched = (await admin.get(f"/api/v1/apps/{app}/groups/{group}")).json()
+    assert fetched["profile"]["manager"] == "C" and fetched["priority"] == 3  # nothing changed
+    missing = await admin.patch(f"/api/v1/apps/{app}/groups/00gnosuchgroup000000", json=[])
+    assert missing.status_code == 404

@@ -303,6 +303,36 @@ async def get_group_assignment(tx: Tx, app_id: str, group_id: str) -> AppGroupAs
     return assignment
 
 
+async def patch_group_assignment(tx: Tx, app_id: str, group_id: str, ops: list[Any]) -> AppGroupAssignment:
+    """PATCH /apps/{appId}/groups/{groupId}: JSON Patch ``replace`` of ``/priority`` or
+    ``/profile/<name>``, ``remove`` of ``/profile/<name>``; all or nothing."""
+    assignment = await get_group_assignment(tx, app_id, group_id)
+    priority, profile = assignment.priority, dict(assignment.profile or {})
+    for op in ops:
+        causes = Causes()
+        if not isinstance(op, Mapping) or op.get("op") not in ("replace", "remove"):
+            causes.add("op", "must be replace or remove")
+            causes.raise_if_any()
+        assert isinstance(op, Mapping)
+        path = op.get("path")
+        if op["op"] == "replace" and path == "/priority":
+            new_priority, _ = _group_input({"priority": op.get("value")})
+            priority = new_priority if new_priority is not None else priority
+        elif isinstance(path, str) and path.startswith("/profile/") and len(path) > len("/profile/"):
+            name = path[len("/profile/") :]
+            if op["op"] == "replace":
+                profile[name] = op.get("value")
+            else:
+                profile.pop(name, None)
+        else:
+            causes.add("path", "must be /priority (replace) or /profile/<attribute>")
+            causes.raise_if_any()
+    assignment.priority, assignment.profile = priority, profile
+    assignment.last_updated = utcnow()
+    await tx.session.flush()
+    return assignment
+
+
 async def list_group_assignments(
     tx: Tx, app_id: str, *, q: str | None, after: str | None, limit: int
 ) -> Page[AppGroupAssignment]:

@@ -27,7 +27,7 @@ from ostiary.http.management.apps_render import (
 from ostiary.http.management.common import base_url, expansions, list_response, path_param
 from ostiary.http.management.render import group_json, user_json
 from ostiary.http.pagination import parse_after, parse_limit
-from ostiary.http.requests import bool_param, json_object
+from ostiary.http.requests import bool_param, json_array, json_object
 from ostiary.http.responses import json_response, no_content
 from ostiary.http.runtime import runtime
 from ostiary.jose.key_encryption import KeyEncryptor
@@ -307,6 +307,15 @@ async def get_group_assignment(request: Request) -> Response:
         return json_response(_group_assignment(assignment, base_url(request), groups))
 
 
+async def patch_group_assignment(request: Request) -> Response:
+    ops = await json_array(request)
+    async with management_tx(request, MANAGE) as tx:
+        assignment = await assignments.patch_group_assignment(
+            tx, _app_id(request), path_param(request, "groupId"), ops
+        )
+        return json_response(group_assignment_json(assignment, base_url(request)))
+
+
 async def unassign_group(request: Request) -> Response:
     async with management_tx(request, MANAGE) as tx:
         await assignments.unassign_group(tx, _app_id(request), path_param(request, "groupId"))
@@ -380,6 +389,7 @@ routes = [
     Route(_APP + "/groups", list_group_assignments, methods=["GET"]),
     Route(_APP + "/groups/{groupId}", get_group_assignment, methods=["GET"]),
     Route(_APP + "/groups/{groupId}", assign_group, methods=["PUT"]),
+    Route(_APP + "/groups/{groupId}", patch_group_assignment, methods=["PATCH"]),
     Route(_APP + "/groups/{groupId}", unassign_group, methods=["DELETE"]),
     Route(_APP + "/grants", list_grants, methods=["GET"]),
     Route(_APP + "/grants", grant_scope, methods=["POST"]),
