@@ -30,6 +30,21 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         yield found
 
 
+def test_tier_groups_are_filled_by_active_group_rules(demo: dict[str, Any]) -> None:
+    with requests.Session() as admin:
+        admin.headers["Authorization"] = f"SSWS {demo['api_token']}"
+        rules = admin.get(f"{demo['org_url']}/api/v1/groups/rules").json()
+        assert sorted((r["name"], r["status"]) for r in rules) == [
+            ("gold subscribers", "ACTIVE"),
+            ("silver subscribers", "ACTIVE"),
+        ]
+        for rule in rules:
+            (group_id,) = rule["actions"]["assignUserToGroups"]["groupIds"]
+            members = admin.get(f"{demo['org_url']}/api/v1/groups/{group_id}/users").json()
+            expected = CLARK if rule["name"].startswith("silver") else LOIS
+            assert [m["profile"]["login"] for m in members] == [expected]
+
+
 def authorize(demo: dict[str, Any], login: str, scopes: list[str]) -> dict[str, list[str]]:
     """authn → sessionToken → authorize; returns the parameters the redirect URI received."""
     org, issuer = demo["org_url"], demo["authorization_server"]["issuer"]

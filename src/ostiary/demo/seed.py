@@ -1,6 +1,7 @@
 """The seed scenario, created through the domain services (the same code the management API runs).
 
-Groups silverSubscribers/goldSubscribers; users clark.kent (silver) and lois.lane (gold); a custom
+Groups silverSubscribers/goldSubscribers, each filled by an ACTIVE group rule on the user's
+``division``; users clark.kent (division silver) and lois.lane (division gold); a custom
 authorization server "Solar System API" with the silver and gold scopes and one access policy with
 a rule per group; the API Center web client; a trusted origin for the demo app; and on the
 ``default`` server a custom scope and a service client for the protected sample API.
@@ -15,7 +16,7 @@ from typing import Any
 from ostiary.domain.authz import policies, scopes, server_admin
 from ostiary.domain.clients import apps, assignments
 from ostiary.domain.context import Tx
-from ostiary.domain.directory import api_tokens, groups, trusted_origins, users
+from ostiary.domain.directory import api_tokens, group_rules, groups, trusted_origins, users
 
 SILVER = "http://myapp.com/scp/silver"
 GOLD = "http://myapp.com/scp/gold"
@@ -89,6 +90,21 @@ def _rule(name: str, group_id: str, granted: list[str]) -> dict[str, Any]:
     }
 
 
+async def _tier_rule(tx: Tx, tier: str, group_id: str) -> None:
+    """An ACTIVE group rule: users whose ``division`` is the tier join the tier's group."""
+    spec = await group_rules.validate(
+        tx,
+        {
+            "type": "group_rule",
+            "name": f"{tier} subscribers",
+            "conditions": {"expression": {"value": f'user.division=="{tier}"'}},
+            "actions": {"assignUserToGroups": {"groupIds": [group_id]}},
+        },
+    )
+    rule = await group_rules.create_rule(tx, spec)
+    await group_rules.activate(tx, rule.id)
+
+
 async def seed(
     tx: Tx, *, org_url: str, ports: DemoPorts, password: str, host: str = "localhost"
 ) -> dict[str, Any]:
@@ -100,6 +116,8 @@ async def seed(
     gold_group = await groups.create_group(
         tx, {"profile": {"name": "goldSubscribers", "description": "gold subscribers"}}
     )
+    for tier, group in (("silver", silver_group), ("gold", gold_group)):
+        await _tier_rule(tx, tier, group.id)
     people = [
         ("clark.kent@example.com", "Clark", "Kent", silver_group, "silver"),
         ("lois.lane@example.com", "Lois", "Lane", gold_group, "gold"),
@@ -107,11 +125,16 @@ async def seed(
     users_out = []
     for login, first, last, group, tier in people:
         body = {
-            "profile": {"login": login, "email": login, "firstName": first, "lastName": last},
+            "profile": {
+                "login": login,
+                "email": login,
+                "firstName": first,
+                "lastName": last,
+                "division": tier,  # the tier's group rule makes the user a member
+            },
             "credentials": {"password": {"value": password}},
         }
         user = await users.create_user(tx, body, activate=True)
-        await groups.add_member(tx, group.id, user.id)
         users_out.append(
             {"login": login, "password": password, "groups": [group.name], "tier": tier, "id": user.id}
         )

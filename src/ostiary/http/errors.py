@@ -13,6 +13,7 @@ from starlette.responses import Response
 from ostiary import ids
 from ostiary.domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated
 from ostiary.domain.oauth_errors import OAuthError
+from ostiary.http.allowed_methods import allow_header
 from ostiary.http.responses import json_response
 
 log = logging.getLogger("ostiary.http")
@@ -129,11 +130,12 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         return okta_error(404, "E0000007", f"Not found: Resource not found: {request.url.path} (Path)")
     if exc.status_code == 405:
+        allow = allow_header(request)
         return okta_error(
             405,
             "E0000022",
             "The endpoint does not support the provided HTTP method",
-            headers=exc.headers,
+            headers={**(exc.headers or {}), **({"Allow": allow} if allow else {})},
         )
     return okta_error(exc.status_code, "E0000001", str(exc.detail))
 

@@ -67,3 +67,20 @@ def bool_param(request: Request, name: str, default: bool) -> bool:
     if raw.lower() in ("false", "0"):
         return False
     raise OktaHTTPError(400, "E0000001", f"Api validation failed: {name}", [f"{name}: must be true or false"])
+
+
+async def json_array(request: Request) -> list[Any]:
+    """The body as a JSON array (a JSON Patch); anything else is E0000003 (400)."""
+    raw = await request.body()
+    if len(raw) > MAX_JSON_BYTES:
+        raise OktaHTTPError(413, "E0000003", "The request body was too large.")
+    if not raw.strip():
+        return []
+    require_json_content_type(request)
+    try:
+        data = parse_json(raw)
+    except BadInput as exc:
+        raise OktaHTTPError(400, "E0000003", "The request body was not well-formed.", [str(exc)]) from None
+    if not isinstance(data, list):
+        raise malformed_body()
+    return data

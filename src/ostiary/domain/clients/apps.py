@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from ostiary import ids
 from ostiary.domain.audit.log import record
@@ -46,9 +46,19 @@ from ostiary.domain.clients.records import ACTIVE, INACTIVE, app_not_found, app_
 from ostiary.domain.clients.scope_grants import granted_scopes, granted_scopes_for
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import Forbidden
+from ostiary.filter_ast import Comparison, Present
 from ostiary.jose.key_encryption import KeyEncryptor
 from ostiary.jose.signing_keys import jwk_thumbprint
-from ostiary.store.models import App, AppJwk
+from ostiary.store.models import (
+    App,
+    AppGroupAssignment,
+    AppJwk,
+    AppUserAssignment,
+    Group,
+    GroupMembership,
+    User,
+)
+from ostiary.store.repositories.filter_sql import Custom
 from ostiary.store.repositories.paging import Page, fetch_page
 from ostiary.timeutil import utcnow
 
@@ -235,10 +245,37 @@ def _filter_condition(filter_text: str) -> ColumnElement[bool]:
             "id": filter_expr.AttributeRule(eq),
             "status": filter_expr.AttributeRule(eq, case="upper"),
             "name": filter_expr.AttributeRule(eq),
+            "user.id": filter_expr.AttributeRule(eq),
+            "group.id": filter_expr.AttributeRule(eq),
         },
     )
-    columns: dict[str, Any] = {"id": App.id, "status": App.status, "name": App.name}
+    columns: dict[str, Any] = {
+        "id": App.id,
+        "status": App.status,
+        "name": App.name,
+        "user.id": Custom(_assigned_to_user),
+        "group.id": Custom(_assigned_to_group),
+    }
     return compile_filter(filter_expr.parse_filter(filter_text, allowed=policy), lambda attr: columns[attr])
+
+
+def _assigned_to_user(node: Comparison | Present) -> ColumnElement[bool]:
+    """``user.id eq "…"``: apps assigned to the user directly or through a group (Everyone too)."""
+    user_id = node.value if isinstance(node, Comparison) else None
+    direct = select(AppUserAssignment.app_id).where(AppUserAssignment.user_id == user_id)
+    groups = select(GroupMembership.group_id).where(GroupMembership.user_id == user_id)
+    built_in = select(Group.id).where(Group.type == "BUILT_IN")
+    through_group = select(AppGroupAssignment.app_id).where(
+        or_(AppGroupAssignment.group_id.in_(groups), AppGroupAssignment.group_id.in_(built_in))
+    )
+    exists = select(User.id).where(User.id == user_id, User.org_id == App.org_id)
+    return and_(exists.exists(), or_(App.id.in_(direct), App.id.in_(through_group)))
+
+
+def _assigned_to_group(node: Comparison | Present) -> ColumnElement[bool]:
+    """``group.id eq "…"``: apps assigned to the group."""
+    group_id = node.value if isinstance(node, Comparison) else None
+    return App.id.in_(select(AppGroupAssignment.app_id).where(AppGroupAssignment.group_id == group_id))
 
 
 async def list_apps(

@@ -130,6 +130,32 @@ async def assign_user(tx: Tx, app_id: str, body: Mapping[str, Any]) -> AppUser:
     return AppUser(user, assignment)
 
 
+async def update_app_user(tx: Tx, app_id: str, user_id: str, body: Mapping[str, Any]) -> AppUser:
+    """POST /apps/{appId}/users/{userId}: change a direct assignment's ``userName`` and profile
+    (the profile is merged, as Okta's update does); no direct assignment is a 404."""
+    app = await get_app(tx, app_id)
+    _id, user_name, profile = _user_input({**body, "id": user_id, "scope": USER_SCOPE})
+    user = (
+        await tx.session.scalars(select(User).where(User.org_id == tx.org_id, User.id == user_id))
+    ).first()
+    assignment = await tx.session.get(AppUserAssignment, (app.id, user.id)) if user is not None else None
+    if user is None or assignment is None:
+        raise app_user_not_found(user_id)
+    if user_name is not None:
+        assignment.user_name = user_name
+    if profile:
+        assignment.profile = {**(assignment.profile or {}), **profile}
+    assignment.last_updated = utcnow()
+    await tx.session.flush()
+    record(
+        tx,
+        "application.user_membership.change_username" if user_name else "application.user_membership.update",
+        "Update application user",
+        [users_domain.target(user), app_target(app)],
+    )
+    return AppUser(user, assignment)
+
+
 async def get_app_user(tx: Tx, app_id: str, user_id: str) -> AppUser:
     app = await get_app(tx, app_id)
     user = (
@@ -274,6 +300,36 @@ async def get_group_assignment(tx: Tx, app_id: str, group_id: str) -> AppGroupAs
     assignment = await tx.session.get(AppGroupAssignment, (app.id, group_id))
     if assignment is None or assignment.org_id != tx.org_id:
         raise group_assignment_not_found(group_id)
+    return assignment
+
+
+async def patch_group_assignment(tx: Tx, app_id: str, group_id: str, ops: list[Any]) -> AppGroupAssignment:
+    """PATCH /apps/{appId}/groups/{groupId}: JSON Patch ``replace`` of ``/priority`` or
+    ``/profile/<name>``, ``remove`` of ``/profile/<name>``; all or nothing."""
+    assignment = await get_group_assignment(tx, app_id, group_id)
+    priority, profile = assignment.priority, dict(assignment.profile or {})
+    for op in ops:
+        causes = Causes()
+        if not isinstance(op, Mapping) or op.get("op") not in ("replace", "remove"):
+            causes.add("op", "must be replace or remove")
+            causes.raise_if_any()
+        assert isinstance(op, Mapping)
+        path = op.get("path")
+        if op["op"] == "replace" and path == "/priority":
+            new_priority, _ = _group_input({"priority": op.get("value")})
+            priority = new_priority if new_priority is not None else priority
+        elif isinstance(path, str) and path.startswith("/profile/") and len(path) > len("/profile/"):
+            name = path[len("/profile/") :]
+            if op["op"] == "replace":
+                profile[name] = op.get("value")
+            else:
+                profile.pop(name, None)
+        else:
+            causes.add("path", "must be /priority (replace) or /profile/<attribute>")
+            causes.raise_if_any()
+    assignment.priority, assignment.profile = priority, profile
+    assignment.last_updated = utcnow()
+    await tx.session.flush()
     return assignment
 
 

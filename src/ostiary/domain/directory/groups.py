@@ -14,6 +14,7 @@ from ostiary.domain.context import Tx
 from ostiary.domain.directory import users as users_domain
 from ostiary.domain.errors import Forbidden, Invalid, NotFound
 from ostiary.store.models import Group, GroupMembership, User
+from ostiary.store.models.group_rules import GroupRuleMember
 from ostiary.store.repositories.paging import Page, fetch_page, fetch_sorted_page
 from ostiary.timeutil import utcnow
 
@@ -166,6 +167,12 @@ async def remove_member(tx: Tx, group_id: str, user_id: str) -> None:
             GroupMembership.group_id == group.id, GroupMembership.user_id == user.id
         )
     )
+    # an admin's removal ends the rules' hold too: a later manual add is the admin's, not a rule's
+    await tx.session.execute(
+        delete(GroupRuleMember).where(
+            GroupRuleMember.group_id == group.id, GroupRuleMember.user_id == user.id
+        )
+    )
     group.last_membership_updated = utcnow()
     record(
         tx,
@@ -231,3 +238,11 @@ async def groups_of_user(tx: Tx, user_id: str) -> list[Group]:
 async def count_members(tx: Tx, group_id: str) -> int:
     stmt = select(func.count()).select_from(GroupMembership).where(GroupMembership.group_id == group_id)
     return int((await tx.session.scalar(stmt)) or 0)
+
+
+async def groups_by_id(tx: Tx, group_ids: list[str]) -> list[Group]:
+    """The org's groups among ``group_ids`` (for ``expand=group``)."""
+    if not group_ids:
+        return []
+    stmt = select(Group).where(Group.org_id == tx.org_id, Group.id.in_(group_ids))
+    return list(await tx.session.scalars(stmt))

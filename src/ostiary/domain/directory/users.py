@@ -210,6 +210,7 @@ async def create_user(
 
         for gid in _string_list(group_ids, "groupIds"):
             await groups.add_member(tx, gid, user.id, audit=False)
+    await _apply_group_rules(tx, user)
     record(tx, "user.lifecycle.create", "Create okta user", [target(user)])
     if activate:
         record(tx, "user.lifecycle.activate", "Activate Okta user", [target(user)])
@@ -307,8 +308,17 @@ async def update_user(tx: Tx, user_id: str, body: Mapping[str, Any], *, partial:
         await tx.session.flush()
     except IntegrityError as exc:
         raise _duplicate_login() from exc
+    if "profile" in body:
+        await _apply_group_rules(tx, user)
     record(tx, "user.account.update_profile", "Update user profile for Okta", [target(user)])
     return user
+
+
+async def _apply_group_rules(tx: Tx, user: User) -> None:
+    """Group rules follow the user's profile (imported here: group_rules reads users' rows)."""
+    from ostiary.domain.directory import group_rules
+
+    await group_rules.apply_to_user(tx, user)
 
 
 def _set_status(user: User, status: str) -> None:

@@ -20,11 +20,14 @@ from ostiary.domain.clients.app_json import (
     jwk_json,
     secret_json,
 )
+from ostiary.domain.context import Tx
+from ostiary.domain.directory import groups as groups_domain
+from ostiary.domain.directory.directory_json import group_json, user_json
 from ostiary.http.auth import management_tx
 from ostiary.http.management.app_authority import missing_scopes, require_app_authority
-from ostiary.http.management.common import base_url, list_response, path_param
+from ostiary.http.management.common import base_url, expansions, list_response, path_param
 from ostiary.http.pagination import parse_after, parse_limit
-from ostiary.http.requests import bool_param, json_object
+from ostiary.http.requests import bool_param, json_array, json_object
 from ostiary.http.responses import json_response, no_content
 from ostiary.http.runtime import runtime
 from ostiary.jose.key_encryption import KeyEncryptor
@@ -204,9 +207,21 @@ async def list_app_users(request: Request) -> Response:
         page = await assignments.list_app_users(
             tx, app_id, q=request.query_params.get("q"), after=parse_after(request), limit=limit
         )
+    with_user = "user" in expansions(request.query_params.get("expand"))
     return list_response(
-        request, page.items, lambda item, base: app_user_json(item, app_id, base), page.next_cursor
+        request,
+        page.items,
+        lambda item, base: _app_user(item, app_id, base, with_user=with_user),
+        page.next_cursor,
     )
+
+
+def _app_user(app_user: Any, app_id: str, base: str, *, with_user: bool) -> dict[str, Any]:
+    """An app user; ``expand=user`` embeds the user (``_embedded.user``)."""
+    body = app_user_json(app_user, app_id, base)
+    if with_user:
+        body["_embedded"] = {"user": user_json(app_user.user, base)}
+    return body
 
 
 async def assign_user(request: Request) -> Response:
@@ -221,6 +236,15 @@ async def get_app_user(request: Request) -> Response:
     app_id = _app_id(request)
     async with management_tx(request, READ) as tx:
         app_user = await assignments.get_app_user(tx, app_id, path_param(request, "userId"))
+        with_user = "user" in expansions(request.query_params.get("expand"))
+        return json_response(_app_user(app_user, app_id, base_url(request), with_user=with_user))
+
+
+async def update_app_user(request: Request) -> Response:
+    body = await json_object(request)
+    app_id = _app_id(request)
+    async with management_tx(request, MANAGE) as tx:
+        app_user = await assignments.update_app_user(tx, app_id, path_param(request, "userId"), body)
         return json_response(app_user_json(app_user, app_id, base_url(request)))
 
 
@@ -243,7 +267,26 @@ async def list_group_assignments(request: Request) -> Response:
             after=parse_after(request),
             limit=limit,
         )
-    return list_response(request, page.items, group_assignment_json, page.next_cursor)
+        groups = await _groups_if_expanded(request, tx, [a.group_id for a in page.items])
+    return list_response(
+        request, page.items, lambda item, base: _group_assignment(item, base, groups), page.next_cursor
+    )
+
+
+async def _groups_if_expanded(request: Request, tx: Tx, group_ids: list[str]) -> dict[str, Any] | None:
+    """The assigned groups by id when ``expand=group`` asks for them, else None."""
+    if "group" not in expansions(request.query_params.get("expand")):
+        return None
+    return {g.id: g for g in await groups_domain.groups_by_id(tx, group_ids)}
+
+
+def _group_assignment(assignment: Any, base: str, groups: dict[str, Any] | None) -> dict[str, Any]:
+    """A group assignment; ``expand=group`` embeds the group (``_embedded.group``)."""
+    body = group_assignment_json(assignment, base)
+    group = groups.get(assignment.group_id) if groups is not None else None
+    if group is not None:
+        body["_embedded"] = {"group": group_json(group, base)}
+    return body
 
 
 async def assign_group(request: Request) -> Response:
@@ -259,6 +302,16 @@ async def get_group_assignment(request: Request) -> Response:
     async with management_tx(request, READ) as tx:
         assignment = await assignments.get_group_assignment(
             tx, _app_id(request), path_param(request, "groupId")
+        )
+        groups = await _groups_if_expanded(request, tx, [assignment.group_id])
+        return json_response(_group_assignment(assignment, base_url(request), groups))
+
+
+async def patch_group_assignment(request: Request) -> Response:
+    ops = await json_array(request)
+    async with management_tx(request, MANAGE) as tx:
+        assignment = await assignments.patch_group_assignment(
+            tx, _app_id(request), path_param(request, "groupId"), ops
         )
         return json_response(group_assignment_json(assignment, base_url(request)))
 
@@ -331,10 +384,12 @@ routes = [
     Route(_APP + "/users", list_app_users, methods=["GET"]),
     Route(_APP + "/users", assign_user, methods=["POST"]),
     Route(_APP + "/users/{userId}", get_app_user, methods=["GET"]),
+    Route(_APP + "/users/{userId}", update_app_user, methods=["POST"]),
     Route(_APP + "/users/{userId}", unassign_user, methods=["DELETE"]),
     Route(_APP + "/groups", list_group_assignments, methods=["GET"]),
     Route(_APP + "/groups/{groupId}", get_group_assignment, methods=["GET"]),
     Route(_APP + "/groups/{groupId}", assign_group, methods=["PUT"]),
+    Route(_APP + "/groups/{groupId}", patch_group_assignment, methods=["PATCH"]),
     Route(_APP + "/groups/{groupId}", unassign_group, methods=["DELETE"]),
     Route(_APP + "/grants", list_grants, methods=["GET"]),
     Route(_APP + "/grants", grant_scope, methods=["POST"]),

@@ -32,3 +32,8 @@ def list_response(
 def path_param(request: Request, name: str) -> str:
     value: str = request.path_params[name]
     return value
+
+
+def expansions(value: str | None) -> set[str]:
+    """The values of ``expand`` (comma-separated); unknown values are ignored, as Okta does."""
+    return {part.strip() for part in (value or "").split(",") if part.strip()}

@@ -46,3 +46,5 @@ __all__ = [
     "SigningKeyRow",
     "User",
 ]
+
+from ostiary.store.models.group_rules import GroupRuleMember, GroupRuleRow  # noqa: F401
