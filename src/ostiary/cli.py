@@ -605,3 +605,76 @@ async def _preview(database_url: str | None, org_subdomain: str | None, server_i
 
 if __name__ == "__main__":
     app()
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction of ``apply --dry-run`` so that it rolls back."""
+
+    def __init__(self, changes: list[Any]) -> None:
+        self.changes = changes
+
+
+@app.command("apply")
+def apply_file(
+    file: Annotated[Path, typer.Option("-f", "--file", help="The org file (YAML)")],
+    org: OrgOpt = None,
+    database_url: DatabaseOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing")] = False,
+) -> None:
+    """Bring an org to the groups, users, apps and authorization servers of a file, in one transaction."""
+    changes, error = _apply_org_file(file, org, database_url, dry_run=dry_run)
+    if error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1)
+    for change in changes:
+        typer.echo(str(change))
+    created = sum(change.verb == "create" for change in changes)
+    updated = sum(change.verb == "update" for change in changes)
+    prefix = "dry run: " if dry_run else ""
+    typer.echo(f"{prefix}{created} created, {updated} updated, 0 deleted")
+
+
+def _read_org_file(file: Path) -> Any:
+    import yaml
+
+    from ostiary.domain.org_file.document import OrgFileError, check
+
+    try:
+        return check(yaml.safe_load(file.read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise OrgFileError("", f"cannot read {file}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise OrgFileError("", f"{file} is not valid YAML: {exc}") from None
+
+
+def _apply_org_file(
+    file: Path, org: str | None, database_url: str | None, *, dry_run: bool
+) -> tuple[list[Any], str | None]:
+    """``(changes, None)``, or ``([], message)`` when the file is refused (nothing applied)."""
+    from ostiary.domain.errors import DomainError
+    from ostiary.domain.org_file.applying import apply_org
+    from ostiary.domain.org_file.document import OrgFileError
+
+    try:
+        doc = _read_org_file(file)
+    except OrgFileError as exc:
+        return [], str(exc)
+    settings = _settings(database_url)
+
+    async def work(tx: Any) -> list[Any]:
+        changes = await apply_org(tx, doc, org_url=_org_url(settings, tx))
+        if dry_run:
+            raise _DryRun(changes)
+        return changes
+
+    try:
+        return asyncio.run(_with_tx(database_url, org, work)), None
+    except _DryRun as done:
+        return done.changes, None
+    except (OrgFileError, DomainError) as exc:
+        return [], str(exc)
+
+
+def _org_url(settings: Any, tx: Any) -> str:
+    """The org server's issuer, which ``okta.*`` grants name."""
+    return str(settings.base_url).rstrip("/")

@@ -1,0 +1,184 @@
+"""Issue 21, the org as a file: ``ostiary apply -f`` run as users run it (the installed CLI, a
+data dir of its own), then a real ``ostiary serve`` on that data dir handing out tokens to the
+file's fixed client credentials."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+from okta_jwt_verifier import AccessTokenVerifier
+
+from tests.e2e.servers import OSTIARY, OrgServer, org_server
+
+SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "org.example.yaml"
+SILVER, GOLD = "http://myapp.com/scp/silver", "http://myapp.com/scp/gold"
+CREATED = [
+    "create group silverSubscribers",
+    "create group goldSubscribers",
+    "create user clark.kent@example.com",
+    "create membership clark.kent@example.com in silverSubscribers",
+    "create user lois.lane@example.com",
+    "create membership lois.lane@example.com in goldSubscribers",
+    "create app API Center demo app",
+    "create assignment group silverSubscribers to API Center demo app",
+    "create assignment group goldSubscribers to API Center demo app",
+    "create app Solar system service",
+    "create authorizationServer Solar System API",
+    f"create scope Solar System API/{SILVER}",
+    f"create scope Solar System API/{GOLD}",
+    "create policy Solar System API/Solar system API access",
+    "create rule Solar System API/Solar system API access/gold access to solar system API",
+    "create rule Solar System API/Solar system API access/silver access to solar system API",
+    "create policy Solar System API/Solar system services",
+    "create rule Solar System API/Solar system services/services get silver",
+]
+
+
+def apply(data_dir: Path, file: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OSTIARY_DATA_DIR": str(data_dir), "OSTIARY_LOG_LEVEL": "warning"}
+    return subprocess.run([OSTIARY, "apply", "-f", str(file), *args], env=env, capture_output=True, text=True)
+
+
+def variant(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> Path:
+    doc = yaml.safe_load(SAMPLE.read_text())
+    change(doc)
+    path = tmp_path / "org.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OrgServer, str]]:
+    """The sample applied to a new data dir, then ``ostiary serve`` on it."""
+    root = Path(tmp_path_factory.mktemp("apply"))
+    first = apply(root / "org", SAMPLE)
+    assert first.returncode == 0, first.stderr
+    with org_server(root) as server:
+        yield server, first.stdout
+
+
+def test_first_apply_prints_one_line_per_change_and_a_summary(applied: tuple[OrgServer, str]) -> None:
+    assert applied[1].splitlines() == [*CREATED, "18 created, 0 updated, 0 deleted"]
+
+
+async def test_the_fixed_client_credentials_get_a_token_from_the_fixed_issuer(
+    applied: tuple[OrgServer, str],
+) -> None:
+    server, _ = applied
+    issuer = f"{server.url}/oauth2/ausSolarSystem"
+    response = requests.post(
+        f"{issuer}/v1/token",
+        data={"grant_type": "client_credentials", "scope": SILVER},
+        auth=("0oaSolarService", "solar-service-secret-0123456789abcdef"),
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["scope"] == SILVER
+    await AccessTokenVerifier(issuer=issuer, audience="api://solarsystem").verify(
+        response.json()["access_token"]
+    )
+    gold = requests.post(
+        f"{issuer}/v1/token",
+        data={"grant_type": "client_credentials", "scope": GOLD},
+        auth=("0oaSolarService", "solar-service-secret-0123456789abcdef"),
+        timeout=10,
+    )
+    assert gold.status_code == 400 and gold.json()["error"] == "access_denied"  # no rule grants gold
+
+
+def test_applying_the_same_file_again_changes_nothing(applied: tuple[OrgServer, str]) -> None:
+    again = apply(applied[0].data_dir, SAMPLE)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines() == ["0 created, 0 updated, 0 deleted"]
+
+
+def test_a_changed_field_updates_in_place(tmp_path: Path) -> None:
+    assert apply(tmp_path / "data", SAMPLE).returncode == 0
+
+    def change(doc: dict[str, Any]) -> None:
+        doc["groups"][1]["profile"]["description"] = "gold, and more"
+        doc["users"][0]["profile"]["lastName"] = "Kent-Lane"
+        doc["apps"][1]["credentials"]["oauthClient"]["token_endpoint_auth_method"] = "client_secret_post"
+        doc["authorizationServers"][0]["scopes"][1]["description"] = "gold"
+        doc["authorizationServers"][0]["policies"][1]["rules"][0]["conditions"]["scopes"]["include"].append(
+            GOLD
+        )
+
+    changed = apply(tmp_path / "data", variant(tmp_path, change))
+    assert changed.returncode == 0, changed.stderr
+    assert changed.stdout.splitlines() == [
+        "update group goldSubscribers",
+        "update user clark.kent@example.com",
+        "update app Solar system service",
+        f"update scope Solar System API/{GOLD}",
+        "update rule Solar System API/Solar system services/services get silver",
+        "0 created, 5 updated, 0 deleted",
+    ]
+    assert apply(tmp_path / "data", variant(tmp_path, change)).stdout.splitlines() == [
+        "0 created, 0 updated, 0 deleted"
+    ]
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(tmp_path: Path) -> None:
+    planned = apply(tmp_path / "data", SAMPLE, "--dry-run")
+    assert planned.returncode == 0, planned.stderr
+    assert planned.stdout.splitlines() == [*CREATED, "dry run: 18 created, 0 updated, 0 deleted"]
+    assert apply(tmp_path / "data", SAMPLE).stdout.splitlines()[-1] == "18 created, 0 updated, 0 deleted"
+
+
+def _rule_scope(doc: dict[str, Any]) -> None:
+    rule = doc["authorizationServers"][0]["policies"][1]["rules"][0]
+    rule["conditions"]["scopes"]["include"] = ["platinum"]
+
+
+def _user_group(doc: dict[str, Any]) -> None:
+    doc["users"][1]["groups"] = ["platinumSubscribers"]
+
+
+def _policy_client(doc: dict[str, Any]) -> None:
+    doc["authorizationServers"][0]["policies"][1]["conditions"]["clients"]["include"] = ["No such app"]
+
+
+def _app_body(doc: dict[str, Any]) -> None:
+    doc["apps"][1]["settings"]["oauthClient"]["grant_types"] = ["password-please"]
+
+
+def _top_level(doc: dict[str, Any]) -> None:
+    doc["gruops"] = []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            _rule_scope,
+            "authorizationServers[0].policies[1].rules[0].conditions.scopes: unknown scope 'platinum'",
+        ),
+        (_user_group, "users[1].groups[0]: no group named 'platinumSubscribers'"),
+        (
+            _policy_client,
+            "authorizationServers[0].policies[1].conditions.clients.include[0]: "
+            "no app labelled 'No such app'",
+        ),
+        (_app_body, "apps[1]: "),
+        (_top_level, "gruops: unknown key"),
+    ],
+)
+def test_an_invalid_file_is_refused_whole_with_the_path_of_the_bad_field(
+    tmp_path: Path, change: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    refused = apply(tmp_path / "data", variant(tmp_path, change))
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(f"error: {message}"), refused.stderr
+    assert "Traceback" not in refused.stderr and refused.stdout == ""
+    # Nothing was applied: the whole sample is still to be created.
+    assert apply(tmp_path / "data", SAMPLE, "--dry-run").stdout.splitlines()[-1] == (
+        "dry run: 18 created, 0 updated, 0 deleted"
+    )
