@@ -86,8 +86,15 @@ def serve(
             help="Nothing on disk: SQLite in memory, an ephemeral master key; prints an API token",
         ),
     ] = False,
+    apply_org: Annotated[
+        Path | None,
+        typer.Option("--apply", help="With --memory: an org file to apply before the port opens"),
+    ] = None,
 ) -> None:
     """Run the org server: OAuth/OIDC, management API, sign-in."""
+    if apply_org is not None and not memory:
+        typer.echo("error: --apply needs --memory (use `ostiary apply -f` on a data dir)", err=True)
+        raise typer.Exit(2)
     if memory:
         if workers != 1 or database_url:
             typer.echo(
@@ -95,7 +102,10 @@ def serve(
                 err=True,
             )
             raise typer.Exit(2)
-        _serve_memory(host, port, log_level=_settings(None).log_level, tls=(tls_cert, tls_key))
+        org_doc = _checked_org_file_or_exit(apply_org) if apply_org is not None else None
+        _serve_memory(
+            host, port, log_level=_settings(None).log_level, tls=(tls_cert, tls_key), org_doc=org_doc
+        )
         return
     import uvicorn
 
@@ -138,7 +148,12 @@ def serve(
 
 
 def _serve_memory(
-    host: str, port: int, *, log_level: str, tls: tuple[Path | None, Path | None] = (None, None)
+    host: str,
+    port: int,
+    *,
+    log_level: str,
+    tls: tuple[Path | None, Path | None] = (None, None),
+    org_doc: Any = None,
 ) -> None:
     """``serve --memory``: one process, one event loop (see ``ostiary.memory_server``)."""
     from ostiary import memory_server
@@ -151,6 +166,7 @@ def _serve_memory(
         settings,
         host=host,
         port=port,
+        org_doc=org_doc,
         uvicorn_options={
             "http": CoalescingHttpToolsProtocol,
             "log_level": log_level,
@@ -678,3 +694,13 @@ def _apply_org_file(
 def _org_url(settings: Any, tx: Any) -> str:
     """The org server's issuer, which ``okta.*`` grants name."""
     return str(settings.base_url).rstrip("/")
+
+
+def _checked_org_file_or_exit(file: Path) -> Any:
+    from ostiary.domain.org_file.document import OrgFileError
+
+    try:
+        return _read_org_file(file)
+    except OrgFileError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None

@@ -15,7 +15,8 @@ import requests
 import yaml
 from okta_jwt_verifier import AccessTokenVerifier
 
-from tests.e2e.servers import OSTIARY, OrgServer, org_server
+from tests.e2e.servers import OSTIARY, OrgServer, free_port, org_server, wait_until_up
+from tests.e2e.test_serve_memory import read_token
 
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "org.example.yaml"
 SILVER, GOLD = "http://myapp.com/scp/silver", "http://myapp.com/scp/gold"
@@ -182,3 +183,50 @@ def test_an_invalid_file_is_refused_whole_with_the_path_of_the_bad_field(
     assert apply(tmp_path / "data", SAMPLE, "--dry-run").stdout.splitlines()[-1] == (
         "dry run: 18 created, 0 updated, 0 deleted"
     )
+
+
+def test_serve_memory_applies_the_file_before_the_port_opens(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OSTIARY_")}
+    env["OSTIARY_LOG_LEVEL"] = "warning"
+    log = tmp_path / "stderr.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [OSTIARY, "serve", "--memory", "--apply", str(SAMPLE), "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+        try:
+            read_token(process)  # printed after the file is applied, before the port opens
+            url = f"http://localhost:{port}"
+            wait_until_up(f"{url}/healthz", process=process)  # type: ignore[arg-type]
+            response = requests.post(
+                f"{url}/oauth2/ausSolarSystem/v1/token",
+                data={"grant_type": "client_credentials", "scope": SILVER},
+                auth=("0oaSolarService", "solar-service-secret-0123456789abcdef"),
+                timeout=10,
+            )
+            assert response.status_code == 200, response.text
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    assert "applied: 18 created, 0 updated, 0 deleted" in log.read_text()
+
+
+def test_serve_memory_refuses_an_invalid_file_before_the_port_opens(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OSTIARY_")}
+    bad = variant(tmp_path, _user_group)
+    result = subprocess.run(
+        [OSTIARY, "serve", "--memory", "--apply", str(bad), "--port", str(free_port())],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "error: users[1].groups[0]: no group named 'platinumSubscribers'" in result.stderr
+    assert "SSWS token" not in result.stdout and "Traceback" not in result.stderr
