@@ -39,7 +39,10 @@ CREATED = [
     "create rule Solar System API/Solar system API access/silver access to solar system API",
     "create policy Solar System API/Solar system services",
     "create rule Solar System API/Solar system services/services get silver",
+    "create trustedOrigin API Center demo app",
+    "create apiToken ci",
 ]
+FIXED_TOKEN = "00ci-fixed-token-for-tests-0123456789ab"
 
 
 def apply(data_dir: Path, file: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -66,7 +69,7 @@ def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OrgServe
 
 
 def test_first_apply_prints_one_line_per_change_and_a_summary(applied: tuple[OrgServer, str]) -> None:
-    assert applied[1].splitlines() == [*CREATED, "18 created, 0 updated, 0 deleted"]
+    assert applied[1].splitlines() == [*CREATED, "20 created, 0 updated, 0 deleted"]
 
 
 async def test_the_fixed_client_credentials_get_a_token_from_the_fixed_issuer(
@@ -94,6 +97,20 @@ async def test_the_fixed_client_credentials_get_a_token_from_the_fixed_issuer(
     assert gold.status_code == 400 and gold.json()["error"] == "access_denied"  # no rule grants gold
 
 
+def test_the_fixed_api_token_reads_the_management_api(applied: tuple[OrgServer, str]) -> None:
+    server, _ = applied
+    listed = requests.get(
+        f"{server.url}/api/v1/groups", headers={"Authorization": f"SSWS {FIXED_TOKEN}"}, timeout=10
+    )
+    assert listed.status_code == 200, listed.text
+    names = {group["profile"]["name"] for group in listed.json()}
+    assert {"silverSubscribers", "goldSubscribers"} <= names
+    origins = requests.get(
+        f"{server.url}/api/v1/trustedOrigins", headers={"Authorization": f"SSWS {FIXED_TOKEN}"}, timeout=10
+    ).json()
+    assert [(o["name"], o["origin"]) for o in origins] == [("API Center demo app", "http://localhost:3090")]
+
+
 def test_applying_the_same_file_again_changes_nothing(applied: tuple[OrgServer, str]) -> None:
     again = apply(applied[0].data_dir, SAMPLE)
     assert again.returncode == 0, again.stderr
@@ -108,9 +125,9 @@ def test_a_changed_field_updates_in_place(tmp_path: Path) -> None:
         doc["users"][0]["profile"]["lastName"] = "Kent-Lane"
         doc["apps"][1]["credentials"]["oauthClient"]["token_endpoint_auth_method"] = "client_secret_post"
         doc["authorizationServers"][0]["scopes"][1]["description"] = "gold"
-        doc["authorizationServers"][0]["policies"][1]["rules"][0]["conditions"]["scopes"]["include"].append(
-            GOLD
-        )
+        rule = doc["authorizationServers"][0]["policies"][1]["rules"][0]
+        rule["conditions"]["scopes"]["include"].append(GOLD)
+        doc["trustedOrigins"][0]["scopes"] = [{"type": "CORS"}]
 
     changed = apply(tmp_path / "data", variant(tmp_path, change))
     assert changed.returncode == 0, changed.stderr
@@ -120,7 +137,8 @@ def test_a_changed_field_updates_in_place(tmp_path: Path) -> None:
         "update app Solar system service",
         f"update scope Solar System API/{GOLD}",
         "update rule Solar System API/Solar system services/services get silver",
-        "0 created, 5 updated, 0 deleted",
+        "update trustedOrigin API Center demo app",
+        "0 created, 6 updated, 0 deleted",
     ]
     assert apply(tmp_path / "data", variant(tmp_path, change)).stdout.splitlines() == [
         "0 created, 0 updated, 0 deleted"
@@ -130,8 +148,8 @@ def test_a_changed_field_updates_in_place(tmp_path: Path) -> None:
 def test_dry_run_prints_the_plan_and_changes_nothing(tmp_path: Path) -> None:
     planned = apply(tmp_path / "data", SAMPLE, "--dry-run")
     assert planned.returncode == 0, planned.stderr
-    assert planned.stdout.splitlines() == [*CREATED, "dry run: 18 created, 0 updated, 0 deleted"]
-    assert apply(tmp_path / "data", SAMPLE).stdout.splitlines()[-1] == "18 created, 0 updated, 0 deleted"
+    assert planned.stdout.splitlines() == [*CREATED, "dry run: 20 created, 0 updated, 0 deleted"]
+    assert apply(tmp_path / "data", SAMPLE).stdout.splitlines()[-1] == "20 created, 0 updated, 0 deleted"
 
 
 def _rule_scope(doc: dict[str, Any]) -> None:
@@ -149,6 +167,10 @@ def _policy_client(doc: dict[str, Any]) -> None:
 
 def _app_body(doc: dict[str, Any]) -> None:
     doc["apps"][1]["settings"]["oauthClient"]["grant_types"] = ["password-please"]
+
+
+def _token_value(doc: dict[str, Any]) -> None:
+    doc["apiTokens"][0]["token"] = "short"
 
 
 def _top_level(doc: dict[str, Any]) -> None:
@@ -170,6 +192,7 @@ def _top_level(doc: dict[str, Any]) -> None:
         ),
         (_app_body, "apps[1]: "),
         (_top_level, "gruops: unknown key"),
+        (_token_value, "apiTokens[0].token: must be at least 20 ASCII characters"),
     ],
 )
 def test_an_invalid_file_is_refused_whole_with_the_path_of_the_bad_field(
@@ -181,7 +204,7 @@ def test_an_invalid_file_is_refused_whole_with_the_path_of_the_bad_field(
     assert "Traceback" not in refused.stderr and refused.stdout == ""
     # Nothing was applied: the whole sample is still to be created.
     assert apply(tmp_path / "data", SAMPLE, "--dry-run").stdout.splitlines()[-1] == (
-        "dry run: 18 created, 0 updated, 0 deleted"
+        "dry run: 20 created, 0 updated, 0 deleted"
     )
 
 
@@ -213,7 +236,7 @@ def test_serve_memory_applies_the_file_before_the_port_opens(tmp_path: Path) -> 
         finally:
             process.terminate()
             process.wait(timeout=10)
-    assert "applied: 18 created, 0 updated, 0 deleted" in log.read_text()
+    assert "applied: 20 created, 0 updated, 0 deleted" in log.read_text()
 
 
 def test_serve_memory_refuses_an_invalid_file_before_the_port_opens(tmp_path: Path) -> None:

@@ -3,11 +3,12 @@
 Everything goes through the domain functions the management API runs, inside the caller's
 transaction, so a failure anywhere leaves the org as it was. Each change is reported as one
 :class:`Change`; nothing is deleted (``--prune`` is not part of this slice), and a user's
-password and an app's client secret are set when the object is created, never compared.
+password, an app's client secret and an API token's value are set when the object is created.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -22,11 +23,12 @@ from ostiary.domain.authz.policies import (
 from ostiary.domain.clients import apps, assignments, scope_grants
 from ostiary.domain.clients.app_spec import parse_app_spec
 from ostiary.domain.context import Tx
-from ostiary.domain.directory import groups, users
+from ostiary.domain.directory import api_tokens, groups, trusted_origins, users
 from ostiary.domain.errors import DomainError, NotFound
 from ostiary.domain.org_file.document import KEYWORDS, OrgFileError
-from ostiary.store.models import App, AuthorizationServer, Group
+from ostiary.store.models import ApiToken, App, AuthorizationServer, Group
 from ostiary.store.models.policies import Scope
+from ostiary.store.models.sessions import TrustedOrigin
 
 T = TypeVar("T")
 APP_FIELDS = (
@@ -98,7 +100,53 @@ async def apply_org(tx: Tx, doc: Mapping[str, Any], *, org_url: str) -> list[Cha
         await _app(run, app, f"apps[{index}]")
     for index, server in enumerate(doc.get("authorizationServers") or []):
         await _server(run, server, f"authorizationServers[{index}]")
+    for index, origin in enumerate(doc.get("trustedOrigins") or []):
+        await _trusted_origin(run, origin, f"trustedOrigins[{index}]")
+    for index, token in enumerate(doc.get("apiTokens") or []):
+        await _api_token(run, token, f"apiTokens[{index}]")
     return run.changes
+
+
+# --- trusted origins and API tokens -----------------------------------------------------------
+
+
+async def _trusted_origin(run: _Run, body: Mapping[str, Any], path: str) -> None:
+    name = body["name"].strip()
+    existing = await run.tx.session.scalar(
+        select(TrustedOrigin).where(
+            TrustedOrigin.org_id == run.tx.org_id, TrustedOrigin.name_lower == name.lower()
+        )
+    )
+    if existing is None:
+        await run.at(path, trusted_origins.create_origin(run.tx, body))
+        run.note("create", "trustedOrigin", name)
+        return
+    wanted_origin = trusted_origins.canonical_origin(
+        body.get("origin") if isinstance(body.get("origin"), str) else None
+    )
+    wanted_scopes = sorted(
+        str(scope.get("type")) for scope in body.get("scopes") or [] if isinstance(scope, Mapping)
+    )
+    current_scopes = sorted(str(scope.get("type")) for scope in existing.scopes)
+    if (existing.name, existing.origin, current_scopes) != (name, wanted_origin, wanted_scopes):
+        await run.at(path, trusted_origins.replace_origin(run.tx, existing.id, body))
+        run.note("update", "trustedOrigin", name)
+
+
+async def _api_token(run: _Run, body: Mapping[str, Any], path: str) -> None:
+    """Created when no token has the name; a fixed ``token`` must then match the stored one."""
+    name = body["name"].strip()
+    fixed = body.get("token")
+    existing = await run.tx.session.scalar(
+        select(ApiToken).where(ApiToken.org_id == run.tx.org_id, ApiToken.name == name)
+    )
+    if existing is None:
+        await run.at(path, api_tokens.create_token(run.tx, name, plaintext=fixed))
+        run.note("create", "apiToken", name)
+    elif fixed is not None and not hmac.compare_digest(existing.token_hash, api_tokens.digest(fixed)):
+        raise OrgFileError(
+            f"{path}.token", f"the API token named '{name}' has another value (revoke it first)"
+        )
 
 
 # --- groups and users -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 TOP_LEVEL = ("groups", "users", "apps", "authorizationServers", "trustedOrigins", "apiTokens")
-SUPPORTED = ("groups", "users", "apps", "authorizationServers")
+MIN_TOKEN_LENGTH = 20
 SYSTEM_SCOPES = frozenset({"openid", "profile", "email", "address", "phone", "offline_access", "device_sso"})
 USER_STATUSES = ("ACTIVE", "STAGED")
 KEYWORDS = frozenset({"ALL_CLIENTS", "EVERYONE"})
@@ -72,8 +72,6 @@ def check(document: object) -> Mapping[str, Any]:
     for key in doc:
         if key not in TOP_LEVEL:
             raise OrgFileError(str(key), f"unknown key (expected one of {', '.join(TOP_LEVEL)})")
-        if key not in SUPPORTED and doc[key]:
-            raise OrgFileError(str(key), "not supported yet by this version of ostiary apply")
     groups = [
         _text(
             _mapping(g.get("profile") if isinstance(g, Mapping) else g, f"groups[{i}].profile"),
@@ -92,7 +90,27 @@ def check(document: object) -> Mapping[str, Any]:
         for i, s in enumerate(_list(doc.get("authorizationServers"), "authorizationServers"))
     ]
     _unique(servers, "authorizationServers", "authorization server")
+    origins = [
+        _text(_mapping(o, f"trustedOrigins[{i}]"), "name", f"trustedOrigins[{i}]")
+        for i, o in enumerate(_list(doc.get("trustedOrigins"), "trustedOrigins"))
+    ]
+    _unique(origins, "trustedOrigins", "trusted origin")
+    tokens = [
+        _check_token(t, f"apiTokens[{i}]") for i, t in enumerate(_list(doc.get("apiTokens"), "apiTokens"))
+    ]
+    _unique(tokens, "apiTokens", "API token")
     return doc
+
+
+def _check_token(raw: object, path: str) -> str:
+    token = _mapping(raw, path)
+    name = _text(token, "name", path)
+    value = token.get("token")
+    if value is not None and (
+        not isinstance(value, str) or len(value) < MIN_TOKEN_LENGTH or not value.isascii()
+    ):
+        raise OrgFileError(f"{path}.token", f"must be at least {MIN_TOKEN_LENGTH} ASCII characters")
+    return name
 
 
 def _check_user(raw: object, path: str) -> str:
