@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 import requests
 import yaml
@@ -34,6 +35,7 @@ CREATED = [
     "create authorizationServer Solar System API",
     f"create scope Solar System API/{SILVER}",
     f"create scope Solar System API/{GOLD}",
+    "create claim Solar System API/client",
     "create policy Solar System API/Solar system API access",
     "create rule Solar System API/Solar system API access/gold access to solar system API",
     "create rule Solar System API/Solar system API access/silver access to solar system API",
@@ -69,7 +71,7 @@ def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OrgServe
 
 
 def test_first_apply_prints_one_line_per_change_and_a_summary(applied: tuple[OrgServer, str]) -> None:
-    assert applied[1].splitlines() == [*CREATED, "20 created, 0 updated, 0 deleted"]
+    assert applied[1].splitlines() == [*CREATED, "21 created, 0 updated, 0 deleted"]
 
 
 async def test_the_fixed_client_credentials_get_a_token_from_the_fixed_issuer(
@@ -85,9 +87,10 @@ async def test_the_fixed_client_credentials_get_a_token_from_the_fixed_issuer(
     )
     assert response.status_code == 200, response.text
     assert response.json()["scope"] == SILVER
-    await AccessTokenVerifier(issuer=issuer, audience="api://solarsystem").verify(
-        response.json()["access_token"]
-    )
+    access_token = response.json()["access_token"]
+    await AccessTokenVerifier(issuer=issuer, audience="api://solarsystem").verify(access_token)
+    claims = jwt.decode(access_token, options={"verify_signature": False})  # verified just above
+    assert claims["cid"] == "0oaSolarService" and claims["client"] == "solar-0oaSolarService"
     gold = requests.post(
         f"{issuer}/v1/token",
         data={"grant_type": "client_credentials", "scope": GOLD},
@@ -128,6 +131,8 @@ def test_a_changed_field_updates_in_place(tmp_path: Path) -> None:
         rule = doc["authorizationServers"][0]["policies"][1]["rules"][0]
         rule["conditions"]["scopes"]["include"].append(GOLD)
         doc["trustedOrigins"][0]["scopes"] = [{"type": "CORS"}]
+        doc["authorizationServers"][0]["claims"][0]["value"] = "app.clientId"
+        doc["apps"][1]["grants"] = ["okta.groups.read"]
 
     changed = apply(tmp_path / "data", variant(tmp_path, change))
     assert changed.returncode == 0, changed.stderr
@@ -135,10 +140,12 @@ def test_a_changed_field_updates_in_place(tmp_path: Path) -> None:
         "update group goldSubscribers",
         "update user clark.kent@example.com",
         "update app Solar system service",
+        "create grant okta.groups.read to Solar system service",
         f"update scope Solar System API/{GOLD}",
+        "update claim Solar System API/client",
         "update rule Solar System API/Solar system services/services get silver",
         "update trustedOrigin API Center demo app",
-        "0 created, 6 updated, 0 deleted",
+        "1 created, 7 updated, 0 deleted",
     ]
     assert apply(tmp_path / "data", variant(tmp_path, change)).stdout.splitlines() == [
         "0 created, 0 updated, 0 deleted"
@@ -148,8 +155,8 @@ def test_a_changed_field_updates_in_place(tmp_path: Path) -> None:
 def test_dry_run_prints_the_plan_and_changes_nothing(tmp_path: Path) -> None:
     planned = apply(tmp_path / "data", SAMPLE, "--dry-run")
     assert planned.returncode == 0, planned.stderr
-    assert planned.stdout.splitlines() == [*CREATED, "dry run: 20 created, 0 updated, 0 deleted"]
-    assert apply(tmp_path / "data", SAMPLE).stdout.splitlines()[-1] == "20 created, 0 updated, 0 deleted"
+    assert planned.stdout.splitlines() == [*CREATED, "dry run: 21 created, 0 updated, 0 deleted"]
+    assert apply(tmp_path / "data", SAMPLE).stdout.splitlines()[-1] == "21 created, 0 updated, 0 deleted"
 
 
 def _rule_scope(doc: dict[str, Any]) -> None:
@@ -204,7 +211,7 @@ def test_an_invalid_file_is_refused_whole_with_the_path_of_the_bad_field(
     assert "Traceback" not in refused.stderr and refused.stdout == ""
     # Nothing was applied: the whole sample is still to be created.
     assert apply(tmp_path / "data", SAMPLE, "--dry-run").stdout.splitlines()[-1] == (
-        "dry run: 20 created, 0 updated, 0 deleted"
+        "dry run: 21 created, 0 updated, 0 deleted"
     )
 
 
@@ -236,7 +243,7 @@ def test_serve_memory_applies_the_file_before_the_port_opens(tmp_path: Path) -> 
         finally:
             process.terminate()
             process.wait(timeout=10)
-    assert "applied: 20 created, 0 updated, 0 deleted" in log.read_text()
+    assert "applied: 21 created, 0 updated, 0 deleted" in log.read_text()
 
 
 def test_serve_memory_refuses_an_invalid_file_before_the_port_opens(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 
-from ostiary.domain.authz import policies, scopes, server_admin
+from ostiary.domain.authz import claims, policies, scopes, server_admin
 from ostiary.domain.authz.policies import (
     _policy_attributes,
     _rule_attributes,
@@ -301,8 +301,29 @@ async def _server(run: _Run, body: Mapping[str, Any], path: str) -> None:
             run.note("update", "authorizationServer", name)
     for index, scope in enumerate(body.get("scopes") or []):
         await _scope(run, server, scope, f"{path}.scopes[{index}]")
+    for index, claim in enumerate(body.get("claims") or []):
+        await _claim(run, server, claim, f"{path}.claims[{index}]")
     for index, policy in enumerate(body.get("policies") or []):
         await _policy(run, server, policy, f"{path}.policies[{index}]")
+
+
+async def _claim(run: _Run, server: AuthorizationServer, body: Mapping[str, Any], path: str) -> None:
+    """Matched by name and ``claimType`` (as Okta keeps them unique); system claims are never replaced."""
+    name = body["name"].strip()
+    wanted = await run.at(path, _claim_attributes(run.tx, server.id, body))
+    current = await claims.list_claims(run.tx, server.id)
+    existing = next((c for c in current if c.name == name and c.claim_type == wanted["claim_type"]), None)
+    label = f"{server.name}/{name}"
+    if existing is None:
+        await run.at(path, claims.create_claim(run.tx, server.id, body))
+        run.note("create", "claim", label)
+    elif _differs(existing, wanted):
+        await run.at(path, claims.replace_claim(run.tx, server.id, existing.id, body))
+        run.note("update", "claim", label)
+
+
+async def _claim_attributes(tx: Tx, server_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    return await claims._attributes(tx, server_id, body)
 
 
 async def _scope(run: _Run, server: AuthorizationServer, body: Mapping[str, Any], path: str) -> None:

@@ -152,6 +152,8 @@ def _check_server(raw: object, path: str) -> str:
     ]
     _unique(scopes, f"{path}.scopes", "scope")
     known = SYSTEM_SCOPES | set(scopes)
+    for index, claim in enumerate(_list(server.get("claims"), f"{path}.claims")):
+        _text(_mapping(claim, f"{path}.claims[{index}]"), "name", f"{path}.claims[{index}]")
     policies = _list(server.get("policies"), f"{path}.policies")
     names = []
     for p_index, raw_policy in enumerate(policies):
