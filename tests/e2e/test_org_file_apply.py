@@ -260,3 +260,36 @@ def test_serve_memory_refuses_an_invalid_file_before_the_port_opens(tmp_path: Pa
     assert result.returncode == 1
     assert "error: users[1].groups[0]: no group named 'platinumSubscribers'" in result.stderr
     assert "SSWS token" not in result.stdout and "Traceback" not in result.stderr
+
+
+def test_the_default_server_is_matched_by_name_never_duplicated(tmp_path: Path) -> None:
+    def change(doc: dict[str, Any]) -> None:
+        doc["authorizationServers"].append(
+            {"name": "default", "audiences": ["api://default"], "scopes": [{"name": "api:read"}]}
+        )
+
+    applied = apply(tmp_path / "data", variant(tmp_path, change))
+    assert applied.returncode == 0, applied.stderr
+    lines = applied.stdout.splitlines()
+    assert "create scope default/api:read" in lines
+    assert not any(line.startswith("create authorizationServer default") for line in lines)
+
+
+def test_org_option_applies_to_that_org_only(tmp_path: Path) -> None:
+    env = {**os.environ, "OSTIARY_DATA_DIR": str(tmp_path / "data")}
+    created = subprocess.run([OSTIARY, "org", "create", "acme"], env=env, capture_output=True, text=True)
+    assert created.returncode == 0, created.stderr
+    assert apply(tmp_path / "data", SAMPLE, "--org", "acme").stdout.splitlines()[-1] == (
+        "21 created, 0 updated, 0 deleted"
+    )
+    assert apply(tmp_path / "data", SAMPLE, "--org", "acme").stdout.splitlines() == [
+        "0 created, 0 updated, 0 deleted"
+    ]
+    # A client_id is the app's id, unique across the server: the default org cannot take it too.
+    taken = apply(tmp_path / "data", SAMPLE, "--dry-run")
+    assert taken.returncode == 1
+    assert taken.stderr.startswith(
+        "error: apps[0].credentials.oauthClient.client_id: taken by an app of another org"
+    )
+    unknown = apply(tmp_path / "data", SAMPLE, "--org", "nope")
+    assert unknown.returncode == 1 and "No org named nope" in unknown.stderr

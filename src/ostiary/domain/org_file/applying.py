@@ -224,7 +224,9 @@ async def _app(run: _Run, body: Mapping[str, Any], path: str) -> None:
     existing = await _app_by_label(run.tx, label)
     if existing is None and isinstance(client_id, str):
         existing = await run.tx.session.get(App, client_id)
-        existing = existing if existing is not None and existing.org_id == run.tx.org_id else None
+        if existing is not None and existing.org_id != run.tx.org_id:
+            # The client_id is the app's id, unique across the server's orgs.
+            raise OrgFileError(f"{path}.credentials.oauthClient.client_id", "taken by an app of another org")
     if existing is None:
         view = await run.at(path, apps.create_app(run.tx, okta, app_id=client_id))
         app_id = view.app.id
