@@ -180,6 +180,12 @@ def _token_value(doc: dict[str, Any]) -> None:
     doc["apiTokens"][0]["token"] = "short"
 
 
+def _rule_people(doc: dict[str, Any]) -> None:
+    doc["authorizationServers"][0]["policies"][0]["rules"][1]["conditions"]["people"]["groups"]["include"] = (
+        "gold"
+    )
+
+
 def _top_level(doc: dict[str, Any]) -> None:
     doc["gruops"] = []
 
@@ -199,6 +205,10 @@ def _top_level(doc: dict[str, Any]) -> None:
         ),
         (_app_body, "apps[1]: "),
         (_top_level, "gruops: unknown key"),
+        (
+            _rule_people,
+            "authorizationServers[0].policies[0].rules[1].conditions.people.groups.include: must be a list",
+        ),
         (_token_value, "apiTokens[0].token: must be at least 20 ASCII characters"),
     ],
 )

@@ -160,6 +160,7 @@ def _check_server(raw: object, path: str) -> str:
         p_path = f"{path}.policies[{p_index}]"
         policy = _mapping(raw_policy, p_path)
         names.append(_text(policy, "name", p_path))
+        _check_references(policy, p_path)
         rules = _list(policy.get("rules"), f"{p_path}.rules")
         _unique(
             [
@@ -170,6 +171,7 @@ def _check_server(raw: object, path: str) -> str:
             "rule",
         )
         for r_index, rule in enumerate(rules):
+            _check_references(rule, f"{p_path}.rules[{r_index}]")
             _check_rule_scopes(rule, f"{p_path}.rules[{r_index}]", known)
     _unique(names, f"{path}.policies", "policy")
     return name
@@ -187,3 +189,20 @@ def _check_rule_scopes(rule: Mapping[str, Any], path: str, known: frozenset[str]
             raise OrgFileError(
                 s_path, f"unknown scope '{name}' (not a system scope nor one of the server's scopes)"
             )
+
+
+def _check_references(body: Mapping[str, Any], path: str) -> None:
+    """The name lists a policy or rule refers to: ``clients.include``, ``people.{groups,users}``."""
+    if body.get("conditions") is None:
+        return
+    conditions = _mapping(body["conditions"], f"{path}.conditions")
+    if conditions.get("clients") is not None:
+        clients = _mapping(conditions["clients"], f"{path}.conditions.clients")
+        _names(clients.get("include"), f"{path}.conditions.clients.include")
+    if conditions.get("people") is not None:
+        people = _mapping(conditions["people"], f"{path}.conditions.people")
+        for key in ("groups", "users"):
+            if people.get(key) is not None:
+                part = _mapping(people[key], f"{path}.conditions.people.{key}")
+                for side in ("include", "exclude"):
+                    _names(part.get(side), f"{path}.conditions.people.{key}.{side}")
