@@ -86,8 +86,15 @@ def serve(
             help="Nothing on disk: SQLite in memory, an ephemeral master key; prints an API token",
         ),
     ] = False,
+    apply_org: Annotated[
+        Path | None,
+        typer.Option("--apply", help="With --memory: an org file to apply before the port opens"),
+    ] = None,
 ) -> None:
     """Run the org server: OAuth/OIDC, management API, sign-in."""
+    if apply_org is not None and not memory:
+        typer.echo("error: --apply needs --memory (use `ostiary apply -f` on a data dir)", err=True)
+        raise typer.Exit(2)
     if memory:
         if workers != 1 or database_url:
             typer.echo(
@@ -95,7 +102,10 @@ def serve(
                 err=True,
             )
             raise typer.Exit(2)
-        _serve_memory(host, port, log_level=_settings(None).log_level, tls=(tls_cert, tls_key))
+        org_doc = _checked_org_file_or_exit(apply_org) if apply_org is not None else None
+        _serve_memory(
+            host, port, log_level=_settings(None).log_level, tls=(tls_cert, tls_key), org_doc=org_doc
+        )
         return
     import uvicorn
 
@@ -138,7 +148,12 @@ def serve(
 
 
 def _serve_memory(
-    host: str, port: int, *, log_level: str, tls: tuple[Path | None, Path | None] = (None, None)
+    host: str,
+    port: int,
+    *,
+    log_level: str,
+    tls: tuple[Path | None, Path | None] = (None, None),
+    org_doc: Any = None,
 ) -> None:
     """``serve --memory``: one process, one event loop (see ``ostiary.memory_server``)."""
     from ostiary import memory_server
@@ -151,6 +166,7 @@ def _serve_memory(
         settings,
         host=host,
         port=port,
+        org_doc=org_doc,
         uvicorn_options={
             "http": CoalescingHttpToolsProtocol,
             "log_level": log_level,
@@ -605,3 +621,86 @@ async def _preview(database_url: str | None, org_subdomain: str | None, server_i
 
 if __name__ == "__main__":
     app()
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction of ``apply --dry-run`` so that it rolls back."""
+
+    def __init__(self, changes: list[Any]) -> None:
+        self.changes = changes
+
+
+@app.command("apply")
+def apply_file(
+    file: Annotated[Path, typer.Option("-f", "--file", help="The org file (YAML)")],
+    org: OrgOpt = None,
+    database_url: DatabaseOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing")] = False,
+) -> None:
+    """Bring an org to the groups, users, apps and authorization servers of a file, in one transaction."""
+    changes, error = _apply_org_file(file, org, database_url, dry_run=dry_run)
+    if error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1)
+    for change in changes:
+        typer.echo(str(change))
+    created = sum(change.verb == "create" for change in changes)
+    updated = sum(change.verb == "update" for change in changes)
+    prefix = "dry run: " if dry_run else ""
+    typer.echo(f"{prefix}{created} created, {updated} updated, 0 deleted")
+
+
+def _read_org_file(file: Path) -> Any:
+    import yaml
+
+    from ostiary.domain.org_file.document import OrgFileError, check
+
+    try:
+        return check(yaml.safe_load(file.read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise OrgFileError("", f"cannot read {file}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise OrgFileError("", f"{file} is not valid YAML: {exc}") from None
+
+
+def _apply_org_file(
+    file: Path, org: str | None, database_url: str | None, *, dry_run: bool
+) -> tuple[list[Any], str | None]:
+    """``(changes, None)``, or ``([], message)`` when the file is refused (nothing applied)."""
+    from ostiary.domain.errors import DomainError
+    from ostiary.domain.org_file.applying import apply_org
+    from ostiary.domain.org_file.document import OrgFileError
+
+    try:
+        doc = _read_org_file(file)
+    except OrgFileError as exc:
+        return [], str(exc)
+    settings = _settings(database_url)
+
+    async def work(tx: Any) -> list[Any]:
+        changes = await apply_org(tx, doc, org_url=_org_url(settings, tx))
+        if dry_run:
+            raise _DryRun(changes)
+        return changes
+
+    try:
+        return asyncio.run(_with_tx(database_url, org, work)), None
+    except _DryRun as done:
+        return done.changes, None
+    except (OrgFileError, DomainError) as exc:
+        return [], str(exc)
+
+
+def _org_url(settings: Any, tx: Any) -> str:
+    """The org server's issuer, which ``okta.*`` grants name."""
+    return str(settings.base_url).rstrip("/")
+
+
+def _checked_org_file_or_exit(file: Path) -> Any:
+    from ostiary.domain.org_file.document import OrgFileError
+
+    try:
+        return _read_org_file(file)
+    except OrgFileError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None

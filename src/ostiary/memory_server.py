@@ -68,8 +68,37 @@ def _warm_org_server_keys(rt: Any, org_id: str) -> asyncio.Task[Any]:
     return task
 
 
-async def serve_memory(settings: Any, *, host: str, port: int, uvicorn_options: dict[str, Any]) -> None:
-    """Prepare the in-memory org, print its API token, then serve until stopped."""
+async def _apply_org_file(rt: Any, org_doc: Any) -> None:
+    """Apply a checked org file to the default org in one transaction (``serve --memory --apply``);
+    the changes go to stderr, a refused file ends the process (exit 1) before the port opens."""
+    from ostiary.domain.context import Actor, Tx
+    from ostiary.domain.errors import DomainError
+    from ostiary.domain.org_file.applying import apply_org
+    from ostiary.domain.org_file.document import OrgFileError
+    from ostiary.domain.orgs import org_record
+    from ostiary.store.repositories import orgs
+
+    async def work(session: Any) -> list[Any]:
+        org = await orgs.ensure_default(session)
+        actor = Actor("cli", "SystemPrincipal", "ostiary-cli", "Ostiary CLI")
+        tx = Tx(session=session, org=org_record(org), actor=actor)
+        return await apply_org(tx, org_doc, org_url=rt.settings.base_url)
+
+    try:
+        changes = await rt.db.transaction(work)
+    except (OrgFileError, DomainError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        raise SystemExit(1) from None
+    created = sum(change.verb == "create" for change in changes)
+    updated = sum(change.verb == "update" for change in changes)
+    sys.stderr.write(f"applied: {created} created, {updated} updated, 0 deleted\n")
+
+
+async def serve_memory(
+    settings: Any, *, host: str, port: int, uvicorn_options: dict[str, Any], org_doc: Any = None
+) -> None:
+    """Prepare the in-memory org, apply ``org_doc`` (a checked org file), print its API token,
+    then serve until stopped."""
     import uvicorn
 
     from ostiary.app import create_app, prepare
@@ -82,6 +111,8 @@ async def serve_memory(settings: Any, *, host: str, port: int, uvicorn_options: 
     else:
         await migrate.create_empty(rt.db.engine)  # a new database: the schema at once, not step by step
         await prepare(rt, run_migrations=False)
+    if org_doc is not None:
+        await _apply_org_file(rt, org_doc)
     org_id, token = await _create_token(rt)
     warming = _warm_org_server_keys(rt, org_id)
     sys.stdout.write(f"{TOKEN_LINE_PREFIX}{token}\n")
@@ -93,5 +124,7 @@ async def serve_memory(settings: Any, *, host: str, port: int, uvicorn_options: 
         warming.cancel()
 
 
-def run(settings: Any, *, host: str, port: int, uvicorn_options: dict[str, Any]) -> None:
-    asyncio.run(serve_memory(settings, host=host, port=port, uvicorn_options=uvicorn_options))
+def run(settings: Any, *, host: str, port: int, uvicorn_options: dict[str, Any], org_doc: Any = None) -> None:
+    asyncio.run(
+        serve_memory(settings, host=host, port=port, uvicorn_options=uvicorn_options, org_doc=org_doc)
+    )

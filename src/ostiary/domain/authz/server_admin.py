@@ -231,7 +231,17 @@ async def _ensure_name_free(tx: Tx, name: str, except_id: str | None = None) -> 
         raise invalid("name", "An object with this field already exists in the current organization")
 
 
-async def create_server(tx: Tx, body: Mapping[str, Any]) -> AuthorizationServer:
+async def _server_exists(tx: Tx, server_id: str) -> bool:
+    found: AuthorizationServer | None = await tx.session.get(AuthorizationServer, (tx.org_id, server_id))
+    return found is not None
+
+
+async def create_server(
+    tx: Tx, body: Mapping[str, Any], *, server_id: str | None = None
+) -> AuthorizationServer:
+    """POST. ``server_id`` (``ostiary apply`` only) fixes the id, so the issuer is known in advance."""
+    if server_id is not None and await _server_exists(tx, server_id):
+        raise invalid("id", "An object with this field already exists in the current organization")
     name = required_text(body, "name", max_length=_MAX_NAME).strip()
     description = text_field(body, "description", max_length=_MAX_DESCRIPTION)
     audiences = _audiences(body)
@@ -243,7 +253,7 @@ async def create_server(tx: Tx, body: Mapping[str, Any]) -> AuthorizationServer:
     now = utcnow()
     server = AuthorizationServer(
         org_id=tx.org_id,
-        id=ids.new_id(ids.AUTH_SERVER),
+        id=server_id or ids.new_id(ids.AUTH_SERVER),
         kind=CUSTOM,
         name=name,
         description=description,

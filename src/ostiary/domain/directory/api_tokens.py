@@ -50,11 +50,14 @@ def target(token: ApiToken) -> Target:
     return Target(token.id, "ApiToken", token.name, token.name)
 
 
-async def create_token(tx: Tx, name: str, *, user_id: str | None = None) -> tuple[ApiToken, str]:
-    """Return the stored token and its plaintext value, which is shown only this once."""
+async def create_token(
+    tx: Tx, name: str, *, user_id: str | None = None, plaintext: str | None = None
+) -> tuple[ApiToken, str]:
+    """Return the stored token and its plaintext value, which is shown only this once.
+    ``plaintext`` (``ostiary apply`` only) fixes the value, so a test knows its SSWS token."""
     if not name.strip():
         raise Invalid("Api validation failed: name", code="E0000001", causes=["name: cannot be blank"])
-    plaintext = _new_token()
+    plaintext = plaintext or _new_token()
     now = utcnow()
     token = ApiToken(
         id=ids.new_id(ids.API_TOKEN),
