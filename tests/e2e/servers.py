@@ -126,3 +126,10 @@ def client_credentials_server(
     )
     assert rule.status_code == 201, rule.text
     return created.json()["id"], policy["id"]
+
+
+def ostiary_cli(env: dict[str, str], *args: str) -> str:
+    """Run the ``ostiary`` command with ``env`` added to the environment; its stdout."""
+    return subprocess.run(
+        [OSTIARY, *args], env={**os.environ, **env}, capture_output=True, text=True, check=True
+    ).stdout

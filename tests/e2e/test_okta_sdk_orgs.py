@@ -13,8 +13,7 @@ from okta.errors.okta_api_error import OktaAPIError
 from okta.models import CreateUserRequest
 
 from tests.e2e.localhost_names import localhost_subdomains
-from tests.e2e.servers import OSTIARY, free_port, running
-from tests.e2e.test_org_isolation import _cli
+from tests.e2e.servers import OSTIARY, free_port, ostiary_cli, running
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +28,8 @@ def orgs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[s
     }
     found = {}
     for name in ("orga", "orgb"):
-        url = _cli(env, "org", "create", name).strip().splitlines()[-1]
-        token = _cli(env, "token", "create", "--name", "sdk", "--org", name).strip().splitlines()[-1]
+        url = ostiary_cli(env, "org", "create", name).strip().splitlines()[-1]
+        token = ostiary_cli(env, "token", "create", "--name", "sdk", "--org", name).strip().splitlines()[-1]
         found[name] = (url, token)
     args = [
         OSTIARY,

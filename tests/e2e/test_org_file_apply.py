@@ -17,7 +17,7 @@ import yaml
 from okta_jwt_verifier import AccessTokenVerifier
 
 from tests.e2e.servers import OSTIARY, OrgServer, free_port, org_server, wait_until_up
-from tests.e2e.test_serve_memory import read_token
+from tests.support.memory_server import read_token
 
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "org.example.yaml"
 SILVER, GOLD = "http://myapp.com/scp/silver", "http://myapp.com/scp/gold"

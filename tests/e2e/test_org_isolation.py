@@ -9,9 +9,7 @@ that consume what they carry (codes, deletions) mint a fresh one for each send.
 
 from __future__ import annotations
 
-import os
 import secrets
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +21,7 @@ import pytest
 import requests
 
 from tests.e2e.localhost_names import localhost_subdomains
-from tests.e2e.servers import OSTIARY, free_port, running
+from tests.e2e.servers import OSTIARY, free_port, ostiary_cli, running
 
 PASSWORD = "Tr1cky-Secret!"
 REDIRECT = "http://localhost:3000/callback"
@@ -50,15 +48,9 @@ class Org:
         return dict(response.json())
 
 
-def _cli(env: dict[str, str], *args: str) -> str:
-    return subprocess.run(
-        [OSTIARY, *args], env={**os.environ, **env}, capture_output=True, text=True, check=True
-    ).stdout
-
-
 def _org(env: dict[str, str], name: str) -> Org:
-    url = _cli(env, "org", "create", name).strip().splitlines()[-1]
-    token = _cli(env, "token", "create", "--name", "iso", "--org", name).strip().splitlines()[-1]
+    url = ostiary_cli(env, "org", "create", name).strip().splitlines()[-1]
+    token = ostiary_cli(env, "token", "create", "--name", "iso", "--org", name).strip().splitlines()[-1]
     org = Org(name, url, token)
     org.admin.headers.update({"Authorization": f"SSWS {token}", "Accept": "application/json"})
     return org
@@ -912,7 +904,7 @@ def test_an_org_created_while_serve_runs_is_served_without_a_restart(
     late = a.url.replace("orga.", "late.")
     discovery = f"{late}/.well-known/openid-configuration"
     assert requests.get(discovery, timeout=10).status_code == 404  # now cached as "no such org"
-    assert _cli(SERVE_ENV, "org", "create", "late").strip().splitlines()[-1] == late
+    assert ostiary_cli(SERVE_ENV, "org", "create", "late").strip().splitlines()[-1] == late
     assert _until(lambda: requests.get(discovery, timeout=10).status_code == 200)
     assert requests.get(discovery, timeout=10).json()["issuer"] == late
 
@@ -924,7 +916,7 @@ def test_a_custom_domain_added_while_serve_runs_names_its_org(deployment: tuple[
     headers = {"Host": "id.orga.test"}
     refused = requests.get(discovery, headers=headers, timeout=10)
     assert refused.status_code == 404 and refused.json()["errorCode"] == "E0000007"
-    assert _cli(SERVE_ENV, "org", "domain", "add", "orga", "id.orga.test").strip() == "id.orga.test"
+    assert ostiary_cli(SERVE_ENV, "org", "domain", "add", "orga", "id.orga.test").strip() == "id.orga.test"
     assert _until(lambda: requests.get(discovery, headers=headers, timeout=10).status_code == 200)
     assert requests.get(discovery, headers=headers, timeout=10).json()["issuer"] == a.url
     users = requests.get(

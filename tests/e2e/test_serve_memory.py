@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +12,7 @@ import httpx
 import pytest
 
 from tests.e2e.servers import OSTIARY, free_port, wait_until_up
-
-PREFIX = "SSWS token: "
+from tests.support.memory_server import read_token
 
 
 class MemoryServer:
@@ -22,25 +20,6 @@ class MemoryServer:
         self.process = process
         self.url = url
         self.token = token
-
-
-def read_token(process: subprocess.Popen[str], timeout: float = 30.0) -> str:
-    """The token line from the server's stdout (read on a thread so a silent server cannot hang the test)."""
-    found: list[str] = []
-    done = threading.Event()
-
-    def reader() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.startswith(PREFIX):
-                found.append(line[len(PREFIX) :].strip())
-                break
-        done.set()
-
-    threading.Thread(target=reader, daemon=True).start()
-    if not done.wait(timeout) or not found:
-        raise AssertionError("no token line on stdout")
-    return found[0]
 
 
 @pytest.fixture(scope="module")
