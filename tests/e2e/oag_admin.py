@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -90,8 +91,11 @@ def token_request(client: dict[str, Any], assertion: str, scope: str | None) -> 
 
 
 def access_token(client: dict[str, Any], scope: str | None = None) -> str:
+    """A token for ``scope``. The assertion carries a ``jti``: two of the seed's exact assertions
+    (no ``jti``) for one scope in the same second are the same bytes, and single use refuses the
+    second (the seed's exact form has its own tests)."""
     scope = scope or " ".join(client["scopes"])
-    response = token_request(client, seed_assertion(client, scope), scope)
+    response = token_request(client, seed_assertion(client, scope, jti=uuid.uuid4().hex), scope)
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]
     return token
