@@ -23,6 +23,7 @@ from ostiary.http.console.pages import (
     admin_tx,
     error_text,
     field,
+    form_action,
     redirect,
     render,
 )
@@ -153,23 +154,25 @@ async def app_detail(request: Request, admin: Admin) -> Response:
 async def assign_group(request: Request, admin: Admin) -> Response:
     form = await request.form()
     app_id = str(request.path_params["appId"])
-    try:
-        async with admin_tx(request, admin) as tx:
-            await assignments.assign_group(tx, app_id, field(form, "groupId"), {})
-    except DomainError as exc:
-        return await _detail(request, admin, error=error_text(exc), status=400)
-    return redirect(f"{BASE}/{app_id}#assignments")
+    return await form_action(
+        request,
+        admin,
+        lambda tx: assignments.assign_group(tx, app_id, field(form, "groupId"), {}),
+        detail=_detail,
+        then=f"{BASE}/{app_id}#assignments",
+    )
 
 
 async def unassign_group(request: Request, admin: Admin) -> Response:
     form = await request.form()
     app_id = str(request.path_params["appId"])
-    try:
-        async with admin_tx(request, admin) as tx:
-            await assignments.unassign_group(tx, app_id, field(form, "groupId"))
-    except DomainError as exc:
-        return await _detail(request, admin, error=error_text(exc), status=400)
-    return redirect(f"{BASE}/{app_id}#assignments")
+    return await form_action(
+        request,
+        admin,
+        lambda tx: assignments.unassign_group(tx, app_id, field(form, "groupId")),
+        detail=_detail,
+        then=f"{BASE}/{app_id}#assignments",
+    )
 
 
 async def grant_scope(request: Request, admin: Admin) -> Response:
@@ -188,12 +191,13 @@ async def grant_scope(request: Request, admin: Admin) -> Response:
 async def revoke_grant(request: Request, admin: Admin) -> Response:
     form = await request.form()
     app_id = str(request.path_params["appId"])
-    try:
-        async with admin_tx(request, admin) as tx:
-            await grants_domain.revoke_grant(tx, app_id, field(form, "grantId"))
-    except DomainError as exc:
-        return await _detail(request, admin, error=error_text(exc), status=400)
-    return redirect(f"{BASE}/{app_id}#grants")
+    return await form_action(
+        request,
+        admin,
+        lambda tx: grants_domain.revoke_grant(tx, app_id, field(form, "grantId")),
+        detail=_detail,
+        then=f"{BASE}/{app_id}#grants",
+    )
 
 
 async def lifecycle(request: Request, admin: Admin) -> Response:

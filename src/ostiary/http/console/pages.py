@@ -188,6 +188,23 @@ async def is_admin(request: Request, user_id: str) -> bool:
         return await console_access(Tx(session=session, org=org, client=client_info(request)), user_id)
 
 
+DetailPage = Callable[..., Awaitable[Response]]
+"""A page's detail view, re-rendered with ``error=`` and ``status=`` when a form fails."""
+
+
+async def form_action(
+    request: Request, admin: Admin, work: Callable[[Tx], Awaitable[object]], *, detail: DetailPage, then: str
+) -> Response:
+    """The shape of a console form post: ``work`` in one admin transaction, then a redirect to
+    ``then``; a refused change re-renders ``detail`` with the domain's message (400)."""
+    try:
+        async with admin_tx(request, admin) as tx:
+            await work(tx)
+    except DomainError as exc:
+        return await detail(request, admin, error=error_text(exc), status=400)
+    return redirect(then)
+
+
 def login_redirect(request: Request) -> Response:
     target = safe_next(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
     query = f"?{urlencode({'next': target})}" if target else ""
