@@ -18,7 +18,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ostiary.http.errors import oauth_error, okta_error
+from ostiary.http.errors import OAUTH_NO_STORE, oauth_error, okta_error
 
 TOO_MANY = ("E0000047", "API call exceeded rate limit due to too many requests.")
 _OAUTH_PREFIXES = ("/oauth2/", "/.well-known/")
@@ -119,9 +119,11 @@ class FaultInjection:
 
 def injected_response(rule: FaultRule, path: str) -> Response:
     """429: Okta's ``E0000047`` (on every path, as Okta's OAuth spec has it too) with
-    ``X-Rate-Limit-*``; 500/503: OAuth's shape under ``/oauth2/``, Okta's elsewhere."""
+    ``X-Rate-Limit-*``; 500/503: OAuth's shape under ``/oauth2/``, Okta's elsewhere. Never
+    cacheable (a JWKS client that caches every answer must not keep an outage)."""
     if rule.status == 429:
         headers = {
+            **OAUTH_NO_STORE,
             "X-Rate-Limit-Limit": str(rule.limit),
             "X-Rate-Limit-Remaining": "0",
             "X-Rate-Limit-Reset": str(int(time.time()) + rule.reset_seconds),
@@ -129,10 +131,10 @@ def injected_response(rule: FaultRule, path: str) -> Response:
         return okta_error(429, *TOO_MANY, headers=headers)
     oauth = path.startswith(_OAUTH_PREFIXES)
     if rule.status == 503:
-        headers = {"Retry-After": str(rule.reset_seconds)}
+        headers = {**OAUTH_NO_STORE, "Retry-After": str(rule.reset_seconds)}
         if oauth:
             return oauth_error(503, "temporarily_unavailable", "The service is unavailable.", headers)
         return okta_error(503, "E0000010", "Service is temporarily unavailable.", headers=headers)
     if oauth:
-        return oauth_error(500, "server_error", "An unexpected error occurred.")
-    return okta_error(500, "E0000009", "Internal Server Error")
+        return oauth_error(500, "server_error", "An unexpected error occurred.", OAUTH_NO_STORE)
+    return okta_error(500, "E0000009", "Internal Server Error", headers=OAUTH_NO_STORE)

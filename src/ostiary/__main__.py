@@ -1,0 +1,5 @@
+"""``python -m ostiary``: the ``ostiary`` command (the pytest plugin starts servers this way)."""
+
+from ostiary.cli import app
+
+app()
