@@ -44,7 +44,10 @@ def create_app(issuer: str, audience: str = "api://orders") -> Starlette:
         return JSONResponse({"placedBy": claims["sub"]}, 201)
 
     app = Starlette(
-        routes=[Route("/orders", list_orders, methods=["GET"]), Route("/orders", place_order, methods=["POST"])]
+        routes=[
+            Route("/orders", list_orders, methods=["GET"]),
+            Route("/orders", place_order, methods=["POST"]),
+        ]
     )
     app.state.verifier = verifier
     return app

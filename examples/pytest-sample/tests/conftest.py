@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from starlette.testclient import TestClient
-
 from sample_app.orders_api import create_app
+from starlette.testclient import TestClient
 
 ORDERS_SERVER = "ausOrders"
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import ORDERS_SERVER, bearer
 from okta_jwt_verifier.jwt_utils import JWTUtils
+
+from conftest import ORDERS_SERVER, bearer
 
 
 def kid_of(token: str) -> str:
@@ -22,7 +23,9 @@ def test_the_verifier_fetches_the_new_key_after_a_rotation(orders_api, service_t
     assert orders_api.get("/orders", headers=bearer(before)).status_code == 200  # old key still published
 
 
-def test_a_jwks_outage_fails_verification_of_a_new_key_until_it_ends(orders_api, service_token, ostiary_faults):
+def test_a_jwks_outage_fails_verification_of_a_new_key_until_it_ends(
+    orders_api, service_token, ostiary_faults
+):
     """okta-jwt-verifier caches JWKS process-wide, so the outage shows where a key is new to it."""
     assert orders_api.get("/orders", headers=bearer(service_token("orders:read"))).status_code == 200
     ostiary_faults.rotate_keys(ORDERS_SERVER)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from conftest import ORDERS_SERVER, bearer
 
 
@@ -37,4 +38,6 @@ def test_a_buyer_signs_in_with_pkce_and_places_an_order(ostiary_org, orders_api)
 
 def test_a_user_outside_the_buyers_group_gets_no_orders_token(ostiary_org):
     with pytest.raises(AssertionError, match="/authorize"):
-        ostiary_org.user_tokens("bob@example.com", app="Orders web", scopes=["orders:read"], server_id=ORDERS_SERVER)
+        ostiary_org.user_tokens(
+            "bob@example.com", app="Orders web", scopes=["orders:read"], server_id=ORDERS_SERVER
+        )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from sample_app.user_directory import RateLimitedClient, user_logins
 
 
-def test_the_retry_loop_waits_for_x_rate_limit_reset_and_then_succeeds(ostiary_org, ostiary_api_token, ostiary_faults):
+def test_the_retry_loop_waits_for_x_rate_limit_reset_and_then_succeeds(
+    ostiary_org, ostiary_api_token, ostiary_faults
+):
     ostiary_faults.rate_limit("/api/v1/users*", times=2, reset_in=1)
     client = RateLimitedClient(ostiary_org.url, ostiary_api_token)
 

@@ -83,7 +83,7 @@ def _rule_options(body: dict[str, Any]) -> dict[str, Any]:
             continue
         if isinstance(value, bool) or not isinstance(value, kind):
             raise Invalid(f"{key}: wrong type")
-        options[name] = value.upper() if name == "method" else value
+        options[name] = str(value).upper() if name == "method" else value
     if options.get("status") is None and not options.get("delay"):
         raise Invalid("status or delaySeconds is required")
     if options.get("times") is not None and options["times"] < 1:

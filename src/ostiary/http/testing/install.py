@@ -19,7 +19,7 @@ def install_testing(
     added) and the ``/__ostiary/testing`` routes first; call before the app serves."""
     hooks = admin.TestingHooks(rules=FaultRules(), save=save, restore=restore)
     app.state.runtime.extras["testing"] = hooks
-    edge = next(i for i, m in enumerate(app.user_middleware) if m.cls is EdgeMiddleware)
+    edge = next(i for i, m in enumerate(app.user_middleware) if getattr(m, "cls", None) is EdgeMiddleware)
     app.user_middleware.insert(edge + 1, Middleware(FaultInjection, rules=hooks.rules))
     app.router.routes[:0] = admin.routes
     return hooks
