@@ -120,8 +120,15 @@ class NodePeer:
         self.process.wait(timeout=10)
 
 
-def result(measure: str, value: float, unit: str, baseline: str, baseline_value: float, ratio: float,
-           goal: float | None) -> None:  # fmt: skip
+def result(
+    measure: str,
+    value: float,
+    unit: str,
+    baseline: str,
+    baseline_value: float,
+    ratio: float,
+    goal: float | None,
+) -> None:
     record = {"measure": measure, "value": value, "unit": unit, "baseline": baseline}
     record |= {"baseline_value": baseline_value, "ratio": ratio, "goal": goal}
     print(f"RESULT {json.dumps(record)}", flush=True)
@@ -186,8 +193,15 @@ def main() -> None:
         print(f"node-oidc-provider ÷ openssl rsa2048 (1 core): {peer_vs_openssl:.2f}")
         print(f"Ostiary ÷ node-oidc-provider: {vs_peer:.2f} (goal >= 1.5)")
         result("client_credentials RS256, serve --workers 1", rate, "tokens/s", PEER, peer_rate, vs_peer, 1.5)
-        result("node-oidc-provider 8.8.1 client_credentials RS256", peer_rate, "tokens/s", OPENSSL, base,
-               peer_vs_openssl, None)  # fmt: skip
+        result(
+            "node-oidc-provider 8.8.1 client_credentials RS256",
+            peer_rate,
+            "tokens/s",
+            OPENSSL,
+            base,
+            peer_vs_openssl,
+            None,
+        )
 
 
 if __name__ == "__main__":
