@@ -12,13 +12,13 @@ access tokens are RS256 JWTs (``accessTokenFormat: 'jwt'``), its in-memory adapt
 it has), ``NODE_ENV=production``. Without npm or node the peer is skipped with a message and
 only the Ostiary and openssl figures are printed.
 
-Both servers get the same load from the same client (``bench/token.py``'s ``drive``: aiohttp in
-this process, 64 keep-alive connections) in interleaved rounds, each round measuring ``openssl
-speed`` first: a shared VM drifts by 10-25 % within minutes, so each ratio is taken within its
-round and the figures are medians of rounds. The client shares the 2 cores with the server, the
-same way for both servers. Plain ``openssl speed`` counts CPU time, so on a machine others load
-it stays put while the servers slow down; ``openssl speed -elapsed`` (wall clock) is printed
-next to it, with the ratio to it, because it feels the same load as the servers.
+Both servers get the same load from the same client (``bench/token.py``'s: ``wrk`` when it is
+on PATH, else aiohttp in this process; 64 keep-alive connections) in interleaved rounds, each
+round measuring ``openssl speed`` first: a shared VM drifts by 10-25 % within minutes, so each
+ratio is taken within its round and the figures are medians of rounds. The client shares the 2
+cores with the servers, the same way for both. Plain ``openssl speed`` counts CPU time, so on a
+machine others load it stays put while the servers slow down; ``openssl speed -elapsed`` (wall
+clock) is printed next to it, with the ratio to it, because it feels the same load as the servers.
 """
 
 from __future__ import annotations
@@ -160,7 +160,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--openssl-seconds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one short round (a smoke run, noisy)")
+    parser.add_argument("--driver", choices=["auto", "wrk", "aiohttp"], default="auto")
     args = parser.parse_args()
+    use_wrk = args.driver == "wrk" or (args.driver == "auto" and shutil.which("wrk") is not None)
+    print(
+        f"load generator: {'wrk' if use_wrk else 'aiohttp (in this process)'}, {args.concurrency} connections"
+    )
     if args.quick:
         args.seconds, args.rounds, args.openssl_seconds = 2.0, 1, 1
 
@@ -176,7 +181,12 @@ def main() -> None:
 
         def load(url: str, basic: str) -> float:
             asyncio.run(token_bench.drive(url, basic, SCOPE, 1.0, 8))  # warm-up
-            rate, errors = asyncio.run(token_bench.drive(url, basic, SCOPE, args.seconds, args.concurrency))
+            if use_wrk:
+                rate, errors = token_bench.drive_wrk(url, basic, SCOPE, args.seconds, args.concurrency)
+            else:
+                rate, errors = asyncio.run(
+                    token_bench.drive(url, basic, SCOPE, args.seconds, args.concurrency)
+                )
             if errors:
                 print(f"  WARNING: {errors} answers from {url} were not 200")
             return float(rate)

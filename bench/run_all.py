@@ -177,7 +177,7 @@ def chart(figures: Sequence[Figure], path: Path, *, title: str) -> bool:
         return False
     labels = [f"{f.bench}: {f.measure}\n÷ {f.baseline}" for f in figures]
     height = max(2.5, 0.55 * len(figures) + 1.2)
-    fig, ax = plt.subplots(figsize=(11, height))
+    fig, ax = plt.subplots(figsize=(13, height))
     positions = list(range(len(figures)))[::-1]
     colors = [
         "tab:gray" if f.goal is None else "tab:green" if f.ratio >= f.goal else "tab:red" for f in figures
