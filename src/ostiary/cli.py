@@ -17,6 +17,10 @@ app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 
+from ostiary.org_file_cli import register as _register_org_file_commands  # noqa: E402
+
+_register_org_file_commands(app)  # export, import
+
 DatabaseOpt = Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL (default: SQLite)")]
 OrgOpt = Annotated[str | None, typer.Option("--org", help="Org subdomain (default org when omitted)")]
 

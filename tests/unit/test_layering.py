@@ -44,6 +44,8 @@ PARTS: dict[str, str] = {
     "ostiary.app": "wiring",
     "ostiary.demo_runner": "wiring",
     "ostiary.memory_server": "wiring",
+    "ostiary.org_file_cli": "wiring",
+    "ostiary.org_remote": "wiring",  # apply/export through Okta's management API (issue 21)
     "ostiary.settings": "settings",
     "ostiary.http": "http",
     "ostiary.domain": "domain",
