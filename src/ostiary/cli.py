@@ -705,8 +705,15 @@ def _apply_org_file(
 
 
 def _org_url(settings: Any, tx: Any) -> str:
-    """The org server's issuer, which ``okta.*`` grants name."""
-    return str(settings.base_url).rstrip("/")
+    """The org URL (the org server's issuer, which ``okta.*`` grants name), as ``runtime.org_url``."""
+    from urllib.parse import urlsplit
+
+    base = str(settings.base_url).rstrip("/")
+    if tx.org.is_default:
+        return base
+    parts = urlsplit(base)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{tx.org.subdomain}.{parts.hostname}{port}"
 
 
 def _checked_org_file_or_exit(file: Path) -> Any:

@@ -75,3 +75,29 @@ def test_an_export_applied_to_an_empty_server_reproduces_the_org(
     assert copied.stdout.splitlines()[-1].startswith("21 created")
     assert export(tmp_path / "copy").stdout == file.read_text()
     assert export(data).stdout == file.read_text()  # stdout without -o: the same text
+
+
+def test_grants_in_another_org_name_that_orgs_issuer(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "OSTIARY_DATA_DIR": str(tmp_path / "data"),
+        "OSTIARY_BASE_URL": "http://localhost:8080",
+    }
+    assert subprocess.run([OSTIARY, "org", "create", "acme"], env=env, capture_output=True).returncode == 0
+    file = tmp_path / "org.yaml"
+    app = {
+        "label": "robot",
+        "credentials": {
+            "oauthClient": {"client_id": "robot-acme", "token_endpoint_auth_method": "client_secret_basic"}
+        },
+        "settings": {"oauthClient": {"application_type": "service", "grant_types": ["client_credentials"]}},
+        "grants": ["okta.users.read"],
+    }
+    file.write_text(yaml.safe_dump({"apps": [app]}))
+    result = subprocess.run(
+        [OSTIARY, "apply", "-f", str(file), "--org", "acme"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "data" / "ostiary.db") as db:
+        issuers = db.execute("select issuer from app_grants").fetchall()
+    assert issuers == [("http://acme.localhost:8080",)]
