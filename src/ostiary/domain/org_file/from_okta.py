@@ -34,6 +34,7 @@ class OktaOrg:
     app_groups: dict[str, list[str]] = field(default_factory=dict)  # app id -> group ids
     app_users: dict[str, list[str]] = field(default_factory=dict)  # app id -> directly assigned user ids
     app_grants: dict[str, list[str]] = field(default_factory=dict)  # app id -> granted okta.* scopes
+    grant_ids: dict[str, dict[str, str]] = field(default_factory=dict)  # app id -> scope -> grant id
     servers: list[dict[str, Any]] = field(default_factory=list)  # GET /authorizationServers
     scopes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # server id -> scopes
     claims: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
