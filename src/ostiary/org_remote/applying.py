@@ -43,7 +43,9 @@ def merged(base: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]
     out = {k: v for k, v in base.items() if k not in READ_ONLY}
     for key, value in wanted.items():
         current = out.get(key)
-        out[key] = merged(current, value) if isinstance(current, Mapping) and isinstance(value, Mapping) else value
+        out[key] = (
+            merged(current, value) if isinstance(current, Mapping) and isinstance(value, Mapping) else value
+        )
     return out
 
 
@@ -80,7 +82,9 @@ class _Run:
         except RemoteError as exc:
             raise OrgFileError(path, str(exc)) from None
 
-    async def create(self, path: str, url: str, body: Any, kind: str, name: str, **params: Any) -> dict[str, Any]:
+    async def create(
+        self, path: str, url: str, body: Any, kind: str, name: str, **params: Any
+    ) -> dict[str, Any]:
         created = await self.call(path, "POST", url, body, **params)
         self.note("create", kind, name)
         return created if isinstance(created, dict) else {"id": f"(new {kind} {name})", **body}
@@ -125,7 +129,9 @@ async def _current_token_id(client: ManagementClient) -> str | None:
     return str(current["id"]) if isinstance(current, dict) and "id" in current else None
 
 
-async def _pass(run: _Run, doc: Mapping[str, Any], prune: bool, keep_token: str | None = None) -> list[Change]:
+async def _pass(
+    run: _Run, doc: Mapping[str, Any], prune: bool, keep_token: str | None = None
+) -> list[Change]:
     for index, group in enumerate(doc.get("groups") or []):
         await _group(run, group, f"groups[{index}]")
     for index, user in enumerate(doc.get("users") or []):
@@ -159,9 +165,13 @@ async def _group(run: _Run, body: Mapping[str, Any], path: str) -> None:
     name = profile["name"].strip()
     current = run.groups.get(name.lower())
     if current is None:
-        run.groups[name.lower()] = await run.create(path, "/api/v1/groups", {"profile": profile}, "group", name)
+        run.groups[name.lower()] = await run.create(
+            path, "/api/v1/groups", {"profile": profile}, "group", name
+        )
     elif not covers(current.get("profile"), profile):
-        await run.call(path, "PUT", f"/api/v1/groups/{current['id']}", {"profile": {**current["profile"], **profile}})
+        await run.call(
+            path, "PUT", f"/api/v1/groups/{current['id']}", {"profile": {**current["profile"], **profile}}
+        )
         run.note("update", "group", name)
 
 
@@ -194,7 +204,9 @@ async def _user(run: _Run, body: Mapping[str, Any], path: str) -> None:
     for index, name in enumerate(body.get("groups") or []):
         group_id = run.group_id(name, f"{path}.groups[{index}]")
         if group_id not in member_of:
-            await run.call(f"{path}.groups[{index}]", "PUT", f"/api/v1/groups/{group_id}/users/{current['id']}")
+            await run.call(
+                f"{path}.groups[{index}]", "PUT", f"/api/v1/groups/{group_id}/users/{current['id']}"
+            )
             run.note("create", "membership", f"{login} in {name}")
 
 
@@ -287,11 +299,19 @@ async def _server(run: _Run, body: Mapping[str, Any], path: str) -> None:
             r_path = f"{p_path}.rules[{r_index}]"
             okta_rule = _with_ids(run, rule, r_path)
             okta_rule.setdefault("type", "RESOURCE_ACCESS")
-            await _child(run, r_path, f"{base_url}/policies/{made['id']}/rules", rules, okta_rule, "rule", label)
+            await _child(
+                run, r_path, f"{base_url}/policies/{made['id']}/rules", rules, okta_rule, "rule", label
+            )
 
 
 async def _child(
-    run: _Run, path: str, url: str, current: list[dict[str, Any]], body: Mapping[str, Any], kind: str, parent: str
+    run: _Run,
+    path: str,
+    url: str,
+    current: list[dict[str, Any]],
+    body: Mapping[str, Any],
+    kind: str,
+    parent: str,
 ) -> dict[str, Any]:
     """A scope, claim, policy or rule: created, updated in place, or left as it is."""
     name = body["name"].strip()

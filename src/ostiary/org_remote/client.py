@@ -103,7 +103,10 @@ class ManagementClient:
         return 1.0
 
     def _note_limits(self, response: httpx.Response) -> None:
-        remaining, reset = response.headers.get("x-rate-limit-remaining"), response.headers.get("x-rate-limit-reset")
+        remaining, reset = (
+            response.headers.get("x-rate-limit-remaining"),
+            response.headers.get("x-rate-limit-reset"),
+        )
         try:
             exhausted = remaining is not None and int(remaining) <= 0
             self._reset_at = float(reset) if exhausted and reset is not None else None

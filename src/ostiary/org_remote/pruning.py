@@ -64,7 +64,9 @@ async def _servers(run: _Run, wanted: list[Mapping[str, Any]]) -> None:
             rules = _lower(r["name"] for r in policies[policy["name"]].get("rules") or [])
             for rule in run.org.rules.get(policy["id"], []):
                 if not rule.get("system") and rule["name"].lower() not in rules:
-                    await run.call("authorizationServers", "DELETE", f"{url}/policies/{policy['id']}/rules/{rule['id']}")
+                    await run.call(
+                        "authorizationServers", "DELETE", f"{url}/policies/{policy['id']}/rules/{rule['id']}"
+                    )
                     run.note("delete", "rule", f"{label}/{rule['name']}")
         claims = {(c["name"].strip(), c.get("claimType")) for c in body.get("claims") or []}
         for claim in run.org.claims.get(server["id"], []):

@@ -43,7 +43,14 @@ from ostiary.domain.clients.app_spec import (
 )
 from ostiary.domain.clients.assignments import is_user_assigned
 from ostiary.domain.clients.client_cache import Client, get_active_client, invalidate_client
-from ostiary.domain.clients.records import ACTIVE, INACTIVE, app_not_found, app_target, get_app, validation_error
+from ostiary.domain.clients.records import (
+    ACTIVE,
+    INACTIVE,
+    app_not_found,
+    app_target,
+    get_app,
+    validation_error,
+)
 from ostiary.domain.clients.scope_grants import granted_scopes, granted_scopes_for
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import Forbidden
