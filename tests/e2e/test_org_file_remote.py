@@ -97,6 +97,12 @@ def test_apply_through_the_api_plans_applies_and_is_idempotent(tmp_path: Path) -
         servers = requests.get(
             f"{url}/api/v1/authorizationServers", headers={"Authorization": f"SSWS {token}"}, timeout=10
         ).json()
+        apps = requests.get(
+            f"{url}/api/v1/apps", headers={"Authorization": f"SSWS {token}"}, timeout=10
+        ).json()
+        service = next(a for a in apps if a["label"] == "Solar system service")
+        assert service["credentials"]["oauthClient"]["client_id"] == "0oaSolarService"
+        assert service["id"] != "0oaSolarService"  # as in Okta: a fixed client_id is not the app's id
         solar = next(s for s in servers if s["name"] == "Solar System API")
         issued = requests.post(
             f"{solar['issuer']}/v1/token",

@@ -102,6 +102,15 @@ async def test_create_with_a_custom_client_id_as_okta_accepts_one(admin: httpx.A
     body["credentials"]["oauthClient"]["client_id"] = "my-service.client_1"
     app = await create_app(admin, body)
     assert app["credentials"]["oauthClient"]["client_id"] == "my-service.client_1"
+    # As in Okta, the app's id is then another, generated one; it names the app on the API.
+    assert app["id"] != "my-service.client_1" and re.fullmatch(r"0oa[0-9A-Za-z]{17}", app["id"])
+    assert app["_links"]["self"]["href"].endswith(f"/api/v1/apps/{app['id']}")
+    fetched = await admin.get(f"{APPS}/{app['id']}")
+    assert fetched.status_code == 200 and fetched.json()["id"] == app["id"]
+    listed = (await admin.get(APPS, params={"q": app["label"]})).json()
+    assert [a["id"] for a in listed] == [app["id"]]
+    generated = await create_app(admin, service_app())
+    assert generated["id"] == generated["credentials"]["oauthClient"]["client_id"]  # not fixed: one id
     taken = await admin.post(APPS, json=body)
     assert taken.status_code == 400 and taken.json()["errorCode"] == "E0000001"
     assert "already in use" in str(taken.json()["errorCauses"])

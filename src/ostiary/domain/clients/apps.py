@@ -112,16 +112,19 @@ async def create_app(
     encryptor: KeyEncryptor | None = None,
     app_id: str | None = None,
 ) -> AppView:
-    """POST /api/v1/apps. ``app_id`` (seeding) or the body's ``client_id`` (Okta accepts one on
-    create) fixes the id, which is the client_id, unique across the server's orgs."""
+    """POST /api/v1/apps. ``app_id`` (seeding) fixes the id, which is then the client_id too; the
+    body's ``client_id`` (Okta accepts one on create) fixes the client_id, unique across the
+    server's orgs, and the app gets another, generated id (``public_id``), as in Okta."""
     check_sign_on(body)
-    new_id = app_id or _requested_client_id(body) or ids.new_id(ids.APP)
+    fixed = None if app_id else _requested_client_id(body)
+    new_id = app_id or fixed or ids.new_id(ids.APP)
     if await tx.session.get(App, new_id) is not None:
         raise validation_error("client_id", "client_id: This client_id is already in use")
     spec = parse_app_spec(body, app_id=new_id)
     check_keys(spec.token_endpoint_auth_method, spec.keys or [])
     now = utcnow()
     app = App(id=new_id, org_id=tx.org_id, name=OIDC_NAME, sign_on_mode=OPENID_CONNECT, created=now)
+    app.public_id = ids.new_id(ids.APP) if fixed else None  # as Okta: a fixed client_id is not the id
     app.status = ACTIVE if activate else INACTIVE
     _apply(app, spec, now)
     tx.session.add(app)
@@ -137,7 +140,7 @@ async def create_app(
     return AppView(app, keys, secret)
 
 
-CLIENT_ID = re.compile(r"[A-Za-z0-9._~-]{1,100}")
+CLIENT_ID = re.compile(r"[A-Za-z0-9._~-]{1,32}")
 
 
 def _requested_client_id(body: Mapping[str, Any]) -> str | None:
@@ -147,7 +150,7 @@ def _requested_client_id(body: Mapping[str, Any]) -> str | None:
     if client_id is None:
         return None
     if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
-        raise validation_error("client_id", "client_id: 1 to 100 letters, digits and - . _ ~")
+        raise validation_error("client_id", "client_id: 1 to 32 letters, digits and - . _ ~")
     return client_id
 
 

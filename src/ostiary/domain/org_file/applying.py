@@ -235,10 +235,11 @@ async def _app(run: _Run, body: Mapping[str, Any], path: str) -> None:
     if existing is None and isinstance(client_id, str):
         existing = await run.tx.session.get(App, client_id)
         if existing is not None and existing.org_id != run.tx.org_id:
-            # The client_id is the app's id, unique across the server's orgs.
+            # A client_id is unique across the server's orgs.
             raise OrgFileError(f"{path}.credentials.oauthClient.client_id", "taken by an app of another org")
     if existing is None:
-        view = await run.at(path, apps.create_app(run.tx, okta, app_id=client_id))
+        # A fixed client_id comes in the body, as through the API: the app's id is another one.
+        view = await run.at(path, apps.create_app(run.tx, okta))
         app_id = view.app.id
         run.note("create", "app", label)
     else:
