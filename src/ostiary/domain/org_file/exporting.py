@@ -15,6 +15,7 @@ from ostiary.domain.authz import claims, policies, scopes, server_admin
 from ostiary.domain.authz.server_json import claim_json, policy_json, rule_json, scope_json, server_json
 from ostiary.domain.clients import apps
 from ostiary.domain.clients.app_json import app_json
+from ostiary.domain.clients.records import public_app_id
 from ostiary.domain.context import Tx
 from ostiary.domain.directory import groups, trusted_origins, users
 from ostiary.domain.directory.directory_json import group_json, user_json
@@ -55,13 +56,15 @@ async def read_org(tx: Tx, *, org_url: str) -> OktaOrg:
     org.users = [user_json(u, base) for u in await _all(lambda a: users.list_users(tx, after=a, limit=PAGE))]
     for membership in await _rows(tx, GroupMembership):
         org.user_groups.setdefault(membership.user_id, []).append(membership.group_id)
-    org.apps = [app_json(v, base) for v in await _all(lambda a: apps.list_apps(tx, after=a, limit=PAGE))]
+    views = await _all(lambda a: apps.list_apps(tx, after=a, limit=PAGE))
+    org.apps = [app_json(v, base) for v in views]
+    public = {v.app.id: public_app_id(v.app) for v in views}  # rows name the app by its client_id
     for group_assignment in await _rows(tx, AppGroupAssignment):
-        org.app_groups.setdefault(group_assignment.app_id, []).append(group_assignment.group_id)
+        org.app_groups.setdefault(public[group_assignment.app_id], []).append(group_assignment.group_id)
     for user_assignment in await _rows(tx, AppUserAssignment):
-        org.app_users.setdefault(user_assignment.app_id, []).append(user_assignment.user_id)
+        org.app_users.setdefault(public[user_assignment.app_id], []).append(user_assignment.user_id)
     for grant in await _rows(tx, AppGrant):
-        org.app_grants.setdefault(grant.app_id, []).append(grant.scope_id)
+        org.app_grants.setdefault(public[grant.app_id], []).append(grant.scope_id)
     servers = await _all(lambda a: server_admin.list_servers(tx, q=None, after=a, limit=PAGE))
     for server in servers:
         org.servers.append(server_json(server, base, base, None))
