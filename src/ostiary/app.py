@@ -228,9 +228,13 @@ def sql_token_storage(session: AsyncSession) -> TokenStorage:
     )
 
 
-def cache_listener(rt: Runtime) -> CacheEventListener | CacheEventPoller:
+def cache_listener(rt: Runtime) -> CacheEventListener | CacheEventPoller | None:
     """What applies other processes' cache events to ``rt``'s caches: a listener (PostgreSQL
-    NOTIFY), or a poller of the cache event log (SQLite)."""
+    NOTIFY), or a poller of the cache event log (SQLite); none for SQLite in memory, which no
+    other process sees and whose one shared connection a poller's session would roll back
+    under a request's open transaction (its writes lost, though answered 200)."""
+    if ":memory:" in rt.settings.database_url:
+        return None
     handlers = cache_event_handlers(rt)
     if rt.db.is_sqlite:
         return CacheEventPoller(rt.db, handlers, rt.forget_all, on_state=rt.follow_cache_events)

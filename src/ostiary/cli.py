@@ -17,6 +17,10 @@ app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 
+from ostiary.org_file_cli import register as _register_org_file_commands  # noqa: E402
+
+_register_org_file_commands(app)  # export, import
+
 DatabaseOpt = Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL (default: SQLite)")]
 OrgOpt = Annotated[str | None, typer.Option("--org", help="Org subdomain (default org when omitted)")]
 
@@ -653,9 +657,17 @@ def apply_file(
     org: OrgOpt = None,
     database_url: DatabaseOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="Delete what the file no longer has")] = False,
+    org_url: Annotated[str | None, typer.Option("--org-url", help="A running org (Okta or Ostiary)")] = None,
+    token: Annotated[str | None, typer.Option("--token", help="With --org-url: an SSWS API token")] = None,
 ) -> None:
     """Bring an org to the groups, users, apps and authorization servers of a file, in one transaction."""
-    changes, error = _apply_org_file(file, org, database_url, dry_run=dry_run)
+    if org_url is not None:
+        from ostiary.org_file_cli import apply_remote
+
+        changes, error = apply_remote(file, org_url, token, dry_run=dry_run, prune=prune)
+    else:
+        changes, error = _apply_org_file(file, org, database_url, dry_run=dry_run, prune=prune)
     if error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1)
@@ -663,8 +675,9 @@ def apply_file(
         typer.echo(str(change))
     created = sum(change.verb == "create" for change in changes)
     updated = sum(change.verb == "update" for change in changes)
+    deleted = sum(change.verb == "delete" for change in changes)
     prefix = "dry run: " if dry_run else ""
-    typer.echo(f"{prefix}{created} created, {updated} updated, 0 deleted")
+    typer.echo(f"{prefix}{created} created, {updated} updated, {deleted} deleted")
 
 
 def _read_org_file(file: Path) -> Any:
@@ -681,7 +694,7 @@ def _read_org_file(file: Path) -> Any:
 
 
 def _apply_org_file(
-    file: Path, org: str | None, database_url: str | None, *, dry_run: bool
+    file: Path, org: str | None, database_url: str | None, *, dry_run: bool, prune: bool = False
 ) -> tuple[list[Any], str | None]:
     """``(changes, None)``, or ``([], message)`` when the file is refused (nothing applied)."""
     from ostiary.domain.errors import DomainError
@@ -695,7 +708,7 @@ def _apply_org_file(
     settings = _settings(database_url)
 
     async def work(tx: Any) -> list[Any]:
-        changes = await apply_org(tx, doc, org_url=_org_url(settings, tx))
+        changes = await apply_org(tx, doc, org_url=_org_url(settings, tx), prune=prune)
         if dry_run:
             raise _DryRun(changes)
         return changes
@@ -709,8 +722,15 @@ def _apply_org_file(
 
 
 def _org_url(settings: Any, tx: Any) -> str:
-    """The org server's issuer, which ``okta.*`` grants name."""
-    return str(settings.base_url).rstrip("/")
+    """The org URL (the org server's issuer, which ``okta.*`` grants name), as ``runtime.org_url``."""
+    from urllib.parse import urlsplit
+
+    base = str(settings.base_url).rstrip("/")
+    if tx.org.is_default:
+        return base
+    parts = urlsplit(base)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{tx.org.subdomain}.{parts.hostname}{port}"
 
 
 def _checked_org_file_or_exit(file: Path) -> Any:

@@ -46,6 +46,8 @@ PARTS: dict[str, str] = {
     "ostiary.memory_server": "wiring",
     "ostiary.__main__": "wiring",
     "ostiary.testing": "testing",
+    "ostiary.org_file_cli": "wiring",
+    "ostiary.org_remote": "wiring",  # apply/export through Okta's management API (issue 21)
     "ostiary.settings": "settings",
     "ostiary.http": "http",
     "ostiary.domain": "domain",

@@ -12,6 +12,7 @@ from typing import Any
 
 from ostiary.domain.clients.apps import ACTIVE, AppView
 from ostiary.domain.clients.assignments import AppUser
+from ostiary.domain.clients.records import public_app_id
 from ostiary.jose.b64 import b64url_encode
 from ostiary.store.models import AppGrant, AppGroupAssignment, AppJwk, ClientSecret
 from ostiary.timeutil import iso
@@ -27,13 +28,14 @@ def app_href(base: str, app_id: str) -> str:
 
 def app_json(view: AppView, base: str) -> dict[str, Any]:
     app = view.app
-    href = app_href(base, app.id)
+    app_id = public_app_id(app)
+    href = app_href(base, app_id)
     links: dict[str, Any] = {
         "self": _link(href),
         "appLinks": [
             {
                 "name": "oidc_client_link",
-                "href": f"{base}/home/oidc_client/{app.id}/aln{app.id[3:]}",
+                "href": f"{base}/home/oidc_client/{app_id}/aln{app_id[3:]}",
                 "type": "text/html",
             }
         ],
@@ -54,7 +56,7 @@ def app_json(view: AppView, base: str) -> dict[str, Any]:
     if view.new_secret is not None:
         oauth_credentials["client_secret"] = view.new_secret
     body: dict[str, Any] = {
-        "id": app.id,
+        "id": app_id,
         "name": app.name,
         "label": app.label,
         "status": app.status,
