@@ -231,7 +231,7 @@ def demo(
 
     directory = data_dir or Path(tempfile.mkdtemp(prefix="ostiary-demo-"))
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    asyncio.run(run_demo(directory, host=host, port_offset=port_offset))
+    raise typer.Exit(run_demo(directory, host=host, port_offset=port_offset))
 
 
 gateway_app = typer.Typer(help="The API gateway.", invoke_without_command=True)
@@ -704,3 +704,7 @@ def _checked_org_file_or_exit(file: Path) -> Any:
     except OrgFileError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+if __name__ == "__main__":  # `python -m ostiary.cli`: how `ostiary demo` starts its parts
+    app(prog_name="ostiary")
