@@ -246,6 +246,9 @@ def gateway(
         int | None, typer.Option(help="Port (default: the file's listen.port, else 8081)")
     ] = None,
     host: Annotated[str | None, typer.Option(help="Interface (default: the file's listen.host)")] = None,
+    reuse_port: Annotated[
+        bool, typer.Option("--reuse-port", help="Let more gateway processes serve this port (SO_REUSEPORT)")
+    ] = False,
 ) -> None:
     """Run the API gateway: ``ostiary gateway --config gateway.yaml [--port 8081]``."""
     if ctx.invoked_subcommand is not None:
@@ -256,7 +259,7 @@ def gateway(
     from ostiary.gateway.server import run_gateway
 
     _settings()  # the process-wide OSTIARY_* variables it shares with serve (e.g. OSTIARY_READ_TIMEOUT)
-    run_gateway(config, host=host, port=port)
+    run_gateway(config, host=host, port=port, reuse_port=reuse_port)
 
 
 @gateway_app.command("config")
