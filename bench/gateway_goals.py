@@ -321,6 +321,31 @@ def report(
     compare("gateway x2", "gateway", "2 gateway processes / 1", "one gateway process", 1.6)
     compare("gateway", "gateway (before)", "gateway / before", f"gateway of {args.compare_src}", None)
 
+    def proxy_cpu(name: str) -> list[float]:
+        """CPU ms per request of the proxy's own process(es), per round (the upstream left out)."""
+        per_process = [v for p, v in cpu[name].items() if p != "upstream"]
+        return [sum(values) for values in zip(*per_process, strict=True)]
+
+    print("CPU ms per proxied request, the proxy's own processes (robust where req/s is not: on a")
+    print("shared machine the rates swing with others' load, the CPU each request costs does not):")
+    for name in [n for n in rates if n != "upstream"]:
+        print(f"  {name:18} {spread(proxy_cpu(name))}")
+
+    def per_core(name: str, over: str, measure: str, baseline: str, goal: float | None) -> None:
+        """Requests per CPU-second of ``name`` over ``over``'s: their rates on one core each."""
+        if name not in rates or over not in rates:
+            return
+        mine, theirs = proxy_cpu(name), proxy_cpu(over)
+        values = [b / a for a, b in zip(mine, theirs, strict=True)]
+        print(f"  {measure}: {spread(values)}" + (f" (goal >= {goal})" if goal else ""))
+        rate = 1000 / statistics.median(mine)
+        result_line(measure, rate, "req/CPU-s", baseline, 1000 / statistics.median(theirs), values, goal)
+
+    per_core("gateway", "haproxy", "gateway / HAProxy jwt_verify, per CPU", "HAProxy 2.6 jwt_verify", 0.7)
+    per_core(
+        "gateway", "gateway (before)", "gateway / before, per CPU", f"gateway of {args.compare_src}", None
+    )
+
     added_p50 = [g.p50_ms - u.p50_ms for g, u in zip(quiet["gateway"], quiet["upstream"], strict=True)]
     added_p99 = [g.p99_ms - u.p99_ms for g, u in zip(quiet["gateway"], quiet["upstream"], strict=True)]
     print("latency on a token-cache hit, 1 connection:")
