@@ -203,10 +203,10 @@ async def aiohttp_load(url: str, headers: dict[str, str], seconds: float, connec
     )
 
 
-def wrk_load(url: str, headers: dict[str, str], seconds: float, connections: int) -> Result:
+def wrk_load(url: str, headers: dict[str, str], seconds: float, connections: int, threads: int = 2) -> Result:
     command = [
         "wrk",
-        f"-t{min(2, connections)}",
+        f"-t{min(threads, connections)}",
         f"-c{connections}",
         f"-d{max(1, int(seconds))}s",
         "--latency",

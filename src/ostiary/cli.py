@@ -252,7 +252,7 @@ def demo(
 
     directory = data_dir or Path(tempfile.mkdtemp(prefix="ostiary-demo-"))
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    asyncio.run(run_demo(directory, host=host, port_offset=port_offset))
+    raise typer.Exit(run_demo(directory, host=host, port_offset=port_offset))
 
 
 gateway_app = typer.Typer(help="The API gateway.", invoke_without_command=True)
@@ -267,6 +267,9 @@ def gateway(
         int | None, typer.Option(help="Port (default: the file's listen.port, else 8081)")
     ] = None,
     host: Annotated[str | None, typer.Option(help="Interface (default: the file's listen.host)")] = None,
+    reuse_port: Annotated[
+        bool, typer.Option("--reuse-port", help="Let more gateway processes serve this port (SO_REUSEPORT)")
+    ] = False,
 ) -> None:
     """Run the API gateway: ``ostiary gateway --config gateway.yaml [--port 8081]``."""
     if ctx.invoked_subcommand is not None:
@@ -277,7 +280,7 @@ def gateway(
     from ostiary.gateway.server import run_gateway
 
     _settings()  # the process-wide OSTIARY_* variables it shares with serve (e.g. OSTIARY_READ_TIMEOUT)
-    run_gateway(config, host=host, port=port)
+    run_gateway(config, host=host, port=port, reuse_port=reuse_port)
 
 
 @gateway_app.command("config")
@@ -741,3 +744,7 @@ def _checked_org_file_or_exit(file: Path) -> Any:
     except OrgFileError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+if __name__ == "__main__":  # `python -m ostiary.cli`: how `ostiary demo` starts its parts
+    app(prog_name="ostiary")
