@@ -196,7 +196,7 @@ def _start_or_exit(settings: Any, start: Any) -> None:
     """Build the runtime and run ``start(runtime)``; a failure of the data directory or the
     database ends the process with one line on stderr and exit status 1, not a traceback."""
     from ostiary.app import build_runtime
-    from ostiary.store.faults import classify
+    from ostiary.db_faults import classify
     from ostiary.store.waiting import DatabaseNotReady, describe
 
     try:

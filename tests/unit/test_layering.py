@@ -35,6 +35,7 @@ LIBRARY_MODULES = (
     "ostiary.window_counter",
     "ostiary.prometheus_text",
     "ostiary.gc_tuning",
+    "ostiary.db_faults",  # database failure kinds from the drivers' exceptions, and the retry
     "ostiary.serving",  # serving HTTP: the uvicorn protocol (issue 15 item 8 moves it here)
 )
 """The library layer: small helpers every part may use, which import no part."""
@@ -120,11 +121,8 @@ KNOWN_DEBT: dict[str, frozenset[str]] = {
     # The runtime owns the Database every handler opens its transaction from; a domain-level
     # unit-of-work port would remove it.
     "ostiary.http.runtime": frozenset({"ostiary.store.db"}),
-    # The database's faults (timeouts, outages, deadlocks) are told apart where the driver's
-    # exceptions are known, in store/; http maps them to 503s and retries. A domain-level
-    # "store unavailable" error would remove these (issue 15, item 3).
-    "ostiary.http.readiness": frozenset({"ostiary.store.db", "ostiary.store.faults"}),
-    "ostiary.http.store_faults": frozenset({"ostiary.store.faults"}),
+    # Readiness pings the Database itself.
+    "ostiary.http.readiness": frozenset({"ostiary.store.db"}),
 }
 """Imports that break a rule today and are allowed explicitly, importer -> imported modules."""
 

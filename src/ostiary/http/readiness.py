@@ -10,10 +10,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ostiary.db_faults import Fault, classify
 from ostiary.http.responses import json_response
 from ostiary.http.store_faults import FaultLog
 from ostiary.store.db import Database
-from ostiary.store.faults import Fault, classify
 
 OK = "ok"
 

@@ -14,7 +14,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from ostiary.store.faults import RetryPolicy, is_disconnect, mark_disconnects, run_retrying
+from ostiary.db_faults import RetryPolicy, is_disconnect, mark_disconnects, run_retrying
 
 T = TypeVar("T")
 
