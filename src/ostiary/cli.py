@@ -607,11 +607,11 @@ async def _preview(database_url: str | None, org_subdomain: str | None, server_i
             if org_subdomain and org is None:
                 raise NotFound(f"No org {org_subdomain}")
             org = org_record(org or await orgs.ensure_default(session))
-            await server_admin.get_server(Tx(session=session, org=org), server_id)
+            await server_admin.manageable_server(Tx(session=session, org=org), server_id)
         ring = await rt.rings.ring(org.id, server_id)
         async with rt.db.session() as session:
             tx = Tx(session=session, org=org)
-            server = await server_admin.get_server(tx, server_id)
+            server = await server_admin.manageable_server(tx, server_id)
             storage = rt.token_storage(session)
             result = await preview_tokens(tx, server, ring, wanted, org_url=rt.org_url(org), storage=storage)
             return result.as_json()

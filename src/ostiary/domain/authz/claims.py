@@ -28,8 +28,8 @@ from ostiary.domain.authz.scopes import scope_names
 from ostiary.domain.authz.server_admin import (
     bool_field,
     choice_field,
-    get_server,
     invalid,
+    manageable_server,
     object_field,
     required_text,
     string_list,
@@ -91,7 +91,7 @@ def _system_claim() -> Forbidden:
 
 
 async def get_claim(tx: Tx, server_id: str, claim_id: str) -> Claim:
-    await get_server(tx, server_id)
+    await manageable_server(tx, server_id)
     stmt = select(Claim).where(Claim.org_id == tx.org_id, Claim.server_id == server_id, Claim.id == claim_id)
     claim = (await tx.session.scalars(stmt)).first()
     if claim is None:
@@ -101,7 +101,7 @@ async def get_claim(tx: Tx, server_id: str, claim_id: str) -> Claim:
 
 async def list_claims(tx: Tx, server_id: str) -> list[Claim]:
     """All of them, oldest first (Okta does not page claims)."""
-    await get_server(tx, server_id)
+    await manageable_server(tx, server_id)
     stmt = (
         select(Claim)
         .where(Claim.org_id == tx.org_id, Claim.server_id == server_id)
@@ -201,7 +201,7 @@ async def _ensure_unique(
 
 
 async def create_claim(tx: Tx, server_id: str, body: Mapping[str, Any]) -> Claim:
-    server = await get_server(tx, server_id)
+    server = await manageable_server(tx, server_id)
     attributes = await _attributes(tx, server.id, body)
     await _ensure_unique(tx, server.id, attributes, None)
     now = utcnow()

@@ -21,8 +21,8 @@ from ostiary.domain.authz import policy_sets
 from ostiary.domain.authz.server_admin import (
     bool_field,
     choice_field,
-    get_server,
     invalid,
+    manageable_server,
     required_text,
     text_field,
 )
@@ -50,7 +50,7 @@ def target(scope: Scope) -> Target:
 
 
 async def get_scope(tx: Tx, server_id: str, scope_id: str) -> Scope:
-    await get_server(tx, server_id)
+    await manageable_server(tx, server_id)
     stmt = select(Scope).where(Scope.org_id == tx.org_id, Scope.server_id == server_id, Scope.id == scope_id)
     scope = (await tx.session.scalars(stmt)).first()
     if scope is None:
@@ -60,7 +60,7 @@ async def get_scope(tx: Tx, server_id: str, scope_id: str) -> Scope:
 
 async def list_scopes(tx: Tx, server_id: str, *, q: str | None, after: str | None, limit: int) -> Page[Scope]:
     """``q`` matches a part of the name, ignoring case."""
-    await get_server(tx, server_id)
+    await manageable_server(tx, server_id)
     stmt = select(Scope).where(Scope.org_id == tx.org_id, Scope.server_id == server_id)
     if q:
         pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -124,7 +124,7 @@ def _attributes(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def create_scope(tx: Tx, server_id: str, body: Mapping[str, Any]) -> Scope:
-    server = await get_server(tx, server_id)
+    server = await manageable_server(tx, server_id)
     name = _name(body)
     attributes = _attributes(body)
     await _ensure_name_free(tx, server.id, name)

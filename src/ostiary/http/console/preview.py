@@ -25,7 +25,7 @@ async def preview_page(request: Request, admin: Admin) -> Response:
     rt = runtime(request)
     async with admin_tx(request, admin) as tx:
         try:
-            server = await servers_domain.get_server(tx, server_id)
+            server = await servers_domain.manageable_server(tx, server_id)
         except DomainError as exc:
             return render(request, "not_found.html", admin=admin, status=404, message=error_text(exc))
         views = (await apps_domain.list_apps(tx, limit=1000)).items
@@ -40,7 +40,7 @@ async def preview_page(request: Request, admin: Admin) -> Response:
         )
         ring = await rt.rings.ring(org_id, server_id)
         async with admin_tx(request, admin) as tx:
-            server = await servers_domain.get_server(tx, server_id)
+            server = await servers_domain.manageable_server(tx, server_id)
             result = await preview_tokens(
                 tx, server, ring, wanted, org_url=org_url, storage=rt.token_storage(tx.session)
             )

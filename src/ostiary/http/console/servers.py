@@ -92,7 +92,7 @@ async def _detail(request: Request, admin: Admin, *, error: str | None = None, s
     server_id = _server_id(request)
     async with admin_tx(request, admin) as tx:
         try:
-            server = await servers_domain.get_server(tx, server_id)
+            server = await servers_domain.manageable_server(tx, server_id)
         except DomainError as exc:
             return render(request, "not_found.html", admin=admin, status=404, message=error_text(exc))
         scopes = (await scopes_domain.list_scopes(tx, server.id, q=None, after=None, limit=1000)).items
@@ -254,7 +254,7 @@ async def rotate_keys(request: Request, admin: Admin) -> Response:
     rt = runtime(request)
     try:
         async with admin_tx(request, admin) as tx:
-            server = await servers_domain.get_server(tx, server_id)
+            server = await servers_domain.manageable_server(tx, server_id)
             await keys_domain.rotate_with_audit(tx, rt.rings, server.id)
     except DomainError as exc:
         return await _detail(request, admin, error=error_text(exc), status=400)
