@@ -35,6 +35,7 @@ LIBRARY_MODULES = (
     "ostiary.window_counter",
     "ostiary.prometheus_text",
     "ostiary.gc_tuning",
+    "ostiary.alembic_runner",  # applying a set of Alembic migrations (org server, access gateway)
     "ostiary.db_faults",  # database failure kinds from the drivers' exceptions, and the retry
     "ostiary.serving",  # serving HTTP: the uvicorn protocol (issue 15 item 8 moves it here)
 )
