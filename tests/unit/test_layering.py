@@ -112,13 +112,8 @@ RULES: dict[str, Rule] = {
 }
 
 KNOWN_DEBT: dict[str, frozenset[str]] = {
-    # Issue 15, item 1: these http modules still take ORM rows (or the database and the org
-    # repository) from store/ instead of plain records from the domain. Delete an entry when
-    # its import goes; a stale entry fails test_known_debt_is_still_real.
-    # The authorize pipeline holds the signed-in User row because token minting
-    # (mint_access_token, mint_id_token, load_user_context) takes the row: a User record
-    # there changes the token pipeline (item 2) first.
-    "ostiary.http.oauth.authorize.state": frozenset({"ostiary.store.models"}),
+    # Issue 15, item 1: every http module takes plain records from the domain now. Add an
+    # entry here only with a reason; a stale entry fails test_known_debt_is_still_real.
 }
 """Imports that break a rule today and are allowed explicitly, importer -> imported modules."""
 
