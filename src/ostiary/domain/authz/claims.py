@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from ostiary import ids
 from ostiary.domain.audit.log import Target, record
@@ -37,6 +36,7 @@ from ostiary.domain.authz.server_admin import (
 from ostiary.domain.authz.server_admin import target as server_target
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import Forbidden, Invalid, NotFound
+from ostiary.domain.unique_rows import flush_unique
 from ostiary.store.models.policies import Claim
 from ostiary.timeutil import utcnow
 
@@ -215,10 +215,7 @@ async def create_claim(tx: Tx, server_id: str, body: Mapping[str, Any]) -> Claim
         **attributes,
     )
     tx.session.add(claim)
-    try:
-        await tx.session.flush()
-    except IntegrityError as exc:
-        raise _duplicate() from exc
+    await flush_unique(tx.session, _duplicate)
     policy_sets.invalidate(tx.session, tx.org_id, server.id)
     record(tx, "oauth2.claim.created", "Create OAuth 2.0 claim", [target(claim), server_target(server)])
     return claim
@@ -233,10 +230,7 @@ async def replace_claim(tx: Tx, server_id: str, claim_id: str, body: Mapping[str
     for attribute, value in attributes.items():
         setattr(claim, attribute, value)
     claim.last_updated = utcnow()
-    try:
-        await tx.session.flush()
-    except IntegrityError as exc:
-        raise _duplicate() from exc
+    await flush_unique(tx.session, _duplicate)
     policy_sets.invalidate(tx.session, tx.org_id, server_id)
     record(tx, "oauth2.claim.updated", "Update OAuth 2.0 claim", [target(claim)])
     return claim

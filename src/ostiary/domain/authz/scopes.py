@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from ostiary import ids
 from ostiary.domain.audit.log import Target, record
@@ -29,6 +28,7 @@ from ostiary.domain.authz.server_admin import (
 from ostiary.domain.authz.server_admin import target as server_target
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import Forbidden, Invalid, NotFound
+from ostiary.domain.unique_rows import flush_unique
 from ostiary.store.models.policies import Claim, PolicyRule, Scope
 from ostiary.store.repositories.paging import Page, fetch_page
 from ostiary.timeutil import utcnow
@@ -140,10 +140,7 @@ async def create_scope(tx: Tx, server_id: str, body: Mapping[str, Any]) -> Scope
         **attributes,
     )
     tx.session.add(scope)
-    try:
-        await tx.session.flush()
-    except IntegrityError as exc:
-        raise _duplicate_name() from exc
+    await flush_unique(tx.session, _duplicate_name)
     policy_sets.invalidate(tx.session, tx.org_id, server.id)
     record(tx, "oauth2.scope.created", "Create OAuth 2.0 scope", [target(scope), server_target(server)])
     return scope
@@ -164,10 +161,7 @@ async def replace_scope(tx: Tx, server_id: str, scope_id: str, body: Mapping[str
     for attribute, value in attributes.items():
         setattr(scope, attribute, value)
     scope.last_updated = utcnow()
-    try:
-        await tx.session.flush()
-    except IntegrityError as exc:
-        raise _duplicate_name() from exc
+    await flush_unique(tx.session, _duplicate_name)
     policy_sets.invalidate(tx.session, tx.org_id, server_id)
     record(tx, "oauth2.scope.updated", "Update OAuth 2.0 scope", [target(scope)])
     return scope
