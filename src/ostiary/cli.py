@@ -90,10 +90,20 @@ def serve(
         Path | None,
         typer.Option("--apply", help="With --memory: an org file to apply before the port opens"),
     ] = None,
+    testing: Annotated[
+        bool,
+        typer.Option(
+            "--testing",
+            help="With --memory: fault injection and the /__ostiary/testing admin API (docs/testing.md)",
+        ),
+    ] = False,
 ) -> None:
     """Run the org server: OAuth/OIDC, management API, sign-in."""
     if apply_org is not None and not memory:
         typer.echo("error: --apply needs --memory (use `ostiary apply -f` on a data dir)", err=True)
+        raise typer.Exit(2)
+    if testing and not memory:
+        typer.echo("error: --testing needs --memory", err=True)
         raise typer.Exit(2)
     if memory:
         if workers != 1 or database_url:
@@ -104,7 +114,12 @@ def serve(
             raise typer.Exit(2)
         org_doc = _checked_org_file_or_exit(apply_org) if apply_org is not None else None
         _serve_memory(
-            host, port, log_level=_settings(None).log_level, tls=(tls_cert, tls_key), org_doc=org_doc
+            host,
+            port,
+            log_level=_settings(None).log_level,
+            tls=(tls_cert, tls_key),
+            org_doc=org_doc,
+            testing=testing,
         )
         return
     import uvicorn
@@ -154,6 +169,7 @@ def _serve_memory(
     log_level: str,
     tls: tuple[Path | None, Path | None] = (None, None),
     org_doc: Any = None,
+    testing: bool = False,
 ) -> None:
     """``serve --memory``: one process, one event loop (see ``ostiary.memory_server``)."""
     from ostiary import memory_server
@@ -167,6 +183,7 @@ def _serve_memory(
         host=host,
         port=port,
         org_doc=org_doc,
+        testing=testing,
         uvicorn_options={
             "http": CoalescingHttpToolsProtocol,
             "log_level": log_level,

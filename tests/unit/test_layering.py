@@ -46,6 +46,8 @@ PARTS: dict[str, str] = {
     "ostiary.app": "wiring",
     "ostiary.demo_runner": "wiring",
     "ostiary.memory_server": "wiring",
+    "ostiary.__main__": "wiring",
+    "ostiary.testing": "testing",
     "ostiary.settings": "settings",
     "ostiary.http": "http",
     "ostiary.domain": "domain",
@@ -109,6 +111,12 @@ RULES: dict[str, Rule] = {
         *(_ALL_PARTS - {"wiring", "settings"}),
     ),
     LIBRARY: _rule("the library layer imports no part", LIBRARY),
+    "testing": _rule(
+        "the pytest plugin runs in other people's test suites: it drives the org server over HTTP "
+        "and never imports it",
+        "testing",
+        LIBRARY,
+    ),
 }
 
 KNOWN_DEBT: dict[str, frozenset[str]] = {
