@@ -217,7 +217,7 @@ def _start_or_exit(settings: Any, start: Any) -> None:
     """Build the runtime and run ``start(runtime)``; a failure of the data directory or the
     database ends the process with one line on stderr and exit status 1, not a traceback."""
     from ostiary.app import build_runtime
-    from ostiary.store.faults import classify
+    from ostiary.db_faults import classify
     from ostiary.store.waiting import DatabaseNotReady, describe
 
     try:
@@ -631,11 +631,11 @@ async def _preview(database_url: str | None, org_subdomain: str | None, server_i
             if org_subdomain and org is None:
                 raise NotFound(f"No org {org_subdomain}")
             org = org_record(org or await orgs.ensure_default(session))
-            await server_admin.get_server(Tx(session=session, org=org), server_id)
+            await server_admin.manageable_server(Tx(session=session, org=org), server_id)
         ring = await rt.rings.ring(org.id, server_id)
         async with rt.db.session() as session:
             tx = Tx(session=session, org=org)
-            server = await server_admin.get_server(tx, server_id)
+            server = await server_admin.manageable_server(tx, server_id)
             storage = rt.token_storage(session)
             result = await preview_tokens(tx, server, ring, wanted, org_url=rt.org_url(org), storage=storage)
             return result.as_json()

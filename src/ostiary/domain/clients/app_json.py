@@ -22,6 +22,14 @@ def _link(href: str, *allow: str) -> dict[str, Any]:
     return {"href": href, "hints": {"allow": list(allow)}} if allow else {"href": href}
 
 
+def credential_links(href: str, status: str) -> dict[str, Any]:
+    """A client secret's or key's ``_links`` (Okta's): deactivate while ACTIVE, else activate
+    and delete."""
+    if status == ACTIVE:
+        return {"deactivate": _link(f"{href}/lifecycle/deactivate", "POST")}
+    return {"activate": _link(f"{href}/lifecycle/activate", "POST"), "delete": _link(href, "DELETE")}
+
+
 def app_href(base: str, app_id: str) -> str:
     return f"{base}/api/v1/apps/{app_id}"
 
@@ -117,12 +125,7 @@ def public_secret_hash(stored_digest: str) -> str:
 def secret_json(row: ClientSecret, base: str, *, plaintext: str | None = None) -> dict[str, Any]:
     """The full ``client_secret`` only when just created; otherwise masked like Okta's."""
     href = f"{app_href(base, row.app_id)}/credentials/secrets/{row.id}"
-    links: dict[str, Any] = {}
-    if row.status == ACTIVE:
-        links["deactivate"] = _link(f"{href}/lifecycle/deactivate", "POST")
-    else:
-        links["activate"] = _link(f"{href}/lifecycle/activate", "POST")
-        links["delete"] = _link(href, "DELETE")
+    links = credential_links(href, row.status)
     return {
         "id": row.id,
         "status": row.status,
@@ -136,12 +139,7 @@ def secret_json(row: ClientSecret, base: str, *, plaintext: str | None = None) -
 
 def jwk_json(row: AppJwk, base: str) -> dict[str, Any]:
     href = f"{app_href(base, row.app_id)}/credentials/jwks/{row.id}"
-    links: dict[str, Any] = {}
-    if row.status == ACTIVE:
-        links["deactivate"] = _link(f"{href}/lifecycle/deactivate", "POST")
-    else:
-        links["activate"] = _link(f"{href}/lifecycle/activate", "POST")
-        links["delete"] = _link(href, "DELETE")
+    links = credential_links(href, row.status)
     return {
         "id": row.id,
         **row.jwk,

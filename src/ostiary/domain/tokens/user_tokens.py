@@ -26,9 +26,9 @@ from ostiary.domain.tokens.access_tokens import UserSubject, access_token_claims
 from ostiary.domain.tokens.custom_claims import evaluate_claims
 from ostiary.domain.tokens.grant_context import GrantContext, TokenResponse
 from ostiary.domain.tokens.oidc_claims import claims_for_scopes
+from ostiary.domain.tokens.token_user import TokenUser
 from ostiary.domain.tokens.user_context import UserContext, load_user_context
 from ostiary.jose.signer import left_hash
-from ostiary.store.models import User
 from ostiary.timeutil import token_time
 
 ID_TOKEN_LIFETIME: Final = 3600
@@ -49,7 +49,7 @@ def _audience(ctx: GrantContext) -> str | list[str]:
 async def mint_access_token(
     ctx: GrantContext,
     *,
-    user: User,
+    user: TokenUser,
     scopes: Sequence[str],
     lifetime: int,
     auth_time: int,
@@ -73,7 +73,7 @@ async def mint_access_token(
 async def mint_id_token(
     ctx: GrantContext,
     *,
-    user: User,
+    user: TokenUser,
     scopes: Sequence[str],
     auth_time: int,
     amr: Sequence[str],
@@ -134,7 +134,7 @@ async def _identity_claims(
 async def mint_user_tokens(
     ctx: GrantContext,
     *,
-    user: User,
+    user: TokenUser,
     scopes: Sequence[str],
     access_lifetime: int,
     auth_time: int,

@@ -146,7 +146,7 @@ async def rotate_keys(request: Request) -> Response:
     async with management_tx(request, ADMIN_SCOPE) as tx:
         _require_api_token(request)
         if server_id != ORG_SERVER_ID:
-            await server_admin.get_server(tx, server_id)  # 404 for an unknown server
+            await server_admin.manageable_server(tx, server_id)  # 404 for an unknown server
         org_id = tx.org_id
     await rt.rings.rotate(org_id, server_id)
     ring = await rt.rings.ring(org_id, server_id)
