@@ -1,4 +1,5 @@
-"""A client_credentials token on a warm cache costs no database round trip (issue 20, goal 6).
+"""Database round trips of the token endpoint (issue 20, goal 6): a client_credentials token on a
+warm cache costs none, and redeeming a code writes ``used_at`` once.
 
 Several ``serve`` processes share one PostgreSQL: whatever a token costs the database, N nodes
 cost it N times over. Once the client, its scope grants, the server's policies and keys are
@@ -18,9 +19,11 @@ from sqlalchemy import event
 
 from tests.conftest import Server
 from tests.support.authorization_servers import AS, create_server
+from tests.support.authorize import code_for, exchange, user, web_app
 from tests.support.oauth import basic, service_client
 
 SCOPE = "okta.users.read"
+CARL = "carl.sagan@example.com"
 
 
 @dataclass
@@ -110,3 +113,29 @@ async def test_custom_server_tokens_on_a_warm_cache_touch_no_database(any_server
         for _ in range(5):
             await mint(any_server, path, headers, "bench")
     assert trips == Trips(statements=0, checkouts=0)
+
+
+async def test_redeeming_a_code_marks_it_used_with_one_statement(any_server: Server) -> None:
+    """The conditional UPDATE that wins the code is the only write of ``used_at`` (the row
+    object is told, not flushed again)."""
+    async with any_server.client(await any_server.create_token()) as admin:
+        client_id, secret = await web_app(admin)
+        await user(admin, CARL)
+    async with any_server.client() as anon:
+        code = await code_for(anon, client_id, CARL)
+        statements: list[str] = []
+        engine = any_server.rt.db.engine.sync_engine
+
+        def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            response = await exchange(anon, code, client_id, secret)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 200, response.text
+    writes = [
+        s for s in statements if s.lstrip().upper().startswith("UPDATE") and "used_at" in s.split("WHERE")[0]
+    ]
+    assert len(writes) == 1, writes

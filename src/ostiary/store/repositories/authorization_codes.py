@@ -14,6 +14,7 @@ from typing import Final
 from sqlalchemy import delete, event, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ostiary.store.models import RevokedToken
 from ostiary.store.models.codes import AuthorizationCode
@@ -59,7 +60,8 @@ class SqlAuthorizationCodes:
         )
         won = result.scalar_one_or_none() is not None
         if won:
-            row.used_at = now
+            # The row already says so: a plain assignment would UPDATE it again at the next flush.
+            set_committed_value(row, "used_at", now)
         return won
 
     async def remember_tokens(
