@@ -170,8 +170,12 @@ class Serve:
         self.process.wait(timeout=10)
 
 
-def serve(extra_env: dict[str, str] | None = None, *, workers: int = 1) -> Serve:
-    data_dir = Path(tempfile.mkdtemp(prefix="ostiary-bench-"))
+def serve(
+    extra_env: dict[str, str] | None = None, *, workers: int = 1, data_dir: Path | None = None
+) -> Serve:
+    """A server on a free port; ``data_dir`` (its master key, and its SQLite database unless
+    ``OSTIARY_DATABASE_URL`` says otherwise) is a new one unless given."""
+    data_dir = data_dir or Path(tempfile.mkdtemp(prefix="ostiary-bench-"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
