@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ostiary.store.cache_events import announce_revocation
 from ostiary.store.models import RevokedToken
 from ostiary.store.models.codes import AuthorizationCode
 from ostiary.store.statements import insert_ignoring_duplicates
@@ -85,6 +86,7 @@ class SqlAuthorizationCodes:
                 )
             )
         _revoke_on_commit(self.session, org_id, jti, expires_at)
+        announce_revocation(self.session)
 
 
 def _revoke_pending(session: Session) -> None:
