@@ -10,13 +10,14 @@ the other processes (``store.cache_events.announce``, applied by ``http.cache_sy
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.bounded_cache import BoundedTTLCache
 from ostiary.store import db as db_module
+from ostiary.store.cache_events import REVOKED, UNREVOKED_CACHE
 
 if TYPE_CHECKING:
     from ostiary.domain.authz.policy_sets import PolicySetCache, ServerPolicySet
@@ -24,9 +25,15 @@ if TYPE_CHECKING:
     from ostiary.domain.unit_of_work import UnitOfWork
 
 SHARED_NAME = "ostiary.caches"
+REVOCATION_EVENT = REVOKED
+"""The cache event kind that clears :attr:`DomainCaches.unrevoked` (for ``http.cache_sync``)."""
 
 ORIGINS_MAX = 4096
 DECISIONS_MAX = 4096
+UNREVOKED_MAX = 100_000
+UNREVOKED_TTL = 5.0
+"""Without cache events, another process's revocation reaches this one's checks within this
+many seconds (as a deactivated client does); with them, at once."""
 FOLLOWING_TTL = 300.0
 """How long entries live while this process receives every other process's cache events
 (``store.cache_events``): the TTL is then only a safety net, and a long one keeps every org's
@@ -57,6 +64,11 @@ class DomainCaches:
     (used only while that snapshot is the cached one)."""
     origins: BoundedTTLCache[str, frozenset[tuple[str, str]]]
     """org → its ACTIVE trusted ``(origin, scope type)`` pairs."""
+    unrevoked: BoundedTTLCache[str, bool] = field(
+        default_factory=lambda: BoundedTTLCache(UNREVOKED_MAX, UNREVOKED_TTL)
+    )
+    """``jti`` of an access token → True: checked and not revoked (``tokens.revoked_jtis``);
+    any revocation clears it all (``store.cache_events.announce_revocation``)."""
 
     @classmethod
     def build(cls) -> DomainCaches:
@@ -74,7 +86,14 @@ class DomainCaches:
 
     def with_ttls(self) -> list[HasTTL]:
         """Every cache here, for :func:`follow_events`."""
-        return [self.clients.entries, self.clients.grants, self.policy_sets, self.decisions, self.origins]
+        return [
+            self.clients.entries,
+            self.clients.grants,
+            self.policy_sets,
+            self.decisions,
+            self.origins,
+            self.unrevoked,
+        ]
 
     def clear(self) -> None:
         """Forget everything (after cache events may have been missed)."""
@@ -82,6 +101,7 @@ class DomainCaches:
         self.policy_sets.clear()
         self.decisions.clear()
         self.origins.clear()
+        self.unrevoked.clear()
 
 
 def caches_of(source: AsyncSession | UnitOfWork) -> DomainCaches:
@@ -94,3 +114,4 @@ def caches_of(source: AsyncSession | UnitOfWork) -> DomainCaches:
 
 def share_caches(database: UnitOfWork, caches: DomainCaches) -> None:
     database.share(SHARED_NAME, caches)
+    database.share(UNREVOKED_CACHE, caches.unrevoked)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ostiary.domain.caches import REVOCATION_EVENT
 from ostiary.http.runtime import Runtime
 
 
@@ -25,4 +26,5 @@ def cache_event_handlers(rt: Runtime) -> dict[str, Callable[..., None]]:
         "ring": rt.rings.invalidate,
         "trusted_origins": caches.origins.invalidate,
         "orgs": rt.forget_unknown_hosts,
+        REVOCATION_EVENT: caches.unrevoked.invalidate,  # no key: every token known as not revoked
     }

@@ -22,9 +22,8 @@ exception handlers, looked up as ``http.unexpected`` does), around the endpoint'
 :meth:`~ostiary.http.oauth.token.TokenEndpoint.answer`:
 
 1. the headers are read in one pass (:func:`~ostiary.http.oauth.token.read_headers`);
-2. the body is read once: taken from ``scope["state"]`` when ``EdgeMiddleware`` read it for the
-   per-client rate limit (:data:`~ostiary.http.token_clients.TOKEN_BODY`), else from ``receive``;
-   the form's size cap is checked once, in ``params.form_params``;
+2. the body is read once, from ``receive``; the form's size cap is checked once, in
+   ``params.form_params``;
 3. the endpoint returns its answer instead of sending it, so no ``send`` wrapper is needed to
    know whether an answer started: an exception from it always comes before one;
 4. a conflict runs the endpoint again with the body in hand (no replay).
@@ -59,7 +58,6 @@ from ostiary.http.input_guard import (
 )
 from ostiary.http.oauth.token import TokenEndpoint, read_headers, send_answer
 from ostiary.http.store_faults import FaultLog, RetryPolicy, retry_or_answer
-from ostiary.http.token_clients import TOKEN_BODY
 from ostiary.http.unexpected import ExceptionHandler, exception_handler_for
 
 ORG_TOKEN_PATH = "/oauth2/v1/token"
@@ -113,12 +111,10 @@ class TokenFastPath:
         try:  # InputGuard's checks
             check_path(scope)
             check_urlencoded(scope.get("query_string", b""), "query")
-            body = state.pop(TOKEN_BODY, None)
             if not found.has_body:
                 body = b""
             else:
-                if body is None:
-                    body = await read_whole_body(receive)
+                body = await read_whole_body(receive)
                 check_body(body, found.last_content_type, state)
         except BadInput as exc:
             await refuse(scope, send, exc)

@@ -15,8 +15,8 @@ from ostiary.domain.orgs import Org
 from ostiary.http.errors import OktaHTTPError, okta_error_body
 from ostiary.http.fast_routes import token_path_params
 from ostiary.http.org_by_host import LOOPBACK_NAMES
-from ostiary.http.ratelimit import RateLimiter, Verdict
-from ostiary.http.token_clients import TOKEN_BODY, client_id_of, read_body
+from ostiary.http.ratelimit import TOO_MANY, RateLimiter, Verdict
+from ostiary.http.token_clients import TOKEN_LIMIT, TokenLimit
 from ostiary.timeutil import http_date
 
 
@@ -33,7 +33,6 @@ OrgResolver = Callable[[str], Awaitable[Org | None]]
 HOSTLESS_PATHS = frozenset({"/healthz", "/readyz"})
 """Answered whatever the Host (load balancers and probes use the machine's address)."""
 
-TOO_MANY = ("E0000047", "API call exceeded rate limit due to too many requests.")
 
 HSTS = (b"strict-transport-security", b"max-age=31536000")
 """Sent per ``hsts``: ``always``, on ``https`` requests only, or ``never``."""
@@ -99,17 +98,10 @@ class EdgeMiddleware:
             capped_receive = receive  # the server delivers exactly the declared length
         else:
             capped_receive = _capped(receive, self.max_body)
-        if verdict is not None and scope["method"] == "POST" and token_path_params(scope["path"]) is not None:
-            try:
-                capped_receive, by_client = await self._token_client(scope, capped_receive, org_key, ip)
-            except BodyTooLarge:
-                await _send_error(send, 413, "E0000003", "The request body was too large.", extra)
-                return
-            if by_client.remaining < verdict.remaining:  # report the tighter bucket
-                extra[-3:] = _limit_headers(by_client)
-            if not by_client.allowed:
-                await _send_error(send, 429, *TOO_MANY, extra)
-                return
+        is_token = scope["method"] == "POST" and token_path_params(scope["path"]) is not None
+        if self.limiter is not None and verdict is not None and is_token:
+            # The per-client bucket is counted by the endpoint, once it knows the client.
+            scope["state"][TOKEN_LIMIT] = TokenLimit(self.limiter, org_key, ip, verdict)
 
         started = False
 
@@ -127,19 +119,6 @@ class EdgeMiddleware:
         except BodyTooLarge:
             if not started:
                 await _send_error(send, 413, "E0000003", "The request body was too large.", extra)
-
-    async def _token_client(
-        self, scope: Scope, receive: Receive, org_key: str, ip: str
-    ) -> tuple[Receive, Verdict]:
-        """Count a token request against its client's ``token_client`` bucket (by address when it
-        names none: :mod:`ostiary.http.token_clients`); the body read for that is replayed."""
-        assert self.limiter is not None
-        body, receive = await read_body(receive)
-        if body is not None:
-            scope["state"][TOKEN_BODY] = body
-        client_id = client_id_of(_header(scope, b"authorization"), scope.get("query_string", b""), body)
-        key = f"{org_key}:c:{client_id}" if client_id is not None else f"{org_key}:ip:{ip}"
-        return receive, await self.limiter.check_bucket(key, "token_client")
 
     async def _org(self, scope: Scope) -> tuple[str, bool]:
         """The rate-limit key of the Host's org and whether the Host names one. The org goes

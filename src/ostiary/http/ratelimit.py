@@ -39,6 +39,9 @@ address across every org and Host, on top of the endpoint's own bucket. ``token_
 token requests per client of an org (``ostiary.http.token_clients``), on top of the per-address
 ``oauth2`` bucket; unless set, it is half of ``oauth2``, Okta's default share of one app."""
 
+TOO_MANY = ("E0000047", "API call exceeded rate limit due to too many requests.")
+"""Okta's error code and summary of a 429."""
+
 TOKEN_CLIENT_SHARE = 2
 """``token_client`` = ``oauth2`` // this, unless set (Okta: an app may use 50% of a bucket)."""
 

@@ -1,130 +1,64 @@
-"""Which client a token request is from, read cheaply and *unverified*, only to pick its
-rate-limit bucket (security review F3: limits on the token endpoint by org + client).
+"""The per-client limit of the token endpoint (security review F3), counted only once the client
+is *verified*.
 
 Okta caps what one OAuth 2.0 app may take of an org-wide bucket ("Token and OAuth 2.0 app rate
 limits": by default half of it), so that one runaway or abused client cannot use up the token
-endpoint for every other app of the org. ``EdgeMiddleware`` counts each token request against
-``token_client`` under ``{org}:c:{client id}`` on top of the per-org/IP ``oauth2`` bucket; a
-request that names no client counts under ``{org}:ip:{address}``.
+endpoint for every other app of the org. ``EdgeMiddleware`` counts every token request against
+the per-org/address ``oauth2`` bucket and leaves a :class:`TokenLimit` in ``scope["state"]``
+(:data:`TOKEN_LIMIT`); the token endpoint then counts the request against ``token_client``:
 
-The client id comes from, in this order: ``Authorization: Basic`` (the form-encoded id before
-``:``), the form's or query's ``client_id``, a ``client_assertion``'s ``sub`` (else ``iss``),
-read without checking its signature. Nothing here authenticates: the token endpoint does that
-afterwards, and a request that lies about its client only spends that client's bucket as well as
-its own address's. The body is read here (at most :data:`PEEK_LIMIT` bytes) and handed on
-unchanged through a replaying ``receive``.
+* under ``{org}:c:{client id}`` once the client has authenticated (:meth:`TokenLimit.verified`);
+* under ``{org}:ip:{address}`` when authentication failed (:meth:`TokenLimit.failed`), and the
+  ``invalid_client`` answer becomes a 429 once that address is over the limit.
+
+Why not the client id the request *names* (as before): read unverified, it let anyone spend a
+victim client's bucket by sending its id with a wrong secret, and dodge the limit with invented
+ids. A failed attempt now costs only its own address's bucket, and only an authenticated client
+spends its own.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
-from urllib.parse import unquote_plus
+from dataclasses import dataclass, field
 
-from starlette.types import Message, Receive
+from ostiary.http.ratelimit import RateLimiter, Verdict
 
-PEEK_LIMIT = 64 * 1024
-"""The token endpoint's own form cap (``params.MAX_FORM_BYTES``): a larger body is refused there,
-so its client does not matter here."""
-TOKEN_BODY = "ostiary.token_body"
-"""Key in ``scope["state"]`` of the whole body read here, so that ``http.fast_routes`` does not
-read it a second time through the replaying ``receive``."""
-MAX_CLIENT_ID = 128
-"""Longer "client ids" name no client of any org: such requests count by address."""
-MAX_ASSERTION = 8 * 1024
-_SUB = re.compile(rb'"sub"\s*:\s*"([^"\\]{1,128})"')
-_ISS = re.compile(rb'"iss"\s*:\s*"([^"\\]{1,128})"')
+TOKEN_LIMIT = "ostiary.token_limit"
+"""Key in ``scope["state"]`` of the request's :class:`TokenLimit` (absent: no limits)."""
+BUCKET = "token_client"
 
 
-async def read_body(receive: Receive) -> tuple[bytes | None, Receive]:
-    """The request body (``None`` when over :data:`PEEK_LIMIT` or cut off) and a ``receive``
-    that delivers every message read here, then the rest from ``receive``."""
-    messages: list[Message] = []
-    size = 0
-    complete = False
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            break
-        size += len(message.get("body", b""))
-        if size > PEEK_LIMIT:
-            break
-        if not message.get("more_body", False):
-            complete = True
-            break
-    body = None
-    if complete:
-        body = (
-            messages[0].get("body", b"")
-            if len(messages) == 1
-            else b"".join(m.get("body", b"") for m in messages)
-        )
+@dataclass(slots=True)
+class TokenLimit:
+    """What the token endpoint needs to count one request: the limiter, the org's rate-limit
+    key, the client's address and the verdict of the edge's per-address bucket. After a
+    count, :attr:`headers` are the ``X-Rate-Limit-*`` to answer with (the tighter bucket's;
+    none when the edge's, which it sends anyway, is the tighter)."""
 
-    async def replay() -> Message:
-        return messages.pop(0) if messages else await receive()
+    limiter: RateLimiter
+    org_key: str
+    ip: str
+    edge: Verdict
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
-    return body, replay
+    async def verified(self, client_id: str) -> Verdict:
+        """Count a request of an authenticated client."""
+        return self._tighter(await self.limiter.check_bucket(f"{self.org_key}:c:{client_id}", BUCKET))
 
+    async def failed(self) -> Verdict:
+        """Count a request whose client failed to authenticate, by its address."""
+        return self._tighter(await self.limiter.check_bucket(f"{self.org_key}:ip:{self.ip}", BUCKET))
 
-def client_id_of(authorization: str | None, query: bytes, body: bytes | None) -> str | None:
-    """The client a token request names (see the module docstring), or ``None``."""
-    client_id = _basic_client_id(authorization) if authorization else None
-    if client_id is None and body:
-        text = body.decode("latin-1")
-        client_id = _param(text, "client_id")
-        if client_id is None:
-            assertion = _param(text, "client_assertion")
-            client_id = _assertion_subject(assertion) if assertion else None
-    if client_id is None and query:
-        client_id = _param(query.decode("latin-1"), "client_id")
-    if not client_id or len(client_id) > MAX_CLIENT_ID:
-        return None
-    return client_id
+    def _tighter(self, verdict: Verdict) -> Verdict:
+        if verdict.remaining < self.edge.remaining:
+            self.headers = [
+                (b"x-rate-limit-limit", str(verdict.limit).encode()),
+                (b"x-rate-limit-remaining", str(max(verdict.remaining, 0)).encode()),
+                (b"x-rate-limit-reset", str(verdict.reset).encode()),
+            ]
+        return verdict
 
 
-def _param(text: str, name: str) -> str | None:
-    """The value of the first ``name=`` pair of a form-encoded ``text``, decoded."""
-    prefix = name + "="
-    if text.startswith(prefix):
-        start = len(prefix)
-    else:
-        found = text.find("&" + prefix)
-        if found == -1:
-            return None
-        start = found + 1 + len(prefix)
-    end = text.find("&", start)
-    value = text[start:] if end == -1 else text[start:end]
-    return unquote_plus(value) if "%" in value or "+" in value else value
-
-
-def _basic_client_id(authorization: str) -> str | None:
-    scheme, _, credentials = authorization.partition(" ")
-    if scheme.lower() != "basic" or not credentials or len(credentials) > 4 * MAX_CLIENT_ID + 1024:
-        return None
-    try:
-        decoded = base64.b64decode(credentials.strip(), validate=True).decode("latin-1")
-    except (binascii.Error, ValueError):
-        return None
-    client_id = decoded.partition(":")[0]
-    return unquote_plus(client_id) if "%" in client_id or "+" in client_id else client_id
-
-
-def _assertion_subject(assertion: str) -> str | None:
-    """The ``sub`` (else ``iss``) string of a compact JWS's payload, found with a pattern rather
-    than a JSON parser (a third of the cost): it only picks a bucket, and a payload that hides
-    the claim (escapes, odd spacing) just counts by address."""
-    if len(assertion) > MAX_ASSERTION:
-        return None
-    first = assertion.find(".")
-    second = assertion.find(".", first + 1)
-    if first == -1 or second == -1:
-        return None
-    payload = assertion[first + 1 : second].replace("-", "+").replace("_", "/")
-    try:
-        claims = binascii.a2b_base64(payload + "=" * (-len(payload) % 4))
-    except (binascii.Error, ValueError):
-        return None
-    found = _SUB.search(claims) or _ISS.search(claims)
-    return found[1].decode("latin-1") if found else None
+class ClientRateLimited(Exception):
+    """The client (or, unauthenticated, the address) is over its ``token_client`` limit: the
+    endpoint answers Okta's 429 ``E0000047``."""

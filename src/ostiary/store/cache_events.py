@@ -26,7 +26,8 @@ Kinds and keys (what ``announce`` takes and the handlers receive):
 - ``policy_set`` — ``org_id, server_id``: the server, its scopes, claims and policies;
 - ``ring`` — ``org_id, server_id``: its signing keys;
 - ``trusted_origins`` — ``org_id``;
-- ``orgs`` — no key: an org or a custom domain was added (hosts that named none may name one now).
+- ``orgs`` — no key: an org or a custom domain was added (hosts that named none may name one now);
+- ``revoked`` — no key: access tokens were revoked (:func:`announce_revocation`).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from ostiary.store.db import Database
+from ostiary.store.db import Database, shared
 from ostiary.store.models.cache_log import CacheEventRow
 
 log = logging.getLogger("ostiary.cache_events")
@@ -67,6 +68,22 @@ def announce(session: AsyncSession | Session, kind: str, *key: str) -> None:
     sync = session.sync_session if isinstance(session, AsyncSession) else session
     pending: dict[str, None] = sync.info.setdefault(_PENDING, {})
     pending[json.dumps([kind, *key], separators=(",", ":"))] = None
+
+
+REVOKED = "revoked"
+UNREVOKED_CACHE = "ostiary.unrevoked_jtis"
+"""The name the runtime shares its cache of access tokens known not to be revoked under
+(``domain.tokens.revoked_jtis``), for :func:`announce_revocation`."""
+
+
+def announce_revocation(session: AsyncSession) -> None:
+    """Access tokens are revoked in ``session``'s transaction (by ``jti`` or by a query whose
+    ids are not known here): every process forgets, at commit, all the tokens it knew
+    as not revoked. Revocations are rare next to the checks they save."""
+    announce(session, REVOKED)
+    cache = shared(session, UNREVOKED_CACHE)
+    if cache is not None:
+        forget_after_commit(session, cache, None)
 
 
 class Forgetful(Protocol):

@@ -21,16 +21,18 @@ from starlette.types import Scope, Send
 from ostiary.compact_json import dumps
 from ostiary.domain.authz.key_rotation import KeyRing
 from ostiary.domain.clients.authentication import AuthenticatedClient
-from ostiary.domain.oauth_errors import OAuthError, invalid_request, unsupported_grant_type
+from ostiary.domain.oauth_errors import INVALID_CLIENT, OAuthError, invalid_request, unsupported_grant_type
 from ostiary.domain.orgs import Org
 from ostiary.domain.tokens.grants import GRANTS
 from ostiary.domain.tokens.grants.base import Grant, GrantContext, TokenResponse, check_grant_type_allowed
 from ostiary.http.cors import actual_response_headers, trusted_origin_for
-from ostiary.http.errors import oauth_error_body, oauth_error_headers
+from ostiary.http.errors import oauth_error_body, oauth_error_headers, okta_error_body
 from ostiary.http.oauth.client_auth import ASSERTION_METHODS, client_for
 from ostiary.http.oauth.params import TOKEN_SECRETS, form_params
 from ostiary.http.oauth.server_context import ServerContext, server_context
+from ostiary.http.ratelimit import TOO_MANY
 from ostiary.http.runtime import Runtime, runtime_of
+from ostiary.http.token_clients import TOKEN_LIMIT, ClientRateLimited, TokenLimit
 
 _NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
 _JSON = (b"content-type", b"application/json")
@@ -89,10 +91,17 @@ class TokenEndpoint:
         else propagates (to the app's exception handlers)."""
         rt = runtime_of(scope)
         host = found.host
+        state = scope["state"]
         try:
             params = form_params(scope.get("query_string", b""), found.content_type, body, TOKEN_SECRETS)
             request = TokenRequest(
-                rt, host, scope.get("path_params", {}), params, found.authorization, scope["state"].get("org")
+                rt,
+                host,
+                scope.get("path_params", {}),
+                params,
+                found.authorization,
+                state.get("org"),
+                state.get(TOKEN_LIMIT),
             )
             result = await _issue(request)
             status, payload, headers = 200, result.as_json(), _NO_STORE
@@ -100,6 +109,11 @@ class TokenEndpoint:
             status = exc.status
             payload = oauth_error_body(exc.error, exc.description)
             headers = _NO_STORE + _raw(oauth_error_headers(exc))
+        except ClientRateLimited:
+            status, payload, headers = 429, okta_error_body(*TOO_MANY), []
+        limit = state.get(TOKEN_LIMIT)
+        if limit is not None and limit.headers:
+            headers = headers + limit.headers
         if found.origin:
             cors = actual_response_headers(
                 await trusted_origin_for(rt, host, found.origin), credentials=False
@@ -129,6 +143,8 @@ class TokenRequest:
     authorization: str | None
     org: Org | None = None
     """The org ``EdgeMiddleware`` resolved from the Host (None: look it up)."""
+    limit: TokenLimit | None = None
+    """The per-client rate limit ``EdgeMiddleware`` left for this request (None: no limits)."""
 
 
 async def _issue(request: TokenRequest) -> TokenResponse:
@@ -145,7 +161,7 @@ async def _issue(request: TokenRequest) -> TokenResponse:
     grant_type = _grant_type(request.params)
     server, ring = await resolve_server(request)
     async with rt.db.lazy_session() as session:
-        caller = await authenticate_client(request, server, session)
+        caller = await _counted(request, authenticate_client(request, server, session))
         outcome = await _refusal_kept(_grant(request, server, ring, session, caller, grant_type))
     if isinstance(outcome, OAuthError):
         raise outcome  # the transaction committed above
@@ -171,6 +187,28 @@ async def authenticate_client(
     request: TokenRequest, server: ServerContext, session: AsyncSession
 ) -> AuthenticatedClient:
     return await client_for(request.rt, session, server, request.params, "token", request.authorization)
+
+
+async def _counted(
+    request: TokenRequest, authentication: Awaitable[AuthenticatedClient]
+) -> AuthenticatedClient:
+    """The authenticated client, counted against its own ``token_client`` bucket; a failed
+    authentication counts against its address's (``http.token_clients``)."""
+    limit = request.limit
+    if limit is None:
+        return await authentication
+    try:
+        caller = await authentication
+    except OAuthError as exc:
+        if exc.error == INVALID_CLIENT:
+            verdict = await limit.failed()
+            if not verdict.allowed:
+                raise ClientRateLimited from exc
+        raise
+    verdict = await limit.verified(caller.app.id)
+    if not verdict.allowed:
+        raise ClientRateLimited
+    return caller
 
 
 async def _refusal_kept(step: Awaitable[TokenResponse]) -> TokenResponse | OAuthError:

@@ -14,7 +14,9 @@ from typing import Final
 from sqlalchemy import delete, event, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from ostiary.store.cache_events import announce_revocation
 from ostiary.store.models import RevokedToken
 from ostiary.store.models.codes import AuthorizationCode
 from ostiary.store.statements import insert_ignoring_duplicates
@@ -59,7 +61,8 @@ class SqlAuthorizationCodes:
         )
         won = result.scalar_one_or_none() is not None
         if won:
-            row.used_at = now
+            # The row already says so: a plain assignment would UPDATE it again at the next flush.
+            set_committed_value(row, "used_at", now)
         return won
 
     async def remember_tokens(
@@ -83,6 +86,7 @@ class SqlAuthorizationCodes:
                 )
             )
         _revoke_on_commit(self.session, org_id, jti, expires_at)
+        announce_revocation(self.session)
 
 
 def _revoke_pending(session: Session) -> None:

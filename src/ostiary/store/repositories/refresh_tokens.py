@@ -24,6 +24,7 @@ from sqlalchemy import and_, delete, event, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from ostiary.store.cache_events import announce_revocation
 from ostiary.store.models import RevokedToken
 from ostiary.store.models.refresh_tokens import FamilyAccessToken, RefreshToken
 from ostiary.store.statements import insert_ignoring_duplicates
@@ -182,6 +183,7 @@ class SqlRefreshTokens:
         when = now or utcnow()
         await _lock(self.session, *conditions)
         await self.session.execute(_revoke_family_access_tokens(self.session, when, *conditions))
+        announce_revocation(self.session)
         result = await self.session.execute(
             update(RefreshToken)
             .where(*conditions, RefreshToken.revoked_at.is_(None))
@@ -236,6 +238,7 @@ def _revoke_pending(session: Session) -> None:
 
 
 def _revoke_on_commit(session: AsyncSession, org_id: str, family_id: str) -> None:
+    announce_revocation(session)
     sync = session.sync_session
     pending: set[tuple[str, str]] | None = sync.info.get(_PENDING)
     if pending is None:

@@ -1,0 +1,158 @@
+"""Introspection and JWKS from one `ostiary serve --workers 1` (issue 20, goal 3), each next to
+its baseline measured in the same rounds:
+
+* ``POST /oauth2/v1/introspect`` (client_secret_basic, an RS256 access token of the org AS) ÷ a
+  raw RS256 verify loop in one process (``cryptography``, one thread, CPU time) — goal 0.3;
+* ``GET /oauth2/v1/keys`` and ``GET /oauth2/default/v1/keys`` ÷ ``GET /healthz`` (the same
+  server's hello world: same middleware, a constant JSON answer) — goal 0.8.
+
+Figures are capacities from the server's CPU per request (``bench/support/load.py``: the event
+loop is one thread, so one core's worth at most), with the wall-clock rates printed next to them.
+
+    python bench/verify_paths.py [--seconds 5] [--rounds 3] [--connections 32]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# bench/token.py is named like the stdlib `token` module: keep this folder off the import path.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
+import argparse
+import base64
+import statistics
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.support.load import Load, result, serve, settle, wrk, wrk_script
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def raw_verify_rate(seconds: float = 2.0) -> float:
+    """RS256 verifications per CPU second of one thread, of a JWT-sized input."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    data = b"e" * 600
+    signature = key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    public = key.public_key()
+    count, start = 0, time.process_time()
+    while time.process_time() - start < seconds:
+        for _ in range(100):
+            public.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+        count += 100
+    return count / (time.process_time() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+
+    server = serve()
+    url, admin, pid = server.url, server.admin, server.process.pid
+    try:
+        body = {
+            "name": "oidc_client",
+            "label": "bench",
+            "signOnMode": "OPENID_CONNECT",
+            "credentials": {"oauthClient": {"token_endpoint_auth_method": "client_secret_basic"}},
+            "settings": {
+                "oauthClient": {
+                    "application_type": "service",
+                    "grant_types": ["client_credentials"],
+                    "response_types": ["token"],
+                }
+            },
+        }
+        oauth = admin.post(f"{url}/api/v1/apps", json=body).json()["credentials"]["oauthClient"]
+        client_id, secret = oauth["client_id"], oauth["client_secret"]
+        grant = {"issuer": url, "scopeId": "okta.users.read"}
+        assert admin.post(f"{url}/api/v1/apps/{client_id}/grants", json=grant).status_code == 201
+        basic = "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+        minted = admin.post(
+            f"{url}/oauth2/v1/token",
+            data={"grant_type": "client_credentials", "scope": "okta.users.read"},
+            headers={"Authorization": basic},
+        )
+        assert minted.status_code == 200, minted.text
+        token = minted.json()["access_token"]
+        check = admin.post(
+            f"{url}/oauth2/v1/introspect", data={"token": token}, headers={"Authorization": basic}
+        )
+        assert check.json().get("active") is True, check.text
+
+        scripts = {
+            "healthz": (f"{url}/healthz", wrk_script("GET")),
+            "keys (org AS)": (f"{url}/oauth2/v1/keys", wrk_script("GET")),
+            "keys (default AS)": (f"{url}/oauth2/default/v1/keys", wrk_script("GET")),
+            "introspect": (
+                f"{url}/oauth2/v1/introspect",
+                wrk_script(
+                    "POST", urlencode({"token": token}), {"Content-Type": FORM, "Authorization": basic}
+                ),
+            ),
+        }
+        rows: dict[str, list[Load]] = {name: [] for name in scripts}
+        raw: list[float] = []
+        for index in range(1, args.rounds + 1):
+            raw.append(raw_verify_rate())
+            print(f"round {index}: raw RS256 verify {raw[-1]:,.0f}/s (1 thread, CPU time)", flush=True)
+            for name, (target, script) in scripts.items():
+                wrk(target, script, 1, 8, pid)  # warm-up
+                settle()
+                rows[name].append(wrk(target, script, args.seconds, args.connections, pid))
+                print(f"  {name:18} {rows[name][-1].describe()}", flush=True)
+    finally:
+        server.stop()
+
+    def ratio(top: str, below: list[float]) -> float:
+        return statistics.median(t.capacity / b for t, b in zip(rows[top], below, strict=True))
+
+    def capacity(name: str) -> float:
+        return statistics.median(load.capacity for load in rows[name])
+
+    hello = [load.capacity for load in rows["healthz"]]
+    print()
+    introspect = ratio("introspect", raw)
+    print(
+        f"introspection: {capacity('introspect'):,.0f}/s vs raw RS256 verify {statistics.median(raw):,.0f}/s "
+        f"-> ratio {introspect:.2f} (goal 0.3)"
+    )
+    result(
+        "introspection (RS256 access token), capacity",
+        capacity("introspect"),
+        "requests/s",
+        "raw RS256 verify/s, 1 thread",
+        statistics.median(raw),
+        introspect,
+        0.3,
+    )
+    for name in ("keys (org AS)", "keys (default AS)"):
+        keys = ratio(name, hello)
+        print(
+            f"JWKS {name}: {capacity(name):,.0f}/s vs /healthz {statistics.median(hello):,.0f}/s "
+            f"-> ratio {keys:.2f} (goal 0.8)"
+        )
+        result(
+            f"JWKS {name}, capacity",
+            capacity(name),
+            "requests/s",
+            "/healthz (same server)",
+            statistics.median(hello),
+            keys,
+            0.8,
+        )
+
+
+if __name__ == "__main__":
+    main()

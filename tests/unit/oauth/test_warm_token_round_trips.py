@@ -1,0 +1,141 @@
+"""Database round trips of the token endpoint (issue 20, goal 6): a client_credentials token on a
+warm cache costs none, and redeeming a code writes ``used_at`` once.
+
+Several ``serve`` processes share one PostgreSQL: whatever a token costs the database, N nodes
+cost it N times over. Once the client, its scope grants, the server's policies and keys are
+cached, minting a token must not touch the database at all: no statement, and no connection
+taken from the pool (which alone costs a round trip on PostgreSQL: the reset on return).
+Runs on SQLite and, when ``OSTIARY_TEST_POSTGRES_URL`` is set, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy import event
+
+from tests.conftest import Server
+from tests.support.authorization_servers import AS, create_server
+from tests.support.authorize import code_for, exchange, user, web_app
+from tests.support.oauth import basic, service_client
+
+SCOPE = "okta.users.read"
+CARL = "carl.sagan@example.com"
+
+
+@dataclass
+class Trips:
+    statements: int = 0
+    checkouts: int = 0
+
+
+@contextmanager
+def counted(server: Server) -> Iterator[Trips]:
+    """Statements sent and pool connections taken by ``server``'s engine inside the block."""
+    trips = Trips()
+    engine = server.rt.db.engine.sync_engine
+
+    def statement(*_args: object) -> None:
+        trips.statements += 1
+
+    def checkout(*_args: object) -> None:
+        trips.checkouts += 1
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine.pool, "checkout", checkout)
+    try:
+        yield trips
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine.pool, "checkout", checkout)
+
+
+async def mint(server: Server, path: str, headers: dict[str, str], scope: str) -> None:
+    async with server.client() as client:
+        response = await client.post(
+            path, data={"grant_type": "client_credentials", "scope": scope}, headers=headers
+        )
+    assert response.status_code == 200, response.text
+
+
+async def client_credentials_server(admin: httpx.AsyncClient, scope: str) -> str:
+    """A custom server with ``scope`` and a policy letting every client use client_credentials."""
+    server_id = (await create_server(admin, audiences=[f"api://{scope}"]))["id"]
+    base = f"{AS}/{server_id}"
+    assert (await admin.post(f"{base}/scopes", json={"name": scope})).status_code == 201
+    policy = await admin.post(
+        f"{base}/policies",
+        json={
+            "type": "OAUTH_AUTHORIZATION_POLICY",
+            "name": "p",
+            "description": "p",
+            "conditions": {"clients": {"include": ["ALL_CLIENTS"]}},
+        },
+    )
+    rule = await admin.post(
+        f"{base}/policies/{policy.json()['id']}/rules",
+        json={
+            "type": "RESOURCE_ACCESS",
+            "name": "r",
+            "conditions": {"grantTypes": {"include": ["client_credentials"]}, "scopes": {"include": ["*"]}},
+        },
+    )
+    assert rule.status_code == 201, rule.text
+    return str(server_id)
+
+
+async def test_org_server_tokens_on_a_warm_cache_touch_no_database(any_server: Server) -> None:
+    async with any_server.client(await any_server.create_token()) as admin:
+        client_id, secret = await service_client(admin, SCOPE)
+    headers = basic(client_id, secret)
+    with counted(any_server) as cold:
+        await mint(any_server, "/oauth2/v1/token", headers, SCOPE)
+    assert cold.statements > 0 and cold.checkouts > 0  # the counter sees the cold cache
+    with counted(any_server) as trips:
+        for _ in range(5):
+            await mint(any_server, "/oauth2/v1/token", headers, SCOPE)
+    assert trips == Trips(statements=0, checkouts=0)
+
+
+async def test_custom_server_tokens_on_a_warm_cache_touch_no_database(any_server: Server) -> None:
+    async with any_server.client(await any_server.create_token()) as admin:
+        server_id = await client_credentials_server(admin, "bench")
+        client_id, secret = await service_client(admin)
+    headers = basic(client_id, secret)
+    path = f"/oauth2/{server_id}/v1/token"
+    with counted(any_server) as cold:
+        await mint(any_server, path, headers, "bench")
+    assert cold.statements > 0 and cold.checkouts > 0
+    with counted(any_server) as trips:
+        for _ in range(5):
+            await mint(any_server, path, headers, "bench")
+    assert trips == Trips(statements=0, checkouts=0)
+
+
+async def test_redeeming_a_code_marks_it_used_with_one_statement(any_server: Server) -> None:
+    """The conditional UPDATE that wins the code is the only write of ``used_at`` (the row
+    object is told, not flushed again)."""
+    async with any_server.client(await any_server.create_token()) as admin:
+        client_id, secret = await web_app(admin)
+        await user(admin, CARL)
+    async with any_server.client() as anon:
+        code = await code_for(anon, client_id, CARL)
+        statements: list[str] = []
+        engine = any_server.rt.db.engine.sync_engine
+
+        def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            response = await exchange(anon, code, client_id, secret)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 200, response.text
+    writes = [
+        s for s in statements if s.lstrip().upper().startswith("UPDATE") and "used_at" in s.split("WHERE")[0]
+    ]
+    assert len(writes) == 1, writes
