@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from starlette.routing import Route
 
 from ostiary.app import build_routes
+from ostiary.http.fast_routes import FAST_ROUTES
 from ostiary.store.models import Base
 from tests.conftest import Server
 
@@ -36,7 +37,7 @@ def _routes() -> list[tuple[str, str]]:
         if isinstance(route, Route)
         for method in sorted(route.methods or ())
         if method != "HEAD"
-    }
+    } | set(FAST_ROUTES)
     return sorted(found, key=lambda pm: (not pm[0].startswith(UNAUTHENTICATED), pm))
 
 

@@ -64,6 +64,11 @@ ORG_TOKEN_PATH = "/oauth2/v1/token"
 TOKEN_METHODS = "POST, OPTIONS"
 """``Allow`` on a token path: the endpoint, and the CORS preflight (the router's route)."""
 _PREFIX, _SUFFIX = "/oauth2/", "/v1/token"
+FAST_ROUTES: tuple[tuple[str, str], ...] = (
+    (ORG_TOKEN_PATH, "POST"),
+    ("/oauth2/{authServerId}/v1/token", "POST"),
+)
+"""The (path, method) pairs answered here and not by the router, for tools that list routes."""
 
 
 def token_path_params(path: str) -> dict[str, str] | None:
