@@ -13,6 +13,7 @@ from ostiary.domain.audit.log import Target, record
 from ostiary.domain.context import Tx
 from ostiary.domain.directory import users as users_domain
 from ostiary.domain.errors import Forbidden, Invalid, NotFound
+from ostiary.domain.roles import principal_cleanup
 from ostiary.store.models import Group, GroupMembership, User
 from ostiary.store.models.group_rules import GroupRuleMember
 from ostiary.store.repositories.paging import Page, fetch_page, fetch_sorted_page
@@ -131,6 +132,8 @@ async def delete_group(tx: Tx, group_id: str) -> None:
     if group.type != OKTA_GROUP:
         raise Forbidden("You do not have permission to perform the requested action", code="E0000006")
     await tx.session.execute(delete(GroupMembership).where(GroupMembership.group_id == group.id))
+    await principal_cleanup.forget_principal(tx, principal_cleanup.GROUP, group.id, target(group))
+    await principal_cleanup.forget_target(tx, principal_cleanup.TARGET_GROUP, group.id)
     await tx.session.delete(group)
     record(tx, "group.lifecycle.delete", "Delete Okta group", [target(group)])
 

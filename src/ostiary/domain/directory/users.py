@@ -16,6 +16,7 @@ from ostiary.domain.context import Tx
 from ostiary.domain.directory import password_import, passwords, user_schema
 from ostiary.domain.directory.profile import validate_profile
 from ostiary.domain.errors import Forbidden, Invalid, NotFound
+from ostiary.domain.roles import principal_cleanup
 from ostiary.store.models import GroupMembership, User
 from ostiary.store.repositories.paging import Page, fetch_page, fetch_sorted_page
 from ostiary.timeutil import utcnow
@@ -492,6 +493,7 @@ async def delete_user(tx: Tx, user_id: str) -> None:
         record(tx, "user.lifecycle.deactivate", "Deactivate Okta user", [target(user)])
         return
     await tx.session.execute(delete(GroupMembership).where(GroupMembership.user_id == user.id))
+    await principal_cleanup.forget_principal(tx, principal_cleanup.USER, user.id, target(user))
     await tx.session.delete(user)
     record(tx, "user.lifecycle.delete.completed", "Delete Okta user completed", [target(user)])
 
