@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ostiary.domain.directory import credential_revocation, search, user_tokens
+from ostiary.domain.directory import credential_revocation, field_projection, search, user_tokens
 from ostiary.domain.directory import groups as groups_domain
 from ostiary.domain.directory import users as users_domain
 from ostiary.domain.directory.directory_json import group_json, user_json
@@ -27,6 +27,7 @@ READ, MANAGE = "okta.users.read", "okta.users.manage"
 async def list_users(request: Request) -> Response:
     limit = parse_limit(request, default=200, maximum=200)
     params = request.query_params
+    projection = field_projection.parse_fields(params.get("fields"))
     async with management_tx(request, READ) as tx:
         condition = search.user_condition(filter_text=params.get("filter"), search_text=params.get("search"))
         sort_by = params.get("sortBy") if params.get("search") else None  # search queries only
@@ -38,6 +39,13 @@ async def list_users(request: Request) -> Response:
             limit=limit,
             sort=search.user_sort(sort_by) if sort_by else None,
             descending=search.sort_order(params.get("sortOrder")) if sort_by else False,
+        )
+    if projection is not None:  # fields=: Okta's projection (the spec's ListUsersFieldsResponse)
+        return list_response(
+            request,
+            page.items,
+            lambda user, base: field_projection.project(user_json(user, base), projection),
+            page.next_cursor,
         )
     return list_response(request, page.items, user_json, page.next_cursor)
 
