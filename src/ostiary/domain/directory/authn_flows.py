@@ -101,6 +101,15 @@ async def reset_password(tx: Tx, state_token: object, new_password: object) -> A
     return await _success(tx, user)
 
 
+async def expired_password_holder(tx: Tx, state_token: object) -> User:
+    """The user of a PASSWORD_EXPIRED transaction (401 for an unknown or used state token): whose
+    sign-in throttle a change-password attempt counts against."""
+    found = await user_tokens.peek(tx, state_token, (user_tokens.STATE,))
+    if found is None or not isinstance(state_token, str):
+        raise invalid_token()
+    return found[0]
+
+
 async def change_password(tx: Tx, state_token: object, old: object, new: object) -> AuthnResult:
     """PASSWORD_EXPIRED → SUCCESS: the old password checked, the new one set, the user ACTIVE."""
     found = await user_tokens.peek(tx, state_token, (user_tokens.STATE,))

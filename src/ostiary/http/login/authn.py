@@ -160,11 +160,18 @@ async def reset_password(request: Request) -> Response:
 
 
 async def change_password(request: Request) -> Response:
-    """PASSWORD_EXPIRED → SUCCESS: ``{"stateToken", "oldPassword", "newPassword"}``."""
+    """PASSWORD_EXPIRED → SUCCESS: ``{"stateToken", "oldPassword", "newPassword"}``. The old
+    password is checked, so the attempt counts against the user's sign-in throttle."""
     body = await json_object(request)
     state = _credential(body, "stateToken")
     old, new = _password_field(body, "oldPassword"), _password_field(body, "newPassword")
-    return await _in_transaction(request, lambda tx: authn_flows.change_password(tx, state, old, new))
+
+    async def step(tx: Tx) -> authn_domain.AuthnResult:
+        holder = await authn_flows.expired_password_holder(tx, state)
+        await signin_throttle.count_attempt(request, tx.org, holder.login)
+        return await authn_flows.change_password(tx, state, old, new)
+
+    return await _in_transaction(request, step)
 
 
 async def recovery_token(request: Request) -> Response:

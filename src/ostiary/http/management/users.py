@@ -13,6 +13,7 @@ from ostiary.domain.directory import credential_revocation, field_projection, se
 from ostiary.domain.directory import groups as groups_domain
 from ostiary.domain.directory import users as users_domain
 from ostiary.domain.directory.directory_json import group_json, user_json
+from ostiary.http import signin_throttle
 from ostiary.http.auth import management_tx
 from ostiary.http.errors import OktaHTTPError
 from ostiary.http.login.sessions import session_secret
@@ -196,10 +197,14 @@ async def expire_password_with_temp_password(request: Request) -> Response:
 
 
 async def change_password(request: Request) -> Response:
+    """The old password is checked, so each attempt counts against the sign-in throttle of the
+    user's login (and of the caller's address), as a sign-in does: not an unlimited oracle."""
     body = await json_object(request)
     revoke = _revoke_sessions(body)
     async with management_tx(request, MANAGE) as tx:
-        user = await users_domain.change_password(tx, path_param(request, "userId"), body)
+        target = await users_domain.get_user(tx, path_param(request, "userId"))
+        await signin_throttle.count_attempt(request, tx.org, target.login)
+        user = await users_domain.change_password(tx, target.id, body)
         if revoke:
             await credential_revocation.end_sign_ins(tx, user, keep_session_secret=session_secret(request))
         credentials = user_json(user, base_url(request))["credentials"]
