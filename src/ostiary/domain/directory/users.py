@@ -293,6 +293,7 @@ async def update_user(tx: Tx, user_id: str, body: Mapping[str, Any], *, partial:
     elif not partial:
         validate_profile(None)
     new = _new_password(body.get("credentials"))
+    status_before = user.status
     if new is not None:
         if new.imported is not None and user.status != STAGED:
             raise Invalid(
@@ -309,7 +310,7 @@ async def update_user(tx: Tx, user_id: str, body: Mapping[str, Any], *, partial:
         await tx.session.flush()
     except IntegrityError as exc:
         raise _duplicate_login() from exc
-    if "profile" in body:
+    if "profile" in body or user.status != status_before:
         await _apply_group_rules(tx, user)
     record(tx, "user.account.update_profile", "Update user profile for Okta", [target(user)])
     return user
@@ -345,6 +346,7 @@ async def activate(tx: Tx, user_id: str, *, expire_password: bool = False) -> Us
         if expire_password:
             user.status = PASSWORD_EXPIRED
     record(tx, "user.lifecycle.activate", "Activate Okta user", [target(user)])
+    await _apply_group_rules(tx, user)  # rules skip deactivated users: catch up on activation
     return user
 
 
@@ -355,6 +357,7 @@ async def reactivate(tx: Tx, user_id: str) -> User:
         raise _forbidden()
     user.last_updated = utcnow()
     record(tx, "user.lifecycle.reactivate", "Reactivate Okta user", [target(user)])
+    await _apply_group_rules(tx, user)
     return user
 
 
@@ -375,6 +378,7 @@ async def _transition(tx: Tx, user_id: str, allowed: tuple[str, ...], to: str, e
     if to == ACTIVE:
         user.failed_logins = 0
     record(tx, event, msg, [target(user)])
+    await _apply_group_rules(tx, user)  # an expression may read user.status
     return user
 
 
@@ -430,6 +434,7 @@ async def expire_with_temp_password(tx: Tx, user_id: str) -> tuple[User, str]:
     user.password_changed = utcnow()
     _set_status(user, PASSWORD_EXPIRED)
     record(tx, "user.account.expire_password", "Expire password", [target(user)])
+    await _apply_group_rules(tx, user)
     return user, temp
 
 
@@ -459,6 +464,8 @@ async def set_password_by_token(tx: Tx, user: User, new_password: object) -> Use
     if was == PROVISIONED:
         record(tx, "user.lifecycle.activate", "Activate Okta user", [target(user)])
     record(tx, "user.account.reset_password", "Reset password", [target(user)])
+    if was != ACTIVE:
+        await _apply_group_rules(tx, user)
     return user
 
 
@@ -481,6 +488,7 @@ async def change_password(tx: Tx, user_id: str, body: Mapping[str, Any]) -> User
     user.password_changed = utcnow()
     if user.status == PASSWORD_EXPIRED:
         _set_status(user, ACTIVE)
+        await _apply_group_rules(tx, user)
     record(tx, "user.account.update_password", "User update password for Okta", [target(user)])
     return user
 
