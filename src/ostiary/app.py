@@ -32,6 +32,7 @@ from ostiary.http.input_guard import InputGuard
 from ostiary.http.login import authn, cookie_redirect, page, sessions
 from ostiary.http.login import set_password as set_password_pages
 from ostiary.http.login.app_home import routes as app_home_routes
+from ostiary.http.login.change_password_page import routes as change_password_page_routes
 from ostiary.http.management import api_tokens, apps, as_tokens, authorization_servers, groups, logs, users
 from ostiary.http.management import assigned_apps as assigned_apps_api
 from ostiary.http.management import trusted_origins as trusted_origins_api
@@ -105,6 +106,7 @@ def build_routes() -> list[BaseRoute]:
         *logo_routes,
         *oauth_client_routes,
         *app_home_routes,
+        *change_password_page_routes,
     ]
 
 

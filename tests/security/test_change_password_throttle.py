@@ -72,3 +72,34 @@ async def test_authn_change_password_is_throttled(throttled_server: Server, admi
         right = {"stateToken": state, "oldPassword": PASSWORD, "newPassword": NEW}
         assert_throttled(await anonymous.post(step, json=right))
     assert (await admin.get(f"/api/v1/users/{user['id']}")).json()["status"] == "PASSWORD_EXPIRED"
+
+
+async def test_hosted_change_password_form_is_throttled(
+    throttled_server: Server, admin: httpx.AsyncClient
+) -> None:
+    from tests.support.login_page import csrf_token, submit
+    from tests.unit.login.test_change_password_page import state_of
+
+    user = (await create(admin)).json()
+    assert (await admin.post(f"/api/v1/users/{user['id']}/lifecycle/expire_password")).status_code == 200
+    async with throttled_server.client() as browser:
+        form_page = await submit(browser)  # the sign-in: 1st
+        for _ in range(2):  # 2nd, 3rd
+            form_page = await browser.post(
+                "/login/change-password",
+                data={
+                    "csrfToken": csrf_token(form_page),
+                    "stateToken": state_of(form_page),
+                    "oldPassword": WRONG,
+                    "newPassword": NEW,
+                    "confirmPassword": NEW,
+                },
+            )
+            assert form_page.status_code == 400
+        right = {"oldPassword": PASSWORD, "newPassword": NEW, "confirmPassword": NEW}
+        throttled = await browser.post(
+            "/login/change-password",
+            data={"csrfToken": csrf_token(form_page), "stateToken": state_of(form_page), **right},
+        )
+        assert throttled.status_code == 429 and "Too many sign-in attempts" in throttled.text
+    assert (await admin.get(f"/api/v1/users/{user['id']}")).json()["status"] == "PASSWORD_EXPIRED"

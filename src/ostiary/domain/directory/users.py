@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from ostiary import ids
 from ostiary.domain.audit.log import Target, record
 from ostiary.domain.context import Tx
-from ostiary.domain.directory import password_import, passwords, user_schema
+from ostiary.domain.directory import password_import, passwords, recovery_question, user_schema
 from ostiary.domain.directory.profile import validate_profile
 from ostiary.domain.errors import Forbidden, Invalid, NotFound
 from ostiary.domain.roles import principal_cleanup
@@ -171,6 +171,7 @@ async def create_user(
     )
     type_id = _requested_type_id(tx, body.get("type"))
     new = _new_password(body.get("credentials"))
+    question = recovery_question.parse(body.get("credentials"))
     if new is not None and new.value is not None:
         passwords.check_password(new.value, profile)
     await _ensure_login_free(tx, profile["login"])
@@ -192,6 +193,8 @@ async def create_user(
         status_changed=None,
         password_changed=now if password_hash else None,
     )
+    if question is not None:
+        await recovery_question.store(user, *question)
     if activate:
         user.status = ACTIVE if password_hash else PROVISIONED
         if password_hash and expire_password:
@@ -293,6 +296,9 @@ async def update_user(tx: Tx, user_id: str, body: Mapping[str, Any], *, partial:
     elif not partial:
         validate_profile(None)
     new = _new_password(body.get("credentials"))
+    question = recovery_question.parse(body.get("credentials"))
+    if question is not None:
+        await recovery_question.store(user, *question)
     status_before = user.status
     if new is not None:
         if new.imported is not None and user.status != STAGED:
@@ -490,6 +496,27 @@ async def change_password(tx: Tx, user_id: str, body: Mapping[str, Any]) -> User
         _set_status(user, ACTIVE)
         await _apply_group_rules(tx, user)
     record(tx, "user.account.update_password", "User update password for Okta", [target(user)])
+    return user
+
+
+async def change_recovery_question(tx: Tx, user_id: str, body: Mapping[str, Any]) -> User:
+    """``credentials/change_recovery_question``: the user's current password proves the change."""
+    user = await get_user(tx, user_id)
+    if user.status not in (ACTIVE, PASSWORD_EXPIRED):
+        raise _forbidden()
+    password = _password_from({"password": body.get("password")})
+    question = recovery_question.parse({"recovery_question": body.get("recovery_question")})
+    if password is None or question is None:
+        raise Invalid(
+            "Api validation failed: credentials",
+            code="E0000001",
+            causes=["credentials: password and recovery_question are required"],
+        )
+    if not await passwords.verify_password(password, user.password_hash):
+        raise Forbidden("Update of credentials failed", code="E0000014", causes=["password is incorrect"])
+    await recovery_question.store(user, *question)
+    user.last_updated = utcnow()
+    record(tx, "user.account.update_profile", "Update recovery question", [target(user)])
     return user
 
 

@@ -211,6 +211,18 @@ async def change_password(request: Request) -> Response:
     return json_response(credentials)
 
 
+async def change_recovery_question(request: Request) -> Response:
+    """``{"password": {"value"}, "recovery_question": {"question", "answer"}}`` → UserCredentials;
+    the password is checked, so the attempt counts against the sign-in throttle."""
+    body = await json_object(request)
+    async with management_tx(request, MANAGE) as tx:
+        target = await users_domain.get_user(tx, path_param(request, "userId"))
+        await signin_throttle.count_attempt(request, tx.org, target.login)
+        user = await users_domain.change_recovery_question(tx, target.id, body)
+        credentials = user_json(user, base_url(request))["credentials"]
+    return json_response(credentials)
+
+
 routes = [
     Route("/api/v1/users", list_users, methods=["GET"]),
     Route("/api/v1/users", create_user, methods=["POST"]),
@@ -239,6 +251,11 @@ routes = [
     ),
     Route("/api/v1/users/{userId}/credentials/forgot_password", forgot_password, methods=["POST"]),
     Route("/api/v1/users/{userId}/credentials/change_password", change_password, methods=["POST"]),
+    Route(
+        "/api/v1/users/{userId}/credentials/change_recovery_question",
+        change_recovery_question,
+        methods=["POST"],
+    ),
 ]
 
 
