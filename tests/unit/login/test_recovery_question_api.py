@@ -121,3 +121,30 @@ async def test_setting_and_changing_the_question(admin: httpx.AsyncClient) -> No
         json={"credentials": {"recovery_question": {"question": "First school?", "answer": "St Mary"}}},
     )
     assert by_update.json()["credentials"]["recovery_question"] == {"question": "First school?"}
+
+
+async def test_the_hosted_reset_page_asks_the_question(server: Server, admin: httpx.AsyncClient) -> None:
+    from tests.unit.login.test_set_password_pages import csrf_of
+
+    user_id = await new_user(admin, "hosted.question@example.com")
+    reset = await admin.post(f"/api/v1/users/{user_id}/lifecycle/reset_password?sendEmail=false")
+    path = urlsplit(reset.json()["resetPasswordUrl"]).path
+    async with server.client() as browser:
+        page = await browser.get(path)
+        assert QUESTION in page.text and 'name="answer"' in page.text
+
+        async def post(answer: str) -> httpx.Response:
+            form = {"csrfToken": csrf_of(page), "answer": answer, "newPassword": NEW, "confirmPassword": NEW}
+            return await browser.post(path, data=form)
+
+        wrong = await post("Rex the dog")
+        assert wrong.status_code == 403 and "did not match our records" in wrong.text
+        assert (await admin.get(f"/api/v1/users/{user_id}")).json()["status"] == "RECOVERY"
+        done = await post("fluffy the cat")
+        assert done.status_code == 303 and "sid=" in done.headers["set-cookie"]
+    assert (await admin.get(f"/api/v1/users/{user_id}")).json()["status"] == "ACTIVE"
+    no_question = await new_user(admin, "hosted.plain@example.com", answer=None)
+    reset = await admin.post(f"/api/v1/users/{no_question}/lifecycle/reset_password?sendEmail=false")
+    async with server.client() as browser:
+        page = await browser.get(urlsplit(reset.json()["resetPasswordUrl"]).path)
+    assert 'name="answer"' not in page.text
