@@ -220,3 +220,18 @@ async def test_a_rule_reading_a_removed_attribute_becomes_invalid(admin: httpx.A
     assert await status_of(admin, kept["id"]) == "INACTIVE"
     refused = await activate(admin, rule["id"])
     assert refused.status_code == 400 and refused.json()["errorCode"] == "E0000001"
+
+
+async def test_a_deleted_user_leaves_the_rules_exclusions(admin: httpx.AsyncClient) -> None:
+    group = await make_group(admin, "Excluding")
+    leaving = await make_user(admin, "leaving@example.com")
+    body = rule_body(group)
+    body["conditions"]["people"] = {"users": {"exclude": [leaving]}}
+    rule = (await admin.post(RULES, json=body)).json()
+    assert rule["conditions"]["people"]["users"]["exclude"] == [leaving]
+    for _ in range(2):  # deactivate, then delete
+        assert (await admin.delete(f"/api/v1/users/{leaving}")).status_code == 204
+    fetched = (await admin.get(f"{RULES}/{rule['id']}")).json()
+    assert fetched["conditions"]["people"]["users"]["exclude"] == []
+    replaced = await admin.put(f"{RULES}/{rule['id']}", json={**fetched, "name": "Renamed"})
+    assert replaced.status_code == 200, replaced.text

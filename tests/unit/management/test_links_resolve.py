@@ -215,9 +215,18 @@ async def test_authn_transaction_and_session_links_resolve(server: Server, admin
     ).json()["sessionToken"]
     session = await admin.post("/api/v1/sessions", json={"sessionToken": token})
     assert session.status_code == 200, session.text
-    bodies = [transaction.json(), session.json()]
+    questioned = await admin.post(
+        f"/api/v1/users/{session_user}",
+        json={"credentials": {"recovery_question": {"question": "Pet?", "answer": "Fluffy"}}},
+    )
+    assert questioned.status_code == 200
+    reset = await admin.post(f"/api/v1/users/{session_user}/lifecycle/reset_password?sendEmail=false")
+    recovery_token = urlsplit(reset.json()["resetPasswordUrl"]).path.rsplit("/", 1)[1]
+    recovery = await admin.post("/api/v1/authn/recovery/token", json={"recoveryToken": recovery_token})
+    assert recovery.json()["status"] == "RECOVERY"
+    bodies = [transaction.json(), session.json(), recovery.json()]
     links = [link for body in bodies for _rel, link in links_in(body)]
-    assert len(links) >= 5
+    assert len(links) >= 7
     for link in links:
         path = urlsplit(link["href"]).path
         for method in methods_of(link):

@@ -293,6 +293,17 @@ async def invalidate_for_group(tx: Tx, group_id: str) -> None:
     )
 
 
+async def forget_user(tx: Tx, user_id: str) -> None:
+    """A user is being deleted: no rule excludes them any more (a stale id would make the rule's
+    next replace fail validation)."""
+    rows = await tx.session.scalars(select(GroupRuleRow).where(GroupRuleRow.org_id == tx.org_id))
+    for row in list(rows):
+        if user_id in (row.excluded_users or []):
+            row.excluded_users = [u for u in row.excluded_users if u != user_id]
+            row.last_updated = utcnow()
+    await tx.session.flush()
+
+
 async def invalidate_for_attributes(tx: Tx) -> None:
     """Custom attributes were removed from the schema: rules that read one become INVALID."""
     known = await user_attributes(tx)

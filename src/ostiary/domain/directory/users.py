@@ -529,6 +529,9 @@ async def delete_user(tx: Tx, user_id: str) -> None:
         return
     await tx.session.execute(delete(GroupMembership).where(GroupMembership.user_id == user.id))
     await principal_cleanup.forget_principal(tx, principal_cleanup.USER, user.id, target(user))
+    from ostiary.domain.directory import group_rules
+
+    await group_rules.forget_user(tx, user.id)
     await tx.session.delete(user)
     record(tx, "user.lifecycle.delete.completed", "Delete Okta user completed", [target(user)])
 
