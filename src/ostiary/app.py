@@ -31,6 +31,8 @@ from ostiary.http.fast_routes import TokenFastPath
 from ostiary.http.input_guard import InputGuard
 from ostiary.http.login import authn, cookie_redirect, page, sessions
 from ostiary.http.login import set_password as set_password_pages
+from ostiary.http.login.app_home import routes as app_home_routes
+from ostiary.http.login.change_password_page import routes as change_password_page_routes
 from ostiary.http.management import api_tokens, apps, as_tokens, authorization_servers, groups, logs, users
 from ostiary.http.management import assigned_apps as assigned_apps_api
 from ostiary.http.management import trusted_origins as trusted_origins_api
@@ -38,6 +40,8 @@ from ostiary.http.management import user_schema as user_schema_api
 from ostiary.http.management.api_services import routes as api_service_routes
 from ostiary.http.management.bearer_auth import bearer_authenticator
 from ostiary.http.management.integration_catalog import routes as integration_catalog_routes
+from ostiary.http.management.logos import routes as logo_routes
+from ostiary.http.management.oauth_clients import routes as oauth_client_routes
 from ostiary.http.management.roles import routes as admin_role_routes
 from ostiary.http.management.token_preview import routes as token_preview_routes
 from ostiary.http.middleware import EdgeMiddleware, hsts_mode
@@ -99,6 +103,10 @@ def build_routes() -> list[BaseRoute]:
         *admin_role_routes,
         *console_routes.routes(),
         *token_preview_routes,
+        *logo_routes,
+        *oauth_client_routes,
+        *app_home_routes,
+        *change_password_page_routes,
     ]
 
 

@@ -71,7 +71,6 @@ UNIMPLEMENTED = {
         ("GET", "/oauth2/v1/clients"),
         ("POST", "/oauth2/v1/clients"),
         ("DELETE", "/oauth2/v1/clients/{clientId}"),
-        ("GET", "/oauth2/v1/clients/{clientId}"),
         ("PUT", "/oauth2/v1/clients/{clientId}"),
         ("POST", "/oauth2/v1/clients/{clientId}/lifecycle/newSecret"),
         ("POST", "/oauth2/v1/device/authorize"),

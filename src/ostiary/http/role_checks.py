@@ -42,7 +42,10 @@ def resource_of(request: Request, principal: Principal) -> Resource:
         user = params.get("id")
     if user == "me":
         user = principal.user_id
-    return Resource(user=user, group=params.get("groupId"), app=params.get("appId"))
+    app = params.get("appId")
+    if app is None and request.url.path.startswith("/oauth2/v1/clients/"):
+        app = params.get("clientId")
+    return Resource(user=user, group=params.get("groupId"), app=app)
 
 
 async def require_role(request: Request, tx: Tx, principal: Principal, scope: str) -> None:

@@ -1,6 +1,7 @@
 """Password sign-in throttling, per username and per client address (security review F6).
 
-``/api/v1/authn`` and the hosted ``/login`` count every attempt twice, on top of the endpoint's
+``/api/v1/authn`` and the hosted ``/login`` (and every change of password that checks the old one:
+:func:`count_attempt`) count every attempt twice, on top of the endpoint's
 own bucket: against ``signin_user`` for the username in its org (however many addresses guess
 at it) and against ``signin_ip`` for the client address (however many orgs, Hosts or usernames
 it tries). Neither depends on the Host header. A throttled attempt checks no password and
@@ -34,6 +35,15 @@ async def throttled(request: Request, org: Org, username: str) -> Verdict | None
         if not verdict.allowed:
             return verdict
     return None
+
+
+async def count_attempt(request: Request, org: Org, username: str) -> None:
+    """Count one password check for ``username``; 429 E0000047 when a throttle is used up. For
+    the other places that check a password (change password: management API, authn, hosted form),
+    so that none is an unthrottled password oracle beside sign-in."""
+    exhausted = await throttled(request, org, username)
+    if exhausted is not None:
+        raise too_many_attempts(exhausted)
 
 
 def rate_limit_headers(verdict: Verdict) -> dict[str, str]:

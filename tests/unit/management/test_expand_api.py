@@ -51,3 +51,31 @@ async def test_app_user_and_app_group_expansions(admin: httpx.AsyncClient) -> No
     one = (await admin.get(f"/api/v1/apps/{app}/groups/{group}", params={"expand": "group"})).json()
     assert one["_embedded"]["group"]["id"] == group
     assert "_embedded" not in (await admin.get(f"/api/v1/apps/{app}/groups/{group}")).json()
+
+
+async def test_apps_of_a_user_embed_the_app_user(admin: httpx.AsyncClient) -> None:
+    user = await make_user(admin, "embedded@example.com")
+    group = await make_group(admin, "Embedding")
+    assert (await admin.put(f"/api/v1/groups/{group}/users/{user}")).status_code == 204
+    direct = await make_oidc_app(admin, "Direct app")
+    through_group = await make_oidc_app(admin, "Group app")
+    unassigned = await make_oidc_app(admin, "Unassigned app")
+    assert (await admin.post(f"/api/v1/apps/{direct}/users", json={"id": user})).status_code == 200
+    assert (await admin.put(f"/api/v1/apps/{through_group}/groups/{group}", json={})).status_code == 200
+
+    params = {"filter": f'user.id eq "{user}"', "expand": f"user/{user}"}
+    listed = (await admin.get("/api/v1/apps", params=params)).json()
+    embedded = {a["label"]: a["_embedded"]["user"] for a in listed}
+    assert set(embedded) == {"Direct app", "Group app"}
+    assert embedded["Direct app"]["id"] == user and embedded["Direct app"]["scope"] == "USER"
+    assert embedded["Group app"]["id"] == user and embedded["Group app"]["scope"] == "GROUP"
+    assert embedded["Direct app"]["credentials"]["userName"] == "embedded@example.com"
+
+    plain = (await admin.get("/api/v1/apps", params={"filter": f'user.id eq "{user}"'})).json()
+    assert len(plain) == 2 and all("_embedded" not in a for a in plain)
+    one = (await admin.get(f"/api/v1/apps/{direct}", params={"expand": f"user/{user}"})).json()
+    assert one["_embedded"]["user"]["id"] == user
+    other = (await admin.get(f"/api/v1/apps/{unassigned}", params={"expand": f"user/{user}"})).json()
+    assert "_embedded" not in other
+    nobody = await admin.get(f"/api/v1/apps/{direct}", params={"expand": "user/00uNobodyNobodyNobod"})
+    assert nobody.status_code == 200 and "_embedded" not in nobody.json()

@@ -141,3 +141,97 @@ async def test_only_super_admins_aim_rules_at_groups_with_roles(
 
     listed = {r["name"]: r["status"] for r in (await admin.get(RULES)).json()}
     assert listed == {"Eng": "INACTIVE", "Admins": "INACTIVE"}
+
+
+async def activate(admin: httpx.AsyncClient, rule_id: str) -> httpx.Response:
+    return await admin.post(f"{RULES}/{rule_id}/lifecycle/activate")
+
+
+async def status_of(admin: httpx.AsyncClient, rule_id: str) -> str:
+    status: str = (await admin.get(f"{RULES}/{rule_id}")).json()["status"]
+    return status
+
+
+async def test_rules_follow_the_user_lifecycle(admin: httpx.AsyncClient) -> None:
+    engineers = await make_group(admin, "Lifecycle engineers")
+    suspended = await make_group(admin, "Suspended people")
+    returning = await make_user(admin, "returning@example.com")
+    await set_department(admin, returning, "Engineering")
+    assert (await admin.post(f"/api/v1/users/{returning}/lifecycle/deactivate")).status_code == 200
+    by_department = (await admin.post(RULES, json=rule_body(engineers))).json()
+    by_status = (
+        await admin.post(RULES, json=rule_body(suspended, 'user.status=="SUSPENDED"', name="Susp"))
+    ).json()
+    for rule in (by_department, by_status):
+        assert (await activate(admin, rule["id"])).status_code == 204
+    assert await members(admin, engineers) == set()  # deactivated users are not evaluated
+
+    assert (await admin.post(f"/api/v1/users/{returning}/lifecycle/activate")).status_code == 200
+    assert await members(admin, engineers) == {"returning@example.com"}  # caught up on activation
+
+    assert (await admin.post(f"/api/v1/users/{returning}/lifecycle/suspend")).status_code == 200
+    assert await members(admin, suspended) == {"returning@example.com"}
+    assert (await admin.post(f"/api/v1/users/{returning}/lifecycle/unsuspend")).status_code == 200
+    assert await members(admin, suspended) == set()
+
+    assert (await admin.post(f"/api/v1/users/{returning}/lifecycle/deactivate")).status_code == 200
+    assert await members(admin, engineers) == {"returning@example.com"}  # a deactivated user keeps groups
+
+
+async def test_a_rule_whose_group_is_deleted_becomes_invalid(admin: httpx.AsyncClient) -> None:
+    doomed, other = await make_group(admin, "Doomed"), await make_group(admin, "Other target")
+    rule = (await admin.post(RULES, json=rule_body(doomed))).json()
+    assert (await activate(admin, rule["id"])).status_code == 204
+    assert (await admin.delete(f"/api/v1/groups/{doomed}")).status_code == 204
+    assert await status_of(admin, rule["id"]) == "INVALID"
+    assert [r["status"] for r in (await admin.get(RULES)).json()] == ["INVALID"]
+    events = await admin.get("/api/v1/logs", params={"filter": 'eventType eq "group.rule.invalidate"'})
+    assert [e["target"][0]["id"] for e in events.json()] == [rule["id"]]
+
+    refused = await activate(admin, rule["id"])
+    assert refused.status_code == 400 and refused.json()["errorCode"] == "E0000001"
+    assert (await admin.post(f"{RULES}/{rule['id']}/lifecycle/deactivate")).status_code == 204
+    assert await status_of(admin, rule["id"]) == "INVALID"
+    newcomer = await make_user(admin, "newcomer@example.com")
+    await set_department(admin, newcomer, "Engineering")  # an INVALID rule applies to no one
+    assert await members(admin, other) == set()
+
+    replaced = await admin.put(f"{RULES}/{rule['id']}", json=rule_body(other))
+    assert replaced.status_code == 200 and replaced.json()["status"] == "INACTIVE"
+    assert (await activate(admin, rule["id"])).status_code == 204
+    assert await members(admin, other) == {"newcomer@example.com"}
+
+
+async def test_a_rule_reading_a_removed_attribute_becomes_invalid(admin: httpx.AsyncClient) -> None:
+    schema = "/api/v1/meta/schemas/user/default"
+    tier = {"title": "Tier", "type": "string"}
+    added = await admin.post(schema, json={"definitions": {"custom": {"properties": {"tier": tier}}}})
+    assert added.status_code == 200, added.text
+    gold = await make_group(admin, "Gold tier")
+    unknown = await admin.post(RULES, json=rule_body(gold, 'user.tierr=="gold"'))
+    assert unknown.status_code == 400 and "tierr" in unknown.json()["errorCauses"][0]["errorSummary"]
+    rule = (await admin.post(RULES, json=rule_body(gold, 'user.profile.tier=="gold"', name="Gold"))).json()
+    kept = (await admin.post(RULES, json=rule_body(gold, 'user.department=="Gold"', name="Kept"))).json()
+    assert (await activate(admin, rule["id"])).status_code == 204
+
+    removed = await admin.post(schema, json={"definitions": {"custom": {"properties": {"tier": None}}}})
+    assert removed.status_code == 200, removed.text
+    assert await status_of(admin, rule["id"]) == "INVALID"
+    assert await status_of(admin, kept["id"]) == "INACTIVE"
+    refused = await activate(admin, rule["id"])
+    assert refused.status_code == 400 and refused.json()["errorCode"] == "E0000001"
+
+
+async def test_a_deleted_user_leaves_the_rules_exclusions(admin: httpx.AsyncClient) -> None:
+    group = await make_group(admin, "Excluding")
+    leaving = await make_user(admin, "leaving@example.com")
+    body = rule_body(group)
+    body["conditions"]["people"] = {"users": {"exclude": [leaving]}}
+    rule = (await admin.post(RULES, json=body)).json()
+    assert rule["conditions"]["people"]["users"]["exclude"] == [leaving]
+    for _ in range(2):  # deactivate, then delete
+        assert (await admin.delete(f"/api/v1/users/{leaving}")).status_code == 204
+    fetched = (await admin.get(f"{RULES}/{rule['id']}")).json()
+    assert fetched["conditions"]["people"]["users"]["exclude"] == []
+    replaced = await admin.put(f"{RULES}/{rule['id']}", json={**fetched, "name": "Renamed"})
+    assert replaced.status_code == 200, replaced.text

@@ -14,7 +14,7 @@ from ostiary.domain.clients.apps import ACTIVE, AppView
 from ostiary.domain.clients.assignments import AppUser
 from ostiary.domain.clients.records import public_app_id
 from ostiary.jose.b64 import b64url_encode
-from ostiary.store.models import AppGrant, AppGroupAssignment, AppJwk, ClientSecret
+from ostiary.store.models import App, AppGrant, AppGroupAssignment, AppJwk, ClientSecret
 from ostiary.timeutil import iso
 
 
@@ -52,9 +52,9 @@ def app_json(view: AppView, base: str) -> dict[str, Any]:
         "logo": [{"name": "medium", "href": f"{base}/img/logos/default.png", "type": "image/png"}],
     }
     if app.status == ACTIVE:
-        links["deactivate"] = _link(f"{href}/lifecycle/deactivate")
+        links["deactivate"] = _link(f"{href}/lifecycle/deactivate", "POST")
     else:
-        links["activate"] = _link(f"{href}/lifecycle/activate")
+        links["activate"] = _link(f"{href}/lifecycle/activate", "POST")
     oauth_credentials: dict[str, Any] = {
         "autoKeyRotation": app.auto_key_rotation,
         "client_id": app.id,
@@ -207,4 +207,27 @@ def grant_json(grant: AppGrant, base: str) -> dict[str, Any]:
             "self": _link(f"{app}/grants/{grant.id}", "GET", "DELETE"),
             "client": _link(f"{base}/oauth2/v1/clients/{grant.app_id}"),
         },
+    }
+
+
+_CLIENT_METADATA = ("client_uri", "logo_uri", "policy_uri", "tos_uri", "initiate_login_uri")
+
+
+def oauth_client_json(app: App, base: str) -> dict[str, Any]:
+    """The app as OAuth 2.0 client metadata (RFC 7591), as Okta's ``GET /oauth2/v1/clients/{id}``
+    answers: where ``_links.client`` of grants, tokens and API service integrations points."""
+    oauth = app.settings.get("oauthClient") if isinstance(app.settings, dict) else None
+    extra = {k: v for k, v in (oauth or {}).items() if k in _CLIENT_METADATA and v is not None}
+    return {
+        "client_id": app.id,
+        "client_id_issued_at": int(app.created.timestamp()),
+        "client_name": app.label,
+        "application_type": app.application_type,
+        "redirect_uris": list(app.redirect_uris),
+        "post_logout_redirect_uris": list(app.post_logout_redirect_uris),
+        "response_types": list(app.response_types),
+        "grant_types": list(app.grant_types),
+        "token_endpoint_auth_method": app.token_endpoint_auth_method,
+        **extra,
+        "_links": {"app": _link(app_href(base, app.id))},
     }

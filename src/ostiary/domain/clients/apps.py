@@ -54,6 +54,7 @@ from ostiary.domain.clients.records import (
 from ostiary.domain.clients.scope_grants import granted_scopes, granted_scopes_for
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import Forbidden
+from ostiary.domain.roles import principal_cleanup
 from ostiary.filter_ast import Comparison, Present
 from ostiary.jose.key_encryption import KeyEncryptor
 from ostiary.jose.signing_keys import jwk_thumbprint
@@ -357,6 +358,8 @@ async def delete_app(tx: Tx, app_id: str) -> None:
             code="E0000056",
             causes=["The application must be deactivated before it can be deleted."],
         )
+    await principal_cleanup.forget_principal(tx, principal_cleanup.CLIENT, app.id, app_target(app))
+    await principal_cleanup.forget_target(tx, principal_cleanup.TARGET_APP, app.id)
     await tx.session.delete(app)
     await tx.session.flush()
     invalidate_client(app.id, tx.session)

@@ -10,15 +10,25 @@
 - ``recovery/password`` (forgot password) → a recovery token for an eligible user. Ostiary sends
   no email: the token goes to an admin caller, and to the server log at DEBUG level.
 
-Tokens: :mod:`ostiary.domain.directory.user_tokens`. Users have no recovery question here, so a
-recovery token leads straight to PASSWORD_RESET (Okta would ask the question first).
+- a recovery token of a user with a recovery question (:mod:`.recovery_question`) opens a
+  RECOVERY transaction first: ``recovery/answer`` with the right answer → PASSWORD_RESET (a
+  wrong one: 403 E0000087, the transaction stays open). Without a question, and for activation
+  tokens, the token leads straight to PASSWORD_RESET.
+
+Tokens: :mod:`ostiary.domain.directory.user_tokens`.
 """
 
 from __future__ import annotations
 
 from ostiary.domain.audit.log import record
 from ostiary.domain.context import Tx
-from ostiary.domain.directory import credential_revocation, passwords, sessions, user_tokens
+from ostiary.domain.directory import (
+    credential_revocation,
+    passwords,
+    recovery_question,
+    sessions,
+    user_tokens,
+)
 from ostiary.domain.directory import users as users_domain
 from ostiary.domain.directory.authn import PASSWORD_EXPIRED, SUCCESS, AuthnResult, find_by_login
 from ostiary.domain.errors import Forbidden, Invalid, Unauthenticated
@@ -72,16 +82,46 @@ async def authenticate_with_token(tx: Tx, value: object, *, kinds: tuple[str, ..
     )
     if user.status not in allowed or not await user_tokens.consume(tx, value):
         raise invalid_token()
+    if kind == user_tokens.RECOVERY and recovery_question.question_of(user) is not None:
+        state = await user_tokens.issue(tx, user, user_tokens.QUESTION)
+        return AuthnResult(RECOVERY, user, state_token=state.value, expires_at=state.expires_at)
+    return await _reset_state(tx, user)
+
+
+def wrong_answer() -> Forbidden:
+    return Forbidden(
+        "The recovery question answer did not match our records.",
+        code="E0000087",
+        causes=["answer: The recovery question answer did not match our records."],
+    )
+
+
+async def question_holder(tx: Tx, state_token: object) -> User:
+    """The user of a RECOVERY transaction (401 for an unknown or used state token)."""
+    found = await user_tokens.peek(tx, state_token, (user_tokens.QUESTION,))
+    if found is None or not isinstance(state_token, str):
+        raise invalid_token()
+    return found[0]
+
+
+async def answer_recovery_question(tx: Tx, state_token: object, answer: object) -> AuthnResult:
+    """RECOVERY → PASSWORD_RESET with the right answer; a wrong one leaves the transaction open."""
+    user = await question_holder(tx, state_token)
+    if not await recovery_question.matches(user, answer):
+        raise wrong_answer()
+    assert isinstance(state_token, str)
+    if not await user_tokens.consume(tx, state_token):
+        raise invalid_token()
     return await _reset_state(tx, user)
 
 
 async def transaction_state(tx: Tx, value: object) -> AuthnResult:
     """``POST /api/v1/authn {"stateToken"}``: where an unfinished transaction stands."""
-    found = await user_tokens.peek(tx, value, (user_tokens.RESET, user_tokens.STATE))
+    found = await user_tokens.peek(tx, value, (user_tokens.RESET, user_tokens.STATE, user_tokens.QUESTION))
     if found is None or not isinstance(value, str):
         raise invalid_token()
     user, kind, expires = found
-    status = PASSWORD_RESET if kind == user_tokens.RESET else PASSWORD_EXPIRED
+    status = {user_tokens.RESET: PASSWORD_RESET, user_tokens.QUESTION: RECOVERY}.get(kind, PASSWORD_EXPIRED)
     return AuthnResult(status, user, state_token=value, expires_at=expires)
 
 
@@ -99,6 +139,15 @@ async def reset_password(tx: Tx, state_token: object, new_password: object) -> A
         raise invalid_token()
     await credential_revocation.end_sign_ins(tx, user)  # whoever had the old password is out
     return await _success(tx, user)
+
+
+async def expired_password_holder(tx: Tx, state_token: object) -> User:
+    """The user of a PASSWORD_EXPIRED transaction (401 for an unknown or used state token): whose
+    sign-in throttle a change-password attempt counts against."""
+    found = await user_tokens.peek(tx, state_token, (user_tokens.STATE,))
+    if found is None or not isinstance(state_token, str):
+        raise invalid_token()
+    return found[0]
 
 
 async def change_password(tx: Tx, state_token: object, old: object, new: object) -> AuthnResult:
@@ -144,6 +193,7 @@ async def forgot_password(tx: Tx, username: str) -> tuple[User, user_tokens.User
 
 async def cancel(tx: Tx, state_token: object) -> None:
     """``/api/v1/authn/cancel``: the transaction's state token is used up."""
-    found = await user_tokens.peek(tx, state_token, (user_tokens.RESET, user_tokens.STATE))
+    kinds = (user_tokens.RESET, user_tokens.STATE, user_tokens.QUESTION)
+    found = await user_tokens.peek(tx, state_token, kinds)
     if found is None or not isinstance(state_token, str) or not await user_tokens.consume(tx, state_token):
         raise invalid_token()

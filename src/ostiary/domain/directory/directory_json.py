@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ostiary.domain.directory import recovery_question
 from ostiary.domain.directory import users as users_domain
 from ostiary.store.models import ApiToken, Group, User
 from ostiary.store.models.sessions import UserSession
@@ -26,6 +27,7 @@ def user_json(user: User, base: str) -> dict[str, Any]:
         links["resetPassword"] = _link(f"{href}/lifecycle/reset_password", "POST")
         links["expirePassword"] = _link(f"{href}/lifecycle/expire_password", "POST")
         links["changePassword"] = _link(f"{href}/credentials/change_password", "POST")
+        links["changeRecoveryQuestion"] = _link(f"{href}/credentials/change_recovery_question", "POST")
     if status == users_domain.SUSPENDED:
         links["unsuspend"] = _link(f"{href}/lifecycle/unsuspend", "POST")
     if status == users_domain.LOCKED_OUT:
@@ -40,6 +42,9 @@ def user_json(user: User, base: str) -> dict[str, Any]:
     }
     if user.password_hash:
         credentials["password"] = {}
+    question = recovery_question.question_of(user)
+    if question is not None:
+        credentials["recovery_question"] = {"question": question}
     email = user.profile.get("email")
     if email:
         status = "VERIFIED" if users_domain.email_verified(user) else "UNVERIFIED"

@@ -1,11 +1,20 @@
 """Group rules: users whose profile satisfies an Okta EL expression join the rule's groups.
 
-A rule is created INACTIVE. While ACTIVE it is applied to a user when the user is created or
-changed, and to every user when it is activated. A membership a rule creates is recorded
-(``GroupRuleMember``): when the user stops matching, the rule removes it unless another active
-rule still gives it. A membership an admin made is never recorded, so no rule removes it.
-Deactivating a rule leaves its members in place; deleting it with ``removeUsers=true`` removes
-the memberships only it gave. Rules apply synchronously, inside the caller's transaction.
+A rule is created INACTIVE. While ACTIVE it is applied to a user when the user is created, changed
+or moved through its lifecycle (activated, reactivated, suspended, unsuspended, unlocked, a
+password expired or reset), and to every user when it is activated. Deactivated
+(DEPROVISIONED) users are not evaluated: they keep the groups they had, as in Okta.
+
+A rule whose group is deleted, or whose expression reads a user attribute that the schema no
+longer has, becomes INVALID (Okta's third status): it no longer applies, cannot be activated,
+and is made INACTIVE again by a replace (PUT) that names existing groups and attributes. An
+expression that reads an unknown attribute is refused when the rule is created or replaced.
+
+A membership a rule creates is recorded (``GroupRuleMember``): when the user stops matching, the
+rule removes it unless another active rule still gives it. A membership an admin made is never
+recorded, so no rule removes it. Deactivating a rule leaves its members in place; deleting it
+with ``removeUsers=true`` removes the memberships only it gave. Rules apply synchronously, inside
+the caller's transaction.
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ from ostiary.domain.authz.expressions import (
     parse_expression,
 )
 from ostiary.domain.context import Tx
+from ostiary.domain.directory import user_schema
+from ostiary.domain.directory.profile import BASE_ATTRIBUTES
 from ostiary.domain.errors import Invalid, NotFound
 from ostiary.store.models import Group, GroupMembership, User
 from ostiary.store.models.group_rules import GroupRuleMember, GroupRuleRow
@@ -33,6 +44,7 @@ from ostiary.timeutil import utcnow
 
 ACTIVE: Final = "ACTIVE"
 INACTIVE: Final = "INACTIVE"
+INVALID: Final = "INVALID"
 EXPRESSION_TYPE: Final = "urn:okta:expression:1.0"
 RULE_TYPE: Final = "group_rule"
 _MAX_NAME: Final = 50
@@ -111,13 +123,16 @@ async def validate(tx: Tx, body: Mapping[str, Any]) -> RuleSpec:
     if expression.get("type", EXPRESSION_TYPE) != EXPRESSION_TYPE:
         raise _invalid("conditions.expression.type", f"must be {EXPRESSION_TYPE}")
     try:
-        parse_expression(value)
+        parsed = parse_expression(value)
     except ExpressionError as exc:
         raise Invalid(
             "Api validation failed: conditions.expression.value",
             code="E0000001",
             causes=[f"conditions.expression.value: {exc.message}"],
         ) from None
+    unknown = sorted(unknown_attributes(parsed, await user_attributes(tx)))
+    if unknown:
+        raise _invalid("conditions.expression.value", f"Invalid property {unknown[0]} in expression")
     people = _object(conditions.get("people"), "conditions.people")
     users = _object(people.get("users"), "conditions.people.users")
     excluded = _id_list(users.get("exclude"), "conditions.people.users.exclude")
@@ -142,6 +157,21 @@ async def validate(tx: Tx, body: Mapping[str, Any]) -> RuleSpec:
     return RuleSpec(name.strip(), value, group_ids, excluded)
 
 
+_CONTEXT_ATTRIBUTES: Final = ("id", "login", "status")
+"""What a rule's ``user.`` may read beside the profile (see :func:`_context`)."""
+
+
+async def user_attributes(tx: Tx) -> frozenset[str]:
+    """The user attributes a rule may read: the base profile, the schema's custom ones, and
+    the user's id, login and status."""
+    custom = await user_schema.custom_properties(tx)
+    return frozenset((*BASE_ATTRIBUTES, *custom, *_CONTEXT_ATTRIBUTES))
+
+
+def unknown_attributes(expression: Expression, known: frozenset[str]) -> set[str]:
+    return {name for root, name in expression.references() if root == "user" and name not in known}
+
+
 async def create_rule(tx: Tx, spec: RuleSpec) -> GroupRuleRow:
     now = utcnow()
     row = GroupRuleRow(
@@ -162,10 +192,12 @@ async def create_rule(tx: Tx, spec: RuleSpec) -> GroupRuleRow:
 
 
 async def replace_rule(tx: Tx, rule_id: str, spec: RuleSpec) -> GroupRuleRow:
-    """Okta updates only an INACTIVE rule."""
+    """Okta updates only an INACTIVE rule; replacing an INVALID one (with existing groups and
+    attributes: ``spec`` is validated) makes it INACTIVE."""
     row = await get_rule(tx, rule_id)
     if row.status == ACTIVE:
         raise _invalid("status", "An ACTIVE group rule cannot be updated; deactivate it first")
+    row.status = INACTIVE
     row.name, row.expression = spec.name, spec.expression
     row.group_ids, row.excluded_users = spec.group_ids, spec.excluded
     row.last_updated = utcnow()
@@ -182,8 +214,15 @@ async def list_rules(tx: Tx, *, search: str | None, after: str | None, limit: in
 
 
 async def activate(tx: Tx, rule_id: str) -> GroupRuleRow:
-    """Activate, then evaluate every user of the org against the rule."""
+    """Activate, then evaluate every user of the org against the rule. An INVALID rule (or one
+    whose group or attribute is gone) is refused."""
     row = await get_rule(tx, rule_id)
+    if row.status == INVALID or await _lost_references(tx, row):
+        raise _invalid(
+            "status",
+            "An INVALID group rule cannot be activated: its group or an attribute it reads no longer "
+            "exists; replace it first",
+        )
     if row.status != ACTIVE:
         row.status = ACTIVE
         row.last_updated = utcnow()
@@ -198,9 +237,9 @@ async def activate(tx: Tx, rule_id: str) -> GroupRuleRow:
 
 
 async def deactivate(tx: Tx, rule_id: str) -> GroupRuleRow:
-    """Deactivate; the members the rule gave stay (Okta's behaviour)."""
+    """Deactivate; the members the rule gave stay (Okta's behaviour). An INVALID rule stays so."""
     row = await get_rule(tx, rule_id)
-    if row.status != INACTIVE:
+    if row.status == ACTIVE:
         row.status = INACTIVE
         row.last_updated = utcnow()
         await tx.session.flush()
@@ -223,6 +262,59 @@ async def delete_rule(tx: Tx, rule_id: str, *, remove_users: bool) -> None:
     record(tx, "group.rule.delete", "Delete group rule", [_target(row)])
 
 
+async def _lost_references(tx: Tx, row: GroupRuleRow) -> bool:
+    """Whether a group the rule assigns, or a user attribute it reads, no longer exists."""
+    groups = await _existing_groups(tx, list(row.group_ids))
+    if len(groups) != len(set(row.group_ids)):
+        return True
+    return bool(unknown_attributes(parse_expression(row.expression), await user_attributes(tx)))
+
+
+async def _invalidate(tx: Tx, row: GroupRuleRow) -> None:
+    row.status = INVALID
+    row.last_updated = utcnow()
+    await tx.session.flush()
+    record(tx, "group.rule.invalidate", "Group rule invalidated", [_target(row)], severity="WARN")
+
+
+async def invalidate_for_group(tx: Tx, group_id: str) -> None:
+    """A group is being deleted: every rule that assigns it becomes INVALID, and the memberships
+    rules gave in it are forgotten (the caller deletes the memberships with the group)."""
+    rows = await tx.session.scalars(
+        select(GroupRuleRow).where(GroupRuleRow.org_id == tx.org_id, GroupRuleRow.status != INVALID)
+    )
+    for row in list(rows):
+        if group_id in (row.group_ids or []):
+            await _invalidate(tx, row)
+    await tx.session.execute(
+        delete(GroupRuleMember).where(
+            GroupRuleMember.org_id == tx.org_id, GroupRuleMember.group_id == group_id
+        )
+    )
+
+
+async def forget_user(tx: Tx, user_id: str) -> None:
+    """A user is being deleted: no rule excludes them any more (a stale id would make the rule's
+    next replace fail validation)."""
+    rows = await tx.session.scalars(select(GroupRuleRow).where(GroupRuleRow.org_id == tx.org_id))
+    for row in list(rows):
+        if user_id in (row.excluded_users or []):
+            row.excluded_users = [u for u in row.excluded_users if u != user_id]
+            row.last_updated = utcnow()
+    await tx.session.flush()
+
+
+async def invalidate_for_attributes(tx: Tx) -> None:
+    """Custom attributes were removed from the schema: rules that read one become INVALID."""
+    known = await user_attributes(tx)
+    rows = await tx.session.scalars(
+        select(GroupRuleRow).where(GroupRuleRow.org_id == tx.org_id, GroupRuleRow.status != INVALID)
+    )
+    for row in list(rows):
+        if unknown_attributes(parse_expression(row.expression), known):
+            await _invalidate(tx, row)
+
+
 def _context(user: User) -> EvalContext:
     attributes = {**(user.profile or {}), "id": user.id, "login": user.login, "status": user.status}
     return EvalContext(user=attributes, org={"id": user.org_id})
@@ -237,7 +329,10 @@ def matches(expression: Expression, user: User) -> bool:
 
 
 async def apply_to_user(tx: Tx, user: User) -> None:
-    """Bring the user's rule-given memberships in line with the org's ACTIVE rules."""
+    """Bring the user's rule-given memberships in line with the org's ACTIVE rules (a
+    DEPROVISIONED user is left as it is)."""
+    if user.status == _DEPROVISIONED:
+        return
     rules = list(
         await tx.session.scalars(
             select(GroupRuleRow).where(GroupRuleRow.org_id == tx.org_id, GroupRuleRow.status == ACTIVE)
@@ -254,12 +349,11 @@ async def apply_to_user(tx: Tx, user: User) -> None:
     if not rules and not held:
         return
     wanted: set[tuple[str, str]] = set()
-    if user.status != _DEPROVISIONED:
-        for rule in rules:
-            if user.id in (rule.excluded_users or []):
-                continue
-            if matches(parse_expression(rule.expression), user):
-                wanted.update((rule.id, gid) for gid in rule.group_ids)
+    for rule in rules:
+        if user.id in (rule.excluded_users or []):
+            continue
+        if matches(parse_expression(rule.expression), user):
+            wanted.update((rule.id, gid) for gid in rule.group_ids)
     active_ids = {rule.id for rule in rules}
     lost = {(r, g) for r, g in held if r in active_ids and (r, g) not in wanted}
     for rule_id, group_id in sorted(lost):

@@ -11,8 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from ostiary import ids
 from ostiary.domain.audit.log import Target, record
 from ostiary.domain.context import Tx
+from ostiary.domain.directory import group_rules
 from ostiary.domain.directory import users as users_domain
 from ostiary.domain.errors import Forbidden, Invalid, NotFound
+from ostiary.domain.roles import principal_cleanup
 from ostiary.store.models import Group, GroupMembership, User
 from ostiary.store.models.group_rules import GroupRuleMember
 from ostiary.store.repositories.paging import Page, fetch_page, fetch_sorted_page
@@ -130,7 +132,10 @@ async def delete_group(tx: Tx, group_id: str) -> None:
     group = await get_group(tx, group_id)
     if group.type != OKTA_GROUP:
         raise Forbidden("You do not have permission to perform the requested action", code="E0000006")
+    await group_rules.invalidate_for_group(tx, group.id)
     await tx.session.execute(delete(GroupMembership).where(GroupMembership.group_id == group.id))
+    await principal_cleanup.forget_principal(tx, principal_cleanup.GROUP, group.id, target(group))
+    await principal_cleanup.forget_target(tx, principal_cleanup.TARGET_GROUP, group.id)
     await tx.session.delete(group)
     record(tx, "group.lifecycle.delete", "Delete Okta group", [target(group)])
 

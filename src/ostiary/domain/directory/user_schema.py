@@ -5,7 +5,7 @@ attributes declared here (``definitions.custom.properties``); any other attribut
 (E0000001 with a cause). A custom property needs ``title`` and ``type`` (string, boolean,
 integer, number, array of one of those); ``required``, ``minLength``/``maxLength`` (strings),
 ``enum`` and ``items`` are enforced. A property set to ``null`` in a POST is removed; values users
-still hold for it are dropped at their next update.
+still hold for it are dropped at their next update, and group rules that read it become INVALID.
 """
 
 from __future__ import annotations
@@ -109,11 +109,13 @@ async def update_custom(tx: Tx, body: Mapping[str, Any]) -> dict[str, dict[str, 
         raise _invalid(["definitions.custom.properties: must be an object"])
     current = await custom_properties(tx)
     causes: list[str] = []
+    removed = False
     for name, prop in properties.items():
         if prop is None:
             if name not in current:
                 causes.append(f"{name}: Property does not exist")
             current.pop(name, None)
+            removed = True
             continue
         problems = _check_property(name, prop)
         causes += problems
@@ -138,6 +140,10 @@ async def update_custom(tx: Tx, body: Mapping[str, Any]) -> dict[str, dict[str, 
         "Update user schema",
         [Target(schema_id(tx.org_id), "UserSchema", "user", "User")],
     )
+    if removed:  # group rules that read a removed attribute become INVALID
+        from ostiary.domain.directory import group_rules
+
+        await group_rules.invalidate_for_attributes(tx)
     return current
 
 

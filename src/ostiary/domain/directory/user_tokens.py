@@ -2,8 +2,9 @@
 
 An admin's ``lifecycle/activate`` (no password yet) gives an ACTIVATION token, ``reset_password``
 and ``forgot_password`` a RECOVERY token; redeeming either through ``/api/v1/authn`` opens a
-PASSWORD_RESET transaction whose ``stateToken`` is a RESET token. A PASSWORD_EXPIRED sign-in
-gets a STATE token (``sessions.STATE_TOKEN``) for ``credentials/change_password``.
+PASSWORD_RESET transaction whose ``stateToken`` is a RESET token (a recovery token of a user with
+a recovery question opens a RECOVERY transaction first, whose ``stateToken`` is a QUESTION token).
+A PASSWORD_EXPIRED sign-in gets a STATE token (``sessions.STATE_TOKEN``) for ``credentials/change_password``.
 
 They live in ``session_tokens`` beside the session tokens, stored only as SHA-256 digests. A
 state token is looked up without being used (a wrong old password or a refused new one lets
@@ -29,11 +30,14 @@ from ostiary.timeutil import utcnow
 
 _log = logging.getLogger("ostiary.user_tokens")
 ACTIVATION, RECOVERY, RESET = "ACTIVATION", "RECOVERY", "RESET"
+QUESTION = "QUESTION"
+"""The ``stateToken`` of a RECOVERY transaction: the recovery question is still to be answered."""
 STATE = STATE_TOKEN
 LIFETIMES = {
     ACTIVATION: timedelta(days=7),  # Okta's default activation token lifetime
     RECOVERY: timedelta(hours=1),  # Okta's default recovery token lifetime
     RESET: timedelta(minutes=5),
+    QUESTION: timedelta(minutes=15),
     STATE: timedelta(minutes=5),
 }
 

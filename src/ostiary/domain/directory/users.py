@@ -13,9 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from ostiary import ids
 from ostiary.domain.audit.log import Target, record
 from ostiary.domain.context import Tx
-from ostiary.domain.directory import password_import, passwords, user_schema
+from ostiary.domain.directory import password_import, passwords, recovery_question, user_schema
 from ostiary.domain.directory.profile import validate_profile
 from ostiary.domain.errors import Forbidden, Invalid, NotFound
+from ostiary.domain.roles import principal_cleanup
 from ostiary.store.models import GroupMembership, User
 from ostiary.store.repositories.paging import Page, fetch_page, fetch_sorted_page
 from ostiary.timeutil import utcnow
@@ -170,6 +171,7 @@ async def create_user(
     )
     type_id = _requested_type_id(tx, body.get("type"))
     new = _new_password(body.get("credentials"))
+    question = recovery_question.parse(body.get("credentials"))
     if new is not None and new.value is not None:
         passwords.check_password(new.value, profile)
     await _ensure_login_free(tx, profile["login"])
@@ -191,6 +193,8 @@ async def create_user(
         status_changed=None,
         password_changed=now if password_hash else None,
     )
+    if question is not None:
+        await recovery_question.store(user, *question)
     if activate:
         user.status = ACTIVE if password_hash else PROVISIONED
         if password_hash and expire_password:
@@ -292,6 +296,10 @@ async def update_user(tx: Tx, user_id: str, body: Mapping[str, Any], *, partial:
     elif not partial:
         validate_profile(None)
     new = _new_password(body.get("credentials"))
+    question = recovery_question.parse(body.get("credentials"))
+    if question is not None:
+        await recovery_question.store(user, *question)
+    status_before = user.status
     if new is not None:
         if new.imported is not None and user.status != STAGED:
             raise Invalid(
@@ -308,7 +316,7 @@ async def update_user(tx: Tx, user_id: str, body: Mapping[str, Any], *, partial:
         await tx.session.flush()
     except IntegrityError as exc:
         raise _duplicate_login() from exc
-    if "profile" in body:
+    if "profile" in body or user.status != status_before:
         await _apply_group_rules(tx, user)
     record(tx, "user.account.update_profile", "Update user profile for Okta", [target(user)])
     return user
@@ -344,6 +352,7 @@ async def activate(tx: Tx, user_id: str, *, expire_password: bool = False) -> Us
         if expire_password:
             user.status = PASSWORD_EXPIRED
     record(tx, "user.lifecycle.activate", "Activate Okta user", [target(user)])
+    await _apply_group_rules(tx, user)  # rules skip deactivated users: catch up on activation
     return user
 
 
@@ -354,6 +363,7 @@ async def reactivate(tx: Tx, user_id: str) -> User:
         raise _forbidden()
     user.last_updated = utcnow()
     record(tx, "user.lifecycle.reactivate", "Reactivate Okta user", [target(user)])
+    await _apply_group_rules(tx, user)
     return user
 
 
@@ -374,6 +384,7 @@ async def _transition(tx: Tx, user_id: str, allowed: tuple[str, ...], to: str, e
     if to == ACTIVE:
         user.failed_logins = 0
     record(tx, event, msg, [target(user)])
+    await _apply_group_rules(tx, user)  # an expression may read user.status
     return user
 
 
@@ -436,6 +447,7 @@ async def expire_with_temp_password(tx: Tx, user_id: str) -> tuple[User, str]:
     user.password_changed = utcnow()
     _set_status(user, PASSWORD_EXPIRED)
     record(tx, "user.account.expire_password", "Expire password", [target(user)])
+    await _apply_group_rules(tx, user)
     return user, temp
 
 
@@ -465,6 +477,8 @@ async def set_password_by_token(tx: Tx, user: User, new_password: object) -> Use
     if was == PROVISIONED:
         record(tx, "user.lifecycle.activate", "Activate Okta user", [target(user)])
     record(tx, "user.account.reset_password", "Reset password", [target(user)])
+    if was != ACTIVE:
+        await _apply_group_rules(tx, user)
     return user
 
 
@@ -487,7 +501,29 @@ async def change_password(tx: Tx, user_id: str, body: Mapping[str, Any]) -> User
     user.password_changed = utcnow()
     if user.status == PASSWORD_EXPIRED:
         _set_status(user, ACTIVE)
+        await _apply_group_rules(tx, user)
     record(tx, "user.account.update_password", "User update password for Okta", [target(user)])
+    return user
+
+
+async def change_recovery_question(tx: Tx, user_id: str, body: Mapping[str, Any]) -> User:
+    """``credentials/change_recovery_question``: the user's current password proves the change."""
+    user = await get_user(tx, user_id)
+    if user.status not in (ACTIVE, PASSWORD_EXPIRED):
+        raise _forbidden()
+    password = _password_from({"password": body.get("password")})
+    question = recovery_question.parse({"recovery_question": body.get("recovery_question")})
+    if password is None or question is None:
+        raise Invalid(
+            "Api validation failed: credentials",
+            code="E0000001",
+            causes=["credentials: password and recovery_question are required"],
+        )
+    if not await passwords.verify_password(password, user.password_hash):
+        raise Forbidden("Update of credentials failed", code="E0000014", causes=["password is incorrect"])
+    await recovery_question.store(user, *question)
+    user.last_updated = utcnow()
+    record(tx, "user.account.update_profile", "Update recovery question", [target(user)])
     return user
 
 
@@ -499,6 +535,10 @@ async def delete_user(tx: Tx, user_id: str) -> None:
         record(tx, "user.lifecycle.deactivate", "Deactivate Okta user", [target(user)])
         return
     await tx.session.execute(delete(GroupMembership).where(GroupMembership.user_id == user.id))
+    await principal_cleanup.forget_principal(tx, principal_cleanup.USER, user.id, target(user))
+    from ostiary.domain.directory import group_rules
+
+    await group_rules.forget_user(tx, user.id)
     await tx.session.delete(user)
     record(tx, "user.lifecycle.delete.completed", "Delete Okta user completed", [target(user)])
 

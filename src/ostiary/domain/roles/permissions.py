@@ -59,6 +59,7 @@ ORIGINS_READ, ORIGINS_MANAGE = "okta.trustedOrigins.read", "okta.trustedOrigins.
 INTEGRATIONS_READ, INTEGRATIONS_MANAGE = "okta.oauthIntegrations.read", "okta.oauthIntegrations.manage"
 SCHEMAS_READ, SCHEMAS_MANAGE = "okta.schemas.read", "okta.schemas.manage"
 USER_TYPES_READ = "okta.userTypes.read"
+CLIENTS_READ = "okta.clients.read"
 
 _READ_ONLY = frozenset(
     {
@@ -73,6 +74,7 @@ _READ_ONLY = frozenset(
         INTEGRATIONS_READ,
         SCHEMAS_READ,
         USER_TYPES_READ,
+        CLIENTS_READ,
     }
 )
 
@@ -90,16 +92,28 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             INTEGRATIONS_MANAGE,
             SCHEMAS_MANAGE,
             USER_TYPES_READ,
+            CLIENTS_READ,
         }
     ),
     APP_ADMIN: frozenset(
-        {APPS_MANAGE, GRANTS_MANAGE, INTEGRATIONS_MANAGE, USERS_READ, GROUPS_READ, AS_READ, LOGS_READ}
+        {
+            APPS_MANAGE,
+            GRANTS_MANAGE,
+            INTEGRATIONS_MANAGE,
+            CLIENTS_READ,
+            USERS_READ,
+            GROUPS_READ,
+            AS_READ,
+            LOGS_READ,
+        }
     ),
     USER_ADMIN: frozenset({USERS_MANAGE, GROUPS_READ, GROUP_MEMBERS, LOGS_READ, SCHEMAS_READ}),
     GROUP_MEMBERSHIP_ADMIN: frozenset({USERS_READ, GROUPS_READ, GROUP_MEMBERS}),
     HELP_DESK_ADMIN: frozenset({USERS_READ, USERS_CREDENTIALS, GROUPS_READ, LOGS_READ}),
     READ_ONLY_ADMIN: _READ_ONLY,
-    API_ACCESS_MANAGEMENT_ADMIN: frozenset({AS_MANAGE, APPS_READ, USERS_READ, GROUPS_READ, LOGS_READ}),
+    API_ACCESS_MANAGEMENT_ADMIN: frozenset(
+        {AS_MANAGE, APPS_READ, CLIENTS_READ, USERS_READ, GROUPS_READ, LOGS_READ}
+    ),
     REPORT_ADMIN: frozenset({LOGS_READ}),
 }
 """Every role but ``SUPER_ADMIN``, which holds every permission."""
@@ -136,6 +150,6 @@ def resource_kind(permission: str) -> str | None:
         return "user"
     if permission.startswith("okta.groups."):
         return "group"
-    if permission.startswith(("okta.apps.", "okta.appGrants.", "okta.oauthIntegrations.")):
+    if permission.startswith(("okta.apps.", "okta.appGrants.", "okta.oauthIntegrations.", "okta.clients.")):
         return "app"
     return None

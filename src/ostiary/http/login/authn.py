@@ -5,7 +5,8 @@ The attempt is committed before a refusal is answered, so failure counts, lockou
 events persist; every refusal is the same 401 ``E0000004``.
 
 The rest of the state machine (:mod:`ostiary.domain.directory.authn_flows`):
-``{"token": activationToken | recoveryToken}`` and ``/recovery/token`` → PASSWORD_RESET;
+``{"token": activationToken | recoveryToken}`` and ``/recovery/token`` → RECOVERY (a recovery
+question to answer at ``/recovery/answer``) or PASSWORD_RESET;
 ``{"stateToken"}`` → the transaction's state; ``/credentials/reset_password`` and
 ``/credentials/change_password`` → SUCCESS; ``/recovery/password`` (forgot password) and
 ``/cancel``.
@@ -22,7 +23,7 @@ from starlette.routing import Route
 
 from ostiary.domain.context import Actor, Tx
 from ostiary.domain.directory import authn as authn_domain
-from ostiary.domain.directory import authn_flows, directory_json, user_tokens
+from ostiary.domain.directory import authn_flows, directory_json, recovery_question, user_tokens
 from ostiary.domain.directory.passwords import DEFAULT_POLICY
 from ostiary.domain.directory.users import NOT_ALLOWED
 from ostiary.http import signin_throttle
@@ -53,7 +54,9 @@ def _credential(body: dict[str, Any], name: str) -> str:
 _NEXT_STEP = {
     authn_domain.PASSWORD_EXPIRED: ("changePassword", "/api/v1/authn/credentials/change_password"),
     authn_flows.PASSWORD_RESET: ("resetPassword", "/api/v1/authn/credentials/reset_password"),
+    authn_flows.RECOVERY: ("answer", "/api/v1/authn/recovery/answer"),
 }
+_NEW_PASSWORD = (authn_domain.PASSWORD_EXPIRED, authn_flows.PASSWORD_RESET)
 
 
 def _policy() -> dict[str, Any]:
@@ -82,14 +85,17 @@ def transaction_json(result: authn_domain.AuthnResult, base: str = "") -> dict[s
         body["stateToken"] = result.state_token
     body["expiresAt"] = iso(result.expires_at)
     body["status"] = result.status
-    if result.status == authn_flows.PASSWORD_RESET or result.recovery_token is not None:
+    if result.status in (authn_flows.PASSWORD_RESET, authn_flows.RECOVERY):
         body["recoveryType"] = "PASSWORD"
     if result.session_token is not None:
         body["sessionToken"] = result.session_token
     if result.recovery_token is not None:
         body["recoveryToken"] = result.recovery_token
     embedded: dict[str, Any] = {"user": directory_json.embedded_user(result.user)}
-    if result.status in _NEXT_STEP:
+    question = recovery_question.question_of(result.user)
+    if result.status == authn_flows.RECOVERY and result.state_token is not None and question is not None:
+        embedded["user"]["recovery_question"] = {"question": question}
+    if result.status in _NEW_PASSWORD:
         embedded["policy"] = _policy()
     body["_embedded"] = embedded
     if result.status in _NEXT_STEP and result.state_token is not None:
@@ -160,20 +166,41 @@ async def reset_password(request: Request) -> Response:
 
 
 async def change_password(request: Request) -> Response:
-    """PASSWORD_EXPIRED → SUCCESS: ``{"stateToken", "oldPassword", "newPassword"}``."""
+    """PASSWORD_EXPIRED → SUCCESS: ``{"stateToken", "oldPassword", "newPassword"}``. The old
+    password is checked, so the attempt counts against the user's sign-in throttle."""
     body = await json_object(request)
     state = _credential(body, "stateToken")
     old, new = _password_field(body, "oldPassword"), _password_field(body, "newPassword")
-    return await _in_transaction(request, lambda tx: authn_flows.change_password(tx, state, old, new))
+
+    async def step(tx: Tx) -> authn_domain.AuthnResult:
+        holder = await authn_flows.expired_password_holder(tx, state)
+        await signin_throttle.count_attempt(request, tx.org, holder.login)
+        return await authn_flows.change_password(tx, state, old, new)
+
+    return await _in_transaction(request, step)
 
 
 async def recovery_token(request: Request) -> Response:
-    """``{"recoveryToken"}`` → PASSWORD_RESET (no recovery question in Ostiary)."""
+    """``{"recoveryToken"}`` → RECOVERY (the user's recovery question) or PASSWORD_RESET."""
     body = await json_object(request)
     token = _credential(body, "recoveryToken")
     return await _in_transaction(
         request, lambda tx: authn_flows.authenticate_with_token(tx, token, kinds=(user_tokens.RECOVERY,))
     )
+
+
+async def recovery_answer(request: Request) -> Response:
+    """RECOVERY → PASSWORD_RESET: ``{"stateToken", "answer"}``. Each answer counts against the
+    user's sign-in throttle (an answer is a secret too); a wrong one is 403 E0000087."""
+    body = await json_object(request)
+    state, answer = _credential(body, "stateToken"), _password_field(body, "answer")
+
+    async def step(tx: Tx) -> authn_domain.AuthnResult:
+        holder = await authn_flows.question_holder(tx, state)
+        await signin_throttle.count_attempt(request, tx.org, holder.login)
+        return await authn_flows.answer_recovery_question(tx, state, answer)
+
+    return await _in_transaction(request, step)
 
 
 async def forgot_password(request: Request) -> Response:
@@ -249,5 +276,6 @@ routes = [
     *_post("/api/v1/authn/credentials/change_password", change_password),
     *_post("/api/v1/authn/recovery/password", forgot_password),
     *_post("/api/v1/authn/recovery/token", recovery_token),
+    *_post("/api/v1/authn/recovery/answer", recovery_answer),
     *_post("/api/v1/authn/cancel", cancel),
 ]

@@ -3,7 +3,8 @@
 A server-rendered form (no JavaScript, no external assets). Credentials go through the same
 domain check as ``/api/v1/authn`` (failure counts, lockout, system log); success starts a
 session and sets the ``sid`` cookie, then redirects to ``fromURI`` (or ``next``) when that is
-a same-origin relative path, else to ``/login``.
+a same-origin relative path, else to ``/login``. A right password that has expired leads to the
+change-password form (:mod:`ostiary.http.login.change_password_page`), which then goes on the same way.
 
 CSRF: a double-submit token. ``GET /login`` sets a random token in a cookie (HttpOnly,
 SameSite=Strict; on https named ``__Host-ostiary_csrf``, which subdomains cannot set or
@@ -73,7 +74,6 @@ PAGE_HEADERS = {
 
 MESSAGES = {
     "failed": "Unable to sign in. Check your username and password.",
-    "expired": "Your password has expired. Contact your administrator to reset it.",
     "missing": "Enter your username and password.",
     "csrf": "This sign-in form has expired. Please sign in again.",
     "throttled": "Too many sign-in attempts. Try again in a minute.",
@@ -242,16 +242,22 @@ async def login_submit(request: Request) -> Response:
     async with rt.db.session() as session:
         tx = Tx(session=session, org=org, client=client_info(request))
         verdict = await authn_domain.verify_credentials(tx, username, password)
-        started = None
+        started = expired = None
         if verdict.status == authn_domain.SUCCESS and verdict.user is not None:
             await end_replaced_session(tx, request)
             started = await sessions_domain.start_session(
                 tx, verdict.user, max_lifetime=max_session_lifetime(request)
             )
+        elif verdict.status == authn_domain.PASSWORD_EXPIRED and verdict.user is not None:
+            expired = await sessions_domain.issue_token(tx, verdict.user, sessions_domain.STATE_TOKEN)
+    if expired is not None and verdict.user is not None:  # on to the change-password form
+        from ostiary.http.login import change_password_page
+
+        return await change_password_page.render(
+            request, org, state_token=expired.value, login=verdict.user.login, from_uri=from_uri
+        )
     if started is None:
-        message = {authn_domain.PASSWORD_EXPIRED: "expired"}
-        error = MESSAGES[message.get(verdict.status, "failed")]
-        return await _render(request, error=error, username=username, from_uri=from_uri)
+        return await _render(request, error=MESSAGES["failed"], username=username, from_uri=from_uri)
     response = RedirectResponse(from_uri or LOGIN_PATH, status_code=303, headers=PAGE_HEADERS)
     set_session_cookie(response, request, started.secret)
     _set_csrf_cookie(response, request, ids.random_token(32))

@@ -5,6 +5,8 @@
 token is good; ``POST`` sets it through the same steps as ``/api/v1/authn`` (redeem the token,
 PASSWORD_RESET, ``reset_password``), starts a session (the ``sid`` cookie) and goes to the
 sign-in page, signed in. A refused password leaves the token unused, so the user can try again.
+A reset link of a user with a recovery question asks its answer on the same form (RECOVERY, then
+``recovery/answer``); each answer counts against the user's sign-in throttle.
 CSRF: the sign-in page's double-submit token (:mod:`ostiary.http.login.page`).
 """
 
@@ -18,10 +20,11 @@ from starlette.routing import Route
 
 from ostiary import ids
 from ostiary.domain.context import Tx
-from ostiary.domain.directory import authn_flows, user_tokens
+from ostiary.domain.directory import authn_flows, recovery_question, user_tokens
 from ostiary.domain.directory import sessions as sessions_domain
 from ostiary.domain.directory.passwords import DEFAULT_POLICY
 from ostiary.domain.errors import DomainError
+from ostiary.http import signin_throttle
 from ostiary.http.auth import client_info
 from ostiary.http.login.page import (
     CSRF_FIELD,
@@ -41,6 +44,7 @@ MAX_FIELD_LENGTH = 1024
 GONE = "This link has expired or has already been used. Ask your administrator for a new one."
 MISMATCH = "The two passwords are not the same."
 EXPIRED_FORM = "This form has expired. Please try again."
+THROTTLED = "Too many attempts. Try again in a minute."
 
 
 def _kinds(activation: bool) -> tuple[str, ...]:
@@ -48,7 +52,13 @@ def _kinds(activation: bool) -> tuple[str, ...]:
 
 
 async def _render(
-    request: Request, *, activation: bool, login: str | None, error: str | None = None, status: int = 200
+    request: Request,
+    *,
+    activation: bool,
+    login: str | None,
+    error: str | None = None,
+    status: int = 200,
+    question: str | None = None,
 ) -> Response:
     org = await runtime(request).org_for(request)
     token = _csrf_cookie(request) or ids.random_token(32)
@@ -65,6 +75,7 @@ async def _render(
             csrf_field=CSRF_FIELD,
             csrf_token=token,
             login_url=LOGIN_PATH,
+            question=question,
         )
     )
     response = HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
@@ -72,21 +83,26 @@ async def _render(
     return response
 
 
-async def _login_for(request: Request, activation: bool) -> str | None:
+async def _holder(request: Request, activation: bool) -> tuple[str, str | None] | None:
+    """The login of the token's user, and the recovery question to ask (reset links only)."""
     rt = runtime(request)
     org = await rt.org_for(request)
     async with rt.db.session() as session:
         tx = Tx(session=session, org=org, client=client_info(request))
         found = await user_tokens.peek(tx, request.path_params["token"], _kinds(activation))
-        return found[0].login if found else None
+        if found is None:
+            return None
+        user = found[0]
+        return user.login, None if activation else recovery_question.question_of(user)
 
 
 def _form_page(activation: bool) -> Any:
     async def show(request: Request) -> Response:
-        login = await _login_for(request, activation)
-        if login is None:
+        holder = await _holder(request, activation)
+        if holder is None:
             return await _render(request, activation=activation, login=None, error=GONE, status=404)
-        return await _render(request, activation=activation, login=login)
+        login, question = holder
+        return await _render(request, activation=activation, login=login, question=question)
 
     return show
 
@@ -99,22 +115,34 @@ def _field(form: Any, name: str) -> str:
 def _submit(activation: bool) -> Any:
     async def submit(request: Request) -> Response:
         form = await request.form()
-        login = await _login_for(request, activation)
-        if login is None:
+        holder = await _holder(request, activation)
+        if holder is None:
             return await _render(request, activation=activation, login=None, error=GONE, status=404)
+        login, question = holder
+
+        async def again(error: str, status: int) -> Response:
+            return await _render(
+                request, activation=activation, login=login, error=error, status=status, question=question
+            )
+
         if not _csrf_ok(request, form.get(CSRF_FIELD)):
-            return await _render(request, activation=activation, login=login, error=EXPIRED_FORM, status=403)
-        new, again = _field(form, "newPassword"), _field(form, "confirmPassword")
-        if new != again:
-            return await _render(request, activation=activation, login=login, error=MISMATCH, status=400)
+            return await again(EXPIRED_FORM, 403)
+        new, repeated = _field(form, "newPassword"), _field(form, "confirmPassword")
+        if new != repeated:
+            return await again(MISMATCH, 400)
         rt = runtime(request)
         org = await rt.org_for(request)
+        if question is not None and await signin_throttle.throttled(request, org, login) is not None:
+            return await again(THROTTLED, 429)
         try:
             async with rt.db.session() as session:
                 tx = Tx(session=session, org=org, client=client_info(request))
                 opened = await authn_flows.authenticate_with_token(
                     tx, request.path_params["token"], kinds=_kinds(activation)
                 )
+                if opened.status == authn_flows.RECOVERY and opened.state_token is not None:
+                    answer = _field(form, "answer")
+                    opened = await authn_flows.answer_recovery_question(tx, opened.state_token, answer)
                 if opened.state_token is not None:
                     await authn_flows.reset_password(tx, opened.state_token, new)
                 assert opened.user is not None
@@ -123,8 +151,10 @@ def _submit(activation: bool) -> Any:
                     tx, opened.user, max_lifetime=max_session_lifetime(request)
                 )
         except DomainError as error:  # rolled back: the token still works
+            if error.code == "E0000087":
+                return await again(error.message, 403)
             message = " ".join([error.message, *error.causes]) if error.causes else error.message
-            return await _render(request, activation=activation, login=login, error=message, status=400)
+            return await again(message, 400)
         response = RedirectResponse(LOGIN_PATH, status_code=303, headers=PAGE_HEADERS)
         set_session_cookie(response, request, started.secret)
         _set_csrf_cookie(response, request, ids.random_token(32))

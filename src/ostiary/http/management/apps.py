@@ -23,6 +23,7 @@ from ostiary.domain.clients.app_json import (
 from ostiary.domain.context import Tx
 from ostiary.domain.directory import groups as groups_domain
 from ostiary.domain.directory.directory_json import group_json, user_json
+from ostiary.domain.errors import NotFound
 from ostiary.http.auth import management_tx
 from ostiary.http.management.app_authority import missing_scopes, require_app_authority
 from ostiary.http.management.common import base_url, expansions, list_response, path_param
@@ -52,6 +53,37 @@ def _app_id(request: Request) -> str:
 # --- apps ------------------------------------------------------------------------------------
 
 
+def _expanded_user(request: Request) -> str | None:
+    """The user id of ``expand=user/{userId}`` (Okta's one expansion of apps), else None."""
+    for value in expansions(request.query_params.get("expand")):
+        kind, _, user_id = value.partition("/")
+        if kind == "user" and user_id:
+            return user_id
+    return None
+
+
+async def _app_users_of(tx: Tx, app_ids: list[str], user_id: str | None) -> dict[str, Any]:
+    """The user's app user of each app it is assigned to (directly or through a group)."""
+    found: dict[str, Any] = {}
+    if user_id is None:
+        return found
+    for app_id in app_ids:
+        try:
+            found[app_id] = await assignments.get_app_user(tx, app_id, user_id)
+        except NotFound:
+            continue
+    return found
+
+
+def _app_with_user(view: Any, base: str, app_users: dict[str, Any]) -> dict[str, Any]:
+    """An app; with ``expand=user/{userId}`` the user's app user in ``_embedded.user``."""
+    body = app_json(view, base)
+    app_user = app_users.get(view.app.id)
+    if app_user is not None:
+        body["_embedded"] = {"user": app_user_json(app_user, view.app.id, base)}
+    return body
+
+
 async def list_apps(request: Request) -> Response:
     limit = parse_limit(request, default=20, maximum=200)
     params = request.query_params
@@ -59,7 +91,10 @@ async def list_apps(request: Request) -> Response:
         page = await apps_domain.list_apps(
             tx, q=params.get("q"), filter_text=params.get("filter"), after=parse_after(request), limit=limit
         )
-    return list_response(request, page.items, app_json, page.next_cursor)
+        app_users = await _app_users_of(tx, [v.app.id for v in page.items], _expanded_user(request))
+    return list_response(
+        request, page.items, lambda view, base: _app_with_user(view, base, app_users), page.next_cursor
+    )
 
 
 async def create_app(request: Request) -> Response:
@@ -73,7 +108,8 @@ async def create_app(request: Request) -> Response:
 async def get_app(request: Request) -> Response:
     async with management_tx(request, READ) as tx:
         view = await apps_domain.get_app_view(tx, _app_id(request))
-        return json_response(app_json(view, base_url(request)))
+        app_users = await _app_users_of(tx, [view.app.id], _expanded_user(request))
+        return json_response(_app_with_user(view, base_url(request), app_users))
 
 
 async def replace_app(request: Request) -> Response:

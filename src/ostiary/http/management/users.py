@@ -9,10 +9,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ostiary.domain.directory import credential_revocation, search, user_tokens
+from ostiary.domain.directory import credential_revocation, field_projection, search, user_tokens
 from ostiary.domain.directory import groups as groups_domain
 from ostiary.domain.directory import users as users_domain
 from ostiary.domain.directory.directory_json import group_json, user_json
+from ostiary.http import signin_throttle
 from ostiary.http.auth import management_tx
 from ostiary.http.errors import OktaHTTPError
 from ostiary.http.login.sessions import session_secret
@@ -27,6 +28,7 @@ READ, MANAGE = "okta.users.read", "okta.users.manage"
 async def list_users(request: Request) -> Response:
     limit = parse_limit(request, default=200, maximum=200)
     params = request.query_params
+    projection = field_projection.parse_fields(params.get("fields"))
     async with management_tx(request, READ) as tx:
         condition = search.user_condition(filter_text=params.get("filter"), search_text=params.get("search"))
         sort_by = params.get("sortBy") if params.get("search") else None  # search queries only
@@ -38,6 +40,13 @@ async def list_users(request: Request) -> Response:
             limit=limit,
             sort=search.user_sort(sort_by) if sort_by else None,
             descending=search.sort_order(params.get("sortOrder")) if sort_by else False,
+        )
+    if projection is not None:  # fields=: Okta's projection (the spec's ListUsersFieldsResponse)
+        return list_response(
+            request,
+            page.items,
+            lambda user, base: field_projection.project(user_json(user, base), projection),
+            page.next_cursor,
         )
     return list_response(request, page.items, user_json, page.next_cursor)
 
@@ -188,12 +197,28 @@ async def expire_password_with_temp_password(request: Request) -> Response:
 
 
 async def change_password(request: Request) -> Response:
+    """The old password is checked, so each attempt counts against the sign-in throttle of the
+    user's login (and of the caller's address), as a sign-in does: not an unlimited oracle."""
     body = await json_object(request)
     revoke = _revoke_sessions(body)
     async with management_tx(request, MANAGE) as tx:
-        user = await users_domain.change_password(tx, path_param(request, "userId"), body)
+        target = await users_domain.get_user(tx, path_param(request, "userId"))
+        await signin_throttle.count_attempt(request, tx.org, target.login)
+        user = await users_domain.change_password(tx, target.id, body)
         if revoke:
             await credential_revocation.end_sign_ins(tx, user, keep_session_secret=session_secret(request))
+        credentials = user_json(user, base_url(request))["credentials"]
+    return json_response(credentials)
+
+
+async def change_recovery_question(request: Request) -> Response:
+    """``{"password": {"value"}, "recovery_question": {"question", "answer"}}`` → UserCredentials;
+    the password is checked, so the attempt counts against the sign-in throttle."""
+    body = await json_object(request)
+    async with management_tx(request, MANAGE) as tx:
+        target = await users_domain.get_user(tx, path_param(request, "userId"))
+        await signin_throttle.count_attempt(request, tx.org, target.login)
+        user = await users_domain.change_recovery_question(tx, target.id, body)
         credentials = user_json(user, base_url(request))["credentials"]
     return json_response(credentials)
 
@@ -226,6 +251,11 @@ routes = [
     ),
     Route("/api/v1/users/{userId}/credentials/forgot_password", forgot_password, methods=["POST"]),
     Route("/api/v1/users/{userId}/credentials/change_password", change_password, methods=["POST"]),
+    Route(
+        "/api/v1/users/{userId}/credentials/change_recovery_question",
+        change_recovery_question,
+        methods=["POST"],
+    ),
 ]
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from operator import ge, gt, le, lt
 from typing import TYPE_CHECKING, Any
 
@@ -174,3 +174,20 @@ class Expression:
     def evaluate(self, ctx: EvalContext) -> object:
         """The value (str, int, float, bool, None or a list); see the module doc for rules."""
         return self._root.evaluate(ctx)
+
+    def references(self) -> frozenset[tuple[str, str]]:
+        """Every ``(root, attribute)`` the expression reads, e.g. ``("user", "department")``."""
+        return frozenset((ref.root, ref.attribute) for ref in _references(self._root))
+
+
+def _references(node: object) -> Iterator[Reference]:
+    if isinstance(node, Reference):
+        yield node
+        return
+    if isinstance(node, tuple):
+        for item in node:
+            yield from _references(item)
+        return
+    if isinstance(node, Node):
+        for member in fields(node):  # type: ignore[arg-type]
+            yield from _references(getattr(node, member.name))
