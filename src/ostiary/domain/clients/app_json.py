@@ -229,5 +229,5 @@ def oauth_client_json(app: App, base: str) -> dict[str, Any]:
         "grant_types": list(app.grant_types),
         "token_endpoint_auth_method": app.token_endpoint_auth_method,
         **extra,
-        "_links": {"app": _link(app_href(base, app.id))},
+        "_links": {"app": _link(app_href(base, public_app_id(app)))},
     }

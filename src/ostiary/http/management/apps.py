@@ -20,6 +20,7 @@ from ostiary.domain.clients.app_json import (
     jwk_json,
     secret_json,
 )
+from ostiary.domain.clients.records import public_app_id
 from ostiary.domain.context import Tx
 from ostiary.domain.directory import groups as groups_domain
 from ostiary.domain.directory.directory_json import group_json, user_json
@@ -80,7 +81,7 @@ def _app_with_user(view: Any, base: str, app_users: dict[str, Any]) -> dict[str,
     body = app_json(view, base)
     app_user = app_users.get(view.app.id)
     if app_user is not None:
-        body["_embedded"] = {"user": app_user_json(app_user, view.app.id, base)}
+        body["_embedded"] = {"user": app_user_json(app_user, public_app_id(view.app), base)}
     return body
 
 
