@@ -35,6 +35,8 @@ LIBRARY_MODULES = (
     "ostiary.window_counter",
     "ostiary.prometheus_text",
     "ostiary.gc_tuning",
+    "ostiary.startup_gc",  # serve --memory's start-up: the collector off until the port is open
+    "ostiary.cli_fast_path",  # `ostiary serve` without Typer building every command (Typer only)
     "ostiary.serving",  # serving HTTP: the uvicorn protocol (issue 15 item 8 moves it here)
 )
 """The library layer: small helpers every part may use, which import no part."""
