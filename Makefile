@@ -25,8 +25,13 @@ test: setup
 test-fast: setup
 	$(BIN)/pytest -m "not e2e"
 
-bench: setup
-	OSTIARY_RATE_LIMITS=off $(BIN)/python bench/run_all.py
+# make bench [BENCH="token peers"] [QUICK=1]: one table, bench/results/latest.{json,png}
+bench: $(VENV)/.bench-installed
+	OSTIARY_RATE_LIMITS=off $(BIN)/python bench/run_all.py $(if $(QUICK),--quick) $(BENCH)
+
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[test,bench]"
+	touch $@
 
 lint: setup
 	$(BIN)/ruff check src tests bench

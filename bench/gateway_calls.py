@@ -327,6 +327,10 @@ def main() -> None:
         ):
             ratio = cur["calls_per_request"] / bas["calls_per_request"]  # type: ignore[index,operator]
             print(f"  calls ratio current/base, {where}: {ratio:.3f}")
+            record = {"measure": f"gateway Python calls/request, {where}", "unit": "calls", "goal": None}
+            record |= {"value": cur["calls_per_request"], "baseline": f"--base {args.base}"}  # type: ignore[index]
+            record |= {"baseline_value": bas["calls_per_request"], "ratio": ratio}  # type: ignore[index]
+            print("RESULT " + json.dumps(record))
         if args.server:
             current, base = current["server"], base["server"]  # type: ignore[assignment]
         cur_f: dict[str, float] = current["by_function"]  # type: ignore[assignment]

@@ -125,6 +125,13 @@ def build_runtime(settings: Settings) -> Runtime:
     return rt
 
 
+def database_of(rt: Runtime) -> Database:
+    """The store's database behind the runtime's unit of work (``build_runtime`` made it), for
+    what only the wiring does with it: migrations, the retry policy, the cache event poller."""
+    assert isinstance(rt.db, Database), "build_runtime gives the runtime a store.db.Database"
+    return rt.db
+
+
 def db_timeouts(settings: Settings) -> Timeouts:
     return Timeouts(
         connect=settings.db_connect_timeout,
@@ -142,7 +149,7 @@ def _signer(settings: Settings) -> Signer:
 async def prepare(rt: Runtime, *, run_migrations: bool = True) -> None:
     """Migrate the database and make sure the default org exists."""
     if run_migrations:
-        async with rt.db.unbounded_engine() as engine:
+        async with database_of(rt).unbounded_engine() as engine:
             await migrate.upgrade(engine)
     await rt.db.transaction(_seed_default_org)
 
@@ -158,7 +165,9 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
     settings = settings or load_settings()
     rt = build_runtime(settings)
     faults = FaultLog()
-    rt.extras["readiness"] = readiness = Readiness(rt.db, settings.redis_url, faults)
+    rt.extras["readiness"] = readiness = Readiness(
+        rt.db, settings.redis_url, faults, settings.db_connect_timeout
+    )
     migrate_on_start = run_migrations if run_migrations is not None else not os.environ.get(SKIP_MIGRATE_ENV)
 
     @asynccontextmanager
@@ -198,14 +207,14 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
                 TokenFastPath,
                 endpoint=token_endpoint,
                 exception_handlers=EXCEPTION_HANDLERS,
-                retry=rt.db.retry,
+                retry=database_of(rt).retry,
                 faults=faults,
             ),
             # Outermost first: errors no handler took are answered through the edge; bad input
             # is refused once, before a request can be retried on a database conflict.
             Middleware(UnexpectedErrors, handlers=EXCEPTION_HANDLERS),
             Middleware(InputGuard),
-            Middleware(StoreFaults, retry=rt.db.retry, faults=faults),
+            Middleware(StoreFaults, retry=database_of(rt).retry, faults=faults),
         ],
         lifespan=lifespan,
     )
@@ -228,12 +237,16 @@ def sql_token_storage(session: AsyncSession) -> TokenStorage:
     )
 
 
-def cache_listener(rt: Runtime) -> CacheEventListener | CacheEventPoller:
+def cache_listener(rt: Runtime) -> CacheEventListener | CacheEventPoller | None:
     """What applies other processes' cache events to ``rt``'s caches: a listener (PostgreSQL
-    NOTIFY), or a poller of the cache event log (SQLite)."""
+    NOTIFY), or a poller of the cache event log (SQLite); none for SQLite in memory, which no
+    other process sees and whose one shared connection a poller's session would roll back
+    under a request's open transaction (its writes lost, though answered 200)."""
+    if ":memory:" in rt.settings.database_url:
+        return None
     handlers = cache_event_handlers(rt)
-    if rt.db.is_sqlite:
-        return CacheEventPoller(rt.db, handlers, rt.forget_all, on_state=rt.follow_cache_events)
+    if database_of(rt).is_sqlite:
+        return CacheEventPoller(database_of(rt), handlers, rt.forget_all, on_state=rt.follow_cache_events)
     return CacheEventListener(
         rt.settings.database_url, handlers, rt.forget_all, on_state=rt.follow_cache_events
     )

@@ -21,6 +21,10 @@ app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 
+from ostiary.org_file_cli import register as _register_org_file_commands  # noqa: E402
+
+_register_org_file_commands(app)  # export, import
+
 DatabaseOpt = Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL (default: SQLite)")]
 OrgOpt = Annotated[str | None, typer.Option("--org", help="Org subdomain (default org when omitted)")]
 
@@ -94,10 +98,20 @@ def serve(
         Path | None,
         typer.Option("--apply", help="With --memory: an org file to apply before the port opens"),
     ] = None,
+    testing: Annotated[
+        bool,
+        typer.Option(
+            "--testing",
+            help="With --memory: fault injection and the /__ostiary/testing admin API (docs/testing.md)",
+        ),
+    ] = False,
 ) -> None:
     """Run the org server: OAuth/OIDC, management API, sign-in."""
     if apply_org is not None and not memory:
         typer.echo("error: --apply needs --memory (use `ostiary apply -f` on a data dir)", err=True)
+        raise typer.Exit(2)
+    if testing and not memory:
+        typer.echo("error: --testing needs --memory", err=True)
         raise typer.Exit(2)
     if memory:
         if workers != 1 or database_url:
@@ -108,7 +122,12 @@ def serve(
             raise typer.Exit(2)
         org_doc = _checked_org_file_or_exit(apply_org) if apply_org is not None else None
         _serve_memory(
-            host, port, log_level=_settings(None).log_level, tls=(tls_cert, tls_key), org_doc=org_doc
+            host,
+            port,
+            log_level=_settings(None).log_level,
+            tls=(tls_cert, tls_key),
+            org_doc=org_doc,
+            testing=testing,
         )
         return
     import uvicorn
@@ -158,6 +177,7 @@ def _serve_memory(
     log_level: str,
     tls: tuple[Path | None, Path | None] = (None, None),
     org_doc: Any = None,
+    testing: bool = False,
 ) -> None:
     """``serve --memory``: one process, one event loop (see ``ostiary.memory_server``)."""
     from ostiary import memory_server
@@ -171,6 +191,7 @@ def _serve_memory(
         host=host,
         port=port,
         org_doc=org_doc,
+        testing=testing,
         uvicorn_options={
             "http": CoalescingHttpToolsProtocol,
             "log_level": log_level,
@@ -200,7 +221,7 @@ def _start_or_exit(settings: Any, start: Any) -> None:
     """Build the runtime and run ``start(runtime)``; a failure of the data directory or the
     database ends the process with one line on stderr and exit status 1, not a traceback."""
     from ostiary.app import build_runtime
-    from ostiary.store.faults import classify
+    from ostiary.db_faults import classify
     from ostiary.store.waiting import DatabaseNotReady, describe
 
     try:
@@ -235,7 +256,7 @@ def demo(
 
     directory = data_dir or Path(tempfile.mkdtemp(prefix="ostiary-demo-"))
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    asyncio.run(run_demo(directory, host=host, port_offset=port_offset))
+    raise typer.Exit(run_demo(directory, host=host, port_offset=port_offset))
 
 
 gateway_app = typer.Typer(help="The API gateway.", invoke_without_command=True)
@@ -250,6 +271,9 @@ def gateway(
         int | None, typer.Option(help="Port (default: the file's listen.port, else 8081)")
     ] = None,
     host: Annotated[str | None, typer.Option(help="Interface (default: the file's listen.host)")] = None,
+    reuse_port: Annotated[
+        bool, typer.Option("--reuse-port", help="Let more gateway processes serve this port (SO_REUSEPORT)")
+    ] = False,
 ) -> None:
     """Run the API gateway: ``ostiary gateway --config gateway.yaml [--port 8081]``."""
     if ctx.invoked_subcommand is not None:
@@ -260,7 +284,7 @@ def gateway(
     from ostiary.gateway.server import run_gateway
 
     _settings()  # the process-wide OSTIARY_* variables it shares with serve (e.g. OSTIARY_READ_TIMEOUT)
-    run_gateway(config, host=host, port=port)
+    run_gateway(config, host=host, port=port, reuse_port=reuse_port)
 
 
 @gateway_app.command("config")
@@ -611,11 +635,11 @@ async def _preview(database_url: str | None, org_subdomain: str | None, server_i
             if org_subdomain and org is None:
                 raise NotFound(f"No org {org_subdomain}")
             org = org_record(org or await orgs.ensure_default(session))
-            await server_admin.get_server(Tx(session=session, org=org), server_id)
+            await server_admin.manageable_server(Tx(session=session, org=org), server_id)
         ring = await rt.rings.ring(org.id, server_id)
         async with rt.db.session() as session:
             tx = Tx(session=session, org=org)
-            server = await server_admin.get_server(tx, server_id)
+            server = await server_admin.manageable_server(tx, server_id)
             storage = rt.token_storage(session)
             result = await preview_tokens(tx, server, ring, wanted, org_url=rt.org_url(org), storage=storage)
             return result.as_json()
@@ -640,9 +664,17 @@ def apply_file(
     org: OrgOpt = None,
     database_url: DatabaseOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="Delete what the file no longer has")] = False,
+    org_url: Annotated[str | None, typer.Option("--org-url", help="A running org (Okta or Ostiary)")] = None,
+    token: Annotated[str | None, typer.Option("--token", help="With --org-url: an SSWS API token")] = None,
 ) -> None:
     """Bring an org to the groups, users, apps and authorization servers of a file, in one transaction."""
-    changes, error = _apply_org_file(file, org, database_url, dry_run=dry_run)
+    if org_url is not None:
+        from ostiary.org_file_cli import apply_remote
+
+        changes, error = apply_remote(file, org_url, token, dry_run=dry_run, prune=prune)
+    else:
+        changes, error = _apply_org_file(file, org, database_url, dry_run=dry_run, prune=prune)
     if error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1)
@@ -650,8 +682,9 @@ def apply_file(
         typer.echo(str(change))
     created = sum(change.verb == "create" for change in changes)
     updated = sum(change.verb == "update" for change in changes)
+    deleted = sum(change.verb == "delete" for change in changes)
     prefix = "dry run: " if dry_run else ""
-    typer.echo(f"{prefix}{created} created, {updated} updated, 0 deleted")
+    typer.echo(f"{prefix}{created} created, {updated} updated, {deleted} deleted")
 
 
 def _read_org_file(file: Path) -> Any:
@@ -668,7 +701,7 @@ def _read_org_file(file: Path) -> Any:
 
 
 def _apply_org_file(
-    file: Path, org: str | None, database_url: str | None, *, dry_run: bool
+    file: Path, org: str | None, database_url: str | None, *, dry_run: bool, prune: bool = False
 ) -> tuple[list[Any], str | None]:
     """``(changes, None)``, or ``([], message)`` when the file is refused (nothing applied)."""
     from ostiary.domain.errors import DomainError
@@ -682,7 +715,7 @@ def _apply_org_file(
     settings = _settings(database_url)
 
     async def work(tx: Any) -> list[Any]:
-        changes = await apply_org(tx, doc, org_url=_org_url(settings, tx))
+        changes = await apply_org(tx, doc, org_url=_org_url(settings, tx), prune=prune)
         if dry_run:
             raise _DryRun(changes)
         return changes
@@ -696,8 +729,15 @@ def _apply_org_file(
 
 
 def _org_url(settings: Any, tx: Any) -> str:
-    """The org server's issuer, which ``okta.*`` grants name."""
-    return str(settings.base_url).rstrip("/")
+    """The org URL (the org server's issuer, which ``okta.*`` grants name), as ``runtime.org_url``."""
+    from urllib.parse import urlsplit
+
+    base = str(settings.base_url).rstrip("/")
+    if tx.org.is_default:
+        return base
+    parts = urlsplit(base)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{tx.org.subdomain}.{parts.hostname}{port}"
 
 
 def _checked_org_file_or_exit(file: Path) -> Any:
@@ -708,3 +748,7 @@ def _checked_org_file_or_exit(file: Path) -> Any:
     except OrgFileError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+if __name__ == "__main__":  # `python -m ostiary.cli`: how `ostiary demo` starts its parts
+    app(prog_name="ostiary")

@@ -119,7 +119,13 @@ async def _apply_org_file(rt: Any, org_doc: Any) -> None:
 
 
 async def serve_memory(
-    settings: Any, *, host: str, port: int, uvicorn_options: dict[str, Any], org_doc: Any = None
+    settings: Any,
+    *,
+    host: str,
+    port: int,
+    uvicorn_options: dict[str, Any],
+    org_doc: Any = None,
+    testing: bool = False,
 ) -> None:
     """Prepare the in-memory org, apply ``org_doc`` (a checked org file), print its API token,
     then serve until stopped."""
@@ -139,6 +145,8 @@ async def serve_memory(
     if org_doc is not None:
         await _apply_org_file(rt, org_doc)
     org_id, token = await _create_token(rt, generate=not declares_api_tokens(org_doc))
+    if testing:
+        _install_testing(app)
     warming = _warm_org_server_keys(rt, org_id)
     if token is not None:
         sys.stdout.write(f"{TOKEN_LINE_PREFIX}{token}\n")
@@ -153,9 +161,29 @@ async def serve_memory(
         collector.cancel()
 
 
-def run(settings: Any, *, host: str, port: int, uvicorn_options: dict[str, Any], org_doc: Any = None) -> None:
+def _install_testing(app: Any) -> None:
+    """``--testing``: fault injection and the ``/__ostiary/testing`` admin API (snapshot/reset of
+    this in-memory database included); see ``ostiary.http.testing``."""
+    from ostiary.http.testing.install import install_testing
+    from ostiary.store.memory_snapshot import MemorySnapshot
+
+    snapshot = MemorySnapshot(app.state.runtime.db.engine)
+    install_testing(app, save=snapshot.save, restore=snapshot.restore)
+
+
+def run(
+    settings: Any,
+    *,
+    host: str,
+    port: int,
+    uvicorn_options: dict[str, Any],
+    org_doc: Any = None,
+    testing: bool = False,
+) -> None:
     startup_gc.pause()
     _KEY_POOL.fill("RS256", ORG_SERVER_KEYS)
     asyncio.run(
-        serve_memory(settings, host=host, port=port, uvicorn_options=uvicorn_options, org_doc=org_doc)
+        serve_memory(
+            settings, host=host, port=port, uvicorn_options=uvicorn_options, org_doc=org_doc, testing=testing
+        )
     )

@@ -11,6 +11,26 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_token_clock_skew = 0.0
+
+
+def token_time() -> int:
+    """Now in epoch seconds as token minting sees it (``iat``/``exp``): the one clock seam that
+    ``serve --memory --testing`` can move (:func:`set_token_clock_skew`) so that tokens come out
+    expired or not yet valid."""
+    return int(time.time() + _token_clock_skew)
+
+
+def set_token_clock_skew(seconds: float) -> None:
+    """Move the token clock ``seconds`` away from the system clock (0 puts it back)."""
+    global _token_clock_skew
+    _token_clock_skew = float(seconds)
+
+
+def token_clock_skew() -> float:
+    return _token_clock_skew
+
+
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None

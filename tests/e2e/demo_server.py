@@ -37,8 +37,17 @@ def free_offset() -> int:
 
 @contextmanager
 def running_demo(data_dir: Path, password: str) -> Iterator[dict[str, Any]]:
+    with demo_process(data_dir, password) as (_process, demo):
+        yield demo
+
+
+@contextmanager
+def demo_process(
+    data_dir: Path, password: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, Any]]]:
+    """``ostiary demo`` and its ``demo.json`` once every server answers; stopped on exit."""
     offset = free_offset()
-    env = {**os.environ, "OSTIARY_DEMO_PASSWORD": password, "OSTIARY_LOG_LEVEL": "warning"}
+    env = {**os.environ, "OSTIARY_DEMO_PASSWORD": password, "OSTIARY_LOG_LEVEL": "warning", **(env or {})}
     log = (data_dir.parent / "demo.log").open("wb")
     process = subprocess.Popen(
         [OSTIARY, "demo", "--data-dir", str(data_dir), "--port-offset", str(offset)],
@@ -56,8 +65,9 @@ def running_demo(data_dir: Path, password: str) -> Iterator[dict[str, Any]]:
         for key in ("org_url", "upstream_url", "protected_api_url", "app_url"):
             wait_until_up(demo[key] + ("/healthz" if key == "org_url" else "/"), process=process)
         wait_until_up(demo["gateway_url"] + "/visitors", process=process)
-        yield demo
+        yield process, demo
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        if process.poll() is None:
+            process.terminate()
+        process.wait(timeout=30)
         log.close()

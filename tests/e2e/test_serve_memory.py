@@ -106,6 +106,30 @@ def test_a_wrong_token_is_refused(server: MemoryServer) -> None:
     assert refused.json()["errorCode"] == "E0000011"
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/__ostiary/testing/faults"),
+        ("POST", "/__ostiary/testing/reset"),
+        ("PUT", "/__ostiary/testing/clock"),
+    ],
+)
+def test_the_testing_api_does_not_exist_without_testing(server: MemoryServer, method: str, path: str) -> None:
+    headers = {"Authorization": f"SSWS {server.token}"}
+    answer = httpx.request(
+        method, f"{server.url}{path}", headers=headers, json={"skewSeconds": 1}, timeout=10
+    )
+    assert answer.status_code == 404
+
+
+def test_testing_needs_memory(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [OSTIARY, "serve", "--testing"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "--testing needs --memory" in result.stderr
+
+
 def test_nothing_was_written_to_disk(server: MemoryServer, workdir: Path) -> None:
     assert server.process.poll() is None
     assert list(workdir.rglob("*")) == []

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from sqlalchemy import event
 
+from ostiary.db_faults import Fault, RetryPolicy, classify
 from ostiary.http.store_faults import FaultLog, StoreFaults
-from ostiary.store.faults import Fault, RetryPolicy, classify
 from tests.conftest import Server, _server
 
 pytestmark = pytest.mark.faults

@@ -29,10 +29,10 @@ from ostiary.domain.authz.server_lookup import ServerRecord
 from ostiary.domain.clients.client_cache import Client
 from ostiary.domain.tokens.grant_context import GrantContext
 from ostiary.domain.tokens.storage import TokenStorage
+from ostiary.domain.tokens.token_user import TokenUser
 from ostiary.jose.jwk import KeySet
 from ostiary.jose.signer import encode_jwt
 from ostiary.jose.signing_keys import SigningKey, generate_signing_key
-from ostiary.store.models import User
 from ostiary.store.models.codes import AuthorizationCode
 from ostiary.store.models.refresh_tokens import RefreshToken
 from ostiary.timeutil import utcnow
@@ -84,12 +84,12 @@ class FakeScopeGrants:
 
 
 class FakeUsers:
-    def __init__(self, *users: User) -> None:
+    def __init__(self, *users: TokenUser) -> None:
         self.users = {u.id: u for u in users}
         self.groups_of: dict[str, list[GroupRef]] = {}
         self.assigned: set[tuple[str, str]] = {(CLIENT, u.id) for u in users}
 
-    async def user(self, org_id: str, user_id: str) -> User | None:
+    async def user(self, org_id: str, user_id: str) -> TokenUser | None:
         user = self.users.get(user_id)
         return user if user is not None and user.org_id == org_id else None
 
@@ -254,19 +254,15 @@ def client(
     )
 
 
-def user(user_id: str = USER, *, status: str = "ACTIVE", status_changed: datetime | None = None) -> User:
-    now = utcnow() - timedelta(days=1)
-    return User(
+def user(user_id: str = USER, *, status: str = "ACTIVE", status_changed: datetime | None = None) -> TokenUser:
+    return TokenUser(
         id=user_id,
         org_id=ORG,
-        status=status,
         login="ada@example.com",
-        login_lower="ada@example.com",
+        status=status,
         profile={"login": "ada@example.com", "email": "ada@example.com", "firstName": "Ada"},
-        type_id="default",
-        failed_logins=0,
-        created=now,
-        last_updated=now,
+        email_verified=False,
+        last_updated=utcnow() - timedelta(days=1),
         status_changed=status_changed,
     )
 

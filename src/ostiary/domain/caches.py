@@ -21,6 +21,7 @@ from ostiary.store import db as db_module
 if TYPE_CHECKING:
     from ostiary.domain.authz.policy_sets import PolicySetCache, ServerPolicySet
     from ostiary.domain.clients.client_cache import ClientCache
+    from ostiary.domain.unit_of_work import UnitOfWork
 
 SHARED_NAME = "ostiary.caches"
 
@@ -83,7 +84,7 @@ class DomainCaches:
         self.origins.clear()
 
 
-def caches_of(source: AsyncSession | db_module.Database) -> DomainCaches:
+def caches_of(source: AsyncSession | UnitOfWork) -> DomainCaches:
     """The caches of the runtime that owns this database (or the database that made this
     session); a database no runtime owns (a maintenance script) gets empty throwaway caches,
     i.e. no caching."""
@@ -91,5 +92,5 @@ def caches_of(source: AsyncSession | db_module.Database) -> DomainCaches:
     return caches if caches is not None else DomainCaches.build()
 
 
-def share_caches(database: db_module.Database, caches: DomainCaches) -> None:
+def share_caches(database: UnitOfWork, caches: DomainCaches) -> None:
     database.share(SHARED_NAME, caches)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import logging.config
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +63,26 @@ def gateway_log_config(log_level: str) -> dict[str, Any]:
     return config
 
 
-def run_gateway(config_path: Path, host: str | None = None, port: int | None = None) -> None:
-    """Serve until interrupted. ``host``/``port`` override the file's ``listen`` section.
+def shared_listener(host: str, port: int) -> socket.socket:
+    """A listening socket with ``SO_REUSEPORT``: several gateway processes bind the same port
+    and the kernel spreads the connections over them (Linux, the BSDs, macOS)."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    sock.listen(2048)  # uvicorn's backlog
+    sock.set_inheritable(False)
+    return sock
+
+
+def run_gateway(
+    config_path: Path, host: str | None = None, port: int | None = None, *, reuse_port: bool = False
+) -> None:
+    """Serve until interrupted. ``host``/``port`` override the file's ``listen`` section;
+    ``reuse_port`` lets more gateway processes serve the same port (:func:`shared_listener`).
 
     uvicorn's own ``Server`` and ``Date`` headers are turned off so the upstream's pass
     through unchanged; the gateway dates its own answers.
@@ -84,17 +103,22 @@ def run_gateway(config_path: Path, host: str | None = None, port: int | None = N
             METRICS_TOKEN_ENV,
         )
     tune_for_serving()  # this function is the gateway process's main: see ostiary.gc_tuning
-    uvicorn.run(
-        app,
-        host=host or config.listen.host,
-        port=config.listen.port if port is None else port,
-        loop=_event_loop(),
-        http=_http_parser(),
-        lifespan="on",
-        access_log=False,
-        server_header=False,
-        date_header=False,
-        proxy_headers=False,
-        log_level=log_level,
-        log_config=log_config,
+    host = host or config.listen.host
+    port = config.listen.port if port is None else port
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            loop=_event_loop(),
+            http=_http_parser(),
+            lifespan="on",
+            access_log=False,
+            server_header=False,
+            date_header=False,
+            proxy_headers=False,
+            log_level=log_level,
+            log_config=log_config,
+        )
     )
+    server.run(sockets=[shared_listener(host, port)] if reuse_port else None)

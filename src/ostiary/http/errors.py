@@ -130,14 +130,18 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         return okta_error(404, "E0000007", f"Not found: Resource not found: {request.url.path} (Path)")
     if exc.status_code == 405:
-        allow = allow_header(request)
-        return okta_error(
-            405,
-            "E0000022",
-            "The endpoint does not support the provided HTTP method",
-            headers={**(exc.headers or {}), **({"Allow": allow} if allow else {})},
-        )
+        return method_not_allowed(allow_header(request), exc.headers)
     return okta_error(exc.status_code, "E0000001", str(exc.detail))
+
+
+def method_not_allowed(allow: str | None, headers: Mapping[str, str] | None = None) -> Response:
+    """Okta's 405, with ``Allow`` naming the methods the path accepts."""
+    return okta_error(
+        405,
+        "E0000022",
+        "The endpoint does not support the provided HTTP method",
+        headers={**(headers or {}), **({"Allow": allow} if allow else {})},
+    )
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:

@@ -10,20 +10,22 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ostiary.db_faults import Fault, classify
+from ostiary.domain.unit_of_work import UnitOfWork
 from ostiary.http.responses import json_response
 from ostiary.http.store_faults import FaultLog
-from ostiary.store.db import Database
-from ostiary.store.faults import Fault, classify
 
 OK = "ok"
 
 
 class Readiness:
-    def __init__(self, db: Database, redis_url: str | None, faults: FaultLog) -> None:
+    def __init__(
+        self, db: UnitOfWork, redis_url: str | None, faults: FaultLog, connect_timeout: float
+    ) -> None:
         self.db = db
         self.redis_url = redis_url
         self.faults = faults
-        self.timeout = max(db.timeouts.connect, 1.0)
+        self.timeout = max(connect_timeout, 1.0)
         self._redis: Any = None
 
     async def check(self) -> dict[str, str]:

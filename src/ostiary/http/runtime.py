@@ -19,11 +19,11 @@ from ostiary.domain.context import Actor
 from ostiary.domain.orgs import Org, org_named, org_with_domain
 from ostiary.domain.roles.authority import UNLIMITED, Authority
 from ostiary.domain.tokens.storage import TokenStorage
+from ostiary.domain.unit_of_work import UnitOfWork
 from ostiary.http.errors import OktaHTTPError
 from ostiary.http.org_by_host import HostMatch, custom_domain_of, match_host
 from ostiary.jose.signer import Signer
 from ostiary.settings import Settings
-from ostiary.store import db as db_module
 
 if TYPE_CHECKING:
     from ostiary.http.oauth.server_context import ServerContext
@@ -67,7 +67,8 @@ class Runtime:
     ``db`` carries to the domain; ``http.cache_sync`` applies other processes' events)."""
 
     settings: Settings
-    db: db_module.Database
+    db: UnitOfWork
+    """Where handlers open their transactions (the wiring's ``store.db.Database``)."""
     servers: ServerCache
     rings: KeyRings
     signer: Signer

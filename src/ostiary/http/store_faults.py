@@ -22,8 +22,8 @@ from collections.abc import Callable
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ostiary.db_faults import Fault, RetryPolicy, classify
 from ostiary.http.errors import oauth_error, okta_error
-from ostiary.store.faults import Fault, RetryPolicy, classify
 
 log = logging.getLogger("ostiary.store")
 

@@ -18,6 +18,16 @@ The parts live in one module each: :mod:`ostiary.jose.jwk` (key sets), :mod:`ost
 :mod:`ostiary.jose.jwks_cache` (``JwksCache`` and ``IssuerVerifier``, which fetch keys) and
 :mod:`ostiary.jose.token_errors`. This module composes them in :func:`verify_jwt` and
 re-exports the names its importers used before the split.
+
+Why not a library (issue 20): ``python bench/sign.py --libraries-only --library-rounds 15``
+times ``verify_jwt`` against PyJWT 2.15.1 (``jwt.decode``) and joserfc 1.8.0 (``jwt.decode``
+and a ``JWTClaimsRegistry``), keys preloaded, the same checks (signature, alg, iss, aud, exp,
+iat, leeway), in CPU time per token, least of interleaved rounds. On the 2-core box of
+2026-12-07: RS256 47.5 µs ours, 90.4 PyJWT (ours 1.9x faster), 57.9 joserfc (1.22x); ES256
+100 µs ours, 132 PyJWT (1.31x), 119 joserfc (1.19x). Besides the bare ``cryptography``
+verification ours costs 27-30 µs a token, PyJWT 61-70, joserfc 37-49. Ours is also the
+stricter one (duplicate JSON members, ``jku``/``jwk``/``x5u``/``crit`` refused, key chosen by
+``kid`` in a pinned set), so it stays.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from ostiary.store.faults import RetryPolicy, is_disconnect, mark_disconnects, run_retrying
+from ostiary.db_faults import RetryPolicy, is_disconnect, mark_disconnects, run_retrying
 
 T = TypeVar("T")
 
@@ -179,14 +179,15 @@ async def _end(session: AsyncSession | None, *, commit: bool) -> None:
         await session.close()
 
 
-def shared(source: AsyncSession | Database, name: str) -> Any:
+def shared(source: object, name: str) -> Any:
     """What :meth:`Database.share` handed to a database (or the database that made a session)
     under ``name``, or ``None``; a lazy session is not created for it."""
     if isinstance(source, Database):
         return (source.sessionmaker.kw.get("info") or {}).get(name)
     if isinstance(source, _LazySession):
         return (source._factory.kw.get("info") or {}).get(name)
-    return source.info.get(name)
+    info = getattr(source, "info", None)  # a session's
+    return info.get(name) if isinstance(info, dict) else None
 
 
 class _LazySession:

@@ -1,21 +1,19 @@
-"""Apply Alembic migrations on start, without going through ``env.py``.
-
-On PostgreSQL an advisory lock serialises concurrent starts of several ``serve`` processes.
-"""
+"""The org server's Alembic migrations, applied on start (``ostiary.alembic_runner``; on
+PostgreSQL an advisory lock serialises concurrent starts of several ``serve`` processes)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import MetaData, text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ostiary.alembic_runner import Migrations
 
 if TYPE_CHECKING:
     from alembic.config import Config
-    from sqlalchemy import Connection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _LOCK_KEY = 0x05717A27
@@ -37,60 +35,26 @@ def expected_heads() -> set[str]:
     return revisions - parents
 
 
+def _metadata() -> MetaData:
+    from ostiary.store.models import Base
+
+    return Base.metadata
+
+
+_MIGRATIONS = Migrations(MIGRATIONS, _metadata, _LOCK_KEY)
+
+
 async def _current_heads(engine: AsyncEngine) -> set[str]:
-    try:
-        async with engine.connect() as conn:
-            rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
-            return {row[0] for row in rows}
-    except DBAPIError:
-        return set()
+    return await _MIGRATIONS.current_heads(engine)
 
 
 def _config() -> Config:
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    return cfg
-
-
-def _upgrade(connection: Connection) -> None:
-    from alembic.runtime.environment import EnvironmentContext
-    from alembic.script import ScriptDirectory
-
-    from ostiary.store.models import Base
-
-    cfg = _config()
-    script = ScriptDirectory.from_config(cfg)
-
-    def steps(rev: Any, _context: Any) -> Any:
-        return script._upgrade_revs("heads", rev)
-
-    with EnvironmentContext(cfg, script, fn=steps, destination_rev="heads") as env:
-        env.configure(
-            connection=connection,
-            target_metadata=Base.metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
-        )
-        with env.begin_transaction():
-            env.run_migrations()
+    return _MIGRATIONS.config()
 
 
 async def upgrade(engine: AsyncEngine) -> None:
     """Bring the schema to the shipped heads; a database already there costs one query."""
-    if await _current_heads(engine) == expected_heads():
-        return
-    async with engine.connect() as conn:
-        is_pg = conn.dialect.name == "postgresql"
-        if is_pg:
-            await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_KEY})
-        try:
-            await conn.run_sync(_upgrade)
-            await conn.commit()
-        finally:
-            if is_pg:
-                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_KEY})
-                await conn.commit()
+    await _MIGRATIONS.upgrade(engine, expected_heads())
 
 
 async def create_empty(engine: AsyncEngine) -> None:

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import make_url
 
+from ostiary.db_faults import Fault, classify
 from ostiary.store.db import Database
-from ostiary.store.faults import Fault, classify
 
 _WORTH_WAITING = (Fault.UNREACHABLE, Fault.TIMEOUT)
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.25, 2.0

@@ -1,5 +1,6 @@
 """``OSTIARY_RATE_LIMITS=off`` turns off every limit the demo sets, its gateway's per-client limit
-included (issue 20: a load test of the demo otherwise got 429s after 600 calls a minute)."""
+included (issue 20: a load test of the demo otherwise got 429s after 600 calls a minute). The demo
+writes its gateway's configuration into the data directory and runs ``ostiary gateway`` on it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 import pytest
 
 from ostiary.demo.seed import DemoPorts
-from ostiary.demo_runner import demo_gateway
+from ostiary.demo_runner import demo_gateway, write_gateway_config
+from ostiary.gateway.proxy import Gateway
 from ostiary.settings import Settings
 
 DEMO: dict[str, Any] = {
@@ -18,6 +20,11 @@ DEMO: dict[str, Any] = {
     "scopes": {"silver": "silver", "gold": "gold"},
     "authorization_server": {"issuer": "http://localhost:3/oauth2/x", "audience": "api://x"},
 }
+
+
+def _gateway(tmp_path: Path, rate_limits: str) -> Gateway:
+    path = write_gateway_config(tmp_path, DEMO, DemoPorts(), "127.0.0.1", _settings(tmp_path, rate_limits))
+    return demo_gateway(path)
 
 
 def _settings(tmp_path: Path, rate_limits: str) -> Settings:
@@ -31,13 +38,13 @@ def _settings(tmp_path: Path, rate_limits: str) -> Settings:
 
 @pytest.mark.parametrize("off", ["off", "OFF", "0", "false", "no"])
 def test_the_demo_gateway_has_no_rate_limit_when_rate_limits_are_off(tmp_path: Path, off: str) -> None:
-    gateway = demo_gateway(DEMO, DemoPorts(), "127.0.0.1", _settings(tmp_path, off))
+    gateway = _gateway(tmp_path, off)
     assert gateway.config.rate_limit.per_client_per_minute is None
     assert gateway.state.limiter is None
 
 
 async def test_the_demo_gateway_limits_each_client_to_600_a_minute_by_default(tmp_path: Path) -> None:
-    gateway = demo_gateway(DEMO, DemoPorts(), "127.0.0.1", _settings(tmp_path, "on"))
+    gateway = _gateway(tmp_path, "on")
     limiter = gateway.state.limiter
     assert limiter is not None and limiter.limit == 600
     decisions = [await limiter.hit("0oa-client") for _ in range(601)]

@@ -244,6 +244,29 @@ def test_header_values_with_line_breaks_are_refused() -> None:
         serialize_request(b"GET", b"/", b"h", [(b"x-a", b"1\r\nx-injected: 2")], b"")
 
 
+CONTROL_BYTES = [bytes([b]) for b in (*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F)]
+
+
+@pytest.mark.parametrize("control", CONTROL_BYTES, ids=lambda b: f"0x{b[0]:02x}")
+@pytest.mark.parametrize("where", ["value", "name", "host"])
+def test_every_control_byte_in_a_header_is_refused(control: bytes, where: str) -> None:
+    name, value, host = b"x-a", b"1", b"up:8082"
+    if where == "value":
+        value = b"a" + control + b"b"
+    elif where == "name":
+        name = b"x-" + control
+    else:
+        host = b"up" + control
+    with pytest.raises(UpstreamError):
+        serialize_request(b"GET", b"/", host, [(b"accept", b"*/*"), (name, value)], b"")
+
+
+def test_a_tab_and_bytes_above_ascii_pass_in_a_header_value() -> None:
+    request = serialize_request(b"GET", b"/", b"h", [(b"x-a", b"1\t\xe9\x80\xff")], b"\r\n\x00")
+    head = b"GET / HTTP/1.1\r\nhost: h\r\nx-a: 1\t\xe9\x80\xff\r\ncontent-length: 3\r\n\r\n"
+    assert request == head + b"\r\n\x00"
+
+
 def test_requests_always_carry_their_length() -> None:
     request = serialize_request(b"POST", b"/p?q=1", b"up:8082", [(b"content-type", b"text/plain")], b"hi")
     assert request == (

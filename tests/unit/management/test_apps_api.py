@@ -97,6 +97,28 @@ async def test_create_service_app_for_client_credentials(any_admin: httpx.AsyncC
     sdk_app(app)
 
 
+async def test_create_with_a_custom_client_id_as_okta_accepts_one(admin: httpx.AsyncClient) -> None:
+    body = service_app()
+    body["credentials"]["oauthClient"]["client_id"] = "my-service.client_1"
+    app = await create_app(admin, body)
+    assert app["credentials"]["oauthClient"]["client_id"] == "my-service.client_1"
+    # As in Okta, the app's id is then another, generated one; it names the app on the API.
+    assert app["id"] != "my-service.client_1" and re.fullmatch(r"0oa[0-9A-Za-z]{17}", app["id"])
+    assert app["_links"]["self"]["href"].endswith(f"/api/v1/apps/{app['id']}")
+    fetched = await admin.get(f"{APPS}/{app['id']}")
+    assert fetched.status_code == 200 and fetched.json()["id"] == app["id"]
+    listed = (await admin.get(APPS, params={"q": app["label"]})).json()
+    assert [a["id"] for a in listed] == [app["id"]]
+    generated = await create_app(admin, service_app())
+    assert generated["id"] == generated["credentials"]["oauthClient"]["client_id"]  # not fixed: one id
+    taken = await admin.post(APPS, json=body)
+    assert taken.status_code == 400 and taken.json()["errorCode"] == "E0000001"
+    assert "already in use" in str(taken.json()["errorCauses"])
+    body["credentials"]["oauthClient"]["client_id"] = "no spaces"
+    bad = await admin.post(APPS, json=body)
+    assert bad.status_code == 400 and bad.json()["errorCode"] == "E0000001"
+
+
 async def test_create_browser_app_is_a_public_client_with_pkce(admin: httpx.AsyncClient) -> None:
     body = oidc_app("browser", method=None)
     app = await create_app(admin, body)
@@ -211,7 +233,7 @@ INVALID_APPS = {
     "client_secret_jwt secret under 32 characters": oidc_app(
         method="client_secret_jwt", credentials={"client_secret": "only-twenty-chars-xx"}
     ),
-    "custom client_id": oidc_app(credentials={"client_id": "my-own-client-id"}),
+    "custom client_id with spaces": oidc_app(credentials={"client_id": "my own client id"}),
     "unknown auth method": oidc_app(method="client_secret_magic"),
     "unknown application type": oidc_app(application_type="desktop"),
     "bad consent_method": oidc_app(consent_method="MAYBE"),

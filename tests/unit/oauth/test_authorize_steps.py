@@ -10,6 +10,7 @@ import pytest
 from ostiary.domain.clients.redirect_uris import redirect_uri_registered
 from ostiary.domain.tokens import pkce
 from ostiary.domain.tokens.oidc_claims import claims_for_scopes
+from ostiary.domain.tokens.token_user import TokenUser, token_user
 from ostiary.store.models import User
 
 # RFC 7636, Appendix B
@@ -84,17 +85,20 @@ def test_a_subdomain_wildcard_matches_one_label(uri: str, ok: bool) -> None:
     assert redirect_uri_registered(uri, registered, wildcard=False) is False
 
 
-def _user(**profile: str) -> User:
+def _user(**profile: str) -> TokenUser:
     """A user activated with the email of ``profile`` (so that address is verified)."""
     email = profile.get("email", "").lower() or None
-    return User(
+    row = User(
         id="00uAbc",
+        org_id="00oAbc",
+        status="ACTIVE",
         login="carl@example.com",
         profile={"login": "carl@example.com", **profile},
         last_updated=datetime(2026, 1, 2, tzinfo=UTC),
         email_lower=email,
         verified_email_lower=email,
     )
+    return token_user(row)
 
 
 def test_scopes_release_their_standard_claims_only() -> None:

@@ -19,11 +19,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from ostiary.domain.clients.authentication import (
-    CLIENT_ASSERTION_TYPE,
-    AuthenticatedClient,
-    authenticate_client,
-)
+from ostiary.domain.clients.authentication import AuthenticatedClient, authenticate_client
+from ostiary.domain.clients.client_assertions import CLIENT_ASSERTION_TYPE
 from ostiary.domain.oauth_errors import OAuthError
 from ostiary.store.repositories import orgs
 from tests.conftest import ORG_URL, Server

@@ -172,7 +172,7 @@ def _expire(world: World, code: str) -> None:
 
 
 def _suspend(world: World, code: str) -> None:
-    world.users.users[USER].status = "SUSPENDED"
+    world.users.users[USER] = fakes.user(status="SUSPENDED")
 
 
 AUTHORIZATION_CODE = [
@@ -267,8 +267,7 @@ def _unassign(world: World) -> None:
 
 
 def _suspended_after_issue(world: World) -> None:
-    world.users.users[USER].status = "SUSPENDED"
-    world.users.users[USER].status_changed = utcnow()
+    world.users.users[USER] = fakes.user(status="SUSPENDED", status_changed=utcnow())
 
 
 INVALID = f"invalid_grant: {refresh_token.INVALID_TOKEN}"

@@ -47,10 +47,28 @@ def test_form_parsing_matches_the_standard_library(text: str) -> None:
     assert parse_form(text) == parse_qsl(text, keep_blank_values=True)
 
 
-async def test_get_on_the_token_endpoint_is_405_in_oktas_shape(anon: httpx.AsyncClient) -> None:
-    response = await anon.get("/oauth2/v1/token")
+@pytest.mark.parametrize("method", ["GET", "HEAD", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("path", ["/oauth2/v1/token", "/oauth2/default/v1/token"])
+async def test_other_methods_on_the_token_endpoint_are_405_in_oktas_shape(
+    anon: httpx.AsyncClient, method: str, path: str
+) -> None:
+    response = await anon.request(method, path)
     assert response.status_code == 405
-    assert response.json()["errorCode"] == "E0000022"
+    assert response.headers["allow"] == "POST, OPTIONS"
+    assert response.headers["x-okta-request-id"]
+    if method != "HEAD":
+        assert response.json() == {
+            "errorCode": "E0000022",
+            "errorSummary": "The endpoint does not support the provided HTTP method",
+            "errorLink": "E0000022",
+            "errorId": response.json()["errorId"],
+            "errorCauses": [],
+        }
+
+
+async def test_a_bad_query_on_the_token_endpoint_is_refused_before_the_405(anon: httpx.AsyncClient) -> None:
+    response = await anon.get("/oauth2/v1/token?a=%FF")
+    assert response.status_code == 400
 
 
 async def test_a_token_response_carries_the_edge_headers(

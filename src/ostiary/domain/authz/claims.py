@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from ostiary import ids
 from ostiary.domain.audit.log import Target, record
@@ -28,8 +27,8 @@ from ostiary.domain.authz.scopes import scope_names
 from ostiary.domain.authz.server_admin import (
     bool_field,
     choice_field,
-    get_server,
     invalid,
+    manageable_server,
     object_field,
     required_text,
     string_list,
@@ -37,6 +36,7 @@ from ostiary.domain.authz.server_admin import (
 from ostiary.domain.authz.server_admin import target as server_target
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import Forbidden, Invalid, NotFound
+from ostiary.domain.unique_rows import flush_unique
 from ostiary.store.models.policies import Claim
 from ostiary.timeutil import utcnow
 
@@ -91,7 +91,7 @@ def _system_claim() -> Forbidden:
 
 
 async def get_claim(tx: Tx, server_id: str, claim_id: str) -> Claim:
-    await get_server(tx, server_id)
+    await manageable_server(tx, server_id)
     stmt = select(Claim).where(Claim.org_id == tx.org_id, Claim.server_id == server_id, Claim.id == claim_id)
     claim = (await tx.session.scalars(stmt)).first()
     if claim is None:
@@ -101,7 +101,7 @@ async def get_claim(tx: Tx, server_id: str, claim_id: str) -> Claim:
 
 async def list_claims(tx: Tx, server_id: str) -> list[Claim]:
     """All of them, oldest first (Okta does not page claims)."""
-    await get_server(tx, server_id)
+    await manageable_server(tx, server_id)
     stmt = (
         select(Claim)
         .where(Claim.org_id == tx.org_id, Claim.server_id == server_id)
@@ -201,7 +201,7 @@ async def _ensure_unique(
 
 
 async def create_claim(tx: Tx, server_id: str, body: Mapping[str, Any]) -> Claim:
-    server = await get_server(tx, server_id)
+    server = await manageable_server(tx, server_id)
     attributes = await _attributes(tx, server.id, body)
     await _ensure_unique(tx, server.id, attributes, None)
     now = utcnow()
@@ -215,10 +215,7 @@ async def create_claim(tx: Tx, server_id: str, body: Mapping[str, Any]) -> Claim
         **attributes,
     )
     tx.session.add(claim)
-    try:
-        await tx.session.flush()
-    except IntegrityError as exc:
-        raise _duplicate() from exc
+    await flush_unique(tx.session, _duplicate)
     policy_sets.invalidate(tx.session, tx.org_id, server.id)
     record(tx, "oauth2.claim.created", "Create OAuth 2.0 claim", [target(claim), server_target(server)])
     return claim
@@ -233,10 +230,7 @@ async def replace_claim(tx: Tx, server_id: str, claim_id: str, body: Mapping[str
     for attribute, value in attributes.items():
         setattr(claim, attribute, value)
     claim.last_updated = utcnow()
-    try:
-        await tx.session.flush()
-    except IntegrityError as exc:
-        raise _duplicate() from exc
+    await flush_unique(tx.session, _duplicate)
     policy_sets.invalidate(tx.session, tx.org_id, server_id)
     record(tx, "oauth2.claim.updated", "Update OAuth 2.0 claim", [target(claim)])
     return claim

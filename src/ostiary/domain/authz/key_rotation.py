@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.bounded_cache import BoundedTTLCache
 from ostiary.domain.audit.log import Target, record
-from ostiary.domain.authz.server_lookup import get_server
+from ostiary.domain.authz.server_lookup import any_server
 from ostiary.domain.context import Tx
 from ostiary.jose.key_encryption import KeyEncryptor, associated_data
 from ostiary.jose.signing_keys import SigningAlg, SigningKey, generate_signing_key, load_signing_key
@@ -158,7 +158,7 @@ class KeyRings:
         return keyset
 
     async def _load(self, session: AsyncSession, org_id: str, server_id: str) -> KeyRing:
-        server = await get_server(session, org_id, server_id)
+        server = await any_server(session, org_id, server_id)
         rows = await published_rows(session, org_id, server_id)
         due = server.next_rotation is not None and server.next_rotation <= utcnow()
         if not any(r.status == ACTIVE for r in rows) or (due and server.rotation_mode == "AUTO"):
@@ -180,7 +180,7 @@ class KeyRings:
 
     async def rotate(self, org_id: str, server_id: str) -> None:
         async def rotate_now(session: AsyncSession) -> None:
-            await self._rotate_locked(session, await get_server(session, org_id, server_id))
+            await self._rotate_locked(session, await any_server(session, org_id, server_id))
 
         await self.db.transaction(rotate_now)
         self.invalidate(org_id, server_id)
@@ -253,7 +253,7 @@ async def published_rows(session: AsyncSession, org_id: str, server_id: str) -> 
 
 async def rotate_with_audit(tx: Tx, rings: KeyRings, server_id: str) -> list[SigningKeyRow]:
     """Manual rotation (``/credentials/lifecycle/keyRotate``)."""
-    await get_server(tx.session, tx.org_id, server_id)
+    await any_server(tx.session, tx.org_id, server_id)
     await rings.rotate(tx.org_id, server_id)
     record(
         tx,

@@ -22,9 +22,9 @@ from ostiary.domain.authz.policy_engine import ALL_CLIENTS, ANY_SCOPE, EVERYONE
 from ostiary.domain.authz.scopes import scope_names
 from ostiary.domain.authz.server_admin import (
     choice_field,
-    get_server,
     int_field,
     invalid,
+    manageable_server,
     object_field,
     required_text,
     string_list,
@@ -246,12 +246,12 @@ async def _policies_of(tx: Tx, server_id: str) -> list[AccessPolicy]:
 
 async def list_policies(tx: Tx, server_id: str) -> list[AccessPolicy]:
     """In priority order (Okta does not page policies)."""
-    await get_server(tx, server_id)
+    await manageable_server(tx, server_id)
     return await _policies_of(tx, server_id)
 
 
 async def get_policy(tx: Tx, server_id: str, policy_id: str) -> AccessPolicy:
-    await get_server(tx, server_id)
+    await manageable_server(tx, server_id)
     stmt = select(AccessPolicy).where(
         AccessPolicy.org_id == tx.org_id, AccessPolicy.server_id == server_id, AccessPolicy.id == policy_id
     )
@@ -271,7 +271,7 @@ async def _policy_attributes(tx: Tx, body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def create_policy(tx: Tx, server_id: str, body: Mapping[str, Any]) -> AccessPolicy:
-    server = await get_server(tx, server_id)
+    server = await manageable_server(tx, server_id)
     attributes = await _policy_attributes(tx, body)
     priority, status = _priority(body), _status(body, "ACTIVE")
     now = utcnow()

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from ostiary import ids
 from ostiary.domain.audit.log import Target, record
@@ -21,14 +20,15 @@ from ostiary.domain.authz import policy_sets
 from ostiary.domain.authz.server_admin import (
     bool_field,
     choice_field,
-    get_server,
     invalid,
+    manageable_server,
     required_text,
     text_field,
 )
 from ostiary.domain.authz.server_admin import target as server_target
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import Forbidden, Invalid, NotFound
+from ostiary.domain.unique_rows import flush_unique
 from ostiary.store.models.policies import Claim, PolicyRule, Scope
 from ostiary.store.repositories.paging import Page, fetch_page
 from ostiary.timeutil import utcnow
@@ -50,7 +50,7 @@ def target(scope: Scope) -> Target:
 
 
 async def get_scope(tx: Tx, server_id: str, scope_id: str) -> Scope:
-    await get_server(tx, server_id)
+    await manageable_server(tx, server_id)
     stmt = select(Scope).where(Scope.org_id == tx.org_id, Scope.server_id == server_id, Scope.id == scope_id)
     scope = (await tx.session.scalars(stmt)).first()
     if scope is None:
@@ -60,7 +60,7 @@ async def get_scope(tx: Tx, server_id: str, scope_id: str) -> Scope:
 
 async def list_scopes(tx: Tx, server_id: str, *, q: str | None, after: str | None, limit: int) -> Page[Scope]:
     """``q`` matches a part of the name, ignoring case."""
-    await get_server(tx, server_id)
+    await manageable_server(tx, server_id)
     stmt = select(Scope).where(Scope.org_id == tx.org_id, Scope.server_id == server_id)
     if q:
         pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -124,7 +124,7 @@ def _attributes(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def create_scope(tx: Tx, server_id: str, body: Mapping[str, Any]) -> Scope:
-    server = await get_server(tx, server_id)
+    server = await manageable_server(tx, server_id)
     name = _name(body)
     attributes = _attributes(body)
     await _ensure_name_free(tx, server.id, name)
@@ -140,10 +140,7 @@ async def create_scope(tx: Tx, server_id: str, body: Mapping[str, Any]) -> Scope
         **attributes,
     )
     tx.session.add(scope)
-    try:
-        await tx.session.flush()
-    except IntegrityError as exc:
-        raise _duplicate_name() from exc
+    await flush_unique(tx.session, _duplicate_name)
     policy_sets.invalidate(tx.session, tx.org_id, server.id)
     record(tx, "oauth2.scope.created", "Create OAuth 2.0 scope", [target(scope), server_target(server)])
     return scope
@@ -164,10 +161,7 @@ async def replace_scope(tx: Tx, server_id: str, scope_id: str, body: Mapping[str
     for attribute, value in attributes.items():
         setattr(scope, attribute, value)
     scope.last_updated = utcnow()
-    try:
-        await tx.session.flush()
-    except IntegrityError as exc:
-        raise _duplicate_name() from exc
+    await flush_unique(tx.session, _duplicate_name)
     policy_sets.invalidate(tx.session, tx.org_id, server_id)
     record(tx, "oauth2.scope.updated", "Update OAuth 2.0 scope", [target(scope)])
     return scope

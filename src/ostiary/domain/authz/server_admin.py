@@ -150,7 +150,7 @@ def target(server: AuthorizationServer) -> Target:
     return Target(server.id, "AuthorizationServer", server.name, server.name)
 
 
-async def get_server(tx: Tx, server_id: str) -> AuthorizationServer:
+async def manageable_server(tx: Tx, server_id: str) -> AuthorizationServer:
     """A ``default`` or custom server of this org; the org AS is as unknown as a wrong id."""
     server = await tx.session.get(AuthorizationServer, (tx.org_id, server_id))
     if server is None or server.kind not in MANAGEABLE:
@@ -275,7 +275,7 @@ async def create_server(
 
 async def replace_server(tx: Tx, server_id: str, body: Mapping[str, Any]) -> AuthorizationServer:
     """PUT: name, description, audiences, issuerMode and the rotation mode; status stays (use lifecycle)."""
-    server = await get_server(tx, server_id)
+    server = await manageable_server(tx, server_id)
     name = required_text(body, "name", max_length=_MAX_NAME).strip()
     description = text_field(body, "description", max_length=_MAX_DESCRIPTION)
     audiences = _audiences(body)
@@ -296,7 +296,7 @@ async def replace_server(tx: Tx, server_id: str, body: Mapping[str, Any]) -> Aut
 
 async def set_status(tx: Tx, server_id: str, status: str) -> AuthorizationServer:
     """Activate or deactivate; an inactive server answers no OAuth request. Idempotent."""
-    server = await get_server(tx, server_id)
+    server = await manageable_server(tx, server_id)
     if server.status != status:
         server.status = status
         server.last_updated = utcnow()
@@ -309,7 +309,7 @@ async def set_status(tx: Tx, server_id: str, status: str) -> AuthorizationServer
 
 async def delete_server(tx: Tx, server_id: str) -> None:
     """Okta lets ``default`` be deleted too. Keys, scopes, claims, policies and rules go with it."""
-    server = await get_server(tx, server_id)
+    server = await manageable_server(tx, server_id)
     await tx.session.delete(server)
     await tx.session.flush()
     policy_sets.invalidate(tx.session, tx.org_id, server.id)

@@ -119,7 +119,9 @@ async def ensure_builtin(session: AsyncSession, org_id: str) -> None:
     await session.flush()
 
 
-async def get_server(session: AsyncSession, org_id: str, server_id: str) -> AuthorizationServer:
+async def any_server(session: AsyncSession, org_id: str, server_id: str) -> AuthorizationServer:
+    """A server of the org of any kind, the org AS included (key rotation); compare
+    ``server_admin.manageable_server``, which the management API uses."""
     server = await session.get(AuthorizationServer, (org_id, server_id))
     if server is None:
         raise not_found(server_id)

@@ -12,6 +12,7 @@ from typing import Any
 
 from ostiary.domain.clients.apps import ACTIVE, AppView
 from ostiary.domain.clients.assignments import AppUser
+from ostiary.domain.clients.records import public_app_id
 from ostiary.jose.b64 import b64url_encode
 from ostiary.store.models import AppGrant, AppGroupAssignment, AppJwk, ClientSecret
 from ostiary.timeutil import iso
@@ -21,19 +22,28 @@ def _link(href: str, *allow: str) -> dict[str, Any]:
     return {"href": href, "hints": {"allow": list(allow)}} if allow else {"href": href}
 
 
+def credential_links(href: str, status: str) -> dict[str, Any]:
+    """A client secret's or key's ``_links`` (Okta's): deactivate while ACTIVE, else activate
+    and delete."""
+    if status == ACTIVE:
+        return {"deactivate": _link(f"{href}/lifecycle/deactivate", "POST")}
+    return {"activate": _link(f"{href}/lifecycle/activate", "POST"), "delete": _link(href, "DELETE")}
+
+
 def app_href(base: str, app_id: str) -> str:
     return f"{base}/api/v1/apps/{app_id}"
 
 
 def app_json(view: AppView, base: str) -> dict[str, Any]:
     app = view.app
-    href = app_href(base, app.id)
+    app_id = public_app_id(app)
+    href = app_href(base, app_id)
     links: dict[str, Any] = {
         "self": _link(href),
         "appLinks": [
             {
                 "name": "oidc_client_link",
-                "href": f"{base}/home/oidc_client/{app.id}/aln{app.id[3:]}",
+                "href": f"{base}/home/oidc_client/{app_id}/aln{app_id[3:]}",
                 "type": "text/html",
             }
         ],
@@ -54,7 +64,7 @@ def app_json(view: AppView, base: str) -> dict[str, Any]:
     if view.new_secret is not None:
         oauth_credentials["client_secret"] = view.new_secret
     body: dict[str, Any] = {
-        "id": app.id,
+        "id": app_id,
         "name": app.name,
         "label": app.label,
         "status": app.status,
@@ -115,12 +125,7 @@ def public_secret_hash(stored_digest: str) -> str:
 def secret_json(row: ClientSecret, base: str, *, plaintext: str | None = None) -> dict[str, Any]:
     """The full ``client_secret`` only when just created; otherwise masked like Okta's."""
     href = f"{app_href(base, row.app_id)}/credentials/secrets/{row.id}"
-    links: dict[str, Any] = {}
-    if row.status == ACTIVE:
-        links["deactivate"] = _link(f"{href}/lifecycle/deactivate", "POST")
-    else:
-        links["activate"] = _link(f"{href}/lifecycle/activate", "POST")
-        links["delete"] = _link(href, "DELETE")
+    links = credential_links(href, row.status)
     return {
         "id": row.id,
         "status": row.status,
@@ -134,12 +139,7 @@ def secret_json(row: ClientSecret, base: str, *, plaintext: str | None = None) -
 
 def jwk_json(row: AppJwk, base: str) -> dict[str, Any]:
     href = f"{app_href(base, row.app_id)}/credentials/jwks/{row.id}"
-    links: dict[str, Any] = {}
-    if row.status == ACTIVE:
-        links["deactivate"] = _link(f"{href}/lifecycle/deactivate", "POST")
-    else:
-        links["activate"] = _link(f"{href}/lifecycle/activate", "POST")
-        links["delete"] = _link(href, "DELETE")
+    links = credential_links(href, row.status)
     return {
         "id": row.id,
         **row.jwk,

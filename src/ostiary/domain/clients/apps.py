@@ -23,6 +23,7 @@ and :func:`is_user_assigned` (from ``assignments``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +43,14 @@ from ostiary.domain.clients.app_spec import (
 )
 from ostiary.domain.clients.assignments import is_user_assigned
 from ostiary.domain.clients.client_cache import Client, get_active_client, invalidate_client
-from ostiary.domain.clients.records import ACTIVE, INACTIVE, app_not_found, app_target, get_app
+from ostiary.domain.clients.records import (
+    ACTIVE,
+    INACTIVE,
+    app_not_found,
+    app_target,
+    get_app,
+    validation_error,
+)
 from ostiary.domain.clients.scope_grants import granted_scopes, granted_scopes_for
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import Forbidden
@@ -104,13 +112,19 @@ async def create_app(
     encryptor: KeyEncryptor | None = None,
     app_id: str | None = None,
 ) -> AppView:
-    """POST /api/v1/apps. ``app_id`` (seeding only) fixes the id, which is the client_id."""
+    """POST /api/v1/apps. ``app_id`` (seeding) fixes the id, which is then the client_id too; the
+    body's ``client_id`` (Okta accepts one on create) fixes the client_id, unique across the
+    server's orgs, and the app gets another, generated id (``public_id``), as in Okta."""
     check_sign_on(body)
-    new_id = app_id or ids.new_id(ids.APP)
+    fixed = None if app_id else _requested_client_id(body)
+    new_id = app_id or fixed or ids.new_id(ids.APP)
+    if await tx.session.get(App, new_id) is not None:
+        raise validation_error("client_id", "client_id: This client_id is already in use")
     spec = parse_app_spec(body, app_id=new_id)
     check_keys(spec.token_endpoint_auth_method, spec.keys or [])
     now = utcnow()
     app = App(id=new_id, org_id=tx.org_id, name=OIDC_NAME, sign_on_mode=OPENID_CONNECT, created=now)
+    app.public_id = ids.new_id(ids.APP) if fixed else None  # as Okta: a fixed client_id is not the id
     app.status = ACTIVE if activate else INACTIVE
     _apply(app, spec, now)
     tx.session.add(app)
@@ -124,6 +138,20 @@ async def create_app(
     if activate:
         record(tx, "application.lifecycle.activate", "Activate application", [app_target(app)])
     return AppView(app, keys, secret)
+
+
+CLIENT_ID = re.compile(r"[A-Za-z0-9._~-]{1,32}")
+
+
+def _requested_client_id(body: Mapping[str, Any]) -> str | None:
+    credentials = body.get("credentials")
+    oauth = credentials.get("oauthClient") if isinstance(credentials, Mapping) else None
+    client_id = oauth.get("client_id") if isinstance(oauth, Mapping) else None
+    if client_id is None:
+        return None
+    if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
+        raise validation_error("client_id", "client_id: 1 to 32 letters, digits and - . _ ~")
+    return client_id
 
 
 def _apply(app: App, spec: AppSpec, now: Any) -> None:

@@ -14,10 +14,9 @@ One request uses exactly one method, and it must be the client's registered
   ``Authorization: Basic`` of ``client_id`` or ``client_id:`` with no secret (okta-auth-js
   sends that to revoke and introspect; Okta accepts it).
 
-Assertions must have ``iss`` = ``sub`` = client id, an accepted ``aud`` (the endpoint URL),
-an ``exp`` at most an hour ahead, and a ``jti`` that has not been used before: used
-``jti``\\ s are recorded (``AssertionReplay``, in the caller's transaction) until they expire.
-Clients come from a ``ClientDirectory``; both are ports of ``domain.tokens.storage``.
+Assertions are checked by :mod:`.client_assertions` (RFC 7523). Clients come from a
+``ClientDirectory``, used assertions are recorded in an ``AssertionReplay``: both are ports
+of ``domain.tokens.storage``.
 
 Secret digests are compared in constant time, and an unknown client costs the same
 hashing as a known one (:func:`~ostiary.domain.clients.client_secrets.secret_matches`).
@@ -29,36 +28,31 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus, urlsplit
 
-from ostiary.domain.clients.client_cache import Client, ClientKey
+from ostiary.domain.clients.client_assertions import (
+    CLIENT_SECRET_JWT,
+    PRIVATE_KEY_JWT,
+    assertion_issuer,
+    assertion_token,
+    parse_assertion,
+    verify_assertion,
+)
+from ostiary.domain.clients.client_cache import Client
 from ostiary.domain.clients.client_secrets import secret_matches
 from ostiary.domain.oauth_errors import OAuthError, invalid_client, invalid_request
-from ostiary.jose.jwk import KeySet, VerificationKey
-from ostiary.jose.jws import ParsedToken, check_signature, parse_token
-from ostiary.jose.key_encryption import KeyDecryptionError, KeyEncryptor, associated_data
-from ostiary.jose.token_errors import TokenInvalid, UnsignedToken
+from ostiary.jose.key_encryption import KeyEncryptor
 
 if TYPE_CHECKING:
     from ostiary.domain.tokens.storage import AssertionReplay, ClientDirectory
 
-CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 CLIENT_SECRET_BASIC = "client_secret_basic"
 CLIENT_SECRET_POST = "client_secret_post"
-CLIENT_SECRET_JWT = "client_secret_jwt"
-PRIVATE_KEY_JWT = "private_key_jwt"
 NONE = "none"
-
-MAX_ASSERTION_LIFETIME = 3600
-LEEWAY_SECONDS = 60
-_HMAC_HASHES = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
 
 NO_CREDENTIALS = "No client credentials found."
 INVALID_CLIENT_ID = "Invalid value for 'client_id' parameter."
@@ -72,22 +66,6 @@ MULTIPLE_METHODS = (
     "Authorization header, credentials in the post body, or a client_assertion in the post body."
 )
 MALFORMED_BASIC = "The Basic authorization header is not valid base64 of 'client_id:client_secret'."
-INVALID_ASSERTION_TYPE = "The `client_assertion_type` is invalid."
-MISSING_ASSERTION = "The `client_assertion` parameter is required with `client_assertion_type`."
-MISSING_ASSERTION_TYPE = "The `client_assertion_type` parameter is required with `client_assertion`."
-MALFORMED_ASSERTION = "The client_assertion token is malformed."
-UNSIGNED_ASSERTION = "The client_assertion token must be signed."
-BAD_SIGNATURE = "The client_assertion signature is invalid."
-BAD_ISSUER = "The client_assertion token must have the client_id as both its 'iss' and 'sub' claims."
-BAD_AUDIENCE = "The audience claim for client_assertion must be the endpoint invoked for the request."
-NO_EXPIRY = "The client_assertion token must have an 'exp' claim."
-EXPIRED = "The client_assertion token is expired."
-TOO_LONG = "The client_assertion token has an expiration too far into the future."
-NOT_YET_VALID = "The client_assertion token is not valid yet."
-ISSUED_IN_FUTURE = "The client_assertion token was issued in the future."
-NO_JTI = "The client_assertion token must have a 'jti' claim."
-REPLAYED = "The client_assertion token has already been used."
-NO_MASTER_KEY = "client_secret_jwt is not available: the server has no master key."
 
 
 @dataclass(frozen=True)
@@ -98,15 +76,6 @@ class AuthenticatedClient:
     @property
     def client_id(self) -> str:
         return self.app.id
-
-
-@dataclass(frozen=True)
-class _Assertion:
-    token: str
-    header: dict[str, Any]
-    claims: dict[str, Any]
-    signing_input: bytes
-    signature: bytes
 
 
 def _invalid_client(description: str, basic_realm: str | None = None) -> OAuthError:
@@ -166,7 +135,7 @@ async def authenticate_client(
         )
         return AuthenticatedClient(client, CLIENT_SECRET_POST)
     if assertion or assertion_type:
-        token = _assertion_parameters(assertion, assertion_type)
+        token = assertion_token(assertion, assertion_type)
         audiences = [endpoint_url, *accepted_audiences]
         return await _assertion_client(
             clients, assertions, org_id, token, form_client_id, audiences, current, encryptor
@@ -185,16 +154,6 @@ async def _public_client(
     if client.token_endpoint_auth_method != NONE:
         raise _invalid_client(WRONG_METHOD, basic_realm)
     return client
-
-
-def _assertion_parameters(assertion: str | None, assertion_type: str | None) -> str:
-    if assertion_type is None:
-        raise invalid_request(MISSING_ASSERTION_TYPE)
-    if assertion_type != CLIENT_ASSERTION_TYPE:
-        raise invalid_request(INVALID_ASSERTION_TYPE)
-    if assertion is None:
-        raise invalid_request(MISSING_ASSERTION)
-    return assertion
 
 
 def _realm(endpoint_url: str) -> str:
@@ -247,7 +206,7 @@ async def _secret_client(
     return client
 
 
-# --- client assertions (client_secret_jwt, private_key_jwt) ------------------------------------
+# --- client assertions (RFC 7523: client_secret_jwt, private_key_jwt) -----------------------
 
 
 async def _assertion_client(
@@ -260,125 +219,17 @@ async def _assertion_client(
     now: float,
     encryptor: KeyEncryptor | None,
 ) -> AuthenticatedClient:
-    assertion = _parse_assertion(token)
-    issuer, subject = assertion.claims.get("iss"), assertion.claims.get("sub")
-    if not isinstance(issuer, str) or issuer != subject:
-        raise _invalid_client(BAD_ISSUER)
+    """``client_secret_jwt`` and ``private_key_jwt``: the client the assertion names, which must
+    have registered the method; the assertion's checks are :mod:`.client_assertions`'."""
+    assertion = parse_assertion(token)
+    issuer = assertion_issuer(assertion)
     if form_client_id is not None and form_client_id != issuer:
         raise _invalid_client(INVALID_CLIENT_ID)
     client = await clients.active_client(org_id, issuer)
     if client is None:
         raise _invalid_client(INVALID_CLIENT_ID)
     method = client.token_endpoint_auth_method
-    if method == PRIVATE_KEY_JWT:
-        _check_key_signature(assertion, client.keys)
-    elif method == CLIENT_SECRET_JWT:
-        _check_hmac_signature(assertion, client, encryptor)
-    else:
+    if method not in (PRIVATE_KEY_JWT, CLIENT_SECRET_JWT):
         raise _invalid_client(WRONG_METHOD)
-    expires = _check_claims(assertion.claims, audiences, now)
-    await _use_jti(assertions, client, assertion.claims, expires)
+    await verify_assertion(assertion, client, audiences, now, encryptor, assertions)
     return AuthenticatedClient(client, method)
-
-
-def _parse_assertion(token: str) -> _Assertion:
-    """The compact JWS parsed by :func:`ostiary.jose.jws.parse_token`, every header rule
-    included; ``kid`` is optional here (the okta SDK sends one only when configured)."""
-    try:
-        parsed = parse_token(token, kid_optional=True)
-    except UnsignedToken:
-        raise _invalid_client(UNSIGNED_ASSERTION) from None
-    except TokenInvalid:
-        raise _invalid_client(MALFORMED_ASSERTION) from None
-    return _Assertion(token, parsed.header, parsed.claims, parsed.signing_input, parsed.signature)
-
-
-def _check_key_signature(assertion: _Assertion, keys: Sequence[ClientKey]) -> None:
-    """Only the client's registered keys, each with its pinned alg: the header's ``kid``
-    picks the key (or, when no key has that kid, the keys registered without one); without
-    a ``kid`` every key is tried, and only one pinned to the header's ``alg`` can match."""
-    kid = assertion.header.get("kid")
-    candidates = list(keys) if kid is None else [k for k in keys if k.kid == kid]
-    if kid is not None and not candidates:
-        candidates = [k for k in keys if k.kid is None]
-    for key in candidates:
-        slot = key.kid or key.id
-        parsed = ParsedToken(
-            header={**assertion.header, "kid": slot},
-            claims=assertion.claims,
-            signing_input=assertion.signing_input,
-            signature=assertion.signature,
-        )
-        keyset = KeySet(keys={slot: VerificationKey(kid=slot, alg=key.alg, public_key=key.key)})
-        try:
-            check_signature(parsed, keyset)
-        except TokenInvalid:
-            continue
-        return
-    raise _invalid_client(BAD_SIGNATURE)
-
-
-def _check_hmac_signature(assertion: _Assertion, client: Client, encryptor: KeyEncryptor | None) -> None:
-    hash_factory = _HMAC_HASHES.get(str(assertion.header.get("alg")))
-    if hash_factory is None:
-        raise _invalid_client(BAD_SIGNATURE)
-    if encryptor is None:
-        raise _invalid_client(NO_MASTER_KEY)
-    valid = False
-    for record in client.secrets:
-        if record.encrypted is None:
-            continue
-        try:
-            secret = encryptor.decrypt(
-                record.encrypted, associated_data=associated_data(client.org_id, client.id, record.id)
-            )
-        except KeyDecryptionError:
-            continue
-        expected = hmac.new(secret, assertion.signing_input, hash_factory).digest()
-        valid |= hmac.compare_digest(expected, assertion.signature)
-    if not valid:
-        raise _invalid_client(BAD_SIGNATURE)
-
-
-def _number(claims: Mapping[str, Any], name: str) -> float | None:
-    value = claims.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _invalid_client(MALFORMED_ASSERTION)
-    return float(value)
-
-
-def _check_claims(claims: Mapping[str, Any], audiences: Sequence[str], now: float) -> float:
-    """RFC 7523 §3 claim checks; returns ``exp``."""
-    aud = claims.get("aud")
-    token_audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
-    if not any(isinstance(a, str) and a in audiences for a in token_audiences):
-        raise _invalid_client(BAD_AUDIENCE)
-    expires = _number(claims, "exp")
-    if expires is None:
-        raise _invalid_client(NO_EXPIRY)
-    if now >= expires:
-        raise _invalid_client(EXPIRED)
-    if expires - now > MAX_ASSERTION_LIFETIME + LEEWAY_SECONDS:
-        raise _invalid_client(TOO_LONG)
-    not_before, issued = _number(claims, "nbf"), _number(claims, "iat")
-    if not_before is not None and not_before > now + LEEWAY_SECONDS:
-        raise _invalid_client(NOT_YET_VALID)
-    if issued is not None and issued > now + LEEWAY_SECONDS:
-        raise _invalid_client(ISSUED_IN_FUTURE)
-    jti = claims.get("jti")
-    if not isinstance(jti, str) or not jti:
-        raise _invalid_client(NO_JTI)
-    return expires
-
-
-async def _use_jti(
-    assertions: AssertionReplay, client: Client, claims: Mapping[str, Any], expires: float
-) -> None:
-    """Record the assertion's ``jti``; a second use is refused (RFC 7523 §3, item 7)."""
-    jti_digest = hashlib.sha256(str(claims["jti"]).encode()).hexdigest()
-    if not await assertions.first_use(
-        client.org_id, client.id, jti_digest, datetime.fromtimestamp(expires, UTC)
-    ):
-        raise _invalid_client(REPLAYED)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from ostiary import ids
 from ostiary.domain.audit.log import Target, record
 from ostiary.domain.clients.client_cache import invalidate_client
+from ostiary.domain.clients.credential_changes import delete_credential, set_credential_status
 from ostiary.domain.clients.records import ACTIVE, INACTIVE, Causes, app_target, get_app, validation_error
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import NotFound
@@ -242,18 +243,10 @@ async def delete_key(tx: Tx, app_id: str, key_id: str) -> None:
         raise validation_error(
             _FIELD, "You can't delete an active JSON Web Key. Deactivate the key before deleting it."
         )
-    app = await get_app(tx, app_id)
-    await tx.session.delete(row)
-    invalidate_client(app.id, tx.session)
-    record(
-        tx, "app.oauth2.credentials.jwk.delete", "Delete client JSON Web Key", [app_target(app), _target(row)]
+    await delete_credential(
+        tx, row, _target(row), "app.oauth2.credentials.jwk.delete", "Delete client JSON Web Key"
     )
 
 
 async def _set_status(tx: Tx, row: AppJwk, status: str, event: str, message: str) -> None:
-    app = await get_app(tx, row.app_id)
-    row.status = status
-    row.last_updated = utcnow()
-    await tx.session.flush()
-    invalidate_client(app.id, tx.session)
-    record(tx, event, message, [app_target(app), _target(row)])
+    await set_credential_status(tx, row, _target(row), status, event, message)

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from ostiary import ids
 from ostiary.domain.audit.log import Target, record
 from ostiary.domain.clients.client_cache import invalidate_client
+from ostiary.domain.clients.credential_changes import delete_credential, set_credential_status
 from ostiary.domain.clients.records import (
     ACTIVE,
     INACTIVE,
@@ -265,18 +266,10 @@ async def delete_secret(tx: Tx, app_id: str, secret_id: str) -> None:
         raise validation_error(
             _MEDIATED, "You can't delete an active client secret. Deactivate the secret before deleting it."
         )
-    app = await get_app(tx, app_id)
-    await tx.session.delete(row)
-    invalidate_client(app_id, tx.session)
-    record(
-        tx, "app.oauth2.credentials.secret.delete", "Delete client secret", [app_target(app), _target(row)]
+    await delete_credential(
+        tx, row, _target(row), "app.oauth2.credentials.secret.delete", "Delete client secret"
     )
 
 
 async def _set_status(tx: Tx, row: ClientSecret, status: str, event: str, message: str) -> None:
-    app = await get_app(tx, row.app_id)
-    row.status = status
-    row.last_updated = utcnow()
-    await tx.session.flush()
-    invalidate_client(app.id, tx.session)
-    record(tx, event, message, [app_target(app), _target(row)])
+    await set_credential_status(tx, row, _target(row), status, event, message)

@@ -3,7 +3,7 @@ client secrets, client keys, grants and assignments modules."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ostiary.domain.audit.log import Target
 from ostiary.domain.context import Tx
@@ -20,12 +20,19 @@ def app_not_found(app_id: str) -> NotFound:
     return NotFound(f"Not found: Resource not found: {app_id} (AppInstance)", code="E0000007")
 
 
+def public_app_id(app: App) -> str:
+    """The app's ``id`` on the management API (its client_id unless that was fixed on create)."""
+    return app.public_id or app.id
+
+
 def app_target(app: App) -> Target:
-    return Target(app.id, "AppInstance", app.name, app.label)
+    return Target(public_app_id(app), "AppInstance", app.name, app.label)
 
 
 async def get_app(tx: Tx, app_id: str) -> App:
-    app = (await tx.session.scalars(select(App).where(App.org_id == tx.org_id, App.id == app_id))).first()
+    """By its ``id`` on the management API, or by its client_id."""
+    matches = or_(App.id == app_id, App.public_id == app_id)
+    app = (await tx.session.scalars(select(App).where(App.org_id == tx.org_id, matches))).first()
     if app is None:
         raise app_not_found(app_id)
     return app

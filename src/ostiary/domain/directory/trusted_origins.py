@@ -33,8 +33,8 @@ from ostiary.domain.audit.log import Target, record
 from ostiary.domain.caches import caches_of
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import Invalid, NotFound
+from ostiary.domain.unit_of_work import UnitOfWork
 from ostiary.store import cache_events
-from ostiary.store.db import Database
 from ostiary.store.models.sessions import TrustedOrigin
 from ostiary.store.repositories.paging import Page, fetch_page
 from ostiary.timeutil import utcnow
@@ -393,7 +393,7 @@ async def load_trusted(session: AsyncSession, org_id: str) -> frozenset[tuple[st
     return frozenset((origin, str(scope.get("type"))) for origin, scopes in rows for scope in scopes)
 
 
-async def is_trusted(db: Database, org_id: str, origin: str | None, scope_type: str) -> bool:
+async def is_trusted(db: UnitOfWork, org_id: str, origin: str | None, scope_type: str) -> bool:
     """Is ``origin`` (an ``Origin`` header, or any origin string) an ACTIVE trusted origin of
     ``org_id`` with ``scope_type`` (CORS, REDIRECT)? Opens a database session only on a miss."""
     key = canonical_origin(origin)
@@ -409,7 +409,7 @@ async def is_trusted(db: Database, org_id: str, origin: str | None, scope_type: 
     return (key, scope_type) in pairs
 
 
-async def is_trusted_redirect(db: Database, org_id: str, url: str) -> bool:
+async def is_trusted_redirect(db: UnitOfWork, org_id: str, url: str) -> bool:
     """May the browser be sent to the absolute ``url``? Its origin must be trusted for REDIRECT."""
     origin = origin_of(url)
     return origin is not None and await is_trusted(db, org_id, origin, REDIRECT)

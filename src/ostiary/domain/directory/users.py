@@ -387,6 +387,13 @@ async def unsuspend(tx: Tx, user_id: str) -> User:
     )
 
 
+async def lock_out(tx: Tx, user_id: str) -> User:
+    """Lock an account as too many failed sign-ins would (a test fault: Okta's API has no lock)."""
+    return await _transition(
+        tx, user_id, (ACTIVE, PASSWORD_EXPIRED), LOCKED_OUT, "user.account.lock", "Lock user account"
+    )
+
+
 async def unlock(tx: Tx, user_id: str) -> User:
     return await _transition(tx, user_id, (LOCKED_OUT,), ACTIVE, "user.account.unlock", "Unlock user account")
 

@@ -18,13 +18,13 @@ from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 
 from ostiary.domain.audit.log import Target, record
 from ostiary.domain.clients.records import validation_error
 from ostiary.domain.context import Tx
 from ostiary.domain.errors import NotFound
 from ostiary.domain.integrations.entries import EntryFields, parse_entry
+from ostiary.domain.unique_rows import flush_unique
 from ostiary.store.models.integrations import IntegrationEntry
 from ostiary.timeutil import utcnow
 
@@ -153,10 +153,7 @@ async def create_entry(tx: Tx, body: Mapping[str, Any]) -> Entry:
     )
     _apply(row, fields, now)
     tx.session.add(row)
-    try:
-        await tx.session.flush()
-    except IntegrityError as exc:  # created by a concurrent request since we looked
-        raise _type_taken(fields.type) from exc
+    await flush_unique(tx.session, lambda: _type_taken(fields.type))  # a concurrent create
     record(tx, "ostiary.integration.entry.create", "Create API service integration entry", [_target(row)])
     return _view(row)
 

@@ -2,7 +2,7 @@
 
 Everything goes through the domain functions the management API runs, inside the caller's
 transaction, so a failure anywhere leaves the org as it was. Each change is reported as one
-:class:`Change`; nothing is deleted (``--prune`` is not part of this slice), and a user's
+:class:`Change`; with ``prune`` what the file no longer has is deleted (:mod:`.pruning`); a user's
 password, an app's client secret and an API token's value are set when the object is created.
 """
 
@@ -45,7 +45,7 @@ APP_FIELDS = (
 
 @dataclass(frozen=True)
 class Change:
-    verb: str  # create, update
+    verb: str  # create, update, delete
     kind: str
     name: str
 
@@ -89,8 +89,14 @@ class _Run:
         return app.id
 
 
-async def apply_org(tx: Tx, doc: Mapping[str, Any], *, org_url: str) -> list[Change]:
-    """Apply a document already checked by :func:`document.check`; return the changes made."""
+async def apply_org(
+    tx: Tx, doc: Mapping[str, Any], *, org_url: str, prune: bool = False, keep_token_id: str | None = None
+) -> list[Change]:
+    """Apply a document already checked by :func:`document.check`; return the changes made.
+
+    With ``prune``, then delete what the document does not hold (never built-ins, never the API
+    token ``keep_token_id``).
+    """
     run = _Run(tx, org_url)
     for index, group in enumerate(doc.get("groups") or []):
         await _group(run, group, f"groups[{index}]")
@@ -104,6 +110,10 @@ async def apply_org(tx: Tx, doc: Mapping[str, Any], *, org_url: str) -> list[Cha
         await _trusted_origin(run, origin, f"trustedOrigins[{index}]")
     for index, token in enumerate(doc.get("apiTokens") or []):
         await _api_token(run, token, f"apiTokens[{index}]")
+    if prune:
+        from ostiary.domain.org_file.pruning import prune_org  # it builds on this module
+
+        await prune_org(run, doc, keep_token_id=keep_token_id)
     return run.changes
 
 
@@ -225,10 +235,11 @@ async def _app(run: _Run, body: Mapping[str, Any], path: str) -> None:
     if existing is None and isinstance(client_id, str):
         existing = await run.tx.session.get(App, client_id)
         if existing is not None and existing.org_id != run.tx.org_id:
-            # The client_id is the app's id, unique across the server's orgs.
+            # A client_id is unique across the server's orgs.
             raise OrgFileError(f"{path}.credentials.oauthClient.client_id", "taken by an app of another org")
     if existing is None:
-        view = await run.at(path, apps.create_app(run.tx, okta, app_id=client_id))
+        # A fixed client_id comes in the body, as through the API: the app's id is another one.
+        view = await run.at(path, apps.create_app(run.tx, okta))
         app_id = view.app.id
         run.note("create", "app", label)
     else:

@@ -5,7 +5,6 @@ Claims: ``ver, jti, iss, aud, iat, exp, cid, uid, scp, sub`` (+ ``auth_time`` fo
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,6 +12,7 @@ from typing import Any
 
 from ostiary import randomness
 from ostiary.jose.signer import minted_claims
+from ostiary.timeutil import token_time
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def access_token_claims(
 
     ``iat`` is never in the future (verifiers check it with little or no leeway).
     """
-    issued = int(time.time()) if now is None else now
+    issued = token_time() if now is None else now
     claims: dict[str, Any] = {
         "ver": 1,
         "jti": new_jti("AT"),

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from ostiary.domain.directory import users
-from ostiary.store.models import User
+from ostiary.domain.tokens.token_user import TokenUser
 
 OIDC_SCOPES: Final = ("openid", "profile", "email", "address", "phone", "offline_access", "groups")
 """The scopes the org authorization server grants to its apps (Okta's OIDC scopes)."""
@@ -49,7 +48,7 @@ def _text(profile: Mapping[str, Any], name: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def display_name(user: User) -> str:
+def display_name(user: TokenUser) -> str:
     """``displayName``, else first and last name, else the login (what Okta shows as ``name``)."""
     profile = user.profile or {}
     explicit = _text(profile, "displayName")
@@ -69,7 +68,7 @@ def _address(profile: Mapping[str, Any]) -> dict[str, str] | None:
     return address or None
 
 
-def _all_claims(user: User) -> dict[str, Any]:
+def _all_claims(user: TokenUser) -> dict[str, Any]:
     profile = user.profile or {}
     updated = user.last_updated
     return {
@@ -84,13 +83,13 @@ def _all_claims(user: User) -> dict[str, Any]:
         "locale": _locale(profile),
         "updated_at": int(updated.timestamp()) if updated is not None else None,
         "email": _text(profile, "email"),
-        "email_verified": users.email_verified(user) if _text(profile, "email") else None,
+        "email_verified": user.email_verified if _text(profile, "email") else None,
         "address": _address(profile),
         "phone_number": _text(profile, "mobilePhone") or _text(profile, "primaryPhone"),
     }
 
 
-def claims_for_scopes(user: User, scopes: Iterable[str]) -> dict[str, Any]:
+def claims_for_scopes(user: TokenUser, scopes: Iterable[str]) -> dict[str, Any]:
     """The standard claims ``scopes`` release for ``user``, empty ones left out."""
     values = _all_claims(user)
     released: dict[str, Any] = {}

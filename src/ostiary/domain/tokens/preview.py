@@ -36,11 +36,12 @@ from ostiary.domain.tokens.grant_context import GrantContext
 from ostiary.domain.tokens.grants import client_credentials
 from ostiary.domain.tokens.grants.base import check_grant_type_allowed, resolved_scopes
 from ostiary.domain.tokens.storage import TokenStorage
+from ostiary.domain.tokens.token_user import TokenUser, token_user
 from ostiary.domain.tokens.user_context import UserContext, load_user_context
 from ostiary.domain.tokens.user_scopes import check_requested_scopes, decide_user_scopes
 from ostiary.domain.tokens.user_tokens import mint_access_token, mint_id_token, mint_user_tokens
 from ostiary.jose.signing_keys import SigningKey
-from ostiary.store.models import AuthorizationServer, User
+from ostiary.store.models import AuthorizationServer
 
 GRANT_TYPES = ("authorization_code", "implicit", "client_credentials")
 HASHES = ("at_hash", "c_hash")
@@ -202,11 +203,11 @@ def _recorded(ctx: GrantContext) -> list[dict[str, Any]]:
     return signer.signed
 
 
-async def _user(tx: Tx, ref: str | None) -> User:
+async def _user(tx: Tx, ref: str | None) -> TokenUser:
     if not ref:
         raise OAuthError("invalid_request", "Choose the user the token would be for.")
     try:
-        return await users_domain.get_user(tx, ref)
+        return token_user(await users_domain.get_user(tx, ref))
     except NotFound:
         raise OAuthError("invalid_request", f"No user {ref} in this org.") from None
 
@@ -255,7 +256,7 @@ async def _user_preview(
 
 async def _implicit(
     ctx: GrantContext,
-    user: User,
+    user: TokenUser,
     scopes: Sequence[str],
     granted: Sequence[str],
     lifetime: int,

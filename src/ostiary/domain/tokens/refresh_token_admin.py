@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select
 
 from ostiary.domain.audit.log import Target, record
-from ostiary.domain.authz.server_admin import get_server
+from ostiary.domain.authz.server_admin import manageable_server
 from ostiary.domain.clients.records import app_target, get_app
 from ostiary.domain.context import Tx
 from ostiary.domain.directory import users as users_domain
@@ -135,7 +135,7 @@ def _client_tokens_stmt(tx: Tx, server_id: str, client_id: str) -> Any:
 
 async def clients_with_tokens(tx: Tx, server_id: str) -> tuple[AuthorizationServer, list[App]]:
     """The apps holding a live refresh token of the server, in id order."""
-    server = await get_server(tx, server_id)
+    server = await manageable_server(tx, server_id)
     holders = (
         select(RefreshToken.client_id)
         .where(RefreshToken.org_id == tx.org_id, RefreshToken.server_id == server.id, *_live(utcnow()))
@@ -150,7 +150,7 @@ async def clients_with_tokens(tx: Tx, server_id: str) -> tuple[AuthorizationServ
 async def list_client_tokens(
     tx: Tx, server_id: str, client_id: str, *, after: str | None, limit: int, expand_scopes: bool
 ) -> ClientTokens:
-    server = await get_server(tx, server_id)
+    server = await manageable_server(tx, server_id)
     app = await get_app(tx, client_id)
     page = await fetch_page(
         tx.session,
@@ -169,7 +169,7 @@ async def list_client_tokens(
 async def _find(
     tx: Tx, server_id: str, client_id: str, token_id: str
 ) -> tuple[AuthorizationServer, App, RefreshToken]:
-    server = await get_server(tx, server_id)
+    server = await manageable_server(tx, server_id)
     app = await get_app(tx, client_id)
     stmt = _client_tokens_stmt(tx, server.id, app.id).where(RefreshToken.family_id == token_id)
     row = (await tx.session.scalars(stmt)).first()
@@ -201,7 +201,7 @@ async def revoke_client_token(tx: Tx, server_id: str, client_id: str, token_id: 
 
 
 async def revoke_all_client_tokens(tx: Tx, server_id: str, client_id: str) -> int:
-    server = await get_server(tx, server_id)
+    server = await manageable_server(tx, server_id)
     app = await get_app(tx, client_id)
     revoked = await refresh_tokens.revoke_client_tokens(tx.session, tx.org_id, server.id, app.id)
     record(tx, REVOKE_EVENT, "Revoke all refresh tokens of a client", [app_target(app)])

@@ -51,6 +51,7 @@ from ostiary import ids
 from ostiary.domain.clients.client_cache import get_active_client
 from ostiary.domain.tokens.access_tokens import MintedId
 from ostiary.domain.tokens.storage import RefreshTokenStore
+from ostiary.domain.tokens.token_user import TokenUser, token_user
 from ostiary.domain.tokens.verification import user_may_use
 from ostiary.jose.b64 import b64url_encode
 from ostiary.store.models import User
@@ -278,20 +279,21 @@ def is_active(row: RefreshToken, now: datetime | None = None) -> bool:
     return state_of(row, now or utcnow(), 0) is TokenState.ACTIVE
 
 
-def user_may_refresh(user: User | None, row: RefreshToken) -> bool:
+def user_may_refresh(user: TokenUser | None, row: RefreshToken) -> bool:
     """The token's user may still use it: :func:`verification.user_may_use` at its minting."""
     return user_may_use(user, row.org_id, row.created)
 
 
 async def active_token(
     session: AsyncSession, org_id: str, server_id: str, token: object
-) -> tuple[RefreshToken, User] | None:
+) -> tuple[RefreshToken, TokenUser] | None:
     """The token and its user when the token works as itself at ``server_id`` (introspection):
     its user may still use it and its client is active."""
     row = await find_refresh_token(session, org_id, token)
     if row is None or row.server_id != server_id or not is_active(row):
         return None
-    user = await session.get(User, row.user_id)
+    found = await session.get(User, row.user_id)
+    user = token_user(found) if found is not None else None
     if user is None or not user_may_refresh(user, row):
         return None
     if await get_active_client(session, org_id, row.client_id) is None:

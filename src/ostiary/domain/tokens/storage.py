@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ostiary.store.models import User
 from ostiary.store.models.codes import AuthorizationCode
 from ostiary.store.models.refresh_tokens import RefreshToken
 
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
     from ostiary.domain.authz.expressions import GroupRef
     from ostiary.domain.authz.policy_sets import ServerPolicySet
     from ostiary.domain.clients.client_cache import Client
+    from ostiary.domain.tokens.token_user import TokenUser
 
 
 class ClientDirectory(Protocol):
@@ -65,7 +65,7 @@ class ScopeGrants(Protocol):
 class TokenUsers(Protocol):
     """What tokens need to know of a user: status, groups, app profile, assignment."""
 
-    async def user(self, org_id: str, user_id: str) -> User | None: ...
+    async def user(self, org_id: str, user_id: str) -> TokenUser | None: ...
 
     async def groups(self, org_id: str, user_id: str) -> list[GroupRef]:
         """The user's groups, Everyone included, in id order."""

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.domain.authz.expressions import EvalContext, GroupRef
+from ostiary.domain.tokens.token_user import TokenUser, token_user
 from ostiary.store.models import Org, User
 from ostiary.store.repositories import user_context as user_context_rows
 
@@ -36,7 +37,7 @@ async def user_groups(session: AsyncSession, org_id: str, user_id: str) -> list[
     ]
 
 
-def user_attributes(user: User) -> dict[str, Any]:
+def user_attributes(user: TokenUser) -> dict[str, Any]:
     """``user.*`` for expressions: the profile, then ``id``, ``login`` and ``status``."""
     return {**(user.profile or {}), "id": user.id, "login": user.login, "status": user.status}
 
@@ -58,7 +59,7 @@ async def _org_attributes(session: AsyncSession, org_id: str) -> dict[str, Any]:
     return {"id": org.id, "name": org.name, "subdomain": org.subdomain}
 
 
-async def load_user_context(users: TokenUsers, org_id: str, client: Any, user: User) -> UserContext:
+async def load_user_context(users: TokenUsers, org_id: str, client: Any, user: TokenUser) -> UserContext:
     groups = await users.groups(org_id, user.id)
     context = EvalContext(
         user=user_attributes(user),
@@ -77,9 +78,9 @@ class SessionTokenUsers:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def user(self, org_id: str, user_id: str) -> User | None:
+    async def user(self, org_id: str, user_id: str) -> TokenUser | None:
         user = await self.session.get(User, user_id)
-        return user if user is not None and user.org_id == org_id else None
+        return token_user(user) if user is not None and user.org_id == org_id else None
 
     async def groups(self, org_id: str, user_id: str) -> list[GroupRef]:
         return await user_groups(self.session, org_id, user_id)

@@ -17,7 +17,6 @@ user's group names as ``groups``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -27,9 +26,10 @@ from ostiary.domain.tokens.access_tokens import UserSubject, access_token_claims
 from ostiary.domain.tokens.custom_claims import evaluate_claims
 from ostiary.domain.tokens.grant_context import GrantContext, TokenResponse
 from ostiary.domain.tokens.oidc_claims import claims_for_scopes
+from ostiary.domain.tokens.token_user import TokenUser
 from ostiary.domain.tokens.user_context import UserContext, load_user_context
 from ostiary.jose.signer import left_hash
-from ostiary.store.models import User
+from ostiary.timeutil import token_time
 
 ID_TOKEN_LIFETIME: Final = 3600
 
@@ -49,7 +49,7 @@ def _audience(ctx: GrantContext) -> str | list[str]:
 async def mint_access_token(
     ctx: GrantContext,
     *,
-    user: User,
+    user: TokenUser,
     scopes: Sequence[str],
     lifetime: int,
     auth_time: int,
@@ -73,7 +73,7 @@ async def mint_access_token(
 async def mint_id_token(
     ctx: GrantContext,
     *,
-    user: User,
+    user: TokenUser,
     scopes: Sequence[str],
     auth_time: int,
     amr: Sequence[str],
@@ -85,7 +85,7 @@ async def mint_id_token(
     now: int | None = None,
 ) -> str:
     """An ID token for ``ctx.client``; ``at_hash``/``c_hash`` bind it to the access token/code."""
-    issued = int(time.time()) if now is None else now
+    issued = token_time() if now is None else now
     alg = ctx.ring.active.alg
     released: Mapping[str, Any] = {} if thin else claims_for_scopes(user, scopes)
     claims: dict[str, Any] = {"sub": user.id}
@@ -134,7 +134,7 @@ async def _identity_claims(
 async def mint_user_tokens(
     ctx: GrantContext,
     *,
-    user: User,
+    user: TokenUser,
     scopes: Sequence[str],
     access_lifetime: int,
     auth_time: int,
@@ -147,7 +147,7 @@ async def mint_user_tokens(
     ID token carrying ``at_hash`` (and ``c_hash`` when ``code`` is given). ``refresh_token``
     is left for the caller to fill in."""
     context = await load_user_context(ctx.storage.users, ctx.org_id, ctx.client, user)
-    now = int(time.time())
+    now = token_time()
     access_token = await mint_access_token(
         ctx, user=user, scopes=scopes, lifetime=access_lifetime, auth_time=auth_time, context=context, now=now
     )

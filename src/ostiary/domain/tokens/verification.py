@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ostiary.domain.authz.key_rotation import KeyRings
 from ostiary.domain.clients.client_cache import Client, get_active_client
 from ostiary.domain.tokens import revoked_jtis
+from ostiary.domain.tokens.token_user import TokenUser, token_user
 from ostiary.jose.verify import KeySet, TokenInvalid, check_claims, check_signature, parse_token, verify_jwt
 from ostiary.store.models import User
 
@@ -78,7 +79,7 @@ def verify_ignoring_expiry(token: str, keys: KeySet, *, issuer: str) -> dict[str
     return claims
 
 
-def user_may_use(user: User | None, org_id: str, issued: datetime) -> bool:
+def user_may_use(user: TokenUser | None, org_id: str, issued: datetime) -> bool:
     """The user of a token issued at ``issued`` is ACTIVE and has not changed status since.
 
     Checked at use time instead of revoking on every lifecycle change: a suspended or
@@ -105,7 +106,7 @@ class TokenParties:
     """The client an access token was issued to and, for a user's token, its user."""
 
     client: Client
-    user: User | None
+    user: TokenUser | None
 
 
 async def active_parties(
@@ -117,11 +118,12 @@ async def active_parties(
     client_id, user_id, iat = claims.get("cid"), claims.get("uid"), claims.get("iat")
     if not isinstance(client_id, str):
         return None
-    user: User | None = None
+    user: TokenUser | None = None
     if "uid" in claims:
         if not isinstance(user_id, str) or not isinstance(iat, int) or isinstance(iat, bool):
             return None
-        user = await session.get(User, user_id)
+        row = await session.get(User, user_id)
+        user = token_user(row) if row is not None else None
         if not user_may_use(user, org_id, issued_at(iat)):
             return None
     client = await get_active_client(session, org_id, client_id)

@@ -8,16 +8,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ostiary.domain.errors import DomainError
 from ostiary.domain.integrations import catalog, installs
 from ostiary.http.console.pages import (
     PREFIX,
     Admin,
     admin_page,
     admin_tx,
-    error_text,
     field,
-    redirect,
+    form_action,
     render,
 )
 from ostiary.http.runtime import runtime
@@ -56,22 +54,20 @@ async def install(request: Request, admin: Admin) -> Response:
     form = await request.form()
     entry_type = field(form, "type")
     body = {"type": entry_type, "grantedScopes": [s for s in form.getlist("scopes") if isinstance(s, str)]}
-    try:
-        async with admin_tx(request, admin) as tx:
-            made = await installs.install(tx, body, org_url=runtime(request).org_url(tx.org))
-    except DomainError as exc:
-        return await _page(request, admin, error=error_text(exc), status=400)
-    return await _page(request, admin, created=made)
+    return await form_action(
+        request,
+        admin,
+        lambda tx: installs.install(tx, body, org_url=runtime(request).org_url(tx.org)),
+        detail=_page,
+        show=lambda made: _page(request, admin, created=made),
+    )
 
 
 async def uninstall(request: Request, admin: Admin) -> Response:
     form = await request.form()
-    try:
-        async with admin_tx(request, admin) as tx:
-            await installs.uninstall(tx, field(form, "installId"))
-    except DomainError as exc:
-        return await _page(request, admin, error=error_text(exc), status=400)
-    return redirect(BASE)
+    return await form_action(
+        request, admin, lambda tx: installs.uninstall(tx, field(form, "installId")), detail=_page, then=BASE
+    )
 
 
 routes = [

@@ -14,6 +14,7 @@ from ostiary.domain.clients import apps as apps_domain
 from ostiary.domain.clients import assignments
 from ostiary.domain.clients import scope_grants as grants_domain
 from ostiary.domain.clients.okta_scopes import OKTA_SCOPES
+from ostiary.domain.context import Tx
 from ostiary.domain.directory import groups as groups_domain
 from ostiary.domain.errors import DomainError
 from ostiary.http.console.pages import (
@@ -21,10 +22,9 @@ from ostiary.http.console.pages import (
     Admin,
     admin_page,
     admin_tx,
-    error_text,
     field,
     form_action,
-    redirect,
+    not_found,
     render,
 )
 from ostiary.http.runtime import runtime
@@ -102,13 +102,13 @@ async def create_app(request: Request, admin: Admin) -> Response:
     form = await request.form()
     if field(form, "kind") not in KINDS:
         return await _list(request, admin, error="Choose the kind of application.", status=400)
-    try:
-        async with admin_tx(request, admin) as tx:
-            view = await apps_domain.create_app(tx, app_body(form), encryptor=_encryptor(request))
-            app_id, secret = view.app.id, view.new_secret
-    except DomainError as exc:
-        return await _list(request, admin, error=error_text(exc), status=400)
-    return await _detail(request, admin, app_id=app_id, new_secret=secret)
+    return await form_action(
+        request,
+        admin,
+        lambda tx: apps_domain.create_app(tx, app_body(form), encryptor=_encryptor(request)),
+        detail=_list,
+        show=lambda view: _detail(request, admin, app_id=view.app.id, new_secret=view.new_secret),
+    )
 
 
 async def _detail(
@@ -125,7 +125,7 @@ async def _detail(
         try:
             view = await apps_domain.get_app_view(tx, app_id)
         except DomainError as exc:
-            return render(request, "not_found.html", admin=admin, status=404, message=error_text(exc))
+            return not_found(request, admin, exc)
         assigned = (
             await assignments.list_group_assignments(tx, app_id, q=None, after=None, limit=1000)
         ).items
@@ -178,14 +178,13 @@ async def unassign_group(request: Request, admin: Admin) -> Response:
 async def grant_scope(request: Request, admin: Admin) -> Response:
     form = await request.form()
     app_id = str(request.path_params["appId"])
-    try:
-        async with admin_tx(request, admin) as tx:
-            org_url = runtime(request).org_url(tx.org)
-            body = {"scopeId": field(form, "scopeId"), "issuer": org_url}
-            await grants_domain.grant_scope(tx, app_id, body, org_url=org_url)
-    except DomainError as exc:
-        return await _detail(request, admin, error=error_text(exc), status=400)
-    return redirect(f"{BASE}/{app_id}#grants")
+
+    async def grant(tx: Tx) -> None:
+        org_url = runtime(request).org_url(tx.org)
+        body = {"scopeId": field(form, "scopeId"), "issuer": org_url}
+        await grants_domain.grant_scope(tx, app_id, body, org_url=org_url)
+
+    return await form_action(request, admin, grant, detail=_detail, then=f"{BASE}/{app_id}#grants")
 
 
 async def revoke_grant(request: Request, admin: Admin) -> Response:
@@ -204,15 +203,14 @@ async def lifecycle(request: Request, admin: Admin) -> Response:
     form = await request.form()
     app_id = str(request.path_params["appId"])
     action = field(form, "action")
-    try:
-        async with admin_tx(request, admin) as tx:
-            if action == "activate":
-                await apps_domain.activate_app(tx, app_id)
-            elif action == "deactivate":
-                await apps_domain.deactivate_app(tx, app_id)
-    except DomainError as exc:
-        return await _detail(request, admin, error=error_text(exc), status=400)
-    return redirect(f"{BASE}/{app_id}")
+
+    async def change(tx: Tx) -> None:
+        if action == "activate":
+            await apps_domain.activate_app(tx, app_id)
+        elif action == "deactivate":
+            await apps_domain.deactivate_app(tx, app_id)
+
+    return await form_action(request, admin, change, detail=_detail, then=f"{BASE}/{app_id}")
 
 
 routes = [

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ostiary.domain.context import Tx
 from ostiary.domain.directory import groups as groups_domain
 from ostiary.domain.directory import users as users_domain
 from ostiary.domain.errors import DomainError
@@ -14,9 +15,9 @@ from ostiary.http.console.pages import (
     Admin,
     admin_page,
     admin_tx,
-    error_text,
     field,
-    redirect,
+    form_action,
+    not_found,
     render,
 )
 
@@ -36,13 +37,13 @@ async def list_groups(request: Request, admin: Admin) -> Response:
 async def create_group(request: Request, admin: Admin) -> Response:
     form = await request.form()
     body = {"profile": {"name": field(form, "name"), "description": field(form, "description")}}
-    try:
-        async with admin_tx(request, admin) as tx:
-            group = await groups_domain.create_group(tx, body)
-            group_id = group.id
-    except DomainError as exc:
-        return await _list(request, admin, error=error_text(exc), status=400)
-    return redirect(f"{PREFIX}/groups/{group_id}")
+    return await form_action(
+        request,
+        admin,
+        lambda tx: groups_domain.create_group(tx, body),
+        detail=_list,
+        then=lambda group: f"{PREFIX}/groups/{group.id}",
+    )
 
 
 async def _detail(request: Request, admin: Admin, *, error: str | None = None, status: int = 200) -> Response:
@@ -51,7 +52,7 @@ async def _detail(request: Request, admin: Admin, *, error: str | None = None, s
         try:
             group = await groups_domain.get_group(tx, group_id)
         except DomainError as exc:
-            return render(request, "not_found.html", admin=admin, status=404, message=error_text(exc))
+            return not_found(request, admin, exc)
         members = await groups_domain.list_members(tx, group.id, after=None, limit=1000)
     return render(
         request, "group.html", admin=admin, group=group, members=members.items, error=error, status=status
@@ -65,24 +66,24 @@ async def group_detail(request: Request, admin: Admin) -> Response:
 async def add_member(request: Request, admin: Admin) -> Response:
     form = await request.form()
     group_id = request.path_params["groupId"]
-    try:
-        async with admin_tx(request, admin) as tx:
-            user = await users_domain.get_user(tx, field(form, "user"))
-            await groups_domain.add_member(tx, group_id, user.id)
-    except DomainError as exc:
-        return await _detail(request, admin, error=error_text(exc), status=400)
-    return redirect(f"{PREFIX}/groups/{group_id}")
+
+    async def add(tx: Tx) -> None:
+        user = await users_domain.get_user(tx, field(form, "user"))
+        await groups_domain.add_member(tx, group_id, user.id)
+
+    return await form_action(request, admin, add, detail=_detail, then=f"{PREFIX}/groups/{group_id}")
 
 
 async def remove_member(request: Request, admin: Admin) -> Response:
     form = await request.form()
     group_id = request.path_params["groupId"]
-    try:
-        async with admin_tx(request, admin) as tx:
-            await groups_domain.remove_member(tx, group_id, field(form, "userId"))
-    except DomainError as exc:
-        return await _detail(request, admin, error=error_text(exc), status=400)
-    return redirect(f"{PREFIX}/groups/{group_id}")
+    return await form_action(
+        request,
+        admin,
+        lambda tx: groups_domain.remove_member(tx, group_id, field(form, "userId")),
+        detail=_detail,
+        then=f"{PREFIX}/groups/{group_id}",
+    )
 
 
 routes = [

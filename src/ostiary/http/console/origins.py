@@ -7,15 +7,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ostiary.domain.directory import trusted_origins as origins_domain
-from ostiary.domain.errors import DomainError
 from ostiary.http.console.pages import (
     PREFIX,
     Admin,
     admin_page,
     admin_tx,
-    error_text,
     field,
-    redirect,
+    form_action,
     render,
 )
 
@@ -36,22 +34,20 @@ async def create_origin(request: Request, admin: Admin) -> Response:
     form = await request.form()
     scopes = [{"type": kind} for kind in ("CORS", "REDIRECT") if form.get(kind.lower()) == "on"]
     body = {"name": field(form, "name"), "origin": field(form, "origin"), "scopes": scopes}
-    try:
-        async with admin_tx(request, admin) as tx:
-            await origins_domain.create_origin(tx, body)
-    except DomainError as exc:
-        return await _list(request, admin, error=error_text(exc), status=400)
-    return redirect(BASE)
+    return await form_action(
+        request, admin, lambda tx: origins_domain.create_origin(tx, body), detail=_list, then=BASE
+    )
 
 
 async def delete_origin(request: Request, admin: Admin) -> Response:
     form = await request.form()
-    try:
-        async with admin_tx(request, admin) as tx:
-            await origins_domain.delete_origin(tx, field(form, "originId"))
-    except DomainError as exc:
-        return await _list(request, admin, error=error_text(exc), status=400)
-    return redirect(BASE)
+    return await form_action(
+        request,
+        admin,
+        lambda tx: origins_domain.delete_origin(tx, field(form, "originId")),
+        detail=_list,
+        then=BASE,
+    )
 
 
 routes = [

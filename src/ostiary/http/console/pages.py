@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -43,6 +43,8 @@ LOGIN_PATH = f"{PREFIX}/login"
 COOKIE = "ostiary_admin"
 CSRF_FIELD = "csrfToken"
 _TEMPLATES = Path(__file__).parent / "templates"
+
+T = TypeVar("T")
 
 HEADERS = {
     **PAGE_HEADERS,
@@ -143,6 +145,11 @@ def error_text(exc: DomainError) -> str:
     return "; ".join([exc.message, *exc.causes]) if exc.causes else exc.message
 
 
+def not_found(request: Request, admin: Admin, exc: DomainError) -> Response:
+    """The page for a detail view whose object the domain did not find (404)."""
+    return render(request, "not_found.html", admin=admin, status=404, message=error_text(exc))
+
+
 # --- the admin check ---------------------------------------------------------------------------
 
 NOT_ADMIN = (
@@ -193,16 +200,28 @@ DetailPage = Callable[..., Awaitable[Response]]
 
 
 async def form_action(
-    request: Request, admin: Admin, work: Callable[[Tx], Awaitable[object]], *, detail: DetailPage, then: str
+    request: Request,
+    admin: Admin,
+    work: Callable[[Tx], Awaitable[T]],
+    *,
+    detail: DetailPage,
+    then: str | Callable[[T], str] | None = None,
+    show: Callable[[T], Awaitable[Response]] | None = None,
 ) -> Response:
     """The shape of a console form post: ``work`` in one admin transaction, then a redirect to
-    ``then``; a refused change re-renders ``detail`` with the domain's message (400)."""
+    ``then`` (a URL, or one made from what ``work`` returned, inside the transaction), or, after
+    the commit, the page ``show`` makes of it; a refused change re-renders ``detail`` with the
+    domain's message (400)."""
     try:
         async with admin_tx(request, admin) as tx:
-            await work(tx)
+            result = await work(tx)
+            target = then(result) if callable(then) else then
     except DomainError as exc:
         return await detail(request, admin, error=error_text(exc), status=400)
-    return redirect(then)
+    if show is not None:
+        return await show(result)
+    assert target is not None, "form_action needs then= or show="
+    return redirect(target)
 
 
 def login_redirect(request: Request) -> Response:

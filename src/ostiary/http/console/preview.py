@@ -13,7 +13,7 @@ from ostiary.domain.authz import server_admin as servers_domain
 from ostiary.domain.clients import apps as apps_domain
 from ostiary.domain.errors import DomainError
 from ostiary.domain.tokens.preview import GRANT_TYPES, PreviewRequest, preview_tokens
-from ostiary.http.console.pages import PREFIX, Admin, admin_page, admin_tx, error_text, render
+from ostiary.http.console.pages import PREFIX, Admin, admin_page, admin_tx, not_found, render
 from ostiary.http.runtime import runtime
 
 BASE = f"{PREFIX}/authorization-servers"
@@ -25,9 +25,9 @@ async def preview_page(request: Request, admin: Admin) -> Response:
     rt = runtime(request)
     async with admin_tx(request, admin) as tx:
         try:
-            server = await servers_domain.get_server(tx, server_id)
+            server = await servers_domain.manageable_server(tx, server_id)
         except DomainError as exc:
-            return render(request, "not_found.html", admin=admin, status=404, message=error_text(exc))
+            return not_found(request, admin, exc)
         views = (await apps_domain.list_apps(tx, limit=1000)).items
         org_id, org_url = tx.org_id, rt.org_url(tx.org)
     result = None
@@ -40,7 +40,7 @@ async def preview_page(request: Request, admin: Admin) -> Response:
         )
         ring = await rt.rings.ring(org_id, server_id)
         async with admin_tx(request, admin) as tx:
-            server = await servers_domain.get_server(tx, server_id)
+            server = await servers_domain.manageable_server(tx, server_id)
             result = await preview_tokens(
                 tx, server, ring, wanted, org_url=org_url, storage=rt.token_storage(tx.session)
             )

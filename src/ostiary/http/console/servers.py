@@ -29,8 +29,9 @@ from ostiary.http.console.pages import (
     Admin,
     admin_page,
     admin_tx,
-    error_text,
     field,
+    form_action,
+    not_found,
     redirect,
     render,
 )
@@ -74,15 +75,18 @@ async def create_server(request: Request, admin: Admin) -> Response:
         "description": field(form, "description"),
         "audiences": _lines(field(form, "audience")),
     }
-    try:
-        async with admin_tx(request, admin) as tx:
-            server = await servers_domain.create_server(tx, body)
-            org_id, server_id = tx.org_id, server.id
-    except DomainError as exc:
-        return await _list(request, admin, error=error_text(exc), status=400)
-    _forget(request, org_id, server_id)
-    await runtime(request).rings.ring(org_id, server_id)
-    return redirect(f"{BASE}/{server_id}")
+
+    async def create(tx: Tx) -> tuple[str, str]:
+        server = await servers_domain.create_server(tx, body)
+        return tx.org_id, server.id
+
+    async def created(ids: tuple[str, str]) -> Response:
+        org_id, server_id = ids
+        _forget(request, org_id, server_id)
+        await runtime(request).rings.ring(org_id, server_id)
+        return redirect(f"{BASE}/{server_id}")
+
+    return await form_action(request, admin, create, detail=_list, show=created)
 
 
 # --- one server --------------------------------------------------------------------------------
@@ -92,9 +96,9 @@ async def _detail(request: Request, admin: Admin, *, error: str | None = None, s
     server_id = _server_id(request)
     async with admin_tx(request, admin) as tx:
         try:
-            server = await servers_domain.get_server(tx, server_id)
+            server = await servers_domain.manageable_server(tx, server_id)
         except DomainError as exc:
-            return render(request, "not_found.html", admin=admin, status=404, message=error_text(exc))
+            return not_found(request, admin, exc)
         scopes = (await scopes_domain.list_scopes(tx, server.id, q=None, after=None, limit=1000)).items
         claims = await claims_domain.list_claims(tx, server.id)
         policies = await policies_domain.list_policies(tx, server.id)
@@ -139,15 +143,17 @@ def _write(
     async def handler(request: Request, admin: Admin) -> Response:
         form = await request.form()
         server_id = _server_id(request)
-        try:
-            async with admin_tx(request, admin) as tx:
-                await action(tx, server_id, form)
-                org_id = tx.org_id
-        except DomainError as exc:
-            return await _detail(request, admin, error=error_text(exc), status=400)
-        if forget:
-            _forget(request, org_id, server_id)
-        return redirect(f"{BASE}/{server_id}#{anchor}")
+
+        async def work(tx: Tx) -> str:
+            await action(tx, server_id, form)
+            return tx.org_id
+
+        async def done(org_id: str) -> Response:
+            if forget:
+                _forget(request, org_id, server_id)
+            return redirect(f"{BASE}/{server_id}#{anchor}")
+
+        return await form_action(request, admin, work, detail=_detail, show=done)
 
     return handler
 
@@ -252,13 +258,12 @@ async def _delete_policy(tx: Tx, server_id: str, form: FormData) -> None:
 async def rotate_keys(request: Request, admin: Admin) -> Response:
     server_id = _server_id(request)
     rt = runtime(request)
-    try:
-        async with admin_tx(request, admin) as tx:
-            server = await servers_domain.get_server(tx, server_id)
-            await keys_domain.rotate_with_audit(tx, rt.rings, server.id)
-    except DomainError as exc:
-        return await _detail(request, admin, error=error_text(exc), status=400)
-    return redirect(f"{BASE}/{server_id}#keys")
+
+    async def rotate(tx: Tx) -> None:
+        server = await servers_domain.manageable_server(tx, server_id)
+        await keys_domain.rotate_with_audit(tx, rt.rings, server.id)
+
+    return await form_action(request, admin, rotate, detail=_detail, then=f"{BASE}/{server_id}#keys")
 
 
 routes = [

@@ -20,7 +20,7 @@ from ostiary.http.console.pages import (
     admin_tx,
     error_text,
     field,
-    redirect,
+    form_action,
     render,
 )
 from ostiary.timeutil import parse_iso
@@ -57,22 +57,24 @@ async def list_tokens(request: Request, admin: Admin) -> Response:
 
 async def create_token(request: Request, admin: Admin) -> Response:
     form = await request.form()
-    try:
-        async with admin_tx(request, admin) as tx:
-            _token, plaintext = await api_tokens.create_token(tx, field(form, "name"), user_id=admin.user_id)
-    except DomainError as exc:
-        return await _tokens(request, admin, error=error_text(exc), status=400)
-    return await _tokens(request, admin, new_token=plaintext)
+    return await form_action(
+        request,
+        admin,
+        lambda tx: api_tokens.create_token(tx, field(form, "name"), user_id=admin.user_id),
+        detail=_tokens,
+        show=lambda made: _tokens(request, admin, new_token=made[1]),
+    )
 
 
 async def revoke_token(request: Request, admin: Admin) -> Response:
     form = await request.form()
-    try:
-        async with admin_tx(request, admin) as tx:
-            await api_tokens.revoke_token(tx, field(form, "tokenId"))
-    except DomainError as exc:
-        return await _tokens(request, admin, error=error_text(exc), status=400)
-    return redirect(TOKENS)
+    return await form_action(
+        request,
+        admin,
+        lambda tx: api_tokens.revoke_token(tx, field(form, "tokenId")),
+        detail=_tokens,
+        then=TOKENS,
+    )
 
 
 def _time(value: str | None) -> datetime | None:

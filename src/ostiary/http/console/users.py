@@ -14,9 +14,9 @@ from ostiary.http.console.pages import (
     Admin,
     admin_page,
     admin_tx,
-    error_text,
     field,
-    redirect,
+    form_action,
+    not_found,
     render,
 )
 
@@ -54,13 +54,13 @@ async def create_user(request: Request, admin: Admin) -> Response:
         },
         "credentials": {"password": {"value": form.get("password") or ""}},
     }
-    try:
-        async with admin_tx(request, admin) as tx:
-            user = await users_domain.create_user(tx, body, activate=form.get("activate") == "on")
-            user_id = user.id
-    except DomainError as exc:
-        return await _list(request, admin, error=error_text(exc), status=400)
-    return redirect(f"{BASE}/{user_id}")
+    return await form_action(
+        request,
+        admin,
+        lambda tx: users_domain.create_user(tx, body, activate=form.get("activate") == "on"),
+        detail=_list,
+        then=lambda user: f"{BASE}/{user.id}",
+    )
 
 
 async def _detail(request: Request, admin: Admin, *, error: str | None = None, status: int = 200) -> Response:
@@ -69,7 +69,7 @@ async def _detail(request: Request, admin: Admin, *, error: str | None = None, s
         try:
             user = await users_domain.get_user(tx, user_id)
         except DomainError as exc:
-            return render(request, "not_found.html", admin=admin, status=404, message=error_text(exc))
+            return not_found(request, admin, exc)
         member_of = await groups_domain.groups_of_user(tx, user.id)
         groups = (await groups_domain.list_groups(tx, q=None, condition=None, after=None, limit=1000)).items
     return render(
@@ -95,23 +95,21 @@ async def lifecycle(request: Request, admin: Admin) -> Response:
     action = ACTIONS.get(field(form, "action"))
     if action is None:
         return await _detail(request, admin, error="Unknown action.", status=400)
-    try:
-        async with admin_tx(request, admin) as tx:
-            await action(tx, user_id)
-    except DomainError as exc:
-        return await _detail(request, admin, error=error_text(exc), status=400)
-    return redirect(f"{BASE}/{user_id}")
+    return await form_action(
+        request, admin, lambda tx: action(tx, user_id), detail=_detail, then=f"{BASE}/{user_id}"
+    )
 
 
 async def add_to_group(request: Request, admin: Admin) -> Response:
     form = await request.form()
     user_id = str(request.path_params["userId"])
-    try:
-        async with admin_tx(request, admin) as tx:
-            await groups_domain.add_member(tx, field(form, "groupId"), user_id)
-    except DomainError as exc:
-        return await _detail(request, admin, error=error_text(exc), status=400)
-    return redirect(f"{BASE}/{user_id}#groups")
+    return await form_action(
+        request,
+        admin,
+        lambda tx: groups_domain.add_member(tx, field(form, "groupId"), user_id),
+        detail=_detail,
+        then=f"{BASE}/{user_id}#groups",
+    )
 
 
 routes = [

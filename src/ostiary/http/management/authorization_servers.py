@@ -57,7 +57,7 @@ def _forget(request: Request, org_id: str, server_id: str) -> None:
 async def _server_response(request: Request, server_id: str, status_code: int = 200) -> Response:
     """Read the server afresh (keys may have been made meanwhile) and render it."""
     async with management_tx(request, READ) as tx:
-        server = await servers_domain.get_server(tx, server_id)
+        server = await servers_domain.manageable_server(tx, server_id)
         kids = await servers_domain.active_kids(tx.session, tx.org_id, [server.id])
         body = server_json(server, base_url(request), runtime(request).org_url(tx.org), kids.get(server.id))
     return json_response(body, status_code)
@@ -128,7 +128,7 @@ def _server_lifecycle(status: str) -> Callable[[Request], Awaitable[Response]]:
 async def list_keys(request: Request) -> Response:
     rt = runtime(request)
     async with management_tx(request, READ) as tx:
-        server = await servers_domain.get_server(tx, _server_id(request))
+        server = await servers_domain.manageable_server(tx, _server_id(request))
         await rt.rings.ring(tx.org_id, server.id)  # keys are made on first use; they commit on their own
         rows = await keys_domain.published_rows(tx.session, tx.org_id, server.id)
         return json_response([key_json(row, base_url(request)) for row in rows])
@@ -138,7 +138,7 @@ async def get_key(request: Request) -> Response:
     rt = runtime(request)
     key_id = path_param(request, "keyId")
     async with management_tx(request, READ) as tx:
-        server = await servers_domain.get_server(tx, _server_id(request))
+        server = await servers_domain.manageable_server(tx, _server_id(request))
         await rt.rings.ring(tx.org_id, server.id)
         rows = await keys_domain.published_rows(tx.session, tx.org_id, server.id)
         row = next((r for r in rows if r.kid == key_id), None)
@@ -162,7 +162,7 @@ async def rotate_keys(request: Request) -> Response:
     body = await json_object(request)
     rt = runtime(request)
     async with management_tx(request, MANAGE) as tx:
-        server = await servers_domain.get_server(tx, _server_id(request))
+        server = await servers_domain.manageable_server(tx, _server_id(request))
         _rotation_use(body)
         rows = await keys_domain.rotate_with_audit(tx, rt.rings, server.id)
         response = json_response([key_json(row, base_url(request)) for row in rows])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ostiary.domain.clients.app_json import public_secret_hash
+from ostiary.domain.clients.app_json import credential_links, public_secret_hash
 from ostiary.domain.integrations.catalog import Entry
-from ostiary.domain.integrations.installs import ACTIVE, Install, Secret
+from ostiary.domain.integrations.installs import Install, Secret
 from ostiary.timeutil import iso
 
 API_SERVICES = "/integrations/api/v1/api-services"
@@ -45,12 +45,7 @@ def install_json(install: Install, base: str) -> dict[str, Any]:
 def secret_json(secret: Secret, base: str) -> dict[str, Any]:
     """The full ``client_secret`` only when just created; otherwise masked like Okta's."""
     href = f"{base}{API_SERVICES}/{secret.install_id}/credentials/secrets/{secret.id}"
-    links: dict[str, Any] = {}
-    if secret.status == ACTIVE:
-        links["deactivate"] = _hinted(f"{href}/lifecycle/deactivate", "POST")
-    else:
-        links["activate"] = _hinted(f"{href}/lifecycle/activate", "POST")
-        links["delete"] = _hinted(href, "DELETE")
+    links = credential_links(href, secret.status)
     return {
         "id": secret.id,
         "status": secret.status,

@@ -56,11 +56,11 @@ async def token_preview(request: Request) -> Response:
     server_id = path_param(request, "authServerId")
     rt = runtime(request)
     async with management_tx(request, READ) as tx:
-        server = await servers_domain.get_server(tx, server_id)
+        server = await servers_domain.manageable_server(tx, server_id)
         org_id, org_url = tx.org_id, rt.org_url(tx.org)
     ring = await rt.rings.ring(org_id, server_id)
     async with management_tx(request, READ) as tx:
-        server = await servers_domain.get_server(tx, server_id)
+        server = await servers_domain.manageable_server(tx, server_id)
         preview = await preview_tokens(
             tx, server, ring, wanted, org_url=org_url, storage=rt.token_storage(tx.session)
         )

@@ -8,12 +8,8 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from ostiary.domain.clients.authentication import (
-    CLIENT_SECRET_JWT,
-    PRIVATE_KEY_JWT,
-    AuthenticatedClient,
-    authenticate_client,
-)
+from ostiary.domain.clients.authentication import AuthenticatedClient, authenticate_client
+from ostiary.domain.clients.client_assertions import CLIENT_SECRET_JWT, PRIVATE_KEY_JWT
 from ostiary.http.oauth.server_context import ServerContext
 from ostiary.http.runtime import Runtime, runtime
 

@@ -17,7 +17,6 @@ from ostiary.http.oauth.introspect import introspect
 from ostiary.http.oauth.jwks import keys
 from ostiary.http.oauth.logout import logout
 from ostiary.http.oauth.revoke import revoke
-from ostiary.http.oauth.token import token
 from ostiary.http.oauth.userinfo import userinfo
 
 GET, POST, GET_POST = ["GET"], ["POST"], ["GET", "POST"]
@@ -39,7 +38,7 @@ def routes() -> list[BaseRoute]:
         ("/v1/logout", logout, GET_POST),
     ]
     per_server: list[tuple[str, object, list[str]]] = [
-        ("/v1/token", token, POST),  # an ASGI app with its own CORS (see also http.fast_routes)
+        # POST (and its 405s) is http.fast_routes.TokenFastPath's, which skips the router
         ("/v1/token", oauth_preflight(*POST), ["OPTIONS"]),
     ]
     for path, handler, methods in with_cors:

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.types import Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from ostiary.compact_json import dumps
 from ostiary.domain.authz.key_rotation import KeyRing
@@ -80,15 +80,9 @@ def read_headers(raw: list[tuple[bytes, bytes]]) -> TokenHeaders:
 
 
 class TokenEndpoint:
-    """``POST {issuer}/v1/token`` as an ASGI app (CORS for trusted origins included).
-
-    :meth:`answer` is the endpoint proper, for a body already read: ``http.fast_routes`` calls
-    it with the body ``http.input_guard``'s rules were checked on, so the body is read once."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await _read_body(receive)
-        status, headers, content = await self.answer(scope, body, read_headers(scope["headers"]))
-        await send_answer(send, status, headers, content)
+    """``POST {issuer}/v1/token`` (CORS for trusted origins included), mounted once: by
+    ``http.fast_routes.TokenFastPath``, which calls :meth:`answer` with the body
+    ``http.input_guard``'s rules were checked on, so the body is read once."""
 
     async def answer(self, scope: Scope, body: bytes, found: TokenHeaders) -> Answer:
         """The answer to a token request with this ``body``; OAuth errors are answers, anything
@@ -122,20 +116,6 @@ async def send_answer(send: Send, status: int, headers: list[tuple[bytes, bytes]
 
 def _raw(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
     return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
-
-
-async def _read_body(receive: Receive) -> bytes:
-    """The whole body (``EdgeMiddleware`` caps it; the form's own cap is ``form_params``')."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return b""  # the client went away
-        chunk = message.get("body", b"")
-        if chunk:
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 @dataclass(frozen=True, slots=True)

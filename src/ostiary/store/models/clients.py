@@ -24,10 +24,15 @@ class App(Base):
     __table_args__ = (
         Index("ix_apps_org_id_id", "org_id", "id"),
         Index("ix_apps_org_label", "org_id", "label_lower"),
+        Index("ix_apps_org_public_id", "org_id", "public_id"),
     )
 
     id: Mapped[str] = mapped_column(id_type(), primary_key=True)
+    """The client_id (tokens, client authentication, every table that names the app)."""
     org_id: Mapped[str] = mapped_column(id_type(), ForeignKey("orgs.id", ondelete="CASCADE"))
+    public_id: Mapped[str | None] = mapped_column(id_type(), default=None)
+    """The management API's ``id`` when the client_id was fixed on create (as in Okta, the two
+    then differ); ``None``: ``id`` is both."""
     name: Mapped[str] = mapped_column(String(100))
     label: Mapped[str] = mapped_column(String(255))
     label_lower: Mapped[str] = mapped_column(String(255))

@@ -42,7 +42,7 @@ from ostiary.domain.tokens.grants.base import (
     resolved_scopes,
 )
 from ostiary.domain.tokens.refresh_tokens import RefreshTokenReused, RefreshTokenUnusable, TokenState
-from ostiary.store.models import User
+from ostiary.domain.tokens.token_user import TokenUser
 from ostiary.store.models.refresh_tokens import RefreshToken
 from ostiary.timeutil import utcnow
 
@@ -94,7 +94,7 @@ async def _revoke_reused(ctx: GrantContext, family_id: str) -> None:
     log.warning("refresh token reuse by client %s: family %s revoked", ctx.client.id, family_id)
 
 
-async def _current_user(ctx: GrantContext, row: RefreshToken) -> User:
+async def _current_user(ctx: GrantContext, row: RefreshToken) -> TokenUser:
     user = await ctx.storage.users.user(ctx.org_id, row.user_id)
     if user is None or not refresh_tokens.user_may_refresh(user, row):
         raise _invalid()
@@ -115,7 +115,7 @@ def _scopes(ctx: GrantContext, granted: Sequence[str]) -> tuple[str, ...]:
 
 
 async def _policy_decision(
-    ctx: GrantContext, user: User, scopes: tuple[str, ...], row: RefreshToken
+    ctx: GrantContext, user: TokenUser, scopes: tuple[str, ...], row: RefreshToken
 ) -> RefreshDecision:
     if ctx.server.kind == server_lookup.ORG:
         return RefreshDecision(ORG_ACCESS_TOKEN_LIFETIME, row.window_minutes)

@@ -12,10 +12,10 @@ from starlette.requests import Request
 from ostiary.domain.clients.client_cache import Client
 from ostiary.domain.directory.sessions import SignedIn
 from ostiary.domain.orgs import Org
+from ostiary.domain.tokens.token_user import TokenUser
 from ostiary.domain.tokens.user_context import UserContext
 from ostiary.domain.tokens.user_scopes import UserScopeDecision
 from ostiary.http.oauth.server_context import ServerContext
-from ostiary.store.models import User
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Authorization:
     new_session_secret: str | None = None
     fresh_sign_in: bool = False
     # assignment.py
-    user: User | None = None
+    user: TokenUser | None = None
     user_context: UserContext | None = None
     # scopes.decide_scopes: the policies' decision by grant type
     decisions: dict[str, UserScopeDecision] = field(default_factory=dict)
@@ -62,7 +62,7 @@ class Authorization:
         return "id_token" in self.response_types
 
     @property
-    def signed_in_user(self) -> User:
+    def signed_in_user(self) -> TokenUser:
         assert self.user is not None, "the assignment step runs before this one"
         return self.user
 

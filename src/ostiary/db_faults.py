@@ -3,6 +3,8 @@ lost a deadlock or a serialization check.
 
 The kinds are what the HTTP layer answers 503 for (the store is unavailable, not the request
 wrong) and what the log reports, one line per kind and interval instead of a traceback each.
+A library module: it knows the drivers' exceptions (SQLAlchemy, asyncpg, sqlite3), not Ostiary's
+schema, so ``store/`` retries with it and ``http/`` answers with it without reaching into storage.
 """
 
 from __future__ import annotations
