@@ -9,7 +9,11 @@ from typing import Annotated, Any
 
 import typer
 
-app = typer.Typer(help="Ostiary: self-hosted, Okta-compatible API Access Management.", no_args_is_help=True)
+from ostiary.cli_fast_path import FastServeTyper
+
+app = FastServeTyper(
+    help="Ostiary: self-hosted, Okta-compatible API Access Management.", no_args_is_help=True
+)
 token_app = typer.Typer(help="API tokens (SSWS).", no_args_is_help=True)
 db_app = typer.Typer(help="Database.", no_args_is_help=True)
 user_app = typer.Typer(help="Users (bootstrapping).", no_args_is_help=True)

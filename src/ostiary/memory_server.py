@@ -5,6 +5,15 @@ the whole server runs in one process and one event loop: the schema is made (at 
 migration by migration), an API token
 created and printed, then uvicorn serves the same app object (no factory, no re-import). The
 master key is random and lives only in this process.
+
+An API token is generated and printed only when the org file declares none (a file that
+declares one names its value with ``token``, so the test that wrote the file knows it).
+
+Start-up speed (issue 21: exec to the first client_credentials token under 1 s; issue 20: 0.5 s)
+comes from seams of their own, each with its reason and measured gain in its docstring:
+:mod:`ostiary.startup_gc` (no cyclic collection while modules load), :mod:`ostiary.jose.key_pool`
+(the org server's RSA keys made on a thread during the imports), :mod:`ostiary.cli_fast_path`
+(``serve`` called without Typer building every command). ``bench/startup.py`` measures the whole.
 """
 
 from __future__ import annotations
@@ -16,11 +25,18 @@ import sys
 from dataclasses import replace
 from typing import Any
 
+from ostiary import startup_gc
+from ostiary.jose.key_pool import KeyPool
+
 MEMORY_DATABASE_URL = "sqlite+aiosqlite:///:memory:"
 TOKEN_LINE_PREFIX = "SSWS token: "
 SCHEMA_ENV = "OSTIARY_MEMORY_SCHEMA"
 """``migrate``: run every Alembic step instead of ``create_all`` (``bench/startup.py`` compares
 the two in one run)."""
+ORG_SERVER_KEYS = 2
+"""RS256 keys the org server makes before its first token (ACTIVE and NEXT): made on a thread
+from exec on (:mod:`ostiary.jose.key_pool`)."""
+_KEY_POOL = KeyPool()
 
 
 def memory_settings(settings: Any, port: int, *, scheme: str = "http") -> Any:
@@ -38,22 +54,30 @@ def memory_settings(settings: Any, port: int, *, scheme: str = "http") -> Any:
     )
 
 
-async def _create_token(rt: Any) -> tuple[str, str]:
-    """A new super-admin API token of the default org: ``(org id, plaintext)``."""
+def declares_api_tokens(org_doc: Any) -> bool:
+    """Whether a checked org file lists API tokens (then ``serve --memory`` makes none of its own)."""
+    return bool(org_doc and org_doc.get("apiTokens"))
+
+
+async def _create_token(rt: Any, *, generate: bool = True) -> tuple[str, str | None]:
+    """A new super-admin API token of the default org, unless not ``generate``:
+    ``(org id, plaintext or None)``."""
     from ostiary.domain.context import Actor, Tx
     from ostiary.domain.directory import api_tokens
     from ostiary.domain.orgs import org_record
     from ostiary.store.repositories import orgs
 
-    async def work(session: Any) -> tuple[str, str]:
+    async def work(session: Any) -> tuple[str, str | None]:
         org = await orgs.ensure_default(session)
+        if not generate:
+            return str(org.id), None
         actor = Actor("cli", "SystemPrincipal", "ostiary-cli", "Ostiary CLI")
         _token, plaintext = await api_tokens.create_token(
             Tx(session=session, org=org_record(org), actor=actor), "ostiary serve --memory"
         )
         return str(org.id), str(plaintext)
 
-    result: tuple[str, str] = await rt.db.transaction(work)
+    result: tuple[str, str | None] = await rt.db.transaction(work)
     return result
 
 
@@ -112,6 +136,7 @@ async def serve_memory(
 
     app = create_app(settings, run_migrations=False)
     rt = app.state.runtime
+    rt.rings.generate = _KEY_POOL.take
     if os.environ.get(SCHEMA_ENV) == "migrate":
         await prepare(rt)
     else:
@@ -119,17 +144,21 @@ async def serve_memory(
         await prepare(rt, run_migrations=False)
     if org_doc is not None:
         await _apply_org_file(rt, org_doc)
-    org_id, token = await _create_token(rt)
+    org_id, token = await _create_token(rt, generate=not declares_api_tokens(org_doc))
     if testing:
         _install_testing(app)
     warming = _warm_org_server_keys(rt, org_id)
-    sys.stdout.write(f"{TOKEN_LINE_PREFIX}{token}\n")
+    if token is not None:
+        sys.stdout.write(f"{TOKEN_LINE_PREFIX}{token}\n")
     sys.stdout.flush()
     config = uvicorn.Config(app, host=host, port=port, **uvicorn_options)
+    server = uvicorn.Server(config)
+    collector = asyncio.create_task(startup_gc.resume_after_start(lambda: server.started))
     try:
-        await uvicorn.Server(config).serve()
+        await server.serve()
     finally:
         warming.cancel()
+        collector.cancel()
 
 
 def _install_testing(app: Any) -> None:
@@ -151,6 +180,8 @@ def run(
     org_doc: Any = None,
     testing: bool = False,
 ) -> None:
+    startup_gc.pause()
+    _KEY_POOL.fill("RS256", ORG_SERVER_KEYS)
     asyncio.run(
         serve_memory(
             settings, host=host, port=port, uvicorn_options=uvicorn_options, org_doc=org_doc, testing=testing

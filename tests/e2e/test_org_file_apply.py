@@ -240,7 +240,6 @@ def test_serve_memory_applies_the_file_before_the_port_opens(tmp_path: Path) -> 
             text=True,
         )
         try:
-            read_token(process)  # printed after the file is applied, before the port opens
             url = f"http://localhost:{port}"
             wait_until_up(f"{url}/healthz", process=process)  # type: ignore[arg-type]
             response = requests.post(
@@ -250,10 +249,42 @@ def test_serve_memory_applies_the_file_before_the_port_opens(tmp_path: Path) -> 
                 timeout=10,
             )
             assert response.status_code == 200, response.text
+            groups = requests.get(
+                f"{url}/api/v1/groups", headers={"Authorization": f"SSWS {FIXED_TOKEN}"}, timeout=10
+            )
+            assert groups.status_code == 200, groups.text
         finally:
             process.terminate()
-            process.wait(timeout=10)
+            stdout, _ = process.communicate(timeout=10)
     assert "applied: 21 created, 0 updated, 0 deleted" in log.read_text()
+    assert "SSWS token" not in stdout  # the file declares its API token: none is generated
+
+
+def test_serve_memory_generates_a_token_when_the_file_declares_none(tmp_path: Path) -> None:
+    def no_tokens(doc: dict[str, Any]) -> None:
+        del doc["apiTokens"]
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OSTIARY_")}
+    env["OSTIARY_LOG_LEVEL"] = "warning"
+    process = subprocess.Popen(
+        [OSTIARY, "serve", "--memory", "--apply", str(variant(tmp_path, no_tokens)), "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        token = read_token(process)  # printed after the file is applied, before the port opens
+        url = f"http://localhost:{port}"
+        wait_until_up(f"{url}/healthz", process=process)  # type: ignore[arg-type]
+        listed = requests.get(f"{url}/api/v1/groups", headers={"Authorization": f"SSWS {token}"}, timeout=10)
+        assert listed.status_code == 200, listed.text
+        assert {"silverSubscribers", "goldSubscribers"} <= {g["profile"]["name"] for g in listed.json()}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def test_serve_memory_refuses_an_invalid_file_before_the_port_opens(tmp_path: Path) -> None:

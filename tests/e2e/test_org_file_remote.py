@@ -17,7 +17,7 @@ import requests
 import yaml
 
 from tests.e2e.servers import OSTIARY, free_port, wait_until_up
-from tests.e2e.test_org_file_apply import CREATED, SAMPLE, apply
+from tests.e2e.test_org_file_apply import CREATED, FIXED_TOKEN, SAMPLE, apply
 from tests.e2e.test_org_file_prune import _smaller
 from tests.support.memory_server import read_token
 
@@ -25,8 +25,9 @@ SKIPPED_TOKEN = "skip apiToken ci (API tokens are made in the admin console)"
 
 
 @contextmanager
-def memory_org(tmp_path: Path, *args: str) -> Iterator[tuple[str, str]]:
-    """``ostiary serve --memory`` on a free port: its URL and the SSWS token it prints."""
+def memory_org(tmp_path: Path, *args: str, token: str | None = None) -> Iterator[tuple[str, str]]:
+    """``ostiary serve --memory`` on a free port: its URL and the SSWS token it prints (or
+    ``token``, the one its org file declares: then it prints none)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OSTIARY_")}
     env["OSTIARY_LOG_LEVEL"] = "warning"
@@ -41,7 +42,7 @@ def memory_org(tmp_path: Path, *args: str) -> Iterator[tuple[str, str]]:
             text=True,
         )
         try:
-            token = read_token(process)
+            token = token or read_token(process)
             url = f"http://localhost:{port}"
             wait_until_up(f"{url}/healthz", process=process)  # type: ignore[arg-type]
             yield url, token
@@ -219,7 +220,7 @@ class _Throttle:
 @pytest.fixture
 def throttled_source(tmp_path: Path) -> Iterator[tuple[_Throttle, str]]:
     """An org with the sample applied at start, behind a proxy that throttles ``/api/v1/groups`` once."""
-    with memory_org(tmp_path / "source", "--apply", str(SAMPLE)) as (url, token):
+    with memory_org(tmp_path / "source", "--apply", str(SAMPLE), token=FIXED_TOKEN) as (url, token):
         throttle = _Throttle(url, "/api/v1/groups")
         try:
             yield throttle, token

@@ -35,6 +35,8 @@ LIBRARY_MODULES = (
     "ostiary.window_counter",
     "ostiary.prometheus_text",
     "ostiary.gc_tuning",
+    "ostiary.startup_gc",  # serve --memory's start-up: the collector off until the port is open
+    "ostiary.cli_fast_path",  # `ostiary serve` without Typer building every command (Typer only)
     "ostiary.alembic_runner",  # applying a set of Alembic migrations (org server, access gateway)
     "ostiary.db_faults",  # database failure kinds from the drivers' exceptions, and the retry
     "ostiary.serving",  # serving HTTP: the uvicorn protocol (issue 15 item 8 moves it here)

@@ -241,7 +241,21 @@ class _PortTaken(Exception):
     pass
 
 
+def _declared_token(declared: dict[str, Any]) -> str | None:
+    """The org file's first API token with a fixed ``token``: ``serve --memory`` generates and
+    prints a token only when the file declares none, so this is the one to use."""
+    for entry in declared.get("apiTokens") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("token"), str):
+            return str(entry["token"])
+    return None
+
+
 def _start_once(path: Path | None, tls: bool, tls_files: TlsFiles | None) -> OstiaryOrg:
+    declared = read_org_file(path)
+    if declared.get("apiTokens") and _declared_token(declared) is None:
+        raise ValueError(
+            f"{path}: apiTokens needs one token with a fixed `token` value (the org then prints none)"
+        )
     workdir = Path(tempfile.mkdtemp(prefix="ostiary-pytest-"))
     port = free_port()
     command = [sys.executable, "-m", "ostiary", "serve", "--memory", "--testing", "--port", str(port)]
@@ -259,7 +273,7 @@ def _start_once(path: Path | None, tls: bool, tls_files: TlsFiles | None) -> Ost
             command, stdout=stdout, stderr=stderr, env=env, stdin=subprocess.DEVNULL
         )
     url = f"{'https' if tls else 'http'}://localhost:{port}"
-    org = OstiaryOrg(url, "", path, ca_file, process, workdir, read_org_file(path))
+    org = OstiaryOrg(url, _declared_token(declared) or "", path, ca_file, process, workdir, declared)
     try:
         org.api_token = _wait_ready(org, out, err)
     except BaseException:
@@ -269,9 +283,9 @@ def _start_once(path: Path | None, tls: bool, tls_files: TlsFiles | None) -> Ost
 
 
 def _wait_ready(org: OstiaryOrg, out: Path, err: Path) -> str:
-    """The token line from stdout, then ``/healthz`` answering."""
+    """The token line from stdout (or the org file's own token), then ``/healthz`` answering."""
     deadline = time.monotonic() + START_TIMEOUT
-    token = ""
+    token = org.api_token
     while time.monotonic() < deadline:
         if org.process.poll() is not None:
             log = err.read_text(errors="replace")

@@ -23,7 +23,7 @@ from ostiary.domain.audit.log import Target, record
 from ostiary.domain.authz.server_lookup import any_server
 from ostiary.domain.context import Tx
 from ostiary.jose.key_encryption import KeyEncryptor, associated_data
-from ostiary.jose.signing_keys import SigningKey, generate_signing_key, load_signing_key
+from ostiary.jose.signing_keys import SigningAlg, SigningKey, generate_signing_key, load_signing_key
 from ostiary.jose.verify import KeySet
 from ostiary.store import cache_events
 from ostiary.store.db import Database
@@ -86,6 +86,8 @@ class KeyRings:
         self._keys: BoundedTTLCache[Key, SigningKey] = BoundedTTLCache(max_size, KEY_TTL, clock=self._now)
         """(org, kid) → the decrypted key, so that a ring's reload after its TTL costs no
         decryption or key parsing."""
+        self.generate: Callable[[SigningAlg], SigningKey] = generate_signing_key
+        """Makes new keys (run on a thread); ``serve --memory`` puts a ``KeyPool``'s ``take`` here."""
 
     def _now(self) -> float:
         return self.clock()  # looked up at call time: tests replace ``clock``
@@ -205,9 +207,7 @@ class KeyRings:
         cache_events.announce(session, "ring", server.org_id, server.id)
 
     async def _new_row(self, server: AuthorizationServer, status: str, now: datetime) -> SigningKeyRow:
-        key = await asyncio.to_thread(
-            generate_signing_key, "ES256" if server.signing_alg == "ES256" else "RS256"
-        )
+        key = await asyncio.to_thread(self.generate, "ES256" if server.signing_alg == "ES256" else "RS256")
         sealed = self.encryptor.encrypt(
             key.private_pem(), associated_data=associated_data(server.org_id, key.kid)
         )
