@@ -88,7 +88,7 @@ def write_gateway_config(
     (``settings.rate_limits``) leaves out its per-client limit, as it turns off the org server's."""
     path = data_dir / GATEWAY_FILE
     config = gateway_config(demo, ports, host, rate_limits=settings.rate_limits_enabled)
-    path.write_text(json.dumps(config, indent=2) + "\n")
+    write_private_json(path, config)
     return path
 
 
@@ -105,6 +105,17 @@ def demo_settings(data_dir: Path, ports: DemoPorts) -> Settings:
         master_key=os.environ.get("OSTIARY_MASTER_KEY"),
         rate_limits=os.environ.get("OSTIARY_RATE_LIMITS", "on"),
     )
+
+
+def write_private_json(path: Path, data: Any) -> None:
+    """Write ``data`` to ``path`` as one step: a file only its owner can read, renamed into
+    place, so a reader (the demo's other processes, a test waiting for the file) never sees it
+    half written and no one else ever sees the secrets in it."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(data, indent=2) + "\n")
+    os.replace(temporary, path)
 
 
 async def load_or_seed(data_dir: Path, settings: Settings, ports: DemoPorts) -> dict[str, Any]:
@@ -125,8 +136,7 @@ async def load_or_seed(data_dir: Path, settings: Settings, ports: DemoPorts) -> 
             demo = await seed(tx, org_url=settings.base_url, ports=ports, password=password)
     finally:
         await rt.db.dispose()
-    path.write_text(json.dumps(demo, indent=2) + "\n")
-    path.chmod(0o600)
+    write_private_json(path, demo)
     return demo
 
 
