@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import weakref
 from typing import Any
 
 from sqlalchemy import event
@@ -28,6 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.util import await_only
 
 _HELD = "ostiary_write_gate"
+_GATES: weakref.WeakKeyDictionary[Engine, WriteGate] = weakref.WeakKeyDictionary()
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
 
 
@@ -39,6 +41,7 @@ class WriteGate:
         self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
 
     def install(self, engine: Engine) -> None:
+        _GATES[engine] = self
         event.listen(engine, "before_cursor_execute", self._before_execute)
         event.listen(engine.pool, "checkin", self._release_record)
         event.listen(engine.pool, "invalidate", self._release_invalidated)
@@ -50,6 +53,11 @@ class WriteGate:
                 del self._locks[stale]
             lock = self._locks[loop] = asyncio.Lock()
         return lock
+
+    def queued(self) -> int:
+        """Write transactions of the running loop waiting for their turn."""
+        lock = self._locks.get(asyncio.get_running_loop())
+        return len(getattr(lock, "_waiters", None) or ()) if lock is not None else 0
 
     def _before_execute(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         info = conn.info
@@ -69,6 +77,11 @@ class WriteGate:
 
     def _release_invalidated(self, _dbapi_connection: Any, record: Any, _error: Any) -> None:
         self._release_record(_dbapi_connection, record)
+
+
+def gate_of(engine: Engine) -> WriteGate | None:
+    """The gate installed on ``engine`` (``engine.sync_engine`` of an async one), if any."""
+    return _GATES.get(engine)
 
 
 def _release(info: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from ostiary.store.db import Database, Timeouts
+from ostiary.store.sqlite_writers import gate_of
 
 
 async def test_a_writer_gets_its_turn_during_a_stream_of_other_writers(tmp_path: Path) -> None:
@@ -59,10 +60,13 @@ async def test_writers_queue_in_arrival_order_and_readers_do_not_queue(tmp_path:
 
     holder = asyncio.create_task(first())
     await holding.wait()
+    gate = gate_of(db.engine.sync_engine)
+    assert gate is not None
     waiters = []
-    for name in ("a", "b", "c"):
+    for queued, name in enumerate(("a", "b", "c"), start=1):
         waiters.append(asyncio.create_task(writer(name)))
-        await asyncio.sleep(0.02)
+        while gate.queued() < queued:
+            await asyncio.sleep(0.005)
     async with db.session() as session:  # a reader is not held up by the queued writers
         assert (await session.execute(text("SELECT count(*) FROM t"))).scalar() == 0
     release.set()
