@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import NullPool
 
 from ostiary.db_faults import RetryPolicy, is_disconnect, mark_disconnects, run_retrying
+from ostiary.store.sqlite_writers import WriteGate
 
 T = TypeVar("T")
 
@@ -69,6 +70,8 @@ def _engine(url: str, timeouts: Timeouts | None, echo: bool) -> AsyncEngine:
     if url.startswith("sqlite"):
         busy_ms = int(bounds.statement * 1000)
         event.listen(engine.sync_engine, "connect", partial(_sqlite_pragmas, busy_ms=busy_ms))
+        if ":memory:" not in url:  # one shared connection in memory: nothing to queue
+            WriteGate(bounds.statement).install(engine.sync_engine)
     event.listen(engine.sync_engine, "handle_error", mark_disconnects)
     if not url.startswith("sqlite"):
         event.listen(engine.sync_engine, "invalidate", _abort_silent_connection)

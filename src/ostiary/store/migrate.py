@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -96,6 +96,14 @@ async def _create_all_in_one_script(conn: AsyncConnection, metadata: MetaData) -
         statements.extend(
             str(CreateIndex(index).compile(dialect=conn.dialect)).strip()
             for index in sorted(table.indexes, key=lambda index: index.name or "")
+            if _for_dialect(index, conn.dialect.name)
         )
     raw = await conn.get_raw_connection()
     await raw.driver_connection.executescript(";\n".join(statements) + ";")  # type: ignore[union-attr]
+
+
+def _for_dialect(index: Any, dialect: str) -> bool:
+    """Whether ``index`` is made on ``dialect`` (``Index.ddl_if(dialect=…)``, as ``create_all`` checks)."""
+    condition = getattr(index, "_ddl_if", None)
+    wanted = getattr(condition, "dialect", None)
+    return wanted is None or wanted == dialect or (isinstance(wanted, tuple | list) and dialect in wanted)

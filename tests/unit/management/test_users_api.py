@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 import httpx
+from sqlalchemy import event
 
+from tests.conftest import Server
 from tests.support.users import PASSWORD, create, profile
 
 
@@ -243,3 +245,25 @@ async def test_groups_of_a_user_include_everyone(admin: httpx.AsyncClient) -> No
     groups = (await admin.get(f"/api/v1/users/{user['id']}/groups")).json()
     assert [g["profile"]["name"] for g in groups] == ["Everyone"]
     assert groups[0]["type"] == "BUILT_IN"
+
+
+async def test_creating_a_user_in_an_org_without_group_rules_reads_no_rule_memberships(
+    any_server: Server,
+) -> None:
+    """A new user holds no rule-given membership yet: creating one does not look them up."""
+    token = await any_server.create_token()
+    statements: list[str] = []
+    engine = any_server.rt.db.engine.sync_engine
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    async with any_server.client(token) as client:
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            response = await create(client, password=False)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 200, response.text
+    assert any("INSERT INTO users" in s for s in statements)
+    assert not any("group_rule_members" in s for s in statements)

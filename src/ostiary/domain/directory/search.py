@@ -6,6 +6,7 @@ The expression grammar lives in ``filter_expr`` (domain); compiling to SQL in
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import ColumnElement
@@ -28,9 +29,27 @@ def _user_column(attr: str) -> Any:
     }
     if attr in columns:
         return columns[attr]
+    if attr == "profile.login":
+        from ostiary.store.repositories.filter_sql import Custom
+
+        return Custom(_login_condition)
     if attr.startswith("profile."):
         return User.profile[attr.split(".", 1)[1]]
     raise KeyError(attr)
+
+
+def _login_condition(node: Any) -> Any:
+    """``profile.login`` is always a string, copied in ``users.login``: compare that column, which
+    has an index on ``lower(login)`` (PostgreSQL). A case-sensitive ``eq``/``sw`` also gets the
+    case-insensitive comparison it implies, so that the index narrows it down first."""
+    from ostiary.filter_ast import Comparison
+    from ostiary.store.repositories.filter_sql import compile_filter
+
+    exact = compile_filter(node, lambda _attr: User.login)
+    indexable = isinstance(node, Comparison) and isinstance(node.value, str) and node.op in ("eq", "sw")
+    if indexable and not node.ignore_case:
+        return compile_filter(replace(node, ignore_case=True), lambda _attr: User.login) & exact
+    return exact
 
 
 def _group_column(attr: str) -> Any:

@@ -214,7 +214,7 @@ async def create_user(
 
         for gid in _string_list(group_ids, "groupIds"):
             await groups.add_member(tx, gid, user.id, audit=False)
-    await _apply_group_rules(tx, user)
+    await _apply_group_rules(tx, user, new=True)
     record(tx, "user.lifecycle.create", "Create okta user", [target(user)])
     if activate:
         record(tx, "user.lifecycle.activate", "Activate Okta user", [target(user)])
@@ -322,11 +322,11 @@ async def update_user(tx: Tx, user_id: str, body: Mapping[str, Any], *, partial:
     return user
 
 
-async def _apply_group_rules(tx: Tx, user: User) -> None:
+async def _apply_group_rules(tx: Tx, user: User, *, new: bool = False) -> None:
     """Group rules follow the user's profile (imported here: group_rules reads users' rows)."""
     from ostiary.domain.directory import group_rules
 
-    await group_rules.apply_to_user(tx, user)
+    await group_rules.apply_to_user(tx, user, new=new)
 
 
 def _set_status(user: User, status: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ostiary.store.models.base import Base
@@ -36,6 +36,17 @@ class OrgDomain(Base):
     created: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+USER_PREFIX_INDEXES: tuple[tuple[str, str], ...] = (
+    ("ix_users_org_login_prefix", "lower(login) text_pattern_ops"),  # search profile.login sw/eq
+    ("ix_users_org_login_lower_prefix", "login_lower varchar_pattern_ops"),  # q
+    ("ix_users_org_email_prefix", "email_lower varchar_pattern_ops"),  # q
+    ("ix_users_org_first_name_prefix", "lower(CAST(profile ->> 'firstName' AS VARCHAR)) text_pattern_ops"),
+    ("ix_users_org_last_name_prefix", "lower(CAST(profile ->> 'lastName' AS VARCHAR)) text_pattern_ops"),
+)
+"""PostgreSQL's btrees for ``LIKE 'prefix%'`` on users (migration 0016), after ``org_id``; each
+expression is the one the generated SQL compares, so the planner can match it."""
+
+
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (
@@ -43,6 +54,10 @@ class User(Base):
         Index("ix_users_org_id_id", "org_id", "id"),
         Index("ix_users_org_status", "org_id", "status"),
         Index("ix_users_org_email", "org_id", "email_lower"),
+        *(
+            Index(name, "org_id", text(expression)).ddl_if(dialect="postgresql")
+            for name, expression in USER_PREFIX_INDEXES
+        ),
     )
 
     id: Mapped[str] = mapped_column(id_type(), primary_key=True)
