@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import Scope
 
-from ostiary.compact_json import dumps
 from ostiary.domain.clients.authentication import AuthenticatedClient
 from ostiary.domain.oauth_errors import OAuthError
 from ostiary.domain.tokens import introspection
