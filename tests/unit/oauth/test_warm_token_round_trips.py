@@ -139,3 +139,25 @@ async def test_redeeming_a_code_marks_it_used_with_one_statement(any_server: Ser
         s for s in statements if s.lstrip().upper().startswith("UPDATE") and "used_at" in s.split("WHERE")[0]
     ]
     assert len(writes) == 1, writes
+
+
+async def test_introspecting_a_token_on_a_warm_cache_touches_no_database(any_server: Server) -> None:
+    """The client, the server's keys and the token's ``jti`` known unrevoked are cached: a
+    resource server introspecting the same token again costs no round trip."""
+    async with any_server.client(await any_server.create_token()) as admin:
+        client_id, secret = await service_client(admin, SCOPE)
+    headers = basic(client_id, secret)
+    async with any_server.client() as anon:
+        minted = await anon.post(
+            "/oauth2/v1/token", data={"grant_type": "client_credentials", "scope": SCOPE}, headers=headers
+        )
+        token = minted.json()["access_token"]
+        with counted(any_server) as cold:
+            first = await anon.post("/oauth2/v1/introspect", data={"token": token}, headers=headers)
+        assert first.json()["active"] is True
+        assert cold.statements > 0  # the revocation table, asked once
+        with counted(any_server) as trips:
+            for _ in range(5):
+                again = await anon.post("/oauth2/v1/introspect", data={"token": token}, headers=headers)
+                assert again.json()["active"] is True, again.text
+    assert trips == Trips(statements=0, checkouts=0)
