@@ -35,7 +35,7 @@ Introspection (``POST /oauth2[/{authServerId}]/v1/introspect``, RFC 7662) takes 
 with its own endpoint (:class:`~ostiary.http.oauth.introspect.IntrospectEndpoint`): resource
 servers call it per request, like tokens. Measured with ``bench/verify_paths.py``, alternating
 rounds against the router path in one run: CPU per introspection 540-610 µs → 230-265 µs
-(2.3-2.5 × the capacity; ratio to a raw RS256 verify loop 0.04 → 0.10).
+(2.3-2.5 times the capacity; ratio to a raw RS256 verify loop 0.04 → 0.10).
 
 Every other request goes on to the layers above, unchanged.
 
