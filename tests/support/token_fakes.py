@@ -126,6 +126,31 @@ class FakeCodes:
         row.used_at = now
         return True
 
+    async def claim(
+        self,
+        code_hash: str,
+        *,
+        org_id: str,
+        server_id: str,
+        client_id: str,
+        redirect_uri: str,
+        code_challenge: str | None,
+        now: datetime,
+    ) -> AuthorizationCode | None:
+        row = self.rows.get(code_hash)
+        if (
+            row is None
+            or (row.org_id, row.server_id, row.client_id, row.redirect_uri)
+            != (org_id, server_id, client_id, redirect_uri)
+            or row.code_challenge != code_challenge
+            or (code_challenge is not None and row.code_challenge_method != "S256")
+            or row.used_at is not None
+            or row.expires_at <= now
+        ):
+            return None
+        row.used_at = now
+        return row
+
     async def remember_tokens(
         self,
         row: AuthorizationCode,

@@ -193,6 +193,11 @@ def shared(source: object, name: str) -> Any:
     return info.get(name) if isinstance(info, dict) else None
 
 
+def is_session(source: object) -> bool:
+    """``source`` is an ``AsyncSession`` or a lazy one (:meth:`Database.lazy_session`)."""
+    return isinstance(source, AsyncSession | _LazySession)
+
+
 class _LazySession:
     """Stands in for an ``AsyncSession`` and creates the real one on first attribute access."""
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy import event
 
+from ostiary.domain.tokens.pkce import s256
 from tests.conftest import Server
 from tests.support.authorization_servers import AS, create_server
 from tests.support.authorize import code_for, exchange, user, web_app
@@ -139,3 +140,70 @@ async def test_redeeming_a_code_marks_it_used_with_one_statement(any_server: Ser
         s for s in statements if s.lstrip().upper().startswith("UPDATE") and "used_at" in s.split("WHERE")[0]
     ]
     assert len(writes) == 1, writes
+
+
+async def test_introspecting_a_token_on_a_warm_cache_touches_no_database(any_server: Server) -> None:
+    """The client, the server's keys and the token's ``jti`` known unrevoked are cached: a
+    resource server introspecting the same token again costs no round trip."""
+    async with any_server.client(await any_server.create_token()) as admin:
+        client_id, secret = await service_client(admin, SCOPE)
+    headers = basic(client_id, secret)
+    async with any_server.client() as anon:
+        minted = await anon.post(
+            "/oauth2/v1/token", data={"grant_type": "client_credentials", "scope": SCOPE}, headers=headers
+        )
+        token = minted.json()["access_token"]
+        with counted(any_server) as cold:
+            first = await anon.post("/oauth2/v1/introspect", data={"token": token}, headers=headers)
+        assert first.json()["active"] is True
+        assert cold.statements > 0  # the revocation table, asked once
+        with counted(any_server) as trips:
+            for _ in range(5):
+                again = await anon.post("/oauth2/v1/introspect", data={"token": token}, headers=headers)
+                assert again.json()["active"] is True, again.text
+    assert trips == Trips(statements=0, checkouts=0)
+
+
+async def test_a_redeemed_code_is_claimed_without_reading_it_first(any_server: Server) -> None:
+    """The code is won by one ``UPDATE … RETURNING`` (no ``SELECT`` of it before), and the
+    only other statement on it remembers the tokens it became (for replay revocation)."""
+    async with any_server.client(await any_server.create_token()) as admin:
+        client_id, secret = await web_app(admin)
+        await user(admin, CARL)
+    async with any_server.client() as anon:
+        code = await code_for(anon, client_id, CARL)
+        statements: list[str] = []
+        engine = any_server.rt.db.engine.sync_engine
+
+        def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            statements.append(" ".join(statement.split()).upper())
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            response = await exchange(anon, code, client_id, secret)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert response.status_code == 200, response.text
+        on_codes = [s for s in statements if "AUTHORIZATION_CODES" in s]
+        assert [s.split()[0] for s in on_codes] == ["UPDATE", "UPDATE"], on_codes
+        assert "RETURNING" in on_codes[0]
+        replay = await exchange(anon, code, client_id, secret)
+    assert replay.status_code == 400
+    assert replay.json()["error"] == "invalid_grant"
+
+
+async def test_a_wrong_verifier_does_not_use_up_the_code(any_server: Server) -> None:
+    """The one-statement claim matches the PKCE challenge in SQL: a wrong verifier claims
+    nothing, and the right one still redeems the code."""
+    verifier = "v" * 43
+    async with any_server.client(await any_server.create_token()) as admin:
+        client_id, secret = await web_app(admin)
+        await user(admin, CARL)
+    async with any_server.client() as anon:
+        code = await code_for(
+            anon, client_id, CARL, code_challenge=s256(verifier), code_challenge_method="S256"
+        )
+        wrong = await exchange(anon, code, client_id, secret, code_verifier="w" * 43)
+        assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant", wrong.text
+        right = await exchange(anon, code, client_id, secret, code_verifier=verifier)
+    assert right.status_code == 200, right.text

@@ -91,6 +91,36 @@ async def find_code(
     return row
 
 
+async def claim_code(
+    store: AuthorizationCodeStore,
+    org_id: str,
+    server_id: str,
+    client_id: str,
+    code: str,
+    redirect_uri: str,
+    code_challenge: str | None,
+) -> AuthorizationCode | None:
+    """The fast redemption: the code's row, marked used, when it is exactly what this request
+    may redeem (this server and client, this ``redirect_uri``, ``code_challenge`` the stored
+    challenge or ``None`` for a code without one), unused and unexpired; else None, and
+    nothing written, so that the caller's slow path names the reason and handles a replay.
+
+    Why: a redemption was a ``SELECT`` of the code and a conditional ``UPDATE``, each a round
+    trip (a thread hop on SQLite); the happy path is now one ``UPDATE … RETURNING``.
+    """
+    if not code or len(code) > MAX_CODE_LENGTH:
+        return None
+    return await store.claim(
+        digest(code),
+        org_id=org_id,
+        server_id=server_id,
+        client_id=client_id,
+        redirect_uri=redirect_uri,
+        code_challenge=code_challenge,
+        now=utcnow(),
+    )
+
+
 def is_expired(row: AuthorizationCode, now: datetime | None = None) -> bool:
     return row.expires_at <= (now or utcnow())
 

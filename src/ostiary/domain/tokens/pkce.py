@@ -60,6 +60,11 @@ def check_challenge(challenge: str | None, method: str | None, *, public: bool, 
     return method
 
 
+def well_formed_verifier(verifier: str) -> bool:
+    """43 to 128 characters of the unreserved set (§4.1)."""
+    return _SHAPE.fullmatch(verifier) is not None
+
+
 def verify(verifier: str | None, challenge: str | None, method: str | None) -> bool:
     """Whether ``verifier`` answers the stored challenge (a code without one takes no verifier)."""
     if challenge is None:

@@ -43,7 +43,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,6 +54,7 @@ from ostiary.domain.tokens.storage import RefreshTokenStore
 from ostiary.domain.tokens.token_user import TokenUser, token_user
 from ostiary.domain.tokens.verification import user_may_use
 from ostiary.jose.b64 import b64url_encode
+from ostiary.store.db import is_session
 from ostiary.store.models import User
 from ostiary.store.models.refresh_tokens import RefreshToken
 from ostiary.store.repositories.refresh_tokens import SqlRefreshTokens
@@ -258,7 +259,9 @@ async def find_refresh_token(
 
 def _store(source: RefreshTokenStore | AsyncSession) -> RefreshTokenStore:
     """The SQL store of a session (introspection, revocation, the management API), or ``source``."""
-    return SqlRefreshTokens(source) if isinstance(source, AsyncSession) else source
+    if is_session(source):
+        return SqlRefreshTokens(cast(AsyncSession, source))
+    return cast(RefreshTokenStore, source)
 
 
 def state_of(row: RefreshToken, now: datetime, leeway: int) -> TokenState:

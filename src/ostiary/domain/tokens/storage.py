@@ -99,6 +99,23 @@ class AuthorizationCodeStore(Protocol):
         """Mark the code used: True for the one request that wins (it was unused and unexpired)."""
         ...
 
+    async def claim(
+        self,
+        code_hash: str,
+        *,
+        org_id: str,
+        server_id: str,
+        client_id: str,
+        redirect_uri: str,
+        code_challenge: str | None,
+        now: datetime,
+    ) -> AuthorizationCode | None:
+        """Mark the code used in one statement when it is this server's, issued to this client
+        for this ``redirect_uri``, with this PKCE challenge (``None``: none), unused and
+        unexpired: its row for the one request that wins, else None (the caller then finds
+        out why, the slow way)."""
+        ...
+
     async def remember_tokens(
         self,
         row: AuthorizationCode,

@@ -13,7 +13,6 @@ from ostiary.http.oauth.authorize import authorize, resume
 from ostiary.http.oauth.consent import consent
 from ostiary.http.oauth.cors import oauth_cors, oauth_preflight
 from ostiary.http.oauth.discovery import oauth_authorization_server, openid_configuration
-from ostiary.http.oauth.introspect import introspect
 from ostiary.http.oauth.jwks import keys
 from ostiary.http.oauth.logout import logout
 from ostiary.http.oauth.revoke import revoke
@@ -25,7 +24,6 @@ GET, POST, GET_POST = ["GET"], ["POST"], ["GET", "POST"]
 def routes() -> list[BaseRoute]:
     with_cors = [
         ("/v1/keys", keys, GET),
-        ("/v1/introspect", introspect, POST),
         ("/v1/revoke", revoke, POST),
         ("/v1/userinfo", userinfo, GET_POST),
         ("/.well-known/openid-configuration", openid_configuration, GET),
@@ -40,6 +38,7 @@ def routes() -> list[BaseRoute]:
     per_server: list[tuple[str, object, list[str]]] = [
         # POST (and its 405s) is http.fast_routes.TokenFastPath's, which skips the router
         ("/v1/token", oauth_preflight(*POST), ["OPTIONS"]),
+        ("/v1/introspect", oauth_preflight(*POST), ["OPTIONS"]),
     ]
     for path, handler, methods in with_cors:
         per_server.append((path, oauth_cors(handler), methods))

@@ -108,7 +108,7 @@ class TokenEndpoint:
         except OAuthError as exc:
             status = exc.status
             payload = oauth_error_body(exc.error, exc.description)
-            headers = _NO_STORE + _raw(oauth_error_headers(exc))
+            headers = _NO_STORE + raw_headers(oauth_error_headers(exc))
         except ClientRateLimited:
             status, payload, headers = 429, okta_error_body(*TOO_MANY), []
         limit = state.get(TOKEN_LIMIT)
@@ -118,9 +118,14 @@ class TokenEndpoint:
             cors = actual_response_headers(
                 await trusted_origin_for(rt, host, found.origin), credentials=False
             )
-            headers = headers + _raw(cors)
-        content = dumps(payload)
-        return status, [*headers, (b"content-length", str(len(content)).encode()), _JSON], content
+            headers = headers + raw_headers(cors)
+        return json_answer(status, headers, payload)
+
+
+def json_answer(status: int, headers: list[tuple[bytes, bytes]], payload: object) -> Answer:
+    """``payload`` serialized once, with its length and type after ``headers``."""
+    content = dumps(payload)
+    return status, [*headers, (b"content-length", str(len(content)).encode()), _JSON], content
 
 
 async def send_answer(send: Send, status: int, headers: list[tuple[bytes, bytes]], content: bytes) -> None:
@@ -128,7 +133,7 @@ async def send_answer(send: Send, status: int, headers: list[tuple[bytes, bytes]
     await send({"type": "http.response.body", "body": content})
 
 
-def _raw(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+def raw_headers(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
     return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
 
 

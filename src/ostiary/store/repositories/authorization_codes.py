@@ -65,6 +65,43 @@ class SqlAuthorizationCodes:
             set_committed_value(row, "used_at", now)
         return won
 
+    async def claim(
+        self,
+        code_hash: str,
+        *,
+        org_id: str,
+        server_id: str,
+        client_id: str,
+        redirect_uri: str,
+        code_challenge: str | None,
+        now: datetime,
+    ) -> AuthorizationCode | None:
+        """One ``UPDATE … RETURNING`` instead of a ``SELECT`` then an ``UPDATE`` (SQLite ≥ 3.35
+        and PostgreSQL both have it): the row comes back already marked used."""
+        challenge = (
+            AuthorizationCode.code_challenge.is_(None)
+            if code_challenge is None
+            else (AuthorizationCode.code_challenge == code_challenge)
+            & (AuthorizationCode.code_challenge_method == "S256")
+        )
+        result = await self.session.scalars(
+            update(AuthorizationCode)
+            .where(
+                AuthorizationCode.code_hash == code_hash,
+                AuthorizationCode.org_id == org_id,
+                AuthorizationCode.server_id == server_id,
+                AuthorizationCode.client_id == client_id,
+                AuthorizationCode.redirect_uri == redirect_uri,
+                AuthorizationCode.used_at.is_(None),
+                AuthorizationCode.expires_at > now,
+                challenge,
+            )
+            .values(used_at=now)
+            .returning(AuthorizationCode)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        return result.one_or_none()
+
     async def remember_tokens(
         self,
         row: AuthorizationCode,

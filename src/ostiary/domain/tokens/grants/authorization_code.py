@@ -15,6 +15,7 @@ from ostiary.domain.oauth_errors import OAuthError
 from ostiary.domain.tokens import pkce
 from ostiary.domain.tokens.access_tokens import minted_id
 from ostiary.domain.tokens.authorization_codes import (
+    claim_code,
     find_code,
     is_expired,
     mark_used,
@@ -75,6 +76,21 @@ async def issue(ctx: GrantContext) -> TokenResponse:
 
 
 async def _redeemable_code(ctx: GrantContext, code: str, redirect_uri: str) -> AuthorizationCode:
+    """The code's row, won by this request: claimed in one statement when everything matches
+    (:func:`claim_code`), else checked step by step, which names what failed and revokes a
+    replayed code's tokens."""
+    verifier = ctx.params.get("code_verifier")
+    if not verifier or pkce.well_formed_verifier(verifier):
+        challenge = pkce.s256(verifier) if verifier else None
+        claimed = await claim_code(
+            ctx.storage.codes, ctx.org_id, ctx.server.id, ctx.client.id, code, redirect_uri, challenge
+        )
+        if claimed is not None:
+            return claimed
+    return await _checked_code(ctx, code, redirect_uri)
+
+
+async def _checked_code(ctx: GrantContext, code: str, redirect_uri: str) -> AuthorizationCode:
     row = await find_code(ctx.storage.codes, ctx.org_id, ctx.server.id, code)
     if row is None:
         raise OAuthError("invalid_grant", INVALID_CODE)
