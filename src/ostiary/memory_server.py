@@ -118,19 +118,9 @@ async def _apply_org_file(rt: Any, org_doc: Any) -> None:
     sys.stderr.write(f"applied: {created} created, {updated} updated, 0 deleted\n")
 
 
-async def serve_memory(
-    settings: Any,
-    *,
-    host: str,
-    port: int,
-    uvicorn_options: dict[str, Any],
-    org_doc: Any = None,
-    testing: bool = False,
-) -> None:
-    """Prepare the in-memory org, apply ``org_doc`` (a checked org file), print its API token,
-    then serve until stopped."""
-    import uvicorn
-
+async def build(settings: Any, *, org_doc: Any = None, testing: bool = False) -> tuple[Any, str, str | None]:
+    """The app of an in-memory org, ready to serve: ``(app, org id, its new API token or None)``.
+    The schema is made, ``org_doc`` (a checked org file) applied, the token created."""
     from ostiary.app import create_app, prepare
     from ostiary.store import migrate
 
@@ -147,7 +137,24 @@ async def serve_memory(
     org_id, token = await _create_token(rt, generate=not declares_api_tokens(org_doc))
     if testing:
         _install_testing(app)
-    warming = _warm_org_server_keys(rt, org_id)
+    return app, org_id, token
+
+
+async def serve_memory(
+    settings: Any,
+    *,
+    host: str,
+    port: int,
+    uvicorn_options: dict[str, Any],
+    org_doc: Any = None,
+    testing: bool = False,
+) -> None:
+    """Prepare the in-memory org, apply ``org_doc`` (a checked org file), print its API token,
+    then serve until stopped."""
+    import uvicorn
+
+    app, org_id, token = await build(settings, org_doc=org_doc, testing=testing)
+    warming = _warm_org_server_keys(app.state.runtime, org_id)
     if token is not None:
         sys.stdout.write(f"{TOKEN_LINE_PREFIX}{token}\n")
     sys.stdout.flush()

@@ -12,7 +12,7 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 
 from ostiary.db_faults import RetryPolicy, is_disconnect, mark_disconnects, run_retrying
 
@@ -45,14 +45,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int) -> Non
     cursor.close()
 
 
+def is_memory_sqlite(url: str) -> bool:
+    """Whether ``url`` names an in-memory SQLite database (``serve --memory``)."""
+    return url.startswith("sqlite") and ":memory:" in url
+
+
 def _engine(url: str, timeouts: Timeouts | None, echo: bool) -> AsyncEngine:
     """An engine whose waits are bounded by ``timeouts`` (None: no statement timeout, for
     migrations, which may run long)."""
     bounds = timeouts or Timeouts()
     kwargs: dict[str, Any] = {"echo": echo}
-    if url.startswith("sqlite"):
-        if ":memory:" not in url:  # a StaticPool (in memory) has no checkout to wait for
-            kwargs.update(pool_timeout=bounds.pool)
+    if is_memory_sqlite(url):
+        kwargs.update(poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, pool_timeout=bounds.pool)
+    elif url.startswith("sqlite"):
+        kwargs.update(pool_timeout=bounds.pool)
     else:
         connect_args: dict[str, Any] = {"timeout": bounds.connect}
         if timeouts is not None:
