@@ -1,7 +1,8 @@
 """``ostiary serve --memory``: an org server that leaves nothing on disk (issue 21).
 
-SQLite lives in memory on one connection (SQLAlchemy gives ``:memory:`` a ``StaticPool``), so
-the whole server runs in one process and one event loop: the schema is made (at once, not
+SQLite lives in memory on one connection, which the requests' transactions take in turn
+(``store.db.is_memory_sqlite`` says why), so the whole server runs in one process and one event
+loop: the schema is made (at once, not
 migration by migration), an API token
 created and printed, then uvicorn serves the same app object (no factory, no re-import). The
 master key is random and lives only in this process.

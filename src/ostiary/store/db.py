@@ -46,7 +46,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int) -> Non
 
 
 def is_memory_sqlite(url: str) -> bool:
-    """Whether ``url`` names an in-memory SQLite database (``serve --memory``)."""
+    """Whether ``url`` names an in-memory SQLite database (``serve --memory``).
+
+    Such a database exists on one connection only, so its engine gets a pool of exactly that
+    one connection (not SQLAlchemy's default ``StaticPool``, which hands the same connection to
+    every session at once: one request's rollback then undid another's open transaction, a read
+    session's commit committed another's half-done work, and writes answered 200 were lost).
+    A session holds the connection from its first statement to its commit or rollback; the
+    others (reads, lazy sessions, the testing reset) wait in the pool's queue, bounded by
+    ``Timeouts.pool`` like any pool wait. A session opened inside another therefore fails
+    after that timeout instead of sharing its caller's transaction. File SQLite and
+    PostgreSQL are not concerned.
+
+    Rejected: a shared-cache URI (``file:x?mode=memory&cache=shared``) with a normal pool
+    answers a conflict with ``SQLITE_LOCKED`` at once (no busy timeout applies to shared-cache
+    table locks), so concurrent requests would fail; the ``memdb`` VFS (``file:/x?vfs=memdb``)
+    has no WAL: a writer blocks every reader for its whole transaction, and waiters poll
+    (the busy handler's sleeps) where the pool's queue wakes the next one at once.
+    """
     return url.startswith("sqlite") and ":memory:" in url
 
 
