@@ -1,6 +1,7 @@
-"""Concurrent requests to the app of ``serve --memory`` (built as the command builds it): every
-write answered 200 is there afterwards, whatever failed beside it (a duplicate login is refused
-after its insert reached the database) and whatever read it at the same time."""
+"""Requests to the app of ``serve --memory`` (built as the command builds it), whose transactions
+take turns on one connection: every write answered 200 is there afterwards, whatever failed
+beside it (a duplicate login is refused after its insert reached the database) and whatever read
+it at the same time; and no request waits for a second transaction inside its own."""
 
 from __future__ import annotations
 
@@ -16,16 +17,21 @@ from tests.conftest import make_settings
 CONCURRENT = 25
 
 
+async def _memory_app(tmp_path: Path, **settings: Any) -> tuple[Any, httpx.AsyncClient]:
+    memory = memory_server.memory_settings(make_settings(tmp_path, "unused", **settings), 8080)
+    app, _org_id, token = await memory_server.build(memory)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    headers = {"Authorization": f"SSWS {token}", "Accept": "application/json"}
+    return app, httpx.AsyncClient(transport=transport, base_url=memory.base_url, headers=headers)
+
+
 def _user(login: str) -> dict[str, Any]:
     return {"profile": {"login": login, "email": login, "firstName": "Con", "lastName": "Current"}}
 
 
 async def test_every_write_answered_200_is_kept_beside_failures_and_reads(tmp_path: Path) -> None:
-    settings = memory_server.memory_settings(make_settings(tmp_path, "unused"), 8080)
-    app, _org_id, token = await memory_server.build(settings)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    headers = {"Authorization": f"SSWS {token}", "Accept": "application/json"}
-    async with httpx.AsyncClient(transport=transport, base_url=settings.base_url, headers=headers) as client:
+    app, client = await _memory_app(tmp_path)
+    async with client:
         first = await client.post("/api/v1/users?activate=false", json=_user("taken@example.com"))
         assert first.status_code == 200, first.text
 
@@ -59,4 +65,39 @@ async def test_every_write_answered_200_is_kept_beside_failures_and_reads(tmp_pa
             assert found.status_code == 200, (kind, found.text)
         taken = await client.get("/api/v1/users/taken@example.com")
         assert taken.status_code == 200 and taken.json()["id"] == first.json()["id"]
+    await app.state.runtime.db.dispose()
+
+
+async def test_signing_key_endpoints_make_and_rotate_keys_without_a_second_connection(
+    tmp_path: Path,
+) -> None:
+    """Listing a server's keys makes them on first use, and a rotation is audited: each used to
+    open a transaction of its own inside the request's, which would wait for the one connection
+    until the pool timeout (a 503)."""
+    app, client = await _memory_app(tmp_path, db_pool_timeout=5.0)
+    keys_path = "/api/v1/authorizationServers/default/credentials/keys"
+    async with client:
+        created = await client.post(
+            "/api/v1/authorizationServers",
+            json={"name": "keys", "description": "made on first use", "audiences": ["api://keys"]},
+        )
+        assert created.status_code == 201, created.text
+        fresh = f"/api/v1/authorizationServers/{created.json()['id']}/credentials/keys"
+        for path in (keys_path, fresh):
+            listed = await client.get(path)
+            assert listed.status_code == 200, listed.text
+            active = next(key for key in listed.json() if key["status"] == "ACTIVE")
+            one = await client.get(f"{path}/{active['kid']}")
+            assert one.status_code == 200, one.text
+
+        before = await client.get("/oauth2/default/v1/keys")  # the ring is cached now
+        assert before.status_code == 200, before.text
+        rotated = await client.post(
+            "/api/v1/authorizationServers/default/credentials/lifecycle/keyRotate", json={"use": "sig"}
+        )
+        assert rotated.status_code == 200, rotated.text
+        upcoming = next(key["kid"] for key in rotated.json() if key["status"] == "NEXT")
+        assert upcoming not in [key["kid"] for key in before.json()["keys"]]
+        after = await client.get("/oauth2/default/v1/keys")  # the rotation dropped the cached ring
+        assert upcoming in [key["kid"] for key in after.json()["keys"]]
     await app.state.runtime.db.dispose()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import event, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.bounded_cache import BoundedTTLCache
@@ -185,6 +185,16 @@ class KeyRings:
         await self.db.transaction(rotate_now)
         self.invalidate(org_id, server_id)
 
+    async def rotate_in(self, session: AsyncSession, server: AuthorizationServer) -> None:
+        """Rotate within the caller's transaction (what it records commits with the rotation);
+        the cached ring is dropped once that transaction commits. :meth:`rotate` would need a
+        second connection while the caller holds one, and ``serve --memory`` has only one."""
+        await self._rotate_locked(session, server)
+        org_id, server_id = server.org_id, server.id
+        event.listen(
+            session.sync_session, "after_commit", lambda _s: self.invalidate(org_id, server_id), once=True
+        )
+
     async def _rotate_locked(self, session: AsyncSession, server: AuthorizationServer) -> None:
         """NEXT → ACTIVE, ACTIVE → EXPIRED (kept for verification), and a new NEXT."""
         await _lock_server(session, server)
@@ -252,9 +262,8 @@ async def published_rows(session: AsyncSession, org_id: str, server_id: str) -> 
 
 
 async def rotate_with_audit(tx: Tx, rings: KeyRings, server_id: str) -> list[SigningKeyRow]:
-    """Manual rotation (``/credentials/lifecycle/keyRotate``)."""
-    await any_server(tx.session, tx.org_id, server_id)
-    await rings.rotate(tx.org_id, server_id)
+    """Manual rotation (``/credentials/lifecycle/keyRotate``), in the caller's transaction."""
+    await rings.rotate_in(tx.session, await any_server(tx.session, tx.org_id, server_id))
     record(
         tx,
         "app.oauth2.as.key.lifecycle.rotate",
