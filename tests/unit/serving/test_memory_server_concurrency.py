@@ -6,6 +6,7 @@ it at the same time; and no request waits for a second transaction inside its ow
 from __future__ import annotations
 
 import asyncio
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -100,4 +101,46 @@ async def test_signing_key_endpoints_make_and_rotate_keys_without_a_second_conne
         assert upcoming not in [key["kid"] for key in before.json()["keys"]]
         after = await client.get("/oauth2/default/v1/keys")  # the rotation dropped the cached ring
         assert upcoming in [key["kid"] for key in after.json()["keys"]]
+    await app.state.runtime.db.dispose()
+
+
+async def test_introspection_reads_the_public_keys_in_its_own_transaction(tmp_path: Path) -> None:
+    """Verifying a token on a cache miss (after a reset dropped the caches, or for an unknown
+    ``kid``) reads the keys with the request's session, not a second one."""
+    app, client = await _memory_app(tmp_path, db_pool_timeout=5.0)
+    async with client:
+        created = await client.post(
+            "/api/v1/apps",
+            json={
+                "name": "oidc_client",
+                "label": "introspecting service",
+                "signOnMode": "OPENID_CONNECT",
+                "credentials": {"oauthClient": {"token_endpoint_auth_method": "client_secret_basic"}},
+                "settings": {
+                    "oauthClient": {"grant_types": ["client_credentials"], "application_type": "service"}
+                },
+            },
+        )
+        assert created.status_code == 200, created.text
+        oauth = created.json()["credentials"]["oauthClient"]
+        auth = (oauth["client_id"], oauth["client_secret"])
+        grant = await client.post(
+            f"/api/v1/apps/{created.json()['id']}/grants",
+            json={"scopeId": "okta.users.read", "issuer": "http://localhost:8080"},
+        )
+        assert grant.status_code == 201, grant.text
+        form = {"grant_type": "client_credentials", "scope": "okta.users.read"}
+        issued = await client.post("/oauth2/v1/token", data=form, auth=auth)
+        assert issued.status_code == 200, issued.text
+        token = issued.json()["access_token"]
+        _header, payload, signature = token.split(".")
+        forged_header = base64.urlsafe_b64encode(b'{"alg":"RS256","kid":"unknown"}').rstrip(b"=").decode()
+
+        app.state.runtime.forget_all()  # what the testing reset does
+        answers = [
+            await client.post("/oauth2/v1/introspect", data={"token": candidate}, auth=auth)
+            for candidate in (token, f"{forged_header}.{payload}.{signature}")
+        ]
+        assert [answer.status_code for answer in answers] == [200, 200], [a.text for a in answers]
+        assert [answer.json()["active"] for answer in answers] == [True, False]
     await app.state.runtime.db.dispose()
