@@ -1,7 +1,8 @@
 """``ostiary serve --memory``: an org server that leaves nothing on disk (issue 21).
 
-SQLite lives in memory on one connection (SQLAlchemy gives ``:memory:`` a ``StaticPool``), so
-the whole server runs in one process and one event loop: the schema is made (at once, not
+SQLite lives in memory on one connection, which the requests' transactions take in turn
+(``store.db.is_memory_sqlite`` says why), so the whole server runs in one process and one event
+loop: the schema is made (at once, not
 migration by migration), an API token
 created and printed, then uvicorn serves the same app object (no factory, no re-import). The
 master key is random and lives only in this process.
@@ -118,19 +119,9 @@ async def _apply_org_file(rt: Any, org_doc: Any) -> None:
     sys.stderr.write(f"applied: {created} created, {updated} updated, 0 deleted\n")
 
 
-async def serve_memory(
-    settings: Any,
-    *,
-    host: str,
-    port: int,
-    uvicorn_options: dict[str, Any],
-    org_doc: Any = None,
-    testing: bool = False,
-) -> None:
-    """Prepare the in-memory org, apply ``org_doc`` (a checked org file), print its API token,
-    then serve until stopped."""
-    import uvicorn
-
+async def build(settings: Any, *, org_doc: Any = None, testing: bool = False) -> tuple[Any, str, str | None]:
+    """The app of an in-memory org, ready to serve: ``(app, org id, its new API token or None)``.
+    The schema is made, ``org_doc`` (a checked org file) applied, the token created."""
     from ostiary.app import create_app, prepare
     from ostiary.store import migrate
 
@@ -147,7 +138,24 @@ async def serve_memory(
     org_id, token = await _create_token(rt, generate=not declares_api_tokens(org_doc))
     if testing:
         _install_testing(app)
-    warming = _warm_org_server_keys(rt, org_id)
+    return app, org_id, token
+
+
+async def serve_memory(
+    settings: Any,
+    *,
+    host: str,
+    port: int,
+    uvicorn_options: dict[str, Any],
+    org_doc: Any = None,
+    testing: bool = False,
+) -> None:
+    """Prepare the in-memory org, apply ``org_doc`` (a checked org file), print its API token,
+    then serve until stopped."""
+    import uvicorn
+
+    app, org_id, token = await build(settings, org_doc=org_doc, testing=testing)
+    warming = _warm_org_server_keys(app.state.runtime, org_id)
     if token is not None:
         sys.stdout.write(f"{TOKEN_LINE_PREFIX}{token}\n")
     sys.stdout.flush()

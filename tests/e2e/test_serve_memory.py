@@ -3,10 +3,12 @@ and a service app made with that token gets a client_credentials token from the 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -92,6 +94,75 @@ def test_printed_token_creates_a_service_app_that_gets_a_token(server: MemorySer
         f"{server.url}/api/v1/users", headers={"Authorization": f"Bearer {body['access_token']}"}, timeout=10
     )
     assert users.status_code == 200, users.text
+
+
+def _service_app(admin: httpx.Client, server: MemoryServer) -> tuple[str, str]:
+    created = admin.post(
+        "/api/v1/apps",
+        json={
+            "name": "oidc_client",
+            "label": "concurrent-service",
+            "signOnMode": "OPENID_CONNECT",
+            "credentials": {"oauthClient": {"token_endpoint_auth_method": "client_secret_basic"}},
+            "settings": {
+                "oauthClient": {"grant_types": ["client_credentials"], "application_type": "service"}
+            },
+        },
+    )
+    assert created.status_code == 200, created.text
+    app = created.json()
+    grant = admin.post(
+        f"/api/v1/apps/{app['id']}/grants", json={"scopeId": "okta.users.read", "issuer": server.url}
+    )
+    assert grant.status_code == 201, grant.text
+    oauth = app["credentials"]["oauthClient"]
+    return oauth["client_id"], oauth["client_secret"]
+
+
+async def test_concurrent_requests_keep_every_write_answered_200(server: MemoryServer) -> None:
+    """Writes, a refused duplicate (its insert reached the database), reads and tokens at once
+    on the one in-memory connection: each 200 is still there afterwards."""
+    headers = {"Authorization": f"SSWS {server.token}", "Accept": "application/json"}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=30) as admin:
+        client_id, secret = _service_app(admin, server)
+        taken = {
+            "login": "taken@example.com",
+            "email": "taken@example.com",
+            "firstName": "T",
+            "lastName": "U",
+        }
+        assert admin.post("/api/v1/users?activate=false", json={"profile": taken}).status_code == 200
+
+    async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=60) as client:
+
+        def user(i: int) -> Any:
+            login = f"concurrent{i}@example.com"
+            profile = {"login": login, "email": login, "firstName": "C", "lastName": "U"}
+            return client.post("/api/v1/users?activate=false", json={"profile": profile})
+
+        calls: list[tuple[str, Any]] = []
+        for i in range(20):
+            calls += [
+                ("user", user(i)),
+                ("duplicate", client.post("/api/v1/users?activate=false", json={"profile": taken})),
+                ("group", client.post("/api/v1/groups", json={"profile": {"name": f"concurrent {i}"}})),
+                ("read", client.get("/api/v1/groups?limit=3")),
+                (
+                    "token",
+                    client.post(
+                        "/oauth2/v1/token",
+                        data={"grant_type": "client_credentials", "scope": "okta.users.read"},
+                        auth=(client_id, secret),
+                    ),
+                ),
+            ]
+        responses = await asyncio.gather(*(call for _kind, call in calls))
+        for (kind, _call), response in zip(calls, responses, strict=True):
+            assert response.status_code == (400 if kind == "duplicate" else 200), (kind, response.text)
+        for (kind, _call), response in zip(calls, responses, strict=True):
+            if kind in ("user", "group"):
+                found = await client.get(f"/api/v1/{kind}s/{response.json()['id']}")
+                assert found.status_code == 200, (kind, found.text)
 
 
 def test_the_issuer_is_localhost_on_the_port(server: MemoryServer) -> None:

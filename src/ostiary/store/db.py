@@ -12,7 +12,7 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 
 from ostiary.db_faults import RetryPolicy, is_disconnect, mark_disconnects, run_retrying
 from ostiary.store.sqlite_writers import WriteGate
@@ -46,14 +46,37 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int) -> Non
     cursor.close()
 
 
+def is_memory_sqlite(url: str) -> bool:
+    """Whether ``url`` names an in-memory SQLite database (``serve --memory``).
+
+    Such a database exists on one connection only, so its engine gets a pool of exactly that
+    one connection (not SQLAlchemy's default ``StaticPool``, which hands the same connection to
+    every session at once: one request's rollback then undid another's open transaction, a read
+    session's commit committed another's half-done work, and writes answered 200 were lost).
+    A session holds the connection from its first statement to its commit or rollback; the
+    others (reads, lazy sessions, the testing reset) wait in the pool's queue, bounded by
+    ``Timeouts.pool`` like any pool wait. A session opened inside another therefore fails
+    after that timeout instead of sharing its caller's transaction. File SQLite and
+    PostgreSQL are not concerned.
+
+    Rejected: a shared-cache URI (``file:x?mode=memory&cache=shared``) with a normal pool
+    answers a conflict with ``SQLITE_LOCKED`` at once (no busy timeout applies to shared-cache
+    table locks), so concurrent requests would fail; the ``memdb`` VFS (``file:/x?vfs=memdb``)
+    has no WAL: a writer blocks every reader for its whole transaction, and waiters poll
+    (the busy handler's sleeps) where the pool's queue wakes the next one at once.
+    """
+    return url.startswith("sqlite") and ":memory:" in url
+
+
 def _engine(url: str, timeouts: Timeouts | None, echo: bool) -> AsyncEngine:
     """An engine whose waits are bounded by ``timeouts`` (None: no statement timeout, for
     migrations, which may run long)."""
     bounds = timeouts or Timeouts()
     kwargs: dict[str, Any] = {"echo": echo}
-    if url.startswith("sqlite"):
-        if ":memory:" not in url:  # a StaticPool (in memory) has no checkout to wait for
-            kwargs.update(pool_timeout=bounds.pool)
+    if is_memory_sqlite(url):
+        kwargs.update(poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, pool_timeout=bounds.pool)
+    elif url.startswith("sqlite"):
+        kwargs.update(pool_timeout=bounds.pool)
     else:
         connect_args: dict[str, Any] = {"timeout": bounds.connect}
         if timeouts is not None:

@@ -3,6 +3,10 @@
 SQLite's online backup copies every page of one database into another: a few milliseconds for a
 test org, where re-creating the schema and applying the org file again takes hundreds (argon2
 password hashes, RSA keys). The snapshot is a second in-memory database in this process.
+
+Both copies check the live connection out of the engine's pool like any session does (a pool of
+one for ``serve --memory``, see ``store.db.is_memory_sqlite``): a reset waits for the requests'
+open transactions to end, and none begins while it copies.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import event, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.bounded_cache import BoundedTTLCache
@@ -127,32 +127,42 @@ class KeyRings:
             lambda: self.db.transaction(lambda session: self._load(session, org_id, server_id)),
         )
 
-    async def verification_keys(self, org_id: str, server_id: str) -> KeySet:
-        """The public keys to verify this server's tokens with; never loads a private key."""
+    async def verification_keys(
+        self, org_id: str, server_id: str, session: AsyncSession | None = None
+    ) -> KeySet:
+        """The public keys to verify this server's tokens with; never loads a private key.
+
+        A caller inside a transaction passes its ``session``, which then reads them: a session
+        of their own would need a second connection (``serve --memory`` has one)."""
         public = self._public.get((org_id, server_id))
         ring = self.cached(org_id, server_id)
         if public is not None and (ring is None or ring.loaded_at <= public[1]):
             return public[0]
         if ring is not None:
             return ring.keyset
-        return await self._load_public(org_id, server_id)
+        return await self._load_public(org_id, server_id, session)
 
-    async def refresh_verification_keys(self, org_id: str, server_id: str) -> KeySet:
+    async def refresh_verification_keys(
+        self, org_id: str, server_id: str, session: AsyncSession | None = None
+    ) -> KeySet:
         """The public keys after an unknown ``kid``: re-read unless read within the interval.
 
         Requests that arrive during a reload wait for it and get its result.
         """
 
         async def reload() -> float:
-            await self._load_public(org_id, server_id)
+            await self._load_public(org_id, server_id, session)
             return self.clock()
 
         await self._refreshed.get_or_load((org_id, server_id), reload)
-        return await self.verification_keys(org_id, server_id)
+        return await self.verification_keys(org_id, server_id, session)
 
-    async def _load_public(self, org_id: str, server_id: str) -> KeySet:
-        async with self.db.session() as session:
+    async def _load_public(self, org_id: str, server_id: str, session: AsyncSession | None) -> KeySet:
+        if session is not None:
             rows = await published_rows(session, org_id, server_id)
+        else:
+            async with self.db.session() as own:
+                rows = await published_rows(own, org_id, server_id)
         keyset = KeySet.from_jwks({"keys": [r.public_jwk for r in rows]})
         self._public.set((org_id, server_id), (keyset, self.clock()))
         return keyset
@@ -184,6 +194,16 @@ class KeyRings:
 
         await self.db.transaction(rotate_now)
         self.invalidate(org_id, server_id)
+
+    async def rotate_in(self, session: AsyncSession, server: AuthorizationServer) -> None:
+        """Rotate within the caller's transaction (what it records commits with the rotation);
+        the cached ring is dropped once that transaction commits. :meth:`rotate` would need a
+        second connection while the caller holds one, and ``serve --memory`` has only one."""
+        await self._rotate_locked(session, server)
+        org_id, server_id = server.org_id, server.id
+        event.listen(
+            session.sync_session, "after_commit", lambda _s: self.invalidate(org_id, server_id), once=True
+        )
 
     async def _rotate_locked(self, session: AsyncSession, server: AuthorizationServer) -> None:
         """NEXT → ACTIVE, ACTIVE → EXPIRED (kept for verification), and a new NEXT."""
@@ -252,9 +272,8 @@ async def published_rows(session: AsyncSession, org_id: str, server_id: str) -> 
 
 
 async def rotate_with_audit(tx: Tx, rings: KeyRings, server_id: str) -> list[SigningKeyRow]:
-    """Manual rotation (``/credentials/lifecycle/keyRotate``)."""
-    await any_server(tx.session, tx.org_id, server_id)
-    await rings.rotate(tx.org_id, server_id)
+    """Manual rotation (``/credentials/lifecycle/keyRotate``), in the caller's transaction."""
+    await rings.rotate_in(tx.session, await any_server(tx.session, tx.org_id, server_id))
     record(
         tx,
         "app.oauth2.as.key.lifecycle.rotate",

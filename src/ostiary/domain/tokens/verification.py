@@ -48,13 +48,13 @@ async def verify_access_token(
     Only public keys are used. An unknown ``kid`` re-reads them once (another process may have
     rotated), at most once per interval per server: forged kids cost no reload.
     """
-    keyset = await rings.verification_keys(org_id, server_id)
+    keyset = await rings.verification_keys(org_id, server_id, session)
     try:
         claims = verify_jwt(token, keyset, issuer=issuer, audience=audience, leeway=0, now=now)
     except TokenInvalid as exc:
         if exc.reason != "unknown_kid":
             raise
-        refreshed = await rings.refresh_verification_keys(org_id, server_id)
+        refreshed = await rings.refresh_verification_keys(org_id, server_id, session)
         if refreshed is keyset:
             raise
         claims = verify_jwt(token, refreshed, issuer=issuer, audience=audience, leeway=0, now=now)

@@ -125,21 +125,28 @@ def _server_lifecycle(status: str) -> Callable[[Request], Awaitable[Response]]:
 # --- signing keys ----------------------------------------------------------------------------
 
 
-async def list_keys(request: Request) -> Response:
-    rt = runtime(request)
+async def _ensure_keys(request: Request) -> None:
+    """Keys are made on first use and commit on their own: outside the request's transaction
+    (``serve --memory``'s one connection cannot serve a second transaction inside it)."""
     async with management_tx(request, READ) as tx:
         server = await servers_domain.manageable_server(tx, _server_id(request))
-        await rt.rings.ring(tx.org_id, server.id)  # keys are made on first use; they commit on their own
+        org_id = tx.org_id
+    await runtime(request).rings.ring(org_id, server.id)
+
+
+async def list_keys(request: Request) -> Response:
+    await _ensure_keys(request)
+    async with management_tx(request, READ) as tx:
+        server = await servers_domain.manageable_server(tx, _server_id(request))
         rows = await keys_domain.published_rows(tx.session, tx.org_id, server.id)
         return json_response([key_json(row, base_url(request)) for row in rows])
 
 
 async def get_key(request: Request) -> Response:
-    rt = runtime(request)
     key_id = path_param(request, "keyId")
+    await _ensure_keys(request)
     async with management_tx(request, READ) as tx:
         server = await servers_domain.manageable_server(tx, _server_id(request))
-        await rt.rings.ring(tx.org_id, server.id)
         rows = await keys_domain.published_rows(tx.session, tx.org_id, server.id)
         row = next((r for r in rows if r.kid == key_id), None)
         if row is None:
