@@ -44,6 +44,7 @@ from ostiary.http.management.logos import routes as logo_routes
 from ostiary.http.management.oauth_clients import routes as oauth_client_routes
 from ostiary.http.management.roles import routes as admin_role_routes
 from ostiary.http.management.token_preview import routes as token_preview_routes
+from ostiary.http.management.user_grants import routes as user_grant_routes
 from ostiary.http.middleware import EdgeMiddleware, hsts_mode
 from ostiary.http.oauth import routes as oauth_routes
 from ostiary.http.oauth.token import token as token_endpoint
@@ -107,6 +108,7 @@ def build_routes() -> list[BaseRoute]:
         *oauth_client_routes,
         *app_home_routes,
         *change_password_page_routes,
+        *user_grant_routes,
     ]
 
 

@@ -62,10 +62,6 @@ UNIMPLEMENTED = {
             "POST",
             "/api/v1/authorizationServers/{authServerId}/resourceservercredentials/keys/{keyId}/lifecycle/deactivate",
         ),
-        ("DELETE", "/api/v1/users/{userId}/grants"),
-        ("GET", "/api/v1/users/{userId}/grants"),
-        ("DELETE", "/api/v1/users/{userId}/grants/{grantId}"),
-        ("GET", "/api/v1/users/{userId}/grants/{grantId}"),
     },
     "oauth-subset.yaml": {
         ("GET", "/oauth2/v1/clients"),
