@@ -39,6 +39,7 @@ from ostiary.http.management import trusted_origins as trusted_origins_api
 from ostiary.http.management import user_schema as user_schema_api
 from ostiary.http.management.api_services import routes as api_service_routes
 from ostiary.http.management.app_tokens import routes as app_token_routes
+from ostiary.http.management.associated_servers import routes as associated_server_routes
 from ostiary.http.management.bearer_auth import bearer_authenticator
 from ostiary.http.management.integration_catalog import routes as integration_catalog_routes
 from ostiary.http.management.logos import routes as logo_routes
@@ -111,6 +112,7 @@ def build_routes() -> list[BaseRoute]:
         *change_password_page_routes,
         *user_grant_routes,
         *app_token_routes,
+        *associated_server_routes,
     ]
 
 
