@@ -38,6 +38,7 @@ from ostiary.http.management import assigned_apps as assigned_apps_api
 from ostiary.http.management import trusted_origins as trusted_origins_api
 from ostiary.http.management import user_schema as user_schema_api
 from ostiary.http.management.api_services import routes as api_service_routes
+from ostiary.http.management.app_key_credentials import routes as app_key_credential_routes
 from ostiary.http.management.app_tokens import routes as app_token_routes
 from ostiary.http.management.associated_servers import routes as associated_server_routes
 from ostiary.http.management.bearer_auth import bearer_authenticator
@@ -113,6 +114,7 @@ def build_routes() -> list[BaseRoute]:
         *user_grant_routes,
         *app_token_routes,
         *associated_server_routes,
+        *app_key_credential_routes,
     ]
 
 

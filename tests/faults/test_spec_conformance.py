@@ -39,10 +39,6 @@ CONFIG = SchemathesisConfig.from_dict(
 
 UNIMPLEMENTED = {
     "management-subset.yaml": {
-        ("GET", "/api/v1/apps/{appId}/credentials/keys"),
-        ("POST", "/api/v1/apps/{appId}/credentials/keys/generate"),
-        ("GET", "/api/v1/apps/{appId}/credentials/keys/{keyId}"),
-        ("POST", "/api/v1/apps/{appId}/credentials/keys/{keyId}/clone"),
         ("GET", "/api/v1/authorizationServers/{authServerId}/resourceservercredentials/keys"),
         ("POST", "/api/v1/authorizationServers/{authServerId}/resourceservercredentials/keys"),
         ("DELETE", "/api/v1/authorizationServers/{authServerId}/resourceservercredentials/keys/{keyId}"),

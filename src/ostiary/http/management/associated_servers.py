@@ -19,13 +19,12 @@ from ostiary.http.management.common import base_url, path_param
 from ostiary.http.requests import bool_param, json_object
 from ostiary.http.responses import json_response, no_content
 from ostiary.http.runtime import runtime
-from ostiary.store.models import AuthorizationServer
 
 READ, MANAGE = "okta.authorizationServers.read", "okta.authorizationServers.manage"
 ASSOCIATED = "/api/v1/authorizationServers/{authServerId}/associatedServers"
 
 
-async def _render(request: Request, tx: Tx, servers: list[AuthorizationServer]) -> list[dict[str, Any]]:
+async def _render(request: Request, tx: Tx, servers: list[Any]) -> list[dict[str, Any]]:
     kids = await server_admin.active_kids(tx.session, tx.org_id, [s.id for s in servers])
     base, org_url = base_url(request), runtime(request).org_url(tx.org)
     return [server_json(s, base, org_url, kids.get(s.id)) for s in servers]
