@@ -45,6 +45,7 @@ from ostiary.http.management.bearer_auth import bearer_authenticator
 from ostiary.http.management.integration_catalog import routes as integration_catalog_routes
 from ostiary.http.management.logos import routes as logo_routes
 from ostiary.http.management.oauth_clients import routes as oauth_client_routes
+from ostiary.http.management.resource_server_keys import routes as resource_server_key_routes
 from ostiary.http.management.roles import routes as admin_role_routes
 from ostiary.http.management.token_preview import routes as token_preview_routes
 from ostiary.http.management.user_grants import routes as user_grant_routes
@@ -115,6 +116,7 @@ def build_routes() -> list[BaseRoute]:
         *app_token_routes,
         *associated_server_routes,
         *app_key_credential_routes,
+        *resource_server_key_routes,
     ]
 
 

@@ -38,20 +38,7 @@ CONFIG = SchemathesisConfig.from_dict(
 )
 
 UNIMPLEMENTED = {
-    "management-subset.yaml": {
-        ("GET", "/api/v1/authorizationServers/{authServerId}/resourceservercredentials/keys"),
-        ("POST", "/api/v1/authorizationServers/{authServerId}/resourceservercredentials/keys"),
-        ("DELETE", "/api/v1/authorizationServers/{authServerId}/resourceservercredentials/keys/{keyId}"),
-        ("GET", "/api/v1/authorizationServers/{authServerId}/resourceservercredentials/keys/{keyId}"),
-        (
-            "POST",
-            "/api/v1/authorizationServers/{authServerId}/resourceservercredentials/keys/{keyId}/lifecycle/activate",
-        ),
-        (
-            "POST",
-            "/api/v1/authorizationServers/{authServerId}/resourceservercredentials/keys/{keyId}/lifecycle/deactivate",
-        ),
-    },
+    "management-subset.yaml": set(),
     "oauth-subset.yaml": {
         ("GET", "/oauth2/v1/clients"),
         ("POST", "/oauth2/v1/clients"),
