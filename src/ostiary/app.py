@@ -38,12 +38,17 @@ from ostiary.http.management import assigned_apps as assigned_apps_api
 from ostiary.http.management import trusted_origins as trusted_origins_api
 from ostiary.http.management import user_schema as user_schema_api
 from ostiary.http.management.api_services import routes as api_service_routes
+from ostiary.http.management.app_key_credentials import routes as app_key_credential_routes
+from ostiary.http.management.app_tokens import routes as app_token_routes
+from ostiary.http.management.associated_servers import routes as associated_server_routes
 from ostiary.http.management.bearer_auth import bearer_authenticator
 from ostiary.http.management.integration_catalog import routes as integration_catalog_routes
 from ostiary.http.management.logos import routes as logo_routes
 from ostiary.http.management.oauth_clients import routes as oauth_client_routes
+from ostiary.http.management.resource_server_keys import routes as resource_server_key_routes
 from ostiary.http.management.roles import routes as admin_role_routes
 from ostiary.http.management.token_preview import routes as token_preview_routes
+from ostiary.http.management.user_grants import routes as user_grant_routes
 from ostiary.http.middleware import EdgeMiddleware, hsts_mode
 from ostiary.http.oauth import routes as oauth_routes
 from ostiary.http.oauth.token import token as token_endpoint
@@ -107,6 +112,11 @@ def build_routes() -> list[BaseRoute]:
         *oauth_client_routes,
         *app_home_routes,
         *change_password_page_routes,
+        *user_grant_routes,
+        *app_token_routes,
+        *associated_server_routes,
+        *app_key_credential_routes,
+        *resource_server_key_routes,
     ]
 
 

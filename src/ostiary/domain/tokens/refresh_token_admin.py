@@ -214,3 +214,86 @@ async def revoke_user_refresh_tokens(tx: Tx, user_id: str) -> int:
     revoked = await refresh_tokens.revoke_user_tokens(tx.session, tx.org_id, user.id)
     record(tx, REVOKE_EVENT, "Revoke the refresh tokens of a user", [users_domain.target(user)])
     return revoked
+
+
+# --- by app (``/api/v1/apps/{appId}/tokens``) --------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AppTokens:
+    """An app and a page of its tokens on every server, each with its server's view."""
+
+    app: App
+    page: Page[ClientTokens]
+
+
+def _app_tokens_stmt(tx: Tx, app_id: str) -> Any:
+    return select(RefreshToken).where(
+        RefreshToken.org_id == tx.org_id, RefreshToken.client_id == app_id, *_live(utcnow())
+    )
+
+
+async def _per_server(
+    tx: Tx, app: App, rows: Sequence[RefreshToken], expand_scopes: bool
+) -> list[ClientTokens]:
+    views = await _views(tx, rows, app)
+    server_ids = sorted({row.server_id for row in rows})
+    servers: dict[str, AuthorizationServer] = {}
+    if server_ids:
+        found = await tx.session.scalars(
+            select(AuthorizationServer).where(
+                AuthorizationServer.org_id == tx.org_id, AuthorizationServer.id.in_(server_ids)
+            )
+        )
+        servers = {server.id: server for server in found}
+    out = []
+    for row, view in zip(rows, views, strict=True):
+        scopes = await _scopes_by_name(tx, row.server_id, row.scopes) if expand_scopes else {}
+        out.append(ClientTokens(servers[row.server_id], app, Page([view], None), scopes))
+    return out
+
+
+async def list_app_tokens(
+    tx: Tx, app_id: str, *, after: str | None, limit: int, expand_scopes: bool
+) -> AppTokens:
+    """The app's live refresh tokens (families) on every authorization server, by id."""
+    app = await get_app(tx, app_id)
+    page = await fetch_page(
+        tx.session, _app_tokens_stmt(tx, app.id), RefreshToken.family_id, after=after, limit=limit
+    )
+    return AppTokens(app, Page(await _per_server(tx, app, page.items, expand_scopes), page.next_cursor))
+
+
+async def _find_app_token(tx: Tx, app_id: str, token_id: str) -> tuple[App, RefreshToken]:
+    app = await get_app(tx, app_id)
+    stmt = _app_tokens_stmt(tx, app.id).where(RefreshToken.family_id == token_id)
+    row = (await tx.session.scalars(stmt)).first()
+    if row is None:
+        raise token_not_found(token_id)
+    return app, row
+
+
+async def get_app_token(tx: Tx, app_id: str, token_id: str, *, expand_scopes: bool) -> ClientTokens:
+    app, row = await _find_app_token(tx, app_id, token_id)
+    (found,) = await _per_server(tx, app, [row], expand_scopes)
+    return found
+
+
+async def revoke_app_token(tx: Tx, app_id: str, token_id: str) -> None:
+    app, row = await _find_app_token(tx, app_id, token_id)
+    await refresh_tokens.revoke_family(tx.session, tx.org_id, row.family_id)
+    record(tx, REVOKE_EVENT, "Revoke refresh token", [_token_target(row.family_id), app_target(app)])
+
+
+async def revoke_all_app_tokens(tx: Tx, app_id: str) -> int:
+    """Every live refresh token of the app, on every server (and the access tokens minted with
+    them)."""
+    app = await get_app(tx, app_id)
+    families = (
+        await tx.session.scalars(_app_tokens_stmt(tx, app.id).with_only_columns(RefreshToken.family_id))
+    ).all()
+    revoked = 0
+    for family_id in sorted(set(families)):
+        revoked += await refresh_tokens.revoke_family(tx.session, tx.org_id, family_id)
+    record(tx, REVOKE_EVENT, "Revoke all refresh tokens of an app", [app_target(app)])
+    return revoked

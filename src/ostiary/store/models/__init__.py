@@ -18,6 +18,7 @@ from ostiary.store.models.clients import (
 from ostiary.store.models.codes import AuthorizationCode, ConsentGrant  # noqa: F401
 from ostiary.store.models.directory import ApiToken, Group, GroupMembership, LogEvent, Org, OrgDomain, User
 from ostiary.store.models.integrations import ApiServiceInstall, IntegrationEntry  # noqa: F401
+from ostiary.store.models.key_credentials import AppKeyCredential, ResourceServerKey  # noqa: F401
 from ostiary.store.models.policies import AccessPolicy, Claim, PolicyRule, Scope  # noqa: F401
 from ostiary.store.models.refresh_tokens import FamilyAccessToken, RefreshToken  # noqa: F401
 from ostiary.store.models.roles import RoleAssignment, RoleTarget
