@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import ostiary.store.types
 
 revision = "0017_key_credentials"
-down_revision = "0015"
+down_revision = "0016_directory_indexes"
 branch_labels = None
 depends_on = None
 
