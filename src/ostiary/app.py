@@ -258,8 +258,7 @@ def sql_token_storage(session: AsyncSession) -> TokenStorage:
 def cache_listener(rt: Runtime) -> CacheEventListener | CacheEventPoller | None:
     """What applies other processes' cache events to ``rt``'s caches: a listener (PostgreSQL
     NOTIFY), or a poller of the cache event log (SQLite); none for SQLite in memory, which no
-    other process sees and whose one shared connection a poller's session would roll back
-    under a request's open transaction (its writes lost, though answered 200)."""
+    other process sees (a poller there would only take turns on its one connection)."""
     if ":memory:" in rt.settings.database_url:
         return None
     handlers = cache_event_handlers(rt)

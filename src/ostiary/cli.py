@@ -207,11 +207,11 @@ def _serve_memory(
 
 
 async def _wait_and_prepare(rt: Any, db_wait: float) -> None:
-    from ostiary.app import prepare
+    from ostiary.app import database_of, prepare
     from ostiary.store.waiting import wait_for_database
 
     try:
-        await wait_for_database(rt.db, db_wait, lambda line: typer.echo(line, err=True))
+        await wait_for_database(database_of(rt), db_wait, lambda line: typer.echo(line, err=True))
         await prepare(rt)
     finally:
         await rt.db.dispose()

@@ -122,7 +122,7 @@ async def _apply_org_file(rt: Any, org_doc: Any) -> None:
 async def build(settings: Any, *, org_doc: Any = None, testing: bool = False) -> tuple[Any, str, str | None]:
     """The app of an in-memory org, ready to serve: ``(app, org id, its new API token or None)``.
     The schema is made, ``org_doc`` (a checked org file) applied, the token created."""
-    from ostiary.app import create_app, prepare
+    from ostiary.app import create_app, database_of, prepare
     from ostiary.store import migrate
 
     app = create_app(settings, run_migrations=False)
@@ -131,7 +131,8 @@ async def build(settings: Any, *, org_doc: Any = None, testing: bool = False) ->
     if os.environ.get(SCHEMA_ENV) == "migrate":
         await prepare(rt)
     else:
-        await migrate.create_empty(rt.db.engine)  # a new database: the schema at once, not step by step
+        # A new database: the schema at once, not step by step.
+        await migrate.create_empty(database_of(rt).engine)
         await prepare(rt, run_migrations=False)
     if org_doc is not None:
         await _apply_org_file(rt, org_doc)
