@@ -68,11 +68,6 @@ UNIMPLEMENTED = {
         ("GET", "/api/v1/users/{userId}/grants/{grantId}"),
     },
     "oauth-subset.yaml": {
-        ("GET", "/oauth2/v1/clients"),
-        ("POST", "/oauth2/v1/clients"),
-        ("DELETE", "/oauth2/v1/clients/{clientId}"),
-        ("PUT", "/oauth2/v1/clients/{clientId}"),
-        ("POST", "/oauth2/v1/clients/{clientId}/lifecycle/newSecret"),
         ("POST", "/oauth2/v1/device/authorize"),
         ("POST", "/oauth2/v1/par"),
         ("POST", "/oauth2/{authorizationServerId}/v1/device/authorize"),
