@@ -69,9 +69,7 @@ UNIMPLEMENTED = {
     },
     "oauth-subset.yaml": {
         ("POST", "/oauth2/v1/device/authorize"),
-        ("POST", "/oauth2/v1/par"),
         ("POST", "/oauth2/{authorizationServerId}/v1/device/authorize"),
-        ("POST", "/oauth2/{authorizationServerId}/v1/par"),
     },
 }
 """Operations of the specs that have no route in Ostiary (they answer 404/405)."""

@@ -26,6 +26,7 @@ CAPABILITIES: dict[str, Any] = {
         "introspection_endpoint": "introspect",
         "revocation_endpoint": "revoke",
         "end_session_endpoint": "logout",
+        "pushed_authorization_request_endpoint": "par",
     },
     "grant_types": ["authorization_code", "implicit", "refresh_token", "client_credentials"],
     "response_types": [
@@ -102,6 +103,7 @@ async def metadata(ctx: ServerContext, *, openid: bool) -> dict[str, Any]:
     doc["introspection_endpoint_auth_methods_supported"] = AUTH_METHODS
     doc["revocation_endpoint_auth_methods_supported"] = AUTH_METHODS
     doc["request_parameter_supported"] = False
+    doc["registration_endpoint"] = f"{ctx.org_url}/oauth2/v1/clients"
     return doc
 
 

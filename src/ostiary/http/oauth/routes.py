@@ -16,6 +16,7 @@ from ostiary.http.oauth.discovery import oauth_authorization_server, openid_conf
 from ostiary.http.oauth.introspect import introspect
 from ostiary.http.oauth.jwks import keys
 from ostiary.http.oauth.logout import logout
+from ostiary.http.oauth.par import par
 from ostiary.http.oauth.revoke import revoke
 from ostiary.http.oauth.userinfo import userinfo
 
@@ -27,6 +28,7 @@ def routes() -> list[BaseRoute]:
         ("/v1/keys", keys, GET),
         ("/v1/introspect", introspect, POST),
         ("/v1/revoke", revoke, POST),
+        ("/v1/par", par, POST),
         ("/v1/userinfo", userinfo, GET_POST),
         ("/.well-known/openid-configuration", openid_configuration, GET),
         ("/.well-known/oauth-authorization-server", oauth_authorization_server, GET),

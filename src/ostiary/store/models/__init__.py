@@ -48,3 +48,4 @@ __all__ = [
 ]
 
 from ostiary.store.models.group_rules import GroupRuleMember, GroupRuleRow  # noqa: F401
+from ostiary.store.models.pushed_requests import PushedRequest  # noqa: F401
