@@ -68,8 +68,6 @@ UNIMPLEMENTED = {
         ("GET", "/api/v1/users/{userId}/grants/{grantId}"),
     },
     "oauth-subset.yaml": {
-        ("POST", "/oauth2/v1/device/authorize"),
-        ("POST", "/oauth2/{authorizationServerId}/v1/device/authorize"),
     },
 }
 """Operations of the specs that have no route in Ostiary (they answer 404/405)."""

@@ -27,8 +27,15 @@ CAPABILITIES: dict[str, Any] = {
         "revocation_endpoint": "revoke",
         "end_session_endpoint": "logout",
         "pushed_authorization_request_endpoint": "par",
+        "device_authorization_endpoint": "device/authorize",
     },
-    "grant_types": ["authorization_code", "implicit", "refresh_token", "client_credentials"],
+    "grant_types": [
+        "authorization_code",
+        "implicit",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ],
     "response_types": [
         "code",
         "id_token",

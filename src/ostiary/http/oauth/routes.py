@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
+from ostiary.http.oauth.activate import activate
 from ostiary.http.oauth.authorize import authorize, resume
 from ostiary.http.oauth.consent import consent
 from ostiary.http.oauth.cors import oauth_cors, oauth_preflight
+from ostiary.http.oauth.device import device_authorize
 from ostiary.http.oauth.discovery import oauth_authorization_server, openid_configuration
 from ostiary.http.oauth.introspect import introspect
 from ostiary.http.oauth.jwks import keys
@@ -29,6 +31,7 @@ def routes() -> list[BaseRoute]:
         ("/v1/introspect", introspect, POST),
         ("/v1/revoke", revoke, POST),
         ("/v1/par", par, POST),
+        ("/v1/device/authorize", device_authorize, POST),
         ("/v1/userinfo", userinfo, GET_POST),
         ("/.well-known/openid-configuration", openid_configuration, GET),
         ("/.well-known/oauth-authorization-server", oauth_authorization_server, GET),
@@ -47,7 +50,7 @@ def routes() -> list[BaseRoute]:
         per_server.append((path, oauth_cors(handler), methods))
         per_server.append((path, oauth_preflight(*methods), ["OPTIONS"]))
     per_server.extend(navigation)
-    found: list[BaseRoute] = []
+    found: list[BaseRoute] = [Route("/activate", activate, methods=GET_POST)]
     for path, endpoint, methods in per_server:
         if path.startswith("/.well-known/"):
             found.append(Route(path, endpoint, methods=methods))  # type: ignore[arg-type]
