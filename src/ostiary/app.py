@@ -68,6 +68,7 @@ from ostiary.store.db import Database, Timeouts
 from ostiary.store.repositories import orgs
 from ostiary.store.repositories.assertion_jtis import SqlAssertionReplay
 from ostiary.store.repositories.authorization_codes import SqlAuthorizationCodes
+from ostiary.store.repositories.device_codes import SqlDeviceCodes
 from ostiary.store.repositories.refresh_tokens import SqlRefreshTokens
 
 SKIP_MIGRATE_ENV = "OSTIARY_SKIP_MIGRATE"
@@ -252,6 +253,7 @@ def sql_token_storage(session: AsyncSession) -> TokenStorage:
         users=SessionTokenUsers(session),
         codes=SqlAuthorizationCodes(session),
         refresh_tokens=SqlRefreshTokens(session),
+        devices=SqlDeviceCodes(session),
     )
 
 

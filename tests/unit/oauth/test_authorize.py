@@ -109,7 +109,6 @@ async def test_a_subdomain_wildcard_matches_one_label_only_when_enabled(
     [
         ({"state": None}, "invalid_request"),
         ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),
-        ({"request_uri": "urn:ietf:params:oauth:request_uri:x"}, "request_uri_not_supported"),
         ({"response_type": None}, "invalid_request"),
         ({"response_type": "none"}, "unsupported_response_type"),
         ({"response_type": "code foo"}, "unsupported_response_type"),

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ostiary.store.models.codes import AuthorizationCode
+from ostiary.store.models.device_codes import DeviceCode
 from ostiary.store.models.refresh_tokens import RefreshToken
 
 if TYPE_CHECKING:
@@ -130,6 +131,16 @@ class AuthorizationCodeStore(Protocol):
         ...
 
 
+class DeviceCodeStore(Protocol):
+    """Device authorization requests (RFC 8628), by the SHA-256 digest of the device code."""
+
+    async def find(self, device_code_hash: str) -> DeviceCode | None: ...
+
+    async def redeem(self, row: DeviceCode) -> bool:
+        """Mark an approved request used: True for the one poll that wins."""
+        ...
+
+
 class RefreshTokenStore(Protocol):
     """Refresh token rows (``domain.tokens.refresh_tokens`` has the rules)."""
 
@@ -178,6 +189,8 @@ class TokenStorage:
     users: TokenUsers
     codes: AuthorizationCodeStore
     refresh_tokens: RefreshTokenStore
+    devices: DeviceCodeStore | None = None
+    """None where the device grant is not served (in-memory fakes)."""
 
 
 __all__ = [
@@ -185,6 +198,7 @@ __all__ = [
     "AuthorizationCodeStore",
     "ClientDirectory",
     "DecisionMemo",
+    "DeviceCodeStore",
     "PolicySets",
     "RefreshTokenStore",
     "ScopeGrants",

@@ -26,8 +26,16 @@ CAPABILITIES: dict[str, Any] = {
         "introspection_endpoint": "introspect",
         "revocation_endpoint": "revoke",
         "end_session_endpoint": "logout",
+        "pushed_authorization_request_endpoint": "par",
+        "device_authorization_endpoint": "device/authorize",
     },
-    "grant_types": ["authorization_code", "implicit", "refresh_token", "client_credentials"],
+    "grant_types": [
+        "authorization_code",
+        "implicit",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ],
     "response_types": [
         "code",
         "id_token",
@@ -102,6 +110,7 @@ async def metadata(ctx: ServerContext, *, openid: bool) -> dict[str, Any]:
     doc["introspection_endpoint_auth_methods_supported"] = AUTH_METHODS
     doc["revocation_endpoint_auth_methods_supported"] = AUTH_METHODS
     doc["request_parameter_supported"] = False
+    doc["registration_endpoint"] = f"{ctx.org_url}/oauth2/v1/clients"
     return doc
 
 

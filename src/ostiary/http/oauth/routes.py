@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
+from ostiary.http.oauth.activate import activate
 from ostiary.http.oauth.authorize import authorize, resume
 from ostiary.http.oauth.consent import consent
 from ostiary.http.oauth.cors import oauth_cors, oauth_preflight
+from ostiary.http.oauth.device import device_authorize
 from ostiary.http.oauth.discovery import oauth_authorization_server, openid_configuration
 from ostiary.http.oauth.jwks import keys
 from ostiary.http.oauth.logout import logout
+from ostiary.http.oauth.par import par
 from ostiary.http.oauth.revoke import revoke
 from ostiary.http.oauth.userinfo import userinfo
 
@@ -25,6 +28,8 @@ def routes() -> list[BaseRoute]:
     with_cors = [
         ("/v1/keys", keys, GET),
         ("/v1/revoke", revoke, POST),
+        ("/v1/par", par, POST),
+        ("/v1/device/authorize", device_authorize, POST),
         ("/v1/userinfo", userinfo, GET_POST),
         ("/.well-known/openid-configuration", openid_configuration, GET),
         ("/.well-known/oauth-authorization-server", oauth_authorization_server, GET),
@@ -44,7 +49,7 @@ def routes() -> list[BaseRoute]:
         per_server.append((path, oauth_cors(handler), methods))
         per_server.append((path, oauth_preflight(*methods), ["OPTIONS"]))
     per_server.extend(navigation)
-    found: list[BaseRoute] = []
+    found: list[BaseRoute] = [Route("/activate", activate, methods=GET_POST)]
     for path, endpoint, methods in per_server:
         if path.startswith("/.well-known/"):
             found.append(Route(path, endpoint, methods=methods))  # type: ignore[arg-type]

@@ -48,4 +48,6 @@ __all__ = [
     "User",
 ]
 
+from ostiary.store.models.device_codes import DeviceCode  # noqa: F401
 from ostiary.store.models.group_rules import GroupRuleMember, GroupRuleRow  # noqa: F401
+from ostiary.store.models.pushed_requests import PushedRequest  # noqa: F401

@@ -7,13 +7,14 @@ The token endpoint looks the request's ``grant_type`` up in :data:`GRANTS` (abse
 
 from collections.abc import Mapping
 
-from ostiary.domain.tokens.grants import authorization_code, client_credentials, refresh_token
+from ostiary.domain.tokens.grants import authorization_code, client_credentials, device_code, refresh_token
 from ostiary.domain.tokens.grants.base import Grant
 
 GRANTS: Mapping[str, Grant] = {
     authorization_code.GRANT_TYPE: authorization_code.issue,
     client_credentials.GRANT_TYPE: client_credentials.issue,
     refresh_token.GRANT_TYPE: refresh_token.issue,
+    device_code.GRANT_TYPE: device_code.issue,
 }
 
 __all__ = ["GRANTS", "Grant"]

@@ -1,6 +1,7 @@
 """``/v1/authorize`` (RFC 6749 §3.1, OpenID Connect Core §3): the steps, in order.
 
-1. :mod:`.request` — client and redirect URI (failures: an error page, never a redirect);
+1. :mod:`.request` — client and redirect URI (failures: an error page, never a redirect); a
+   ``request_uri`` from ``/v1/par`` (:mod:`ostiary.http.oauth.par`) brings its pushed parameters;
 2. :mod:`.response_type` — response type and mode (:mod:`.post_message` for
    ``okta_post_message``); ``state`` is required;
 3. :mod:`.scopes` — the scopes exist, ``openid``/``nonce`` rules;
@@ -19,6 +20,7 @@ in, as with Okta, even when the app refuses them), and its cookie is always set.
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -64,14 +66,19 @@ async def authorize(request: Request) -> Response:
     return response
 
 
-async def _steps(authz: Authorization, tx: Tx, ring: KeyRing) -> Response:
-    session = tx.session
+async def check_request(authz: Authorization, session: AsyncSession) -> None:
+    """Steps 2-5: what the request asks for is valid (also run by ``/v1/par`` on pushed requests)."""
     check_response_type(authz)
     check_post_message(authz)
     check_state(authz)
     await check_scopes(authz, session)
     check_pkce(authz)
     parse_prompt(authz)
+
+
+async def _steps(authz: Authorization, tx: Tx, ring: KeyRing) -> Response:
+    session = tx.session
+    await check_request(authz, session)
     await find_session(authz, tx)
     if (sign_in := check_sign_in(authz)) is not None:
         return sign_in
