@@ -6,7 +6,8 @@ endpoint's URL), then its authorization parameters go through the same checks as
 response type and mode, ``state``, scopes, PKCE, prompt). A valid request is kept
 (:mod:`ostiary.domain.tokens.pushed_requests`) and answered with its ``request_uri`` and
 ``expires_in``, status ``200`` as Okta's spec (``oauth-subset.yaml``) gives it, where RFC 9126
-§2.2 says ``201``: the spec decides wire details here; the browser then goes to ``/v1/authorize?client_id=…&request_uri=…``.
+§2.2 says ``201``: the spec decides wire details here. The browser then goes to
+``/v1/authorize?client_id=…&request_uri=…``.
 Refusals are OAuth errors in JSON (400), never redirects. ``request_uri`` may not itself be
 pushed (§2.1), and ``client_id``, when sent, must be the authenticated client's.
 """
