@@ -12,8 +12,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
-def write_tls_files(directory: Path) -> tuple[Path, Path, Path]:
-    """Write ``ca.pem``, ``cert.pem`` and ``key.pem`` into ``directory``: (ca, cert, key)."""
+def write_tls_files(directory: Path, extra_hosts: tuple[str, ...] = ()) -> tuple[Path, Path, Path]:
+    """Write ``ca.pem``, ``cert.pem`` and ``key.pem`` into ``directory``: (ca, cert, key). The
+    certificate names ``localhost``, ``127.0.0.1`` and ``extra_hosts``."""
     directory.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -35,7 +36,11 @@ def write_tls_files(directory: Path) -> tuple[Path, Path, Path]:
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
-    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    names = [
+        x509.DNSName("localhost"),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+        *(x509.DNSName(host) for host in extra_hosts),
+    ]
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
