@@ -36,6 +36,7 @@ from ostiary.domain.orgs import org_record
 from ostiary.gateway.config import load_config
 from ostiary.gateway.proxy import Gateway, build_gateway_app
 from ostiary.log_redaction import uvicorn_log_config
+from ostiary.private_files import write_private
 from ostiary.settings import Settings, sqlite_url
 from ostiary.store.repositories import orgs
 
@@ -108,14 +109,9 @@ def demo_settings(data_dir: Path, ports: DemoPorts) -> Settings:
 
 
 def write_private_json(path: Path, data: Any) -> None:
-    """Write ``data`` to ``path`` as one step: a file only its owner can read, renamed into
-    place, so a reader (the demo's other processes, a test waiting for the file) never sees it
-    half written and no one else ever sees the secrets in it."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(json.dumps(data, indent=2) + "\n")
-    os.replace(temporary, path)
+    """Write ``data`` as JSON in one step, readable by its owner only, so the demo's other
+    processes (or a test waiting for the file) never see it half written."""
+    write_private(path, json.dumps(data, indent=2) + "\n", replace=True)
 
 
 async def load_or_seed(data_dir: Path, settings: Settings, ports: DemoPorts) -> dict[str, Any]:

@@ -38,6 +38,7 @@ LIBRARY_MODULES = (
     "ostiary.startup_gc",  # serve --memory's start-up: the collector off until the port is open
     "ostiary.cli_fast_path",  # `ostiary serve` without Typer building every command (Typer only)
     "ostiary.alembic_runner",  # applying a set of Alembic migrations (org server, access gateway)
+    "ostiary.private_files",  # a 0600 file written to a temporary name, then put in place
     "ostiary.db_faults",  # database failure kinds from the drivers' exceptions, and the retry
     "ostiary.serving",  # serving HTTP: the uvicorn protocol (issue 15 item 8 moves it here)
 )

@@ -8,9 +8,7 @@ master key is ``OSTIARY_MASTER_KEY`` when set, else ``<data dir>/master.key``, g
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import secrets
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ostiary.jose.b64 import b64url_decode, b64url_encode
+from ostiary.private_files import write_private
 
 MASTER_KEY_BYTES = 32
 MASTER_KEY_FILE = "master.key"
@@ -103,15 +102,4 @@ def _create_master_key_file(path: Path) -> None:
     reader ever sees a partial file and, if two processes race, the first link wins and
     both use its key."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(b64url_encode(secrets.token_bytes(MASTER_KEY_BYTES)) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    write_private(path, b64url_encode(secrets.token_bytes(MASTER_KEY_BYTES)) + "\n", replace=False)
