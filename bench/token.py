@@ -182,7 +182,7 @@ def start_server(label: str, extra_env: dict[str, str]) -> Server:
     token = created.stdout.strip().splitlines()[-1]
     process = subprocess.Popen([OSTIARY, "serve", "--port", str(port), "--workers", "1"], env=env)
     try:
-        wait_until_up(f"{url}/healthz", process=process)
+        wait_until_up(f"{url}/healthz", process=process, timeout=60.0)
         ids = setup(url, token)
     except BaseException:
         process.terminate()
