@@ -308,7 +308,8 @@ def assess(
     environ: Mapping[str, str] = os.environ,
 ) -> list[GoalStatus]:
     """Each issue goal's status in a run: its rows' verdicts, or why it has none. ``ran`` maps the
-    benches that ran to their exit codes."""
+    benches that ran to their exit codes. A goal whose benches ran without failing and printed
+    no row of it is a ``problem``: the machinery broke (a renamed measure, a lost line)."""
     statuses = []
     for goal in GOALS:
         status = GoalStatus(goal, [f for f in figures if goal.matches(f)])
@@ -328,9 +329,8 @@ def assess(
             status.status = "not selected"
         elif lacking:
             status.status = f"not run (needs {', '.join(lacking)})"
-        elif failed:
+        elif failed:  # a PROBLEM already, as the bench's failure
             status.status = "missing: " + ", ".join(f"{b} exited with {ran[b]}" for b in failed)
-            status.problem = True
         else:
             status.status = f"missing: no row from {', '.join(ran_here)}"
             status.problem = True
@@ -346,10 +346,18 @@ def _number(value: float) -> str:
     return f"{value:.3g}"
 
 
-def _ratio(value: float) -> str:
+def _ratio(value: float, bound: float | None = None) -> str:
+    """Two decimals (two digits below 0.1), three when two would round up to ``bound``."""
     if math.isnan(value):
         return "-"
+    if bound is not None and value < bound <= round(value, 2):
+        return f"{value:.3f}"
     return f"{value:.2f}" if abs(value) >= 0.1 else f"{value:.2g}"
+
+
+def _figure_ratio(figure: Figure) -> str:
+    check = figure.check
+    return _ratio(figure.ratio, check.bound if check is not None and check.on == "ratio" else None)
 
 
 def table(figures: Sequence[Figure], goals: Sequence[GoalStatus] = ()) -> str:
@@ -362,7 +370,7 @@ def table(figures: Sequence[Figure], goals: Sequence[GoalStatus] = ()) -> str:
             f.measure,
             f"{_number(f.value)} {f.unit}",
             f"{f.baseline}: {_number(f.baseline_value)}",
-            _ratio(f.ratio),
+            _figure_ratio(f),
             f.goal_text,
             f.verdict,
         ]
@@ -425,9 +433,28 @@ def write_results(
     return written
 
 
+def attainment(figure: Figure) -> float:
+    """How far a judged figure is from its goal, as one number: 1 is the goal exactly, above 1
+    met (ratio ÷ goal for a floor on the ratio, value ÷ bound for a floor on the value, bound ÷
+    value for a ceiling, capped at 10 when the value is at or below 0). NaN without a goal."""
+    check = figure.check
+    if check is None:
+        return math.nan
+    if check.on == "ratio":
+        return figure.ratio / check.bound
+    if check.on == "growth":
+        bound = check.bound + (0.0 if math.isnan(figure.baseline_value) else max(figure.baseline_value, 0.0))
+    else:
+        bound = check.bound
+    if check.op == ">=":
+        return figure.value / bound
+    return 10.0 if figure.value <= 0 else min(bound / figure.value, 10.0)
+
+
 def chart(figures: Sequence[Figure], path: Path, *, title: str) -> bool:
-    """One horizontal bar per figure: its ratio, green when met and red when below, with a
-    ratio goal marked (a goal on the value is in the label). False without matplotlib."""
+    """Two panels of horizontal bars: the figures with a goal, each as its :func:`attainment`
+    (log scale, the goal at 1; green met, red below), then the others as their ratio to their
+    baseline. False without matplotlib."""
     try:
         import matplotlib
 
@@ -436,25 +463,42 @@ def chart(figures: Sequence[Figure], path: Path, *, title: str) -> bool:
     except ImportError:
         print("no chart: matplotlib is not installed (pip install -e '.[bench]')")
         return False
-    labels = []
-    for f in figures:
-        check = f.check
-        goal = f" ({_number(f.value)} {f.unit}, goal {check.text})" if check and check.on != "ratio" else ""
-        labels.append(f"{f.bench}: {f.measure}{goal}\n÷ {f.baseline}")
-    height = max(2.5, 0.55 * len(figures) + 1.2)
-    fig, ax = plt.subplots(figsize=(13, height))
-    positions = list(range(len(figures)))[::-1]
-    colors = {"met": "tab:green", "below": "tab:red"}
-    ratios = [0.0 if math.isnan(f.ratio) else f.ratio for f in figures]
-    ax.barh(positions, ratios, color=[colors.get(f.verdict, "tab:gray") for f in figures])
-    for pos, f, ratio in zip(positions, figures, ratios, strict=True):
-        ax.text(ratio, pos, f" {_ratio(f.ratio)}", va="center", fontsize=8)
-        check = f.check
-        if check is not None and check.on == "ratio":
-            ax.plot([check.bound, check.bound], [pos - 0.4, pos + 0.4], color="black", linewidth=2)
-    ax.set_yticks(positions, labels, fontsize=7)
-    ax.set_xlabel("ratio to the baseline measured in the same run (black mark: goal)")
-    ax.set_title(title)
+    judged = [f for f in figures if f.check is not None and not math.isnan(attainment(f))]
+    others = [f for f in figures if f not in judged]
+    panels = [group for group in (judged, others) if group]
+    fig, axes = plt.subplots(
+        len(panels),
+        1,
+        figsize=(13, max(2.5, 0.5 * len(figures) + 1.2 * len(panels))),
+        gridspec_kw={"height_ratios": [len(group) for group in panels]},
+        squeeze=False,
+    )
+    for ax, group in zip(axes[:, 0], panels, strict=True):
+        positions = list(range(len(group)))[::-1]
+        if group is judged:
+            values = [min(max(attainment(f), 0.01), 10.0) for f in group]
+            colors = ["tab:green" if f.verdict == "met" else "tab:red" for f in group]
+            texts = [
+                f" {_ratio(f.ratio) if f.check.on == 'ratio' else _number(f.value) + ' ' + f.unit}"
+                for f in group
+            ]
+            labels = [f"{f.bench}: {f.measure}\n÷ {f.baseline}; goal {f.goal_text}" for f in group]
+            ax.set_xscale("log")
+            ax.set_xlim(0.01, 10)
+            ax.axvline(1.0, color="black", linewidth=1.5)
+            ax.set_xlabel("figure ÷ goal (ratio ÷ goal; goal ÷ value for an upper bound): 1 is the goal")
+        else:
+            values = [0.0 if math.isnan(f.ratio) else f.ratio for f in group]
+            colors = ["tab:gray"] * len(group)
+            texts = [f" {_ratio(f.ratio)}" for f in group]
+            labels = [f"{f.bench}: {f.measure}\n÷ {f.baseline}" for f in group]
+            ax.set_xlabel("no goal: ratio to the baseline measured in the same run")
+        left = 0.01 if group is judged else 0.0  # a log scale has no 0
+        ax.barh(positions, [v - left for v in values], left=left, color=colors)
+        for pos, value, text in zip(positions, values, texts, strict=True):
+            ax.text(value, pos, text, va="center", fontsize=8)
+        ax.set_yticks(positions, labels, fontsize=7)
+    axes[0, 0].set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

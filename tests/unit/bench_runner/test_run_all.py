@@ -168,6 +168,7 @@ def test_a_failed_bench_s_problem_quotes_its_last_line_of_output(tmp_path: Path)
         ("no growth", 2.5, None, 1.0, "no growth (≤ baseline + 2 MB)", "met"),
         ("no growth", 3.5, None, 1.0, "no growth (≤ baseline + 2 MB)", "below"),
         ("no growth", 1.5, None, -3.0, "no growth (≤ baseline + 2 MB)", "met"),  # the baseline shrank
+        (1.1, 10.0, 1.0996, 9.1, "≥ 1.1", "below"),  # shown as 1.100, not as a 1.10 that is below
         ("about as fast", 1.0, 1.0, 1.0, "about as fast", ""),  # not understood: shown, not judged
         (None, 1.0, 1.0, 1.0, "", ""),
     ],
@@ -187,7 +188,7 @@ def test_a_goal_bounds_the_ratio_when_a_number_and_the_value_when_a_bound(
     assert (figure.goal_text, figure.verdict) == (text, verdict)
     row = cells(run_all.table([figure]).splitlines()[2])
     assert row[-2:] == [text, verdict]
-    assert row[4] == ("-" if ratio is None else f"{ratio:.2f}")
+    assert row[4] == ("-" if ratio is None else "1.100" if ratio == 1.0996 else f"{ratio:.2f}")
 
 
 def test_a_goal_that_is_neither_a_number_nor_a_string_is_a_bad_line(run_all: ModuleType) -> None:
@@ -346,7 +347,7 @@ def test_a_run_with_every_goal_measured_lists_none_missing(run_all: ModuleType) 
     assert len(run_all.table(figures, goals).splitlines()) == 2 + len(figures)
 
 
-def test_goals_without_rows_say_why_and_only_a_machinery_failure_is_a_problem(
+def test_goals_without_rows_say_why_and_only_a_lost_row_is_a_problem_of_its_own(
     run_all: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
@@ -369,7 +370,7 @@ def test_goals_without_rows_say_why_and_only_a_machinery_failure_is_a_problem(
             False,
         ),
         "gateway ÷ HAProxy jwt_verify, 1 thread": ("not run (needs haproxy)", False),
-        "start: serve --memory, exec to first token": ("missing: startup exited with 1", True),
+        "start: serve --memory, exec to first token": ("missing: startup exited with 1", False),
         "introspection ÷ raw RS256 verify, 1 thread": ("missing: no row from verify_paths", True),
         "gateway: 2 processes ÷ 1": ("missing: no row from gateway_goals", True),
     }
@@ -399,3 +400,26 @@ def test_every_bench_has_quick_arguments_and_every_goal_a_bench(run_all: ModuleT
     assert benches == set(run_all.QUICK_ARGS)  # a new bench needs a short smoke run for QUICK=1
     assert {bench for goal in run_all.GOALS for bench in goal.benches} <= benches
     assert set(run_all.FIRST) <= benches
+
+
+@pytest.mark.parametrize(
+    ("goal", "value", "ratio", "baseline_value", "expected"),
+    [
+        (1.5, 10.0, 0.75, 5.0, 0.5),  # ratio ÷ goal
+        ("<= 50 ms", 100.0, 9.0, 5.0, 0.5),  # bound ÷ value
+        ("<= 1 ms", -3.0, 9.0, 5.0, 10.0),  # at or below 0: capped
+        (">= 1000 users/s", 250.0, 0.5, 500.0, 0.25),  # value ÷ bound
+        ("no growth", 4.0, None, 2.0, 1.0),  # (baseline + 2) ÷ value
+    ],
+)
+def test_the_chart_puts_every_goal_at_1(
+    run_all: ModuleType,
+    goal: object,
+    value: float,
+    ratio: float | None,
+    baseline_value: float,
+    expected: float,
+) -> None:
+    line = result_line(value=value, ratio=ratio, baseline_value=baseline_value, goal=goal)
+    (figure,), _ = run_all.parse_results("policy", [line])
+    assert run_all.attainment(figure) == pytest.approx(expected)
