@@ -248,9 +248,11 @@ class Figure:
         return "" if check is None else check.verdict(self)
 
     def record(self) -> dict[str, Any]:
+        """For the JSON file: the fields (null for a number not measured), the goal, the verdict."""
         goal = self.issue_goal
+        fields = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in asdict(self).items()}
         extra = {"goal_text": self.goal_text, "verdict": self.verdict}
-        return asdict(self) | extra | {"issue_goal": goal.name if goal else None}
+        return fields | extra | {"issue_goal": goal.name if goal else None}
 
 
 @dataclass
@@ -422,7 +424,7 @@ def write_results(
     when matplotlib is installed (the ``bench`` extra). Returns the files written."""
     directory.mkdir(parents=True, exist_ok=True)
     document = {**meta, "figures": [f.record() for f in figures], "goals": [s.record() for s in goals]}
-    text = json.dumps(document, indent=2, allow_nan=True, ensure_ascii=False)
+    text = json.dumps(document, indent=2, ensure_ascii=False)
     written = []
     for name in (f"{stamp}.json", "latest.json"):
         (directory / name).write_text(text + "\n")

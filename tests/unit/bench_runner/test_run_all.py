@@ -423,3 +423,12 @@ def test_the_chart_puts_every_goal_at_1(
     line = result_line(value=value, ratio=ratio, baseline_value=baseline_value, goal=goal)
     (figure,), _ = run_all.parse_results("policy", [line])
     assert run_all.attainment(figure) == pytest.approx(expected)
+
+
+def test_a_number_not_measured_is_null_in_the_json_record(run_all: ModuleType) -> None:
+    rows = ROWS_OF_EACH_GOAL["size: RSS growth over 100k token requests"]
+    (figure,) = figures_of(run_all, rows, value=0.5, ratio=None, baseline_value=0.2, goal="no growth")
+    record = figure.record()
+    assert record["ratio"] is None and record["baseline_value"] == 0.2
+    assert (record["verdict"], record["issue_goal"]) == ("met", "size: RSS growth over 100k token requests")
+    assert json.loads(json.dumps(record, allow_nan=False)) == record
