@@ -2,7 +2,14 @@
 at 100k users, on SQLite and (when OSTIARY_TEST_POSTGRES_URL is set) PostgreSQL.
 
 Baselines measured in the same run: raw SQLAlchemy Core inserts of the same rows, and the raw
-keyset SELECT of one page. Ratios say what the API layer costs on top of the database.
+keyset SELECT of one page. Ratios say what the API layer costs on top of the database. The
+app runs in this process (``httpx.ASGITransport``, no HTTP server); ``bench/directory_scale.py``
+measures issue 20's directory goals at 1M users through a real server.
+
+Creates go 8 at a time. A create the API refuses (on SQLite under load, a 503 "the database is
+locked by another writer") is counted, not fatal: the bench goes on (to PostgreSQL too), prints
+its figures with the rate of users actually created, and then exits non-zero naming the
+refusals, so ``bench/run_all.py`` reports them as a ``PROBLEM``.
 
     python bench/directory.py [--users 100000] [--api-users 2000]
 """
@@ -17,12 +24,15 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirna
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
+import random
 import secrets
 import statistics
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +48,16 @@ from ostiary.store.models import User
 from ostiary.store.repositories import orgs
 from ostiary.timeutil import utcnow
 
-RESULTS: list[tuple[str, float, str, str, float, float, float | None]] = []  # for bench/run_all.py
+RESULTS: list[tuple[str, float, str, str, float, float, float | str | None]] = []  # for bench/run_all.py
+FAILURES: list[str] = []  # creates the API refused (SQLite under load: "database is locked")
+
+
+def summary_of(response: httpx.Response) -> str:
+    """An error answer's ``errorSummary`` (Okta's error shape), else the start of its body."""
+    try:
+        return str(response.json()["errorSummary"])
+    except (ValueError, KeyError, TypeError):
+        return response.text[:120]
 
 
 def user_row(org_id: str, type_id: str, i: int) -> dict[str, Any]:
@@ -101,6 +120,8 @@ async def run(name: str, url: str, total: int, api_users: int) -> None:
 
         raw_rate = await timed(api_users, raw_inserts)
 
+        refused: Counter[str] = Counter()  # answers other than 200, by status and summary
+
         async def api_creates() -> None:
             sem = asyncio.Semaphore(8)
 
@@ -115,11 +136,21 @@ async def run(name: str, url: str, total: int, api_users: int) -> None:
                         }
                     }
                     response = await client.post("/api/v1/users?activate=true", json=body)
-                    assert response.status_code == 200, response.text
+                    if response.status_code != 200:
+                        refused[f"{response.status_code} {summary_of(response)}"] += 1
 
             await asyncio.gather(*(one(i) for i in range(api_users)))
 
+        created = api_users
         api_rate = await timed(api_users, api_creates)
+        if refused:  # the rate counts users created, not requests
+            created -= sum(refused.values())
+            api_rate *= created / api_users
+            FAILURES.append(
+                f"[{name}] {sum(refused.values())} of {api_users} creates through the API failed: "
+                + "; ".join(f"{n} x {answer}" for answer, n in refused.most_common())
+            )
+            print(f"PROBLEM {FAILURES[-1]}", flush=True)
         print(
             f"[{name}] create: API {api_rate:,.0f} users/s vs raw insert {raw_rate:,.0f} rows/s "
             f"(ratio {api_rate / raw_rate:.2f})"
@@ -157,6 +188,15 @@ async def run(name: str, url: str, total: int, api_users: int) -> None:
         async def api_first_page() -> None:
             assert (await client.get("/api/v1/users?limit=200")).status_code == 200
 
+        rng = random.Random(4)  # prefixes of 2-12 characters of logins that exist, as directory_scale's
+        prefixes = itertools.cycle(
+            f"bench{10**7 + rng.randrange(max(remaining, 1))}."[: rng.randint(2, 12)] for _ in range(30)
+        )
+
+        async def api_login_sw() -> None:
+            search = f'profile.login sw "{next(prefixes)}"'
+            assert (await client.get("/api/v1/users", params={"search": search})).status_code == 200
+
         async def api_search() -> None:
             response = await client.get(
                 "/api/v1/users", params={"search": 'profile.lastName eq "Last10000123"'}
@@ -169,6 +209,7 @@ async def run(name: str, url: str, total: int, api_users: int) -> None:
         raw_p50, raw_p95 = await latency(raw_page)
         api_p50, api_p95 = await latency(api_page)
         first_p50, _ = await latency(api_first_page)
+        sw_p50, sw_p95 = await latency(api_login_sw)
         search_p50, search_p95 = await latency(api_search, repeat=5)
         q_p50, _ = await latency(api_q, repeat=10)
         count = total
@@ -184,13 +225,17 @@ async def run(name: str, url: str, total: int, api_users: int) -> None:
             f"[{name}] first page p50 {first_p50:.1f} ms; q prefix p50 {q_p50:.1f} ms; "
             f"search on a profile attribute (no index) p50 {search_p50:.1f} ms p95 {search_p95:.1f} ms"
         )
-        RESULTS.append(  # printed at the end of main for bench/run_all.py's table; goals are absolute
-            (f"[{name}] create users via API (goal >= 1,000/s on postgres)", api_rate, "users/s",
-             "raw INSERT rows/s", raw_rate, api_rate / raw_rate, None)
+        print(f'[{name}] search=profile.login sw "..." p50 {sw_p50:.1f} ms p95 {sw_p95:.1f} ms')
+        # Printed at the end of main for bench/run_all.py's table. Issue 20's goals are on
+        # PostgreSQL (bench/directory_scale.py measures them at 1M users); on SQLite, no goal.
+        postgres = name == "postgres"
+        RESULTS.append(
+            (f"[{name}] create users via API, in process", api_rate, "users/s",
+             "raw INSERT rows/s", raw_rate, api_rate / raw_rate, ">= 1000 users/s" if postgres else None)
         )  # fmt: skip
         RESULTS.append(
-            (f"[{name}] search p95 at {count:,} users (goal <= 50 ms at 1M, postgres)", search_p95, "ms",
-             "raw SELECT page p95 ms", raw_p95, search_p95 / raw_p95, None)
+            (f'[{name}] search=profile.login sw "..." p95 at {count:,} users', sw_p95, "ms",
+             "raw SELECT page p95 ms", raw_p95, sw_p95 / raw_p95, "<= 50 ms" if postgres else None)
         )  # fmt: skip
     await rt.db.dispose()
 
@@ -223,6 +268,8 @@ async def main() -> None:
     for record in RESULTS:
         keys = ("measure", "value", "unit", "baseline", "baseline_value", "ratio", "goal")
         print("RESULT " + json.dumps(dict(zip(keys, record, strict=True))))
+    if FAILURES:  # after the figures, so that bench/run_all.py keeps them and reports this line
+        sys.exit("; ".join(FAILURES))
 
 
 if __name__ == "__main__":

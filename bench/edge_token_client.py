@@ -1,11 +1,14 @@
-"""What the token endpoint's per-client rate limit costs in ``EdgeMiddleware`` (security review F3).
+"""What ``EdgeMiddleware`` adds to a token request for the per-client rate limit (security review F3).
 
 Times one pass of ``EdgeMiddleware`` (in-process counters, a do-nothing app behind it) for a
-``POST /oauth2/v1/token`` — per-address bucket, then the body read and the per-client bucket —
-against the same request to ``/oauth2/v1/introspect`` in the same run: same rate-limit class,
-same headers and body, no per-client step. The difference is the added cost. Then the client-id
-read alone, per way of naming the client. Nothing suspends, so each coroutine is driven to the
-end with one ``send`` and ``timeit`` measures the middleware itself, not an event loop.
+``POST /oauth2/v1/token`` — the per-address bucket, then the ``TokenLimit`` left in
+``scope["state"]`` for the token endpoint (``http/token_clients.py``), which counts the
+per-client bucket once the client is *verified* — against the same request to
+``/oauth2/v1/introspect`` in the same run: same rate-limit class, same headers and body, no
+per-client step. The difference is the added cost, per way of naming the client. (The edge
+used to read the client id from the unverified request itself; since the limit counts only
+verified clients, that read and its timing are gone.) Nothing suspends, so each coroutine is
+driven to the end with one ``send`` and ``timeit`` measures the middleware, not an event loop.
 
     python bench/edge_token_client.py [--number 2000]
 """
@@ -20,7 +23,6 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirna
 
 import argparse
 import base64
-import functools
 import json
 import timeit
 from collections.abc import Coroutine
@@ -28,7 +30,6 @@ from typing import Any
 
 from ostiary.http.middleware import EdgeMiddleware
 from ostiary.http.ratelimit import DEFAULT_LIMITS, MemoryCounter, RateLimiter
-from ostiary.http.token_clients import client_id_of
 from ostiary.store.models import Org
 
 
@@ -112,11 +113,6 @@ def one_request(middleware: EdgeMiddleware, path: str, authorization: str | None
     return run
 
 
-def best(stmt: Any, number: int) -> float:
-    """µs per call, best of 25 repeats (the minimum: the machine may be shared)."""
-    return min(timeit.repeat(stmt, number=number, repeat=25)) / number * 1e6
-
-
 def paired(baseline: Any, candidate: Any, number: int) -> tuple[float, float]:
     """Best µs per call of each, their repeats interleaved so that both see the same load."""
     times: tuple[list[float], list[float]] = ([], [])
@@ -139,10 +135,6 @@ def main() -> None:
             number,
         )
         print(f"{name:<12} {baseline:>14.2f} {token:>10.2f} {token - baseline:>9.2f}")
-    print(f"\n{'client id read alone':<22} µs")
-    for name, (authorization, body) in BODIES.items():
-        read = functools.partial(client_id_of, authorization, b"", body)
-        print(f"{name:<22} {best(read, number):.2f}")
 
 
 if __name__ == "__main__":

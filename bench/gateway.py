@@ -9,7 +9,7 @@ It starts, on free loopback ports:
 - the gateway (``run_gateway``, one process) with ``/planets`` needing the silver scope,
 then drives ``GET /planets`` for a fixed time, first straight at the upstream (the
 baseline), then through the gateway with a valid silver token, and prints requests/s
-for both, their ratio (target >= 0.5), and the latency the gateway adds at p50 and p99.
+for both, their ratio (issue 20's goal: >= 0.7), and the latency the gateway adds at p50 and p99.
 
 The load comes from ``wrk`` when it is on PATH, else from an aiohttp client in this
 process (one keep-alive connection per concurrent worker). On a 2-core machine the
@@ -61,7 +61,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(url: str, timeout: float = 15.0) -> None:
+def wait_for(url: str, timeout: float = 60.0) -> None:
     import urllib.error
     import urllib.request
 
@@ -339,7 +339,7 @@ def main() -> None:
         (("upstream (baseline)", direct), ("through the gateway", via)),
     )
     ratio = via.rate / direct.rate if direct.rate else float("nan")
-    print(f"  ratio gateway/upstream: {ratio:.2f} (target >= 0.50)")
+    print(f"  ratio gateway/upstream: {ratio:.2f} (goal >= 0.7)")
     added_p50, added_p99 = via.p50_ms - direct.p50_ms, via.p99_ms - direct.p99_ms
     print(f"  added latency under load: p50 {added_p50:+.2f} ms, p99 {added_p99:+.2f} ms")
     table(
@@ -356,7 +356,7 @@ def main() -> None:
     errors = sum(r.errors for r in (direct, via, direct_quiet, via_quiet))
     if errors:
         print(f"WARNING: {errors} answers were not 200 with the expected body")
-    for record in (  # bench/run_all.py's table; the p99 goal is on the added ms (<= 1), not a ratio
+    for record in (  # bench/run_all.py's table; the p99 goal is on the added ms, not on the ratio
         (
             "GET /planets through the gateway",
             via.rate,
@@ -367,13 +367,13 @@ def main() -> None:
             0.7,
         ),
         (
-            "added p99, 1 connection (goal <= 1 ms)",
+            "added p99, 1 connection",
             via_quiet.p99_ms - direct_quiet.p99_ms,
             "ms",
             "upstream p99 ms, 1 connection",
             direct_quiet.p99_ms,
             via_quiet.p99_ms / direct_quiet.p99_ms,
-            None,
+            "<= 1 ms",
         ),
     ):
         keys = ("measure", "value", "unit", "baseline", "baseline_value", "ratio", "goal")

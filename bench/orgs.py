@@ -225,7 +225,7 @@ def main() -> None:
     spread: list[float] = []
     errors = 0
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/healthz", process=process)
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", process=process, timeout=60.0)
         started = time.perf_counter()
         refused = asyncio.run(warm(url, targets))
         print(f"warm-up: one token per org in {time.perf_counter() - started:.1f} s ({refused} refused)")

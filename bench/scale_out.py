@@ -111,6 +111,10 @@ def both(servers: list[Serve], script: Path, seconds: float, connections: int) -
 
 
 TOKEN_PATH = [""]
+TRIPS_GOAL = "<= 0.01 transactions/token"
+"""Issue 20's target is 0 on a warm cache; what ``pg_stat_database`` counts besides the tokens
+is background work (the cache-event listener's ``SELECT 1`` every 30 s per process, autovacuum),
+far below one transaction per hundred tokens at any rate worth measuring."""
 
 
 def main() -> None:
@@ -219,7 +223,7 @@ def main() -> None:
         "1 process",
         statistics.median(one_trips),
         statistics.median(two_trips) / statistics.median(one_trips) if statistics.median(one_trips) else 0.0,
-        None,
+        TRIPS_GOAL,
     )
 
 

@@ -7,7 +7,7 @@ headers it read in one pass; only the CORS preflight (``OPTIONS``) is the router
 under ``bench/verify_paths.py`` (py-spy), the generic request path (four ASGI layers, Starlette's
 router, ``Request``/``Response`` objects, ``oauth_cors``'s wrapper, a session opened and closed
 per request) was about half of an introspection's CPU in the serving process; the signature
-check was a quarter. See ``docs/token-performance.md`` for the figures.
+check was a quarter. See ``docs/performance.md`` for the figures.
 """
 
 from __future__ import annotations
