@@ -31,11 +31,16 @@ DEFAULT_LIMITS: dict[str, int] = {
     "other": 2000,
     "signin_user": 30,
     "signin_ip": 120,
+    "activate_user": 20,
+    "activate_ip": 120,
     "token_client": 1000,
 }
 """``signin_user`` and ``signin_ip`` are not endpoint classes: they count password sign-in
 attempts (``/api/v1/authn`` and the hosted ``/login``) per username of an org and per client
-address across every org and Host, on top of the endpoint's own bucket. ``token_client`` counts
+address across every org and Host, on top of the endpoint's own bucket. ``activate_user`` and
+``activate_ip`` count ``user_code`` entries on the hosted ``/activate`` page per signed-in user
+and per client address (RFC 8628 §5.1: the short code must not be guessable by retrying).
+``token_client`` counts
 token requests per client of an org (``ostiary.http.token_clients``), on top of the per-address
 ``oauth2`` bucket; unless set, it is half of ``oauth2``, Okta's default share of one app."""
 

@@ -6,6 +6,11 @@ own bucket: against ``signin_user`` for the username in its org (however many ad
 at it) and against ``signin_ip`` for the client address (however many orgs, Hosts or usernames
 it tries). Neither depends on the Host header. A throttled attempt checks no password and
 counts no failure. Off when rate limits are off (``OSTIARY_RATE_LIMITS=off``).
+
+The device grant's ``user_code`` is a short secret too (8 letters of 20, about 2^34.6): every
+code typed on the hosted ``/activate`` page counts against ``activate_user`` for the signed-in
+user and ``activate_ip`` for the address (:func:`user_code_throttled`, RFC 8628 §5.1), and a
+throttled entry looks up no code.
 """
 
 from __future__ import annotations
@@ -31,6 +36,20 @@ async def throttled(request: Request, org: Org, username: str) -> Verdict | None
     address = request.client.host if request.client else "-"
     by_user = await limiter.check_bucket(f"{org.id}:{name}", "signin_user")
     by_address = await limiter.check_bucket(address, "signin_ip")
+    for verdict in (by_user, by_address):
+        if not verdict.allowed:
+            return verdict
+    return None
+
+
+async def user_code_throttled(request: Request, org: Org, user_id: str) -> Verdict | None:
+    """The exhausted verdict when this ``user_code`` entry is over a limit, else None (count it)."""
+    limiter: RateLimiter | None = runtime(request).limiter
+    if limiter is None:
+        return None
+    address = request.client.host if request.client else "-"
+    by_user = await limiter.check_bucket(f"{org.id}:{user_id}", "activate_user")
+    by_address = await limiter.check_bucket(address, "activate_ip")
     for verdict in (by_user, by_address):
         if not verdict.allowed:
             return verdict

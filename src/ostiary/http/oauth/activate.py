@@ -5,7 +5,9 @@ shows — or arrives with it from ``verification_uri_complete`` — sees which a
 scopes, and approves or denies. Approval needs what ``/authorize`` needs: an active user
 assigned to the app, and an access policy rule of the server that allows the device grant
 for them (else the device gets ``access_denied``). The form is protected as the consent form
-is: a double-submit CSRF token (SameSite=Strict cookie = hidden field).
+is: a double-submit CSRF token (SameSite=Strict cookie = hidden field). Every code entered is
+counted per signed-in user and per address (``http.signin_throttle.user_code_throttled``); over
+the limit the page answers 429 with ``Retry-After`` and looks up no code (RFC 8628 §5.1).
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ from ostiary.http.login.sessions import session_secret
 from ostiary.http.oauth.pages import render_page
 from ostiary.http.oauth.params import oauth_params
 from ostiary.http.runtime import runtime
+from ostiary.http.signin_throttle import rate_limit_headers, user_code_throttled
 
 PATH = "/activate"
 CSRF_FIELD = "csrfToken"
 CSRF_COOKIE = "ostiary_activate_csrf"
 INVALID_CODE = "That code is invalid, expired or already used. Check the code on your device."
+TOO_MANY_CODES = "Too many codes entered. Wait a minute, then try again."
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
@@ -61,6 +65,11 @@ async def activate(request: Request) -> Response:
         if signed_in is None:
             back = f"{PATH}?{urlencode({'user_code': typed})}" if typed else PATH
             return RedirectResponse(f"{LOGIN_PATH}?{urlencode({'fromURI': back})}", status_code=302)
+        if typed and (exhausted := await user_code_throttled(request, org, signed_in.user_id)):
+            page = _page(request, signed_in.login, error=TOO_MANY_CODES, status=429)
+            retry_after = max(1, exhausted.reset - int(rt.limiter.clock() if rt.limiter else 0))
+            page.headers.update(rate_limit_headers(exhausted) | {"Retry-After": str(retry_after)})
+            return page
         row = await device_codes.pending_by_user_code(session, org.id, typed) if typed else None
         client = await get_active_client(session, org.id, row.client_id) if row is not None else None
         if request.method == "GET":
