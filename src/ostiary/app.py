@@ -25,30 +25,11 @@ from ostiary.domain.tokens.user_context import SessionTokenUsers
 from ostiary.gc_tuning import tune_for_serving
 from ostiary.gc_tuning import wanted as gc_tuning_wanted
 from ostiary.http.cache_sync import cache_event_handlers
-from ostiary.http.console import routes as console_routes
 from ostiary.http.errors import EXCEPTION_HANDLERS
 from ostiary.http.fast_routes import TokenFastPath
 from ostiary.http.input_guard import InputGuard
-from ostiary.http.login import authn, cookie_redirect, page, sessions
-from ostiary.http.login import set_password as set_password_pages
-from ostiary.http.login.app_home import routes as app_home_routes
-from ostiary.http.login.change_password_page import routes as change_password_page_routes
-from ostiary.http.management import api_tokens, apps, as_tokens, authorization_servers, groups, logs, users
-from ostiary.http.management import assigned_apps as assigned_apps_api
-from ostiary.http.management import trusted_origins as trusted_origins_api
-from ostiary.http.management import user_schema as user_schema_api
-from ostiary.http.management.api_services import routes as api_service_routes
-from ostiary.http.management.app_key_credentials import routes as app_key_credential_routes
-from ostiary.http.management.app_tokens import routes as app_token_routes
-from ostiary.http.management.associated_servers import routes as associated_server_routes
+from ostiary.http.lazy_routes import LazyRoutes, eager
 from ostiary.http.management.bearer_auth import bearer_authenticator
-from ostiary.http.management.integration_catalog import routes as integration_catalog_routes
-from ostiary.http.management.logos import routes as logo_routes
-from ostiary.http.management.oauth_clients import routes as oauth_client_routes
-from ostiary.http.management.resource_server_keys import routes as resource_server_key_routes
-from ostiary.http.management.roles import routes as admin_role_routes
-from ostiary.http.management.token_preview import routes as token_preview_routes
-from ostiary.http.management.user_grants import routes as user_grant_routes
 from ostiary.http.middleware import EdgeMiddleware, hsts_mode
 from ostiary.http.oauth import routes as oauth_routes
 from ostiary.http.oauth.token import token as token_endpoint
@@ -84,11 +65,52 @@ async def health(request: Request) -> Response:
     return json_response(body)
 
 
-def build_routes() -> list[BaseRoute]:
-    return [
+def build_routes(*, lazy: bool = False) -> list[BaseRoute]:
+    """The org server's routes, in matching order. ``lazy``: the management API, the sign-in
+    pages and the console as :class:`~ostiary.http.lazy_routes.LazyRoutes` groups, imported at
+    their first request (what ``create_app`` serves); otherwise the flat table, all imported."""
+    groups = [
+        LazyRoutes("management: directory, apps, servers", _management_core, ["/api/v1/"]),
+        LazyRoutes("sign-in: authn, sessions, login page", _signin_core, _SIGNIN_CORE_PREFIXES),
+        LazyRoutes("management: integrations, schema", _management_integrations, _INTEGRATIONS_PREFIXES),
+        LazyRoutes("sign-in: set password", _signin_set_password, _SET_PASSWORD_PREFIXES),
+        LazyRoutes("management: assigned apps, roles", _management_roles, _ROLES_PREFIXES),
+        LazyRoutes("console", _console, ["/admin"]),
+        LazyRoutes("management: preview, logos, clients", _management_clients, _CLIENTS_PREFIXES),
+        LazyRoutes("sign-in: app home, change password", _signin_pages, ["/home/", "/login/"]),
+        LazyRoutes("management: grants, app tokens, keys", _management_grants, ["/api/v1/"]),
+    ]
+    routes: list[BaseRoute] = [
         Route("/healthz", health, methods=["GET"]),
         Route("/readyz", ready, methods=["GET"]),
         *oauth_routes.routes(),  # first: the token endpoint is the hot path
+        *groups,
+    ]
+    return routes if lazy else eager(routes)
+
+
+# Each group below is a contiguous slice of the route table (the order matters: see
+# http.lazy_routes); its prefixes cover every path of its routes (tests/unit/http/test_lazy_routes).
+_SIGNIN_CORE_PREFIXES = ("/api/v1/authn", "/api/v1/sessions", "/api/v1/users/", "/login")
+_INTEGRATIONS_PREFIXES = ("/integrations/api/v1/", "/api/v1/meta/")
+_SET_PASSWORD_PREFIXES = ("/reset_password/", "/signin/", "/welcome/")
+_ROLES_PREFIXES = ("/api/v1/groups/", "/api/v1/users/", "/oauth2/v1/clients/")
+_CLIENTS_PREFIXES = ("/api/v1/authorizationServers/", "/img/logos/", "/oauth2/v1/clients")
+
+
+def _management_core() -> list[BaseRoute]:
+    from ostiary.http.management import (
+        api_tokens,
+        apps,
+        as_tokens,
+        authorization_servers,
+        groups,
+        logs,
+        trusted_origins,
+        users,
+    )
+
+    return [
         *users.routes,
         *apps.routes,
         *groups.routes,
@@ -96,28 +118,67 @@ def build_routes() -> list[BaseRoute]:
         *authorization_servers.routes,
         *api_tokens.routes,
         *logs.routes,
-        *trusted_origins_api.routes,
-        *authn.routes,
-        *sessions.routes,
-        *page.routes,
-        *cookie_redirect.routes,
-        *api_service_routes,
-        *integration_catalog_routes,
-        *user_schema_api.routes,
-        *set_password_pages.routes,
-        *assigned_apps_api.routes,
-        *admin_role_routes,
-        *console_routes.routes(),
-        *token_preview_routes,
-        *logo_routes,
-        *oauth_client_routes,
-        *app_home_routes,
-        *change_password_page_routes,
-        *user_grant_routes,
-        *app_token_routes,
-        *associated_server_routes,
-        *app_key_credential_routes,
-        *resource_server_key_routes,
+        *trusted_origins.routes,
+    ]
+
+
+def _signin_core() -> list[BaseRoute]:
+    from ostiary.http.login import authn, cookie_redirect, page, sessions
+
+    return [*authn.routes, *sessions.routes, *page.routes, *cookie_redirect.routes]
+
+
+def _management_integrations() -> list[BaseRoute]:
+    from ostiary.http.management import api_services, integration_catalog, user_schema
+
+    return [*api_services.routes, *integration_catalog.routes, *user_schema.routes]
+
+
+def _signin_set_password() -> list[BaseRoute]:
+    from ostiary.http.login import set_password
+
+    return list(set_password.routes)
+
+
+def _management_roles() -> list[BaseRoute]:
+    from ostiary.http.management import assigned_apps, roles
+
+    return [*assigned_apps.routes, *roles.routes]
+
+
+def _console() -> list[BaseRoute]:
+    from ostiary.http.console import routes as console_routes
+
+    return console_routes.routes()
+
+
+def _management_clients() -> list[BaseRoute]:
+    from ostiary.http.management import logos, oauth_clients, token_preview
+
+    return [*token_preview.routes, *logos.routes, *oauth_clients.routes]
+
+
+def _signin_pages() -> list[BaseRoute]:
+    from ostiary.http.login import app_home, change_password_page
+
+    return [*app_home.routes, *change_password_page.routes]
+
+
+def _management_grants() -> list[BaseRoute]:
+    from ostiary.http.management import (
+        app_key_credentials,
+        app_tokens,
+        associated_servers,
+        resource_server_keys,
+        user_grants,
+    )
+
+    return [
+        *user_grants.routes,
+        *app_tokens.routes,
+        *associated_servers.routes,
+        *app_key_credentials.routes,
+        *resource_server_keys.routes,
     ]
 
 
@@ -211,7 +272,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
             await rt.db.dispose()
 
     app = Starlette(
-        routes=build_routes(),
+        routes=build_routes(lazy=True),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             Middleware(

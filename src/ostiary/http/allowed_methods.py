@@ -7,7 +7,9 @@ methods of the first route whose path matched; this unites them all.
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.routing import Match, Route
+from starlette.routing import Match, Route, get_route_path
+
+from ostiary.http.lazy_routes import expand
 
 _ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
@@ -16,7 +18,7 @@ def allowed_methods(request: Request) -> list[str]:
     """The methods accepted on the request's path (empty when no route or router is known)."""
     router = request.scope.get("router")
     methods: set[str] = set()
-    for route in getattr(router, "routes", ()):
+    for route in expand(getattr(router, "routes", ()), get_route_path(request.scope)):
         if not isinstance(route, Route) or route.methods is None:
             continue
         match, _child = route.matches(request.scope)
