@@ -29,8 +29,12 @@ import argparse
 import asyncio
 import json
 import random
+import signal
+import statistics
+import subprocess
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,9 +45,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.support.load import result, serve, tree_cpu
+from bench.support.load import Serve, result, serve, tree_cpu
 
 from ostiary.ids import USER, new_id
+
+PY_SPY = str(Path(sys.executable).with_name("py-spy"))
 
 FIRST = [
     "james",
@@ -194,7 +200,7 @@ def login_of(i: int, rng: random.Random) -> tuple[str, str, str]:
 
 def rows(org_id: str, type_id: str, start: int, count: int, rng: random.Random) -> list[tuple[object, ...]]:
     base = datetime(2024, 1, 1, tzinfo=UTC)
-    out = []
+    out: list[tuple[object, ...]] = []
     for i in range(start, start + count):
         first, last, login = login_of(i, rng)
         status = rng.choice(STATUSES)
@@ -324,11 +330,131 @@ async def create_rate(url: str, token: str, count: int, password: bool, tag: str
         return rate
 
 
+class Profile:
+    """``py-spy record`` (raw, non-blocking) of one server while a block runs; prints the
+    frames with the most samples, on their own (leaf) and with what they call (inclusive)."""
+
+    def __init__(self, pid: int, label: str, enabled: bool) -> None:
+        self.pid, self.label, self.enabled = pid, label, enabled
+        self.out = Path(tempfile.mkdtemp(prefix="ostiary-pyspy-")) / f"{label.replace(' ', '_')}.txt"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Profile:
+        if self.enabled:
+            self.process = subprocess.Popen(
+                [PY_SPY, "record", "--nonblocking", "-f", "raw", "-r", "250", "-p", str(self.pid),
+                 "-o", str(self.out)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            time.sleep(1.0)  # py-spy attaches
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=60)
+        self.report()
+
+    def report(self, top: int = 25) -> None:
+        leaf: Counter[str] = Counter()
+        inclusive: Counter[str] = Counter()
+        total = 0
+        for line in self.out.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not stack or not count.isdigit():
+                continue
+            frames = [f.strip() for f in stack.split(";")]
+            total += int(count)
+            leaf[frames[-1]] += int(count)
+            for frame in set(frames):
+                inclusive[frame] += int(count)
+        print(f"py-spy, {self.label}: {total} samples ({self.out})")
+        print("  leaf frames:")
+        for frame, n in leaf.most_common(top):
+            print(f"    {100 * n / max(total, 1):5.1f}%  {frame}")
+        print("  inclusive (ostiary frames):")
+        own = [(f, n) for f, n in inclusive.most_common() if "ostiary" in f]
+        for frame, n in own[:top]:
+            print(f"    {100 * n / max(total, 1):5.1f}%  {frame}")
+
+
+def cpu_ms(pid: int, before: float, requests: int) -> float:
+    """The event loop's CPU milliseconds per request since ``before`` (``tree_cpu``'s first)."""
+    return (tree_cpu(pid)[0] - before) / requests * 1000
+
+
+def search_round(server: Serve, token: str, prefixes: list[str]) -> tuple[float, float, float]:
+    """``search=profile.login sw`` one at a time: p50 and p95 ms, and the server's CPU ms per request."""
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"SSWS {token}"}, timeout=60) as client:
+        calls = [("/api/v1/users", {"search": f'profile.login sw "{p}"'}) for p in prefixes]
+        timed_gets(client, calls[:10])  # warm
+        before = tree_cpu(server.process.pid)[0]
+        p50, p95, _ = percentiles(timed_gets(client, calls))
+        return p50, p95, cpu_ms(server.process.pid, before, len(calls))
+
+
+def create_round(server: Serve, token: str, count: int, password: bool, tag: str) -> tuple[float, float]:
+    """Users created per second (8 at a time) and the server's CPU ms per create."""
+    before = tree_cpu(server.process.pid)[0]
+    rate = asyncio.run(create_rate(server.url, token, count, password, tag))
+    return rate, cpu_ms(server.process.pid, before, count + min(count, 50))
+
+
+def compare(
+    servers: dict[str, tuple[Serve, str]], rounds: int, prefixes: list[str], creates: int, password: bool,
+    spy: bool,
+) -> None:  # fmt: skip
+    """Alternating rounds on each server (``after`` from this tree, ``before`` from
+    ``--compare-src``): search latency and CPU, create rate and CPU; medians over the rounds."""
+    figures: dict[str, dict[str, list[float]]] = {name: {} for name in servers}
+    for round_no in range(rounds):
+        for name, (server, token) in servers.items():
+            profiled = spy and round_no == rounds - 1
+            mine = figures[name]
+            with Profile(server.process.pid, f"{name} search", profiled and name == "after"):
+                p50, p95, cpu = search_round(server, token, prefixes)
+            for key, value in (("sw p50", p50), ("sw p95", p95), ("sw cpu", cpu)):
+                mine.setdefault(key, []).append(value)
+            with Profile(server.process.pid, f"{name} create", profiled and name == "after"):
+                rate, cpu = create_round(server, token, creates, False, f"{name}{round_no}r")
+            mine.setdefault("create/s", []).append(rate)
+            mine.setdefault("create cpu", []).append(cpu)
+            if password:
+                rate, cpu = create_round(server, token, max(50, creates // 20), True, f"{name}{round_no}p")
+                mine.setdefault("pw create/s", []).append(rate)
+                mine.setdefault("pw create cpu", []).append(cpu)
+            last = {key: values[-1] for key, values in mine.items()}
+            print(f"  round {round_no + 1} {name}: sw p50 {p50:.1f} p95 {p95:.1f} ms, "
+                  f"CPU {last['sw cpu']:.2f} ms/search; creates {last['create/s']:,.0f}/s, "
+                  f"CPU {last['create cpu']:.2f} ms/create (load average {os.getloadavg()[0]:.1f})",
+                  flush=True)  # fmt: skip
+    med = {name: {k: statistics.median(v) for k, v in f.items()} for name, f in figures.items()}
+    per = "ms CPU/create"
+    units = {"sw p50": "ms", "sw p95": "ms", "sw cpu": "ms CPU/search", "create/s": "/s",
+             "create cpu": per, "pw create/s": "/s", "pw create cpu": per}  # fmt: skip
+    for key, unit in units.items():
+        if key in med["after"]:
+            line = f"{key}: after {med['after'][key]:.2f} {unit}"
+            if "before" in med:
+                ratio = med["before"][key] / med["after"][key]
+                line += f"; before {med['before'][key]:.2f} {unit} (before/after {ratio:.2f})"
+            print(line)
+    after = med["after"]
+    print(f"create capacity from CPU: {1000 / after['create cpu']:,.0f}/s on one core (goal >= 1,000/s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=200, help="timed requests per measure")
     parser.add_argument("--creates", type=int, default=2000, help="users created per rate measure")
+    parser.add_argument(
+        "--compare-src", type=Path, help="a tree whose src/ serves as 'before' (same database)"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds with --compare-src")
+    parser.add_argument("--py-spy", action="store_true", help="profile the server (this tree) while measured")
+    parser.add_argument("--no-password", action="store_true", help="skip creates with a password and argon2")
     args = parser.parse_args()
     base_url = os.environ.get("OSTIARY_TEST_POSTGRES_URL")
     if not base_url:
@@ -345,7 +471,7 @@ def main() -> None:
             await conn.close()
 
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    server = None
+    server = before = None
     try:
         server = serve(
             {"OSTIARY_DATABASE_URL": url}, data_dir=Path(tempfile.mkdtemp(prefix="ostiary-bench-"))
@@ -361,58 +487,77 @@ def main() -> None:
             base_url=server.url, headers={"Authorization": f"SSWS {token}"}, timeout=60
         ) as client:
             sample = client.get("/api/v1/users", params={"limit": "200"}).json()
-            logins = [u["profile"]["login"] for u in sample] or ["james.smith0@example.com"]
-            n = args.requests
-            prefixes = [rng.choice(logins)[: rng.randint(2, 12)] for _ in range(n)]
-            measures = {
-                "readyz": [("/readyz", {}) for _ in range(n)],
-                "list (first page of 200, no search)": [
-                    ("/api/v1/users", {"limit": "200"}) for _ in range(n)
-                ],
-                'search=profile.login sw "…"': [
-                    ("/api/v1/users", {"search": f'profile.login sw "{p}"'}) for p in prefixes
-                ],
-                'filter=profile.login eq "…"': [
-                    ("/api/v1/users", {"filter": f'profile.login eq "{rng.choice(logins)}"'})
-                    for _ in range(n)
-                ],
-                "q=…": [("/api/v1/users", {"q": p[: rng.randint(2, 6)], "limit": "50"}) for p in prefixes],
-                'search=profile.department eq "…"': [
-                    ("/api/v1/users", {"search": f'profile.department eq "{rng.choice(DEPARTMENTS)}"'})
-                    for _ in range(max(20, n // 10))
-                ],
-            }
-            timed_gets(client, measures["readyz"][:20] + measures['search=profile.login sw "…"'][:20])  # warm
-            figures = {label: percentiles(timed_gets(client, calls)) for label, calls in measures.items()}
-        base = figures.pop("readyz")
-        print(f"baseline GET /readyz (SELECT 1 through the server): p50 {base[0]:.1f} p95 {base[1]:.1f} ms")
-        for label, (p50, p95, p99) in figures.items():
-            print(f"{label} at {args.users:,} users: p50 {p50:.1f} p95 {p95:.1f} p99 {p99:.1f} ms")
-            goal = 50.0 if " sw " in label else None
-            result(f"directory {label} p95 at {args.users:,} users (postgres)", p95, "ms",
-                   "GET /readyz p95 ms", base[1], p95 / base[1], goal)  # fmt: skip
-        raw = asyncio.run(raw_insert_rate(plain_dsn(url), args.creates))
-        before = tree_cpu(server.process.pid)[0]
-        plain = asyncio.run(create_rate(server.url, token, args.creates, False, "plain"))
-        cpu_ms = (tree_cpu(server.process.pid)[0] - before) / (args.creates + 50) * 1000
-        hashes = argon2_rate()
-        hashed = asyncio.run(create_rate(server.url, token, max(100, args.creates // 10), True, "pw"))
-        print(f"create users (postgres): {plain:,.0f}/s without a password; {hashed:,.1f}/s with one, "
-              f"argon2 alone {hashes:,.1f} hashes/s on 2 threads (ratio {hashed / hashes:.2f})")  # fmt: skip
-        print(f"create users without a password: the server's event loop spent {cpu_ms:.2f} ms of CPU "
-              f"per user (capacity {1000 / cpu_ms:,.0f}/s on one free core); "
-              f"raw INSERT + COMMIT, 8 connections: {raw:,.0f}/s")  # fmt: skip
-        result("directory create users/s without password (postgres)", plain, "users/s",
-               "raw INSERT+COMMIT rows/s, 8 connections", raw, plain / raw, None)  # fmt: skip
-        result("directory create users/s capacity from server CPU per create (postgres, goal >= 1,000/s)",
-               1000 / cpu_ms, "users/s", "raw INSERT+COMMIT rows/s, 8 connections", raw, 1000 / cpu_ms / raw,
-               None)  # fmt: skip
-        result("directory create users/s with password (postgres)", hashed, "users/s",
-               "argon2 hashes/s (2 threads)", hashes, hashed / hashes, None)  # fmt: skip
+        logins = [u["profile"]["login"] for u in sample] or ["james.smith0@example.com"]
+        prefixes = [rng.choice(logins)[: rng.randint(2, 12)] for _ in range(args.requests)]
+        if args.compare_src is not None:
+            before_src = str(args.compare_src.resolve() / "src")
+            before = serve(
+                {"OSTIARY_DATABASE_URL": url, "PYTHONPATH": before_src},
+                data_dir=Path(tempfile.mkdtemp(prefix="ostiary-bench-")),
+            )
+            before_token = str(before.admin.headers["Authorization"]).split(" ", 1)[1]
+            servers = {"before": (before, before_token), "after": (server, token)}
+            print(f"comparing: before = {before_src}, after = {os.environ.get('PYTHONPATH', 'installed')}")
+            compare(servers, args.rounds, prefixes, args.creates, not args.no_password, args.py_spy)
+            return
+        with Profile(server.process.pid, "all measures", args.py_spy):
+            measure(server, token, args, logins, prefixes, rng, url)
     finally:
-        if server is not None:
-            server.stop()
+        for running in (server, before):
+            if running is not None:
+                running.stop()
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def measure(
+    server: Serve, token: str, args: argparse.Namespace, logins: list[str], prefixes: list[str],
+    rng: random.Random, url: str,
+) -> None:  # fmt: skip
+    """Every measure on one server, with the RESULT lines ``bench/run_all.py`` collects."""
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"SSWS {token}"}, timeout=60) as client:
+        n = args.requests
+        measures: dict[str, list[tuple[str, dict[str, str]]]] = {
+            "readyz": [("/readyz", {}) for _ in range(n)],
+            "list (first page of 200, no search)": [("/api/v1/users", {"limit": "200"}) for _ in range(n)],
+            'search=profile.login sw "…"': [
+                ("/api/v1/users", {"search": f'profile.login sw "{p}"'}) for p in prefixes
+            ],
+            'filter=profile.login eq "…"': [
+                ("/api/v1/users", {"filter": f'profile.login eq "{rng.choice(logins)}"'}) for _ in range(n)
+            ],
+            "q=…": [("/api/v1/users", {"q": p[: rng.randint(2, 6)], "limit": "50"}) for p in prefixes],
+            'search=profile.department eq "…"': [
+                ("/api/v1/users", {"search": f'profile.department eq "{rng.choice(DEPARTMENTS)}"'})
+                for _ in range(max(20, n // 10))
+            ],
+        }
+        timed_gets(client, measures["readyz"][:20] + measures['search=profile.login sw "…"'][:20])  # warm
+        figures = {label: percentiles(timed_gets(client, calls)) for label, calls in measures.items()}
+    base = figures.pop("readyz")
+    print(f"baseline GET /readyz (SELECT 1 through the server): p50 {base[0]:.1f} p95 {base[1]:.1f} ms")
+    for label, (p50, p95, p99) in figures.items():
+        print(f"{label} at {args.users:,} users: p50 {p50:.1f} p95 {p95:.1f} p99 {p99:.1f} ms")
+        goal = 50.0 if " sw " in label else None
+        result(f"directory {label} p95 at {args.users:,} users (postgres)", p95, "ms",
+               "GET /readyz p95 ms", base[1], p95 / base[1], goal)  # fmt: skip
+    raw = asyncio.run(raw_insert_rate(plain_dsn(url), args.creates))
+    plain, cpu = create_round(server, token, args.creates, False, "plain")
+    print(f"create users without a password (postgres): {plain:,.0f}/s; the server's event loop spent "
+          f"{cpu:.2f} ms of CPU per user (capacity {1000 / cpu:,.0f}/s on one free core); "
+          f"raw INSERT + COMMIT, 8 connections: {raw:,.0f}/s")  # fmt: skip
+    result("directory create users/s without password (postgres)", plain, "users/s",
+           "raw INSERT+COMMIT rows/s, 8 connections", raw, plain / raw, None)  # fmt: skip
+    result("directory create users/s capacity from server CPU per create (postgres, goal >= 1,000/s)",
+           1000 / cpu, "users/s", "raw INSERT+COMMIT rows/s, 8 connections", raw, 1000 / cpu / raw,
+           None)  # fmt: skip
+    if args.no_password:
+        return
+    hashes = argon2_rate()
+    hashed, _ = create_round(server, token, max(100, args.creates // 10), True, "pw")
+    print(f"create users with a password (postgres): {hashed:,.1f}/s, argon2 alone {hashes:,.1f} "
+          f"hashes/s on 2 threads (ratio {hashed / hashes:.2f})")  # fmt: skip
+    result("directory create users/s with password (postgres)", hashed, "users/s",
+           "argon2 hashes/s (2 threads)", hashes, hashed / hashes, None)  # fmt: skip
 
 
 if __name__ == "__main__":

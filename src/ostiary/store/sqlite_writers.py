@@ -9,9 +9,15 @@ before this gate: 19 of 3,000 user creations, 64 at a time, answered 503.
 
 The gate queues a transaction's first write statement behind the others of this process on a
 FIFO :class:`asyncio.Lock`, held until its connection goes back to the pool (after the commit or
-rollback). SQLite's own lock then has only other processes' writers left to wait for; the wait
-in the queue has the same bound as SQLite's (``busy_timeout``), and running out of it raises the
-same "database is locked" error.
+rollback). SQLite's own lock then has only other processes' writers left to wait for.
+
+The wait in the queue is bounded by progress, not by a deadline: a writer gives up (with the same
+"database is locked" error as SQLite's ``busy_timeout``) only once no writer ahead of it has
+finished for a whole ``busy_timeout``. A fixed deadline counted from joining the queue failed
+healthy requests: 8 concurrent ``POST /api/v1/users`` on a loaded machine queued longer than
+5 s in all although the lock changed hands every few milliseconds (``bench/directory.py`` died on
+"database is locked by another writer"). A writer that holds the lock and stops (a stuck
+transaction) still fails the queue behind it after one ``busy_timeout``.
 
 The gate runs in SQLAlchemy's synchronous event hooks, which the asyncio engine calls inside its
 greenlet, so :func:`await_only` can wait on the event loop there.
@@ -22,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import weakref
+from contextlib import suppress
 from typing import Any
 
 from sqlalchemy import event
@@ -39,6 +46,8 @@ class WriteGate:
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+        self.handovers = 0
+        """Write transactions of this process finished (the lock released) so far."""
 
     def install(self, engine: Engine) -> None:
         _GATES[engine] = self
@@ -65,11 +74,28 @@ class WriteGate:
             return
         loop = asyncio.get_running_loop()
         lock = self._lock(loop)
-        try:
-            await_only(asyncio.wait_for(lock.acquire(), self.timeout))
-        except TimeoutError:
-            raise sqlite3.OperationalError("database is locked (queued behind other writers)") from None
-        info[_HELD] = (loop, lock)
+        await_only(self._acquire(lock))
+        info[_HELD] = (loop, lock, self)
+
+    async def _acquire(self, lock: asyncio.Lock) -> None:
+        """Take ``lock``, waiting as long as the writers ahead keep finishing (see the module)."""
+        acquiring = asyncio.ensure_future(lock.acquire())
+        seen = self.handovers
+        while True:
+            try:
+                done, _ = await asyncio.wait({acquiring}, timeout=self.timeout)
+            except BaseException:  # the request was cancelled while queued: leave the queue
+                _abandon(acquiring, lock)
+                raise
+            if done:
+                acquiring.result()
+                return
+            if self.handovers == seen:  # no writer finished for a whole busy_timeout
+                acquiring.cancel()  # not done: asyncio.Lock drops a cancelled waiter cleanly
+                with suppress(asyncio.CancelledError):
+                    await acquiring
+                raise sqlite3.OperationalError("database is locked (queued behind other writers)")
+            seen = self.handovers
 
     def _release_record(self, _dbapi_connection: Any, record: Any) -> None:
         if record is not None:
@@ -77,6 +103,14 @@ class WriteGate:
 
     def _release_invalidated(self, _dbapi_connection: Any, record: Any, _error: Any) -> None:
         self._release_record(_dbapi_connection, record)
+
+
+def _abandon(acquiring: asyncio.Future[Any], lock: asyncio.Lock) -> None:
+    """Leave the queue: cancel a pending turn, or give back a turn already granted."""
+    if not acquiring.done():
+        acquiring.cancel()
+    elif not acquiring.cancelled() and acquiring.exception() is None:
+        lock.release()
 
 
 def gate_of(engine: Engine) -> WriteGate | None:
@@ -88,7 +122,8 @@ def _release(info: dict[str, Any]) -> None:
     held = info.pop(_HELD, None)
     if held is None:
         return
-    loop, lock = held
+    loop, lock, gate = held
+    gate.handovers += 1
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:

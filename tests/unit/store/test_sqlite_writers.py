@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from ostiary.store.db import Database, Timeouts
 from ostiary.store.sqlite_writers import gate_of
@@ -74,4 +76,83 @@ async def test_writers_queue_in_arrival_order_and_readers_do_not_queue(tmp_path:
     async with db.session() as session:
         order = (await session.execute(text("SELECT who FROM t ORDER BY rowid"))).scalars().all()
     assert order == ["first", "a", "b", "c"]
+    await db.dispose()
+
+
+async def test_a_queue_longer_than_busy_timeout_waits_while_writers_keep_finishing(tmp_path: Path) -> None:
+    # 12 writers each holding the lock 50 ms queue 0.6 s in all, past the 0.2 s bound: the bound
+    # is on the wait for the next writer to finish, not on the whole queue.
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}", timeouts=Timeouts(statement=0.2))
+    async with db.session() as session:
+        await session.execute(text("CREATE TABLE t (who TEXT)"))
+
+    async def writer(n: int) -> None:
+        async with db.session() as session:
+            await session.execute(text(f"INSERT INTO t VALUES ('{n}')"))
+            await asyncio.sleep(0.05)
+
+    await asyncio.gather(*(writer(n) for n in range(12)))
+    async with db.session() as session:
+        assert (await session.execute(text("SELECT count(*) FROM t"))).scalar() == 12
+    await db.dispose()
+
+
+async def test_a_writer_that_never_finishes_still_fails_the_queue_after_busy_timeout(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}", timeouts=Timeouts(statement=0.2))
+    async with db.session() as session:
+        await session.execute(text("CREATE TABLE t (who TEXT)"))
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def stuck() -> None:
+        async with db.session() as session:
+            await session.execute(text("INSERT INTO t VALUES ('stuck')"))
+            holding.set()
+            await release.wait()
+
+    holder = asyncio.create_task(stuck())
+    await holding.wait()
+    with pytest.raises(OperationalError, match="database is locked"):
+        async with db.session() as session:
+            await session.execute(text("INSERT INTO t VALUES ('late')"))
+    release.set()
+    await holder
+    async with db.session() as session:  # the queue is usable again: the failed waiter left it
+        await session.execute(text("INSERT INTO t VALUES ('after')"))
+    await db.dispose()
+
+
+async def test_a_writer_cancelled_while_queued_leaves_the_queue(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}", timeouts=Timeouts(statement=5))
+    async with db.session() as session:
+        await session.execute(text("CREATE TABLE t (who TEXT)"))
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with db.session() as session:
+            await session.execute(text("INSERT INTO t VALUES ('first')"))
+            holding.set()
+            await release.wait()
+
+    async def writer() -> None:
+        async with db.session() as session:
+            await session.execute(text("INSERT INTO t VALUES ('cancelled')"))
+
+    holder = asyncio.create_task(first())
+    await holding.wait()
+    gate = gate_of(db.engine.sync_engine)
+    assert gate is not None
+    waiter = asyncio.create_task(writer())
+    while gate.queued() < 1:
+        await asyncio.sleep(0.005)
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    release.set()
+    await holder
+    async with db.session() as session:
+        await asyncio.wait_for(session.execute(text("INSERT INTO t VALUES ('next')")), 2)
+        assert (await session.execute(text("SELECT who FROM t ORDER BY rowid"))).scalars().all() == [
+            "first",
+            "next",
+        ]
     await db.dispose()

@@ -554,18 +554,45 @@ async def list_users(
     descending: bool = False,
 ) -> Page[User]:
     """Users of the org; ``sort`` (a ``search``'s ``sortBy``) orders them, ties by id."""
-    stmt = select(User).where(User.org_id == tx.org_id)
+    stmt = _listed(select(User), tx, q, condition)
+    if sort is not None:
+        return await fetch_sorted_page(
+            tx.session, stmt, sort, User.id, descending=descending, after=after, limit=limit
+        )
+    return await fetch_page(tx.session, stmt, User.id, after=after, limit=limit)
+
+
+async def list_user_rows(
+    tx: Tx,
+    *,
+    q: str | None = None,
+    condition: Any = None,
+    after: str | None = None,
+    limit: int = 200,
+    sort: Any = None,
+    descending: bool = False,
+) -> Page[Any]:
+    """:func:`list_users` as rows of ``user_page.COLUMNS`` (no ORM objects), for
+    ``user_page.render_users``."""
+    from ostiary.domain.directory.user_page import COLUMNS
+
+    stmt = _listed(select(*COLUMNS), tx, q, condition)
+    if sort is not None:
+        return await fetch_sorted_page(
+            tx.session, stmt, sort, User.id, descending=descending, after=after, limit=limit, rows=True
+        )
+    return await fetch_page(tx.session, stmt, User.id, after=after, limit=limit, rows=True)
+
+
+def _listed(stmt: Any, tx: Tx, q: str | None, condition: Any) -> Any:
+    stmt = stmt.where(User.org_id == tx.org_id)
     if condition is not None:
         stmt = stmt.where(condition)
     elif not q:
         stmt = stmt.where(User.status != DEPROVISIONED)
     if q:
         stmt = stmt.where(User.status != DEPROVISIONED).where(_q_condition(q))
-    if sort is not None:
-        return await fetch_sorted_page(
-            tx.session, stmt, sort, User.id, descending=descending, after=after, limit=limit
-        )
-    return await fetch_page(tx.session, stmt, User.id, after=after, limit=limit)
+    return stmt
 
 
 def _q_condition(q: str) -> Any:

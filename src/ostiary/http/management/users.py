@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ostiary.domain.directory import credential_revocation, field_projection, search, user_tokens
+from ostiary.domain.directory import credential_revocation, field_projection, search, user_page, user_tokens
 from ostiary.domain.directory import groups as groups_domain
 from ostiary.domain.directory import users as users_domain
 from ostiary.domain.directory.directory_json import group_json, user_json
@@ -18,9 +18,9 @@ from ostiary.http.auth import management_tx
 from ostiary.http.errors import OktaHTTPError
 from ostiary.http.login.sessions import session_secret
 from ostiary.http.management.common import base_url, list_response, path_param
-from ostiary.http.pagination import parse_after, parse_limit
+from ostiary.http.pagination import link_header, parse_after, parse_limit
 from ostiary.http.requests import bool_param, json_object
-from ostiary.http.responses import json_response, no_content
+from ostiary.http.responses import JSON_TYPE, json_response, no_content
 
 READ, MANAGE = "okta.users.read", "okta.users.manage"
 
@@ -32,7 +32,8 @@ async def list_users(request: Request) -> Response:
     async with management_tx(request, READ) as tx:
         condition = search.user_condition(filter_text=params.get("filter"), search_text=params.get("search"))
         sort_by = params.get("sortBy") if params.get("search") else None  # search queries only
-        page = await users_domain.list_users(
+        lister = users_domain.list_users if projection is not None else users_domain.list_user_rows
+        page = await lister(
             tx,
             q=params.get("q"),
             condition=condition,
@@ -48,7 +49,8 @@ async def list_users(request: Request) -> Response:
             lambda user, base: field_projection.project(user_json(user, base), projection),
             page.next_cursor,
         )
-    return list_response(request, page.items, user_json, page.next_cursor)
+    body = user_page.render_users(page.items, base_url(request))  # no projection: the fast path
+    return Response(body, media_type=JSON_TYPE, headers={"Link": link_header(request, page.next_cursor)})
 
 
 def _next_login(request: Request) -> bool:

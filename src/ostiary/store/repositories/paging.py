@@ -26,14 +26,17 @@ async def fetch_page(
     *,
     after: str | None,
     limit: int,
+    rows: bool = False,
 ) -> Page[Any]:
-    """Run ``stmt`` ordered by ``key`` and return one page plus the next cursor (or None)."""
+    """Run ``stmt`` ordered by ``key`` and return one page plus the next cursor (or None); the
+    items are the first column's values, or with ``rows`` the rows (``key`` among their columns)."""
     if after:
         stmt = stmt.where(key > after)
-    rows = list((await session.scalars(stmt.order_by(key).limit(limit + 1))).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(rows, getattr(rows[-1], key.key) if more and rows else None)
+    paged = stmt.order_by(key).limit(limit + 1)
+    found = list((await (session.execute(paged) if rows else session.scalars(paged))).all())
+    more = len(found) > limit
+    found = found[:limit]
+    return Page(found, getattr(found[-1], key.key) if more and found else None)
 
 
 SORTED_CURSOR = "o"
@@ -50,12 +53,14 @@ async def fetch_sorted_page(
     descending: bool,
     after: str | None,
     limit: int,
+    rows: bool = False,
 ) -> Page[Any]:
     """One page of ``stmt`` ordered by ``sort`` (nulls last), then ``key``; the cursor is an
     offset (``sortBy`` may name any attribute, so there is no key to resume after)."""
     offset = int(after[1:]) if after and after.startswith(SORTED_CURSOR) and after[1:].isdigit() else 0
     order = sort.desc() if descending else sort.asc()
     ordered = stmt.order_by(sort.is_(None), order, key.desc() if descending else key.asc())
-    rows = list((await session.scalars(ordered.offset(offset).limit(limit + 1))).all())
-    more = len(rows) > limit
-    return Page(rows[:limit], f"{SORTED_CURSOR}{offset + limit}" if more else None)
+    paged = ordered.offset(offset).limit(limit + 1)
+    found = list((await (session.execute(paged) if rows else session.scalars(paged))).all())
+    more = len(found) > limit
+    return Page(found[:limit], f"{SORTED_CURSOR}{offset + limit}" if more else None)
