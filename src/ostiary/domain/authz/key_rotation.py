@@ -24,6 +24,7 @@ from ostiary.domain.authz.server_lookup import any_server
 from ostiary.domain.context import Tx
 from ostiary.jose.key_encryption import KeyEncryptor, associated_data
 from ostiary.jose.signing_keys import SigningAlg, SigningKey, generate_signing_key, load_signing_key
+from ostiary.jose.verified_tokens import VerifiedTokens
 from ostiary.jose.verify import KeySet
 from ostiary.store import cache_events
 from ostiary.store.db import Database
@@ -86,6 +87,10 @@ class KeyRings:
         self._keys: BoundedTTLCache[Key, SigningKey] = BoundedTTLCache(max_size, KEY_TTL, clock=self._now)
         """(org, kid) → the decrypted key, so that a ring's reload after its TTL costs no
         decryption or key parsing."""
+        self.verified = VerifiedTokens(clock=self._now)
+        """Tokens whose signature a key of these rings verified (``jose.verified_tokens``): a hit
+        needs the very key object the current key set holds, and any invalidation here clears it
+        too, so a rotated-out or removed key never vouches for a token again."""
         self.generate: Callable[[SigningAlg], SigningKey] = generate_signing_key
         """Makes new keys (run on a thread); ``serve --memory`` puts a ``KeyPool``'s ``take`` here."""
 
@@ -108,11 +113,13 @@ class KeyRings:
     def invalidate(self, org_id: str, server_id: str) -> None:
         self._rings.invalidate((org_id, server_id))
         self._public.invalidate((org_id, server_id))
+        self.verified.clear()
 
     def clear(self) -> None:
         self._rings.invalidate()
         self._public.invalidate()
         self._keys.invalidate()
+        self.verified.clear()
 
     def cached(self, org_id: str, server_id: str) -> KeyRing | None:
         return self._rings.get((org_id, server_id))

@@ -16,7 +16,8 @@ from ostiary.domain.authz.key_rotation import KeyRings
 from ostiary.domain.clients.client_cache import Client, get_active_client
 from ostiary.domain.tokens import revoked_jtis
 from ostiary.domain.tokens.token_user import TokenUser, token_user
-from ostiary.jose.verify import KeySet, TokenInvalid, check_claims, check_signature, parse_token, verify_jwt
+from ostiary.jose.verified_tokens import verify_jwt_remembered
+from ostiary.jose.verify import KeySet, TokenInvalid, check_claims, check_signature, parse_token
 from ostiary.store.models import User
 
 USER_ACTIVE: Final = "ACTIVE"
@@ -46,18 +47,25 @@ async def verify_access_token(
     """The claims of a valid, unrevoked token of this server; ``TokenInvalid`` otherwise.
 
     Only public keys are used. An unknown ``kid`` re-reads them once (another process may have
-    rotated), at most once per interval per server: forged kids cost no reload.
+    rotated), at most once per interval per server: forged kids cost no reload. A token verified
+    before by the same key skips the signature check (``rings.verified``,
+    :mod:`ostiary.jose.verified_tokens`); its claims, revocation included, are checked anew.
     """
     keyset = await rings.verification_keys(org_id, server_id, session)
+    memo = rings.verified
     try:
-        claims = verify_jwt(token, keyset, issuer=issuer, audience=audience, leeway=0, now=now)
+        claims = verify_jwt_remembered(
+            token, keyset, memo, issuer=issuer, audience=audience, leeway=0, now=now
+        )
     except TokenInvalid as exc:
         if exc.reason != "unknown_kid":
             raise
         refreshed = await rings.refresh_verification_keys(org_id, server_id, session)
         if refreshed is keyset:
             raise
-        claims = verify_jwt(token, refreshed, issuer=issuer, audience=audience, leeway=0, now=now)
+        claims = verify_jwt_remembered(
+            token, refreshed, memo, issuer=issuer, audience=audience, leeway=0, now=now
+        )
     jti = claims.get("jti")
     if not isinstance(jti, str) or await revoked_jtis.is_revoked(session, jti):
         raise TokenInvalid("revoked", "the token has been revoked")
