@@ -13,7 +13,13 @@
 Rounds interleave the loads; figures are medians of per-round ratios. The wall-clock rates
 are printed too, but on a shared machine they measure the neighbours as much as the server.
 
-    python bench/token_flows.py [--seconds 5] [--rounds 3] [--connections 32]
+With ``--compare-src DIR`` (a tree with ``src/``, or a ``src`` folder itself, e.g.
+``/work/main``), a second server runs that code (``PYTHONPATH``) beside this tree's, and each
+round loads both, in alternating order, with client_credentials RS256 and the two code
+redemptions only: the CPU per redemption before and after, and each one's ratio to its own
+client_credentials, from the same run.
+
+    python bench/token_flows.py [--seconds 5] [--rounds 3] [--connections 32] [--compare-src DIR]
 """
 
 from __future__ import annotations
@@ -203,6 +209,78 @@ def redeem(server: Serve, client: tuple[str, str], scope: str, seconds: float, e
     return wrk(f"{server.url}/oauth2/default/v1/token", script, seconds, 16, server.process.pid)
 
 
+THIS_SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def source_dir(tree: Path) -> Path:
+    """``tree/src`` when there is one, else ``tree`` (a ``src`` folder given directly)."""
+    tree = tree.resolve()
+    return tree / "src" if (tree / "src" / "ostiary").is_dir() else tree
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Before (``--compare-src``) and after (this tree), same run, alternating rounds."""
+    servers = {
+        "after": serve({"PYTHONPATH": str(THIS_SRC)}),
+        "before": serve({"PYTHONPATH": str(source_dir(args.compare_src))}),
+    }
+    rows: dict[tuple[str, str], list[Load]] = {}
+    try:
+        setups = {}
+        for name, server in servers.items():
+            setups[name] = (service_app(server.admin, server.url), web_app(server.admin, server.url))
+        for index in range(1, args.rounds + 1):
+            order = list(servers) if index % 2 else list(reversed(servers))
+            print(f"round {index} ({' then '.join(order)}):", flush=True)
+            for name in order:
+                server = servers[name]
+                service, web = setups[name]
+                script = wrk_script(
+                    "POST",
+                    "grant_type=client_credentials&scope=okta.users.read",
+                    {"Content-Type": FORM, "Authorization": basic(*service)},
+                )
+                target = f"{server.url}/oauth2/v1/token"
+                wrk(target, script, 1, 8, server.process.pid)
+                settle()
+                previous = rows.get((name, "code"))
+                estimate = previous[-1].rate if previous else 150.0
+                loads = {
+                    "rs": wrk(target, script, args.seconds, args.connections, server.process.pid),
+                    "code_openid": redeem(server, web, "openid profile email", args.seconds, estimate),
+                    "code": redeem(server, web, "bench", args.seconds, estimate),
+                }
+                for kind, load in loads.items():
+                    rows.setdefault((name, kind), []).append(load)
+                    print(f"  {name:6} {kind:12} {load.describe()}", flush=True)
+    finally:
+        for server in servers.values():
+            server.stop()
+
+    print()
+    print(f"load average {os.getloadavg()[0]:.1f} (1 min) at the end")
+    for kind, label in (("code_openid", "with openid"), ("code", "without openid")):
+        for name in ("before", "after"):
+            cpu = [load.cpu_us for load in rows[(name, kind)]]
+            ratios = [
+                c.capacity / r.capacity for c, r in zip(rows[(name, kind)], rows[(name, "rs")], strict=True)
+            ]
+            rs_cpu = [load.cpu_us for load in rows[(name, "rs")]]
+            print(
+                f"{name:6} redemption {label:15}: CPU per redemption "
+                + " / ".join(f"{c:,.0f}" for c in cpu)
+                + " us; client_credentials "
+                + " / ".join(f"{c:,.0f}" for c in rs_cpu)
+                + " us; capacity ratio "
+                + " / ".join(f"{r:.2f}" for r in ratios)
+                + f" (median {statistics.median(ratios):.2f}, goal 0.7)"
+            )
+        speedup = statistics.median(
+            b.cpu_us / a.cpu_us for b, a in zip(rows[("before", kind)], rows[("after", kind)], strict=True)
+        )
+        print(f"       CPU per redemption {label}, before / after: {speedup:.2f} x (median of rounds)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -210,7 +288,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--policies", type=int, default=10)
     parser.add_argument("--rules", type=int, default=10)
+    parser.add_argument("--compare-src", type=Path, help="a tree (or its src/) to run as the 'before' server")
     args = parser.parse_args()
+    if args.compare_src:
+        compare(args)
+        return
 
     server = serve()
     url, admin = server.url, server.admin

@@ -21,7 +21,7 @@ from ostiary.domain.clients.client_cache import CachedClients
 from ostiary.domain.clients.scope_grants import CachedScopeGrants
 from ostiary.domain.directory import orgs as org_domain
 from ostiary.domain.tokens.storage import TokenStorage
-from ostiary.domain.tokens.user_context import SessionTokenUsers
+from ostiary.domain.tokens.user_context_cache import CachedTokenUsers
 from ostiary.gc_tuning import tune_for_serving
 from ostiary.gc_tuning import wanted as gc_tuning_wanted
 from ostiary.http.cache_sync import cache_event_handlers
@@ -311,7 +311,7 @@ def sql_token_storage(session: AsyncSession) -> TokenStorage:
         policy_sets=CachedPolicySets(session),
         decisions=caches_of(session).decisions,
         scope_grants=CachedScopeGrants(session),
-        users=SessionTokenUsers(session),
+        users=CachedTokenUsers(session, caches_of(session).user_contexts),
         codes=SqlAuthorizationCodes(session),
         refresh_tokens=SqlRefreshTokens(session),
         devices=SqlDeviceCodes(session),

@@ -18,15 +18,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ostiary.bounded_cache import BoundedTTLCache
 from ostiary.store import db as db_module
 from ostiary.store.cache_events import REVOKED, UNREVOKED_CACHE
+from ostiary.store.directory_events import DIRECTORY, USER_CONTEXT_CACHE
 
 if TYPE_CHECKING:
     from ostiary.domain.authz.policy_sets import PolicySetCache, ServerPolicySet
     from ostiary.domain.clients.client_cache import ClientCache
+    from ostiary.domain.tokens.user_context_cache import UserContextCache
     from ostiary.domain.unit_of_work import UnitOfWork
 
 SHARED_NAME = "ostiary.caches"
 REVOCATION_EVENT = REVOKED
 """The cache event kind that clears :attr:`DomainCaches.unrevoked` (for ``http.cache_sync``)."""
+DIRECTORY_EVENT = DIRECTORY
+"""The cache event kind that clears :attr:`DomainCaches.user_contexts` of an org (for
+``http.cache_sync``); ``store.directory_events`` announces it."""
 
 ORIGINS_MAX = 4096
 DECISIONS_MAX = 4096
@@ -64,6 +69,9 @@ class DomainCaches:
     (used only while that snapshot is the cached one)."""
     origins: BoundedTTLCache[str, frozenset[tuple[str, str]]]
     """org → its ACTIVE trusted ``(origin, scope type)`` pairs."""
+    user_contexts: UserContextCache
+    """A user's status, groups, app profile and assignment, and the org's attributes, for
+    user tokens (``tokens.user_context_cache``); cleared by org by the ``directory`` event."""
     unrevoked: BoundedTTLCache[str, bool] = field(
         default_factory=lambda: BoundedTTLCache(UNREVOKED_MAX, UNREVOKED_TTL)
     )
@@ -75,6 +83,7 @@ class DomainCaches:
         from ostiary.domain.authz.policy_sets import PolicySetCache
         from ostiary.domain.clients.client_cache import ClientCache
         from ostiary.domain.directory.trusted_origins import TTL_SECONDS as ORIGINS_TTL
+        from ostiary.domain.tokens.user_context_cache import UserContextCache
 
         policy_sets = PolicySetCache()
         return cls(
@@ -82,6 +91,7 @@ class DomainCaches:
             policy_sets=policy_sets,
             decisions=BoundedTTLCache(DECISIONS_MAX, policy_sets.ttl),
             origins=BoundedTTLCache(ORIGINS_MAX, ORIGINS_TTL),
+            user_contexts=UserContextCache(),
         )
 
     def with_ttls(self) -> list[HasTTL]:
@@ -93,6 +103,7 @@ class DomainCaches:
             self.decisions,
             self.origins,
             self.unrevoked,
+            self.user_contexts.entries,
         ]
 
     def clear(self) -> None:
@@ -102,6 +113,7 @@ class DomainCaches:
         self.decisions.clear()
         self.origins.clear()
         self.unrevoked.clear()
+        self.user_contexts.clear()
 
 
 def caches_of(source: AsyncSession | UnitOfWork) -> DomainCaches:
@@ -115,3 +127,4 @@ def caches_of(source: AsyncSession | UnitOfWork) -> DomainCaches:
 def share_caches(database: UnitOfWork, caches: DomainCaches) -> None:
     database.share(SHARED_NAME, caches)
     database.share(UNREVOKED_CACHE, caches.unrevoked)
+    database.share(USER_CONTEXT_CACHE, caches.user_contexts)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ostiary.domain.caches import REVOCATION_EVENT
+from ostiary.domain.caches import DIRECTORY_EVENT, REVOCATION_EVENT
 from ostiary.http.runtime import Runtime
 
 
@@ -27,4 +27,5 @@ def cache_event_handlers(rt: Runtime) -> dict[str, Callable[..., None]]:
         "trusted_origins": caches.origins.invalidate,
         "orgs": rt.forget_unknown_hosts,
         REVOCATION_EVENT: caches.unrevoked.invalidate,  # no key: every token known as not revoked
+        DIRECTORY_EVENT: caches.user_contexts.invalidate,  # an org's user contexts (no key: all)
     }

@@ -27,7 +27,10 @@ Kinds and keys (what ``announce`` takes and the handlers receive):
 - ``ring`` — ``org_id, server_id``: its signing keys;
 - ``trusted_origins`` — ``org_id``;
 - ``orgs`` — no key: an org or a custom domain was added (hosts that named none may name one now);
-- ``revoked`` — no key: access tokens were revoked (:func:`announce_revocation`).
+- ``revoked`` — no key: access tokens were revoked (:func:`announce_revocation`);
+- ``directory`` — ``org_id``, or no key for every org: users, groups, memberships, app
+  assignments or the org changed, i.e. what user tokens are minted and checked with
+  (announced by ``store.directory_events``' session hook, never by hand).
 """
 
 from __future__ import annotations

@@ -121,6 +121,8 @@ class Database:
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
+        import ostiary.store.directory_events  # noqa: F401  (its session hook announces directory writes)
+
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.timeouts = timeouts or Timeouts()

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ostiary.domain.authz.key_rotation import KeyRings
 from ostiary.domain.clients.client_cache import Client, get_active_client
 from ostiary.domain.tokens import revoked_jtis
-from ostiary.domain.tokens.token_user import TokenUser, token_user
+from ostiary.domain.tokens.token_user import TokenUser
+from ostiary.domain.tokens.user_context_cache import token_users
 from ostiary.jose.verified_tokens import verify_jwt_remembered
 from ostiary.jose.verify import KeySet, TokenInvalid, check_claims, check_signature, parse_token
-from ostiary.store.models import User
 
 USER_ACTIVE: Final = "ACTIVE"
 TIME_CLAIMS: Final = frozenset({"exp", "nbf", "iat"})
@@ -122,7 +122,10 @@ async def active_parties(
 ) -> TokenParties | None:
     """The parties of a verified access token when they may still use it: the ``cid`` client is
     active and, when the token has a ``uid``, that user passes :func:`user_may_use` for the
-    token's ``iat``. ``None`` otherwise (a suspended user, a deactivated client, …)."""
+    token's ``iat``. ``None`` otherwise (a suspended user, a deactivated client, …).
+
+    The user comes from ``tokens.user_context_cache`` (forgotten by any write of the user, in
+    every process, by the ``directory`` cache event)."""
     client_id, user_id, iat = claims.get("cid"), claims.get("uid"), claims.get("iat")
     if not isinstance(client_id, str):
         return None
@@ -130,8 +133,7 @@ async def active_parties(
     if "uid" in claims:
         if not isinstance(user_id, str) or not isinstance(iat, int) or isinstance(iat, bool):
             return None
-        row = await session.get(User, user_id)
-        user = token_user(row) if row is not None else None
+        user = await token_users(session).user(org_id, user_id)
         if not user_may_use(user, org_id, issued_at(iat)):
             return None
     client = await get_active_client(session, org_id, client_id)

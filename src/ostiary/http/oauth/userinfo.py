@@ -18,7 +18,8 @@ from ostiary.domain.authz import server_lookup as servers_domain
 from ostiary.domain.authz.policy_sets import IDENTITY, policy_set
 from ostiary.domain.tokens.custom_claims import evaluate_claims
 from ostiary.domain.tokens.oidc_claims import claims_for_scopes
-from ostiary.domain.tokens.user_context import SessionTokenUsers, load_user_context
+from ostiary.domain.tokens.user_context import load_user_context
+from ostiary.domain.tokens.user_context_cache import token_users
 from ostiary.domain.tokens.verification import active_parties, verify_access_token
 from ostiary.http.errors import OAuthHTTPError
 from ostiary.http.oauth.params import no_store_headers
@@ -82,7 +83,7 @@ async def _user_claims(
         raise _unauthorized()
     client, user = parties.client, parties.user
     body: dict[str, Any] = {"sub": user.id, **claims_for_scopes(user, scopes)}
-    context = await load_user_context(SessionTokenUsers(session), ctx.org.id, client, user)
+    context = await load_user_context(token_users(session), ctx.org.id, client, user)
     if ctx.server.kind == servers_domain.ORG:
         if "groups" in scopes:
             body["groups"] = [group.name for group in context.eval.groups]
