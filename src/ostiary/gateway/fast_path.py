@@ -69,12 +69,11 @@ _FRAMING = frozenset({b"connection", b"content-length", b"transfer-encoding"})
 
 
 class _NoEvent:
-    """The ``message_event`` of a :class:`FastCycle`: nothing waits for the request body."""
+    """The ``message_event`` of a :class:`FastCycle`: nothing waits for the request body, so
+    ``set`` does nothing; ``tuple`` is a C-level no-op where a method is a Python call."""
 
     __slots__ = ()
-
-    def set(self) -> None:
-        pass
+    set = staticmethod(tuple)
 
 
 class FastCycle:
@@ -228,7 +227,9 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
                 await self._hand_over(fast, scope, gateway, state, route, principal, response)
                 return
             try:
-                data = await response.read()
+                data = response.body_if_complete()
+                if data is None:
+                    data = await response.read()
             except UpstreamError as error:
                 response.release()
                 await self._hand_over(fast, scope, gateway, state, route, principal, error)
@@ -254,15 +255,19 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
             return
         drop = RESPONSE_HEADERS_NOT_FORWARDED
         fast.response_started = True
-        headers = self.server_state.default_headers + [
-            (name, value) for name, value in response.headers if name not in drop
-        ]
         content = [STATUS_LINE[status]]
-        for name, value in headers:
-            content += [name.lower(), b": ", value, b"\r\n"]
-        if HEADER_RE.search(b"".join([name for name, _ in headers])):
-            raise RuntimeError("Invalid HTTP header name.")
-        if HEADER_VALUE_RE.search(b"".join([value for _, value in headers])):
+        names: list[bytes] = []
+        values: list[bytes] = []
+        for headers in (self.server_state.default_headers, response.headers):  # loops, not
+            for name, value in headers:  # comprehensions: each of those is a Python call
+                if name in drop and headers is response.headers:
+                    continue
+                names.append(name)
+                values.append(value)
+                content += [name.lower(), b": ", value, b"\r\n"]
+        if HEADER_RE.search(b"".join(names)):  # uvicorn checks each header; one character class
+            raise RuntimeError("Invalid HTTP header name.")  # finds the same over the joined ones
+        if HEADER_VALUE_RE.search(b"".join(values)):
             raise RuntimeError("Invalid HTTP header value.")
         keep_alive = fast.keep_alive  # no Connection header: hop-by-hop, dropped
         if not keep_alive:
