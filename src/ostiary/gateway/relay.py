@@ -149,9 +149,14 @@ async def proxy(request: GatewayRequest, upstream: UpstreamPool) -> None:
             read_timeout=timeouts.read,
         )
     except UpstreamError as error:
-        await _upstream_failed(request, route, error)
+        await upstream_failed(request, route, error)
         return
     request.metrics.observe_upstream(route.path, time.perf_counter() - started)
+    await relay_answer(request, route, response)
+
+
+async def relay_answer(request: GatewayRequest, route: RouteConfig, response: UpstreamResponse) -> None:
+    """Relay the upstream's answer (its headers are in) and release its connection."""
     try:
         await _relay(request, route, response, request.send)
     except UpstreamBodyTooLarge:
@@ -162,12 +167,12 @@ async def proxy(request: GatewayRequest, upstream: UpstreamPool) -> None:
     except UpstreamError as error:
         if request.answer_started:
             raise
-        await _upstream_failed(request, route, error)
+        await upstream_failed(request, route, error)
     finally:
         response.release()
 
 
-async def _upstream_failed(request: GatewayRequest, route: RouteConfig, error: UpstreamError) -> None:
+async def upstream_failed(request: GatewayRequest, route: RouteConfig, error: UpstreamError) -> None:
     if not isinstance(error, UpstreamTimeout):
         log.warning("%s %s: upstream %s failed: %s", request.method, route.path, route.upstream, error)
     await send_upstream_error(request, error)

@@ -36,12 +36,13 @@ def _event_loop() -> str:
 
 
 def _http_parser() -> Any:
-    """httptools under :mod:`ostiary.serving.uvicorn_protocol` (one write per response), else h11."""
+    """httptools under :mod:`ostiary.serving.uvicorn_protocol` (one write per response) with the
+    gateway's fast path (:mod:`ostiary.gateway.fast_path`), else h11."""
     try:
-        from ostiary.serving.uvicorn_protocol import CoalescingHttpToolsProtocol
+        from ostiary.gateway.fast_path import GatewayHttpProtocol
     except ImportError:  # no httptools
         return "h11"
-    return CoalescingHttpToolsProtocol
+    return GatewayHttpProtocol
 
 
 def gateway_log_config(log_level: str) -> dict[str, Any]:

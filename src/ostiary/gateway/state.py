@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ostiary.gateway.config import GatewayConfig
+from ostiary.gateway.config import GatewayConfig, RouteConfig
 from ostiary.gateway.ratelimit import RateLimiter, build_rate_limiter
 from ostiary.gateway.relay import REQUEST_HEADERS_NOT_FORWARDED
 from ostiary.gateway.routing import Router
@@ -23,6 +23,9 @@ class GatewayState:
     limiter: RateLimiter | None
     strip_headers: frozenset[bytes]
     origins: dict[str, Origin]
+    fast_routes: dict[tuple[str, str], RouteConfig] = field(default_factory=dict)
+    """``(method, path)`` → route for requests the fast path may relay (:mod:`.fast_path`);
+    it lives and dies with this configuration, so a reload starts it afresh."""
 
 
 def build_state(config: GatewayConfig, jwks: JwksCache, previous: GatewayState | None) -> GatewayState:

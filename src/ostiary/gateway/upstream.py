@@ -82,6 +82,7 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.reused = False
         self.last_used = self.loop.time()
+        self.timer: asyncio.TimerHandle | None = None
         self._reset_exchange()
 
     def _reset_exchange(self) -> None:
@@ -105,7 +106,6 @@ class _Connection(asyncio.Protocol):
         self.body_waiter: asyncio.Future[None] | None = None
         self.read_timeout = 0.0
         self.last_activity = 0.0
-        self.timer: asyncio.TimerHandle | None = None
 
     # ---- asyncio.Protocol
 
@@ -187,7 +187,8 @@ class _Connection(asyncio.Protocol):
         if self.buffered > HIGH_WATER and not self.paused and self.transport is not None:
             self.transport.pause_reading()
             self.paused = True
-        self._wake()
+        if self.body_waiter is not None:  # a call fewer when nobody waits (the usual case)
+            self._wake()
 
     def on_message_complete(self) -> None:
         if self.interim:
@@ -197,7 +198,8 @@ class _Connection(asyncio.Protocol):
             return
         self.complete = True
         self.keep_alive = self.parser.should_keep_alive()
-        self._wake()
+        if self.body_waiter is not None:
+            self._wake()
 
     # ---- the exchange
 
@@ -209,8 +211,16 @@ class _Connection(asyncio.Protocol):
         self.head_request = head_request
         self.read_timeout = read_timeout
         self.headers_done = self.loop.create_future()
-        self.last_activity = self.loop.time()
-        self.timer = self.loop.call_at(self.last_activity + read_timeout, self._on_timer)
+        self.last_activity = now = self.loop.time()
+        # One read timer per connection, left running between exchanges: when it fires early
+        # (it was set for an earlier exchange) _on_timer moves it on. Scheduling and cancelling
+        # a loop timer for every proxied call cost more than moving `last_activity`.
+        timer = self.timer
+        if timer is not None and timer.when() > now + read_timeout:  # a shorter timeout now
+            timer.cancel()
+            timer = None
+        if timer is None:
+            self.timer = self.loop.call_at(now + read_timeout, self._on_timer)
         self.transport.write(request)
         await self.headers_done
 
@@ -266,8 +276,8 @@ class _Connection(asyncio.Protocol):
             self.timer = None
 
     def finish(self) -> None:
-        """End the exchange: back to the pool if the response is complete and allows it."""
-        self._cancel_timer()
+        """End the exchange: back to the pool if the response is complete and allows it (the
+        read timer stays for the next exchange, :meth:`exchange`; closing cancels it)."""
         reusable = (
             self.complete
             and self.keep_alive
@@ -315,6 +325,20 @@ class UpstreamResponse:
         while (chunk := await next_chunk()) is not None:
             parts.append(chunk)
         return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def body_if_complete(self) -> bytes | None:
+        """The whole body if it has all arrived (the usual small answer), else None: then
+        :meth:`read`. A coroutine fewer per call on the gateway's fast path."""
+        connection = self._connection
+        if not connection.complete or connection.error is not None or connection.paused:
+            return None
+        chunks = connection.chunks
+        connection.buffered = 0
+        if not chunks:
+            return b""
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        return data
 
     def release(self) -> None:
         self._connection.finish()

@@ -86,6 +86,18 @@ class GatewayVerifier:
         self.clock = clock
         self._cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
 
+    def cached(self, token: str) -> Principal | None:
+        """The principal of ``token`` if it was verified and its cache entry is still valid
+        (never past the token's ``exp`` plus leeway, nor the cache's ``ttl``), else None.
+        The gateway's fast path (:mod:`.fast_path`) asks only this, never verifying."""
+        cached = self._cache.get(token)
+        if cached is not None:
+            if self.clock() < cached[0]:
+                self._cache.move_to_end(token)
+                return cached[1]
+            del self._cache[token]
+        return None
+
     async def authenticate(self, token: str) -> Principal:
         now = self.clock()
         cached = self._cache.get(token)
