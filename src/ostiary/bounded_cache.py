@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from contextlib import asynccontextmanager
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -88,17 +89,24 @@ class BoundedTTLCache(Generic[K, V]):
         found, value = self.lookup(key)
         if found:
             return value  # type: ignore[return-value]
+        async with self.loading(key):
+            found, value = self.lookup(key)
+            if found:
+                return value  # type: ignore[return-value]
+            generation = self._generation
+            loaded = await load()
+            self.put(key, loaded, generation)
+            return loaded
+
+    @asynccontextmanager
+    async def loading(self, key: K) -> AsyncIterator[None]:
+        """One load of ``key`` at a time: the lock :meth:`get_or_load` holds, for loads that store
+        elsewhere or only some results (look the key up again once inside)."""
         lock, users = self._loading.get(key) or (asyncio.Lock(), 0)
         self._loading[key] = (lock, users + 1)
         try:
             async with lock:
-                found, value = self.lookup(key)
-                if found:
-                    return value  # type: ignore[return-value]
-                generation = self._generation
-                loaded = await load()
-                self.put(key, loaded, generation)
-                return loaded
+                yield
         finally:
             lock, users = self._loading[key]
             if users == 1:

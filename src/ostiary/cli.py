@@ -136,7 +136,7 @@ def serve(
     from ostiary.cpus import available_cpus
     from ostiary.gc_tuning import SERVING_ENV
     from ostiary.log_redaction import uvicorn_log_config
-    from ostiary.serving.uvicorn_protocol import CoalescingHttpToolsProtocol
+    from ostiary.serving.uvicorn_protocol import WEBSOCKETS, CoalescingHttpToolsProtocol
     from ostiary.settings import SIGNING_PROCESSES_ENV
 
     if database_url:
@@ -153,6 +153,7 @@ def serve(
         "ostiary.app:create_app",
         factory=True,
         http=CoalescingHttpToolsProtocol,
+        ws=WEBSOCKETS,
         host=host,
         port=port,
         workers=workers,
@@ -182,7 +183,7 @@ def _serve_memory(
     """``serve --memory``: one process, one event loop (see ``ostiary.memory_server``)."""
     from ostiary import memory_server
     from ostiary.log_redaction import uvicorn_log_config
-    from ostiary.serving.uvicorn_protocol import CoalescingHttpToolsProtocol
+    from ostiary.serving.uvicorn_protocol import WEBSOCKETS, CoalescingHttpToolsProtocol
 
     scheme = "https" if tls[0] else "http"
     settings = memory_server.memory_settings(_settings(None), port, scheme=scheme)
@@ -194,6 +195,7 @@ def _serve_memory(
         testing=testing,
         uvicorn_options={
             "http": CoalescingHttpToolsProtocol,
+            "ws": WEBSOCKETS,
             "log_level": log_level,
             "log_config": uvicorn_log_config(),
             "access_log": log_level in ("trace", "debug", "info"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -175,6 +176,26 @@ def test_a_wrong_token_is_refused(server: MemoryServer) -> None:
     refused = httpx.get(f"{server.url}/api/v1/users", headers={"Authorization": "SSWS nope"}, timeout=10)
     assert refused.status_code == 401
     assert refused.json()["errorCode"] == "E0000011"
+
+
+def test_a_websocket_upgrade_is_served_as_plain_http(server: MemoryServer) -> None:
+    """No WebSocket protocol in the server (``serving.uvicorn_protocol.WEBSOCKETS``): the
+    handshake is answered as the GET it is, not upgraded and then closed with a 403."""
+    port = int(server.url.rsplit(":", 1)[1])
+    handshake = (
+        "GET /oauth2/v1/keys HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(handshake.encode())
+        answer = b""
+        while b'"keys"' not in answer:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+    assert b'"keys"' in answer
 
 
 @pytest.mark.parametrize(

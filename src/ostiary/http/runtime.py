@@ -129,12 +129,18 @@ class Runtime:
             return org
         if self._no_org_cache.get(key):
             return None
-        generation = self._no_org_cache.generation
-        async with self.db.session() as session:
-            if isinstance(key, str):
-                org = await org_with_domain(session, key)
-            else:
-                org = await org_named(session, key.subdomain)
+        # One load per host at a time: when the entry expires, every request in flight misses
+        # at once (64 reads in a row on serve --memory's one connection in bench/footprint.py).
+        async with self._org_cache.loading(key):
+            org = self._org_cache.get(key)
+            if org is not None:
+                return org
+            generation = self._no_org_cache.generation
+            async with self.db.session() as session:
+                if isinstance(key, str):
+                    org = await org_with_domain(session, key)
+                else:
+                    org = await org_named(session, key.subdomain)
         if org is None:
             self._no_org_cache.put(key, True, generation)
         else:

@@ -35,6 +35,13 @@ LONG_URL_BYTES = 32 * 1024
 """A parser error while the URL read so far is this long is about the URL's length (the parser
 gives up at 64 KiB)."""
 
+WEBSOCKETS = "none"
+"""uvicorn's ``ws`` option for the org server: no WebSocket protocol. The server has no WebSocket
+route, so a request asking to upgrade is served as the HTTP request it also is (RFC 9110 lets a
+server ignore ``Upgrade``) instead of being upgraded only to be closed with a 403. Why: with
+``ws="auto"`` uvicorn imports ``websockets`` at start, 40-50 ms of CPU on this 2-core VM (``time
+python -c 'import uvicorn, uvicorn.protocols.websockets.auto'`` against ``import uvicorn``), about
+3 % of ``serve --memory``'s exec to first token, and a few MB of every worker's RSS."""
 READ_TIMEOUT_ENV = "OSTIARY_READ_TIMEOUT"
 DEFAULT_READ_TIMEOUT = 10
 

@@ -12,12 +12,22 @@ change must take effect at once in this process:
 - the write is announced to the other processes sharing a PostgreSQL database
   (``store.cache_events``); entries also expire after ``TTL_SECONDS``, which bounds how long
   another process may serve a stale client where there is no such channel (SQLite).
+
+Concurrent misses on one client wait for the first one's load (:meth:`ClientCache.load_once`)
+instead of each reading the app. Why: when an entry expires, every token request in flight for
+that client misses at once. ``bench/footprint.py`` (64 connections on ``serve --memory``) failed
+with 503s (``the database did not answer in time``): 64 requests each read the app, its secrets
+and keys (3 queries) in turn on the memory server's one connection, 4.4 s for a burst of 64
+under a load average of 10, past the 5 s pool timeout under ``wrk``'s steady load. With it, one
+load per expiry (1 connection checkout instead of 64 in that burst). Waiters take the loaded
+client from the cache, so a load that an invalidation overtook (not stored) is not handed to
+them: they load for themselves, as before.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -116,6 +126,26 @@ class ClientCache:
         """Store ``client`` unless an invalidation happened since ``generation`` was read."""
         self.entries.put(client.id, client, generation)
 
+    @property
+    def loads_in_flight(self) -> int:
+        return self.entries.loads_in_flight
+
+    async def load_once(
+        self, org_id: str, client_id: str, load: Callable[[], Awaitable[Client | None]]
+    ) -> Client | None:
+        """The cached client, else ``load()``'s, stored unless an invalidation overtook it; one
+        load at a time per ``client_id``: the others wait, then look in the cache again (and load
+        for themselves when the first load found nothing or was not stored)."""
+        async with self.entries.loading(client_id):
+            client = self.get(org_id, client_id)
+            if client is not None:
+                return client
+            generation = self.generation
+            client = await load()
+            if client is not None:
+                self.put(client, generation)
+            return client
+
     def invalidate(self, client_id: str | None = None) -> None:
         self.entries.invalidate(client_id)
         if client_id is None:
@@ -138,11 +168,9 @@ async def get_active_client(session: AsyncSession, org_id: str, client_id: str) 
     cache = caches_of(session).clients
     client = cache.get(org_id, client_id)
     if client is None:
-        generation = cache.generation
-        client = await load_client(session, org_id, client_id)
+        client = await cache.load_once(org_id, client_id, lambda: load_client(session, org_id, client_id))
         if client is None:
             return None
-        cache.put(client, generation)
     return client if client.is_active else None
 
 

@@ -49,13 +49,9 @@ async def granted_scopes_for(
     path; the entry goes whenever the client or its grants change, see ``ClientCache``)."""
     cache = caches_of(session).clients.grants
     key = (org_id, client_id, normalize_issuer(issuer))
-    scopes = cache.get(key)
-    if scopes is not None:
-        return scopes
-    generation = cache.generation
-    scopes = await granted_scope_ids(session, org_id, client_id, key[2])
-    cache.put(key, scopes, generation)
-    return scopes
+    # One load per key at a time: when the entry expires, the requests in flight for the client
+    # would otherwise each read the grants (see ``client_cache``: ``bench/footprint.py``'s 503s).
+    return await cache.get_or_load(key, lambda: granted_scope_ids(session, org_id, client_id, key[2]))
 
 
 class CachedScopeGrants:
