@@ -15,7 +15,9 @@ Two ways in, one answer:
 Why (issue 20, goal 3: JWKS at least 0.8 of ``/healthz``): profiled under ``bench/verify_paths.py``
 (py-spy), the keys-specific part of the router path was the CORS wrapper 13 %, the server lookup
 6 %, the JSON response 5 %, and the generic path (three ASGI layers, the router, ``Request`` and
-``Response`` objects) most of the rest. Measured figures: ``docs/performance.md`` (JWKS).
+``Response`` objects) most of the rest. Measured in one run, alternating rounds against the
+router path (``bench/verify_paths.py --rounds 3 --compare-src``, load average ~10): CPU per
+request 207-349 µs → 87-203 µs over two such runs; capacity ÷ ``/healthz`` 0.52-0.70 → 0.99-1.19.
 """
 
 from __future__ import annotations
