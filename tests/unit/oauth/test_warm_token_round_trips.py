@@ -207,3 +207,33 @@ async def test_a_wrong_verifier_does_not_use_up_the_code(any_server: Server) -> 
         assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant", wrong.text
         right = await exchange(anon, code, client_id, secret, code_verifier=verifier)
     assert right.status_code == 200, right.text
+
+
+async def test_a_warm_code_redemption_sends_only_the_claim_and_the_token_record(any_server: Server) -> None:
+    """On a warm cache (client, keys, policies, and the user context that ``/authorize`` just
+    read: ``tokens.user_context_cache``), a redemption sends the claim of the code (the one
+    write that makes a code single use: never cached) and the ``UPDATE`` remembering the tokens
+    it became (for replay revocation); nothing reads the user, their groups or the org."""
+    async with any_server.client(await any_server.create_token()) as admin:
+        client_id, secret = await web_app(admin)
+        await user(admin, CARL)
+    async with any_server.client() as anon:
+        first = await exchange(anon, await code_for(anon, client_id, CARL), client_id, secret)
+        assert first.status_code == 200, first.text  # every cache warm
+        code = await code_for(anon, client_id, CARL)
+        statements: list[str] = []
+        engine = any_server.rt.db.engine.sync_engine
+
+        def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            statements.append(" ".join(statement.split()).upper())
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            response = await exchange(anon, code, client_id, secret)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 200, response.text
+    assert [s.split()[0] + " " + s.split()[1] for s in statements] == [
+        "UPDATE AUTHORIZATION_CODES",
+        "UPDATE AUTHORIZATION_CODES",
+    ], statements

@@ -9,9 +9,9 @@ endpoint rolling back the refused grant's savepoint does not undo it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final
+from typing import Final, cast
 
-from sqlalchemy import delete, event, update
+from sqlalchemy import Table, Update, bindparam, delete, event, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -23,6 +23,51 @@ from ostiary.store.statements import insert_ignoring_duplicates
 from ostiary.timeutil import utcnow
 
 _PENDING: Final = "ostiary.codes.replayed"
+_CODES = cast(Table, AuthorizationCode.__table__)
+
+
+def _claim_statement(with_challenge: bool) -> Update:
+    """The claim as a Core ``UPDATE … RETURNING`` built once, with bound parameters.
+
+    Why: built per request through the ORM (``update(AuthorizationCode)…returning(AuthorizationCode)``),
+    the statement's construction, its cache key and the ORM's bulk-update and instance-loading
+    machinery were half of a redemption's CPU in the serving process (py-spy, ``--gil``); the
+    same statement prebuilt and sent through the session's connection cost ~45 % less CPU in
+    a loop of claims (3.4 → 2.3-2.8 ms with the ``UPDATE`` that follows, SQLite, loaded VM)."""
+    codes = _CODES.c
+    challenge = (
+        (codes.code_challenge == bindparam("challenge")) & (codes.code_challenge_method == "S256")
+        if with_challenge
+        else codes.code_challenge.is_(None)
+    )
+    return (
+        update(_CODES)
+        .where(
+            codes.code_hash == bindparam("hash"),
+            codes.org_id == bindparam("org"),
+            codes.server_id == bindparam("server"),
+            codes.client_id == bindparam("client"),
+            codes.redirect_uri == bindparam("redirect"),
+            codes.used_at.is_(None),
+            codes.expires_at > bindparam("now"),
+            challenge,
+        )
+        .values(used_at=bindparam("now"))
+        .returning(*_CODES.c)
+    )
+
+
+_CLAIM = {with_challenge: _claim_statement(with_challenge) for with_challenge in (False, True)}
+_REMEMBER = (
+    update(_CODES)
+    .where(_CODES.c.code_hash == bindparam("hash"))
+    .values(
+        access_token_jti=bindparam("jti"),
+        access_token_expires_at=bindparam("token_expires"),
+        refresh_token_family_id=bindparam("family"),
+    )
+)
+_REMEMBERED = ("access_token_jti", "access_token_expires_at", "refresh_token_family_id")
 
 
 class SqlAuthorizationCodes:
@@ -77,30 +122,21 @@ class SqlAuthorizationCodes:
         now: datetime,
     ) -> AuthorizationCode | None:
         """One ``UPDATE … RETURNING`` instead of a ``SELECT`` then an ``UPDATE`` (SQLite ≥ 3.35
-        and PostgreSQL both have it): the row comes back already marked used."""
-        challenge = (
-            AuthorizationCode.code_challenge.is_(None)
-            if code_challenge is None
-            else (AuthorizationCode.code_challenge == code_challenge)
-            & (AuthorizationCode.code_challenge_method == "S256")
-        )
-        result = await self.session.scalars(
-            update(AuthorizationCode)
-            .where(
-                AuthorizationCode.code_hash == code_hash,
-                AuthorizationCode.org_id == org_id,
-                AuthorizationCode.server_id == server_id,
-                AuthorizationCode.client_id == client_id,
-                AuthorizationCode.redirect_uri == redirect_uri,
-                AuthorizationCode.used_at.is_(None),
-                AuthorizationCode.expires_at > now,
-                challenge,
-            )
-            .values(used_at=now)
-            .returning(AuthorizationCode)
-            .execution_options(synchronize_session=False, populate_existing=True)
-        )
-        return result.one_or_none()
+        and PostgreSQL both have it): the row comes back already marked used, as an object of
+        no session (:func:`_claim_statement` says why; :meth:`remember_tokens` writes it)."""
+        connection = await self.session.connection()
+        parameters = {
+            "hash": code_hash,
+            "org": org_id,
+            "server": server_id,
+            "client": client_id,
+            "redirect": redirect_uri,
+            "now": now,
+        }
+        if code_challenge is not None:
+            parameters["challenge"] = code_challenge
+        found = (await connection.execute(_CLAIM[code_challenge is not None], parameters)).first()
+        return None if found is None else AuthorizationCode(**found._mapping)
 
     async def remember_tokens(
         self,
@@ -109,11 +145,20 @@ class SqlAuthorizationCodes:
         access_token_expires_at: datetime | None,
         refresh_family_id: str | None,
     ) -> None:
-        if access_token_jti is not None:
-            row.access_token_jti = access_token_jti
-            row.access_token_expires_at = access_token_expires_at
-        row.refresh_token_family_id = refresh_family_id
-        await self.session.flush()
+        """One Core ``UPDATE`` by the code's key, whether ``row`` came from :meth:`claim` (in no
+        session) or from :meth:`find`; the object is told, so no flush writes it again."""
+        values = (
+            (access_token_jti, access_token_expires_at)
+            if access_token_jti is not None
+            else (row.access_token_jti, row.access_token_expires_at)
+        ) + (refresh_family_id,)
+        connection = await self.session.connection()
+        await connection.execute(
+            _REMEMBER,
+            {"hash": row.code_hash, "jti": values[0], "token_expires": values[1], "family": values[2]},
+        )
+        for name, value in zip(_REMEMBERED, values, strict=True):
+            set_committed_value(row, name, value)
 
     async def revoke_access_token(self, org_id: str, jti: str, expires_at: datetime) -> None:
         if expires_at > utcnow():
