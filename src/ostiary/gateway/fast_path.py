@@ -33,6 +33,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
+from functools import partial
+from typing import Any
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import (
@@ -55,11 +58,14 @@ from ostiary.gateway.relay import (
 from ostiary.gateway.request import ClientDisconnected, GatewayRequest, Receive, Scope, Send
 from ostiary.gateway.routing import RouteMatch, path_problem
 from ostiary.gateway.state import GatewayState
-from ostiary.gateway.upstream import UpstreamError, UpstreamResponse
+from ostiary.gateway.upstream import UpstreamError, UpstreamPool, UpstreamResponse, _Connection
 from ostiary.gateway.verifier import Principal
 from ostiary.serving.uvicorn_protocol import CoalescingHttpToolsProtocol
 
 log = logging.getLogger(__name__)
+
+_Call = tuple["FastCycle", Scope, Gateway, GatewayState, RouteConfig, Principal, str]
+"""What one fast-path request carries from step to step."""
 
 MAX_FAST_ROUTES = 1024
 """Entries of ``GatewayState.fast_routes`` before it is emptied (paths with parameters are many)."""
@@ -89,6 +95,18 @@ class FastCycle:
         self.more_body = True
         self.response_started = False
         self.response_complete = False
+
+
+def _is_simple(response: UpstreamResponse, method: str, state: GatewayState) -> bool:
+    """An answer ``relay._relay`` sends whole, with its ``Content-Length`` (uvicorn then frames
+    it by that length), and which is not refused as too large."""
+    length = response.content_length
+    return (
+        length is not None
+        and response.status != 204
+        and response.status != 304
+        and (length <= state.config.limits.max_response_body or method == "HEAD")
+    )
 
 
 def fast_route(state: GatewayState, method: str, path: str) -> RouteConfig | None:
@@ -181,10 +199,65 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         scope["query_string"] = url.query or b""
         fast = FastCycle(keep_alive=parser.should_keep_alive())
         self.cycle = fast  # type: ignore[assignment]
-        task = self.loop.create_task(self._answer(fast, scope, gateway, state, route, principal, method))
+        call = (fast, scope, gateway, state, route, principal, method)
+        try:  # the usual case: a pooled connection is idle, and no task is needed
+            origin = state.origins[route.upstream]
+            pool = gateway.upstream
+            request = pool.prepare(
+                origin,
+                method_bytes,
+                upstream_target(route, origin, scope),
+                upstream_headers(scope, state.strip_headers, route, principal),
+                b"",
+            )
+            connection = pool.take_idle(origin)
+        except Exception:  # _answer meets it again and answers as the ASGI path would
+            connection = None
+        if connection is None:
+            self._spawn(self._answer(*call))
+        else:
+            done = partial(self._upstream_done, call, connection, time.perf_counter())
+            connection.start(request, method_bytes == b"HEAD", state.config.timeouts.read, done)
+        return True
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """A task uvicorn waits for on shutdown, as it does for its ASGI tasks."""
+        task = self.loop.create_task(coroutine)
         task.add_done_callback(self.tasks.discard)
         self.tasks.add(task)
-        return True
+
+    def _upstream_done(self, call: _Call, connection: _Connection, started: float) -> None:
+        """The upstream answered (or failed) a request sent from :meth:`_start_fast`: relay a
+        small complete answer now; leave anything else to a task, as ``UpstreamPool.request``
+        and ``relay.proxy`` would go on (a second attempt, a 502/504, a streamed body)."""
+        fast, _, gateway, state, route, _, method = call
+        error = connection.error
+        if error is not None:
+            connection.close()
+            if UpstreamPool.may_retry(connection, method.encode("ascii"), error):
+                self._spawn(self._answer(*call, retry=False))
+            else:
+                self._spawn(self._hand_over(*call, error))
+            return
+        gateway.metrics.observe_upstream(route.path, time.perf_counter() - started)
+        response = UpstreamResponse(connection)
+        data = None
+        if _is_simple(response, method, state) and not self.flow.write_paused:
+            data = response.body_if_complete()
+        if data is None:
+            self._spawn(self._finish(call, response))
+            return
+        try:
+            gateway.metrics.count_request(route.path, method, response.status)
+            self._send(fast, response.status, response, method, data)
+        except Exception as exc:  # as uvicorn's RequestResponseCycle.run_asgi
+            if not fast.response_started:
+                self._spawn(self._hand_over(*call, exc))
+            else:
+                self.logger.error("Exception in ASGI application\n", exc_info=exc)
+                self.transport.close()
+        finally:
+            response.release()
 
     async def _answer(
         self,
@@ -195,8 +268,11 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         route: RouteConfig,
         principal: Principal,
         method: str,
+        retry: bool = True,
     ) -> None:
-        """``relay.proxy`` and ``relay._relay`` for this case, then uvicorn's ``send``."""
+        """``relay.proxy`` for this case, in a task: no idle pooled connection (or a second
+        attempt, ``retry=False``), then :meth:`_finish`."""
+        call = (fast, scope, gateway, state, route, principal, method)
         try:
             origin = state.origins[route.upstream]
             timeouts = state.config.timeouts
@@ -210,21 +286,24 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
                     b"",
                     connect_timeout=timeouts.connect,
                     read_timeout=timeouts.read,
+                    retry=retry,
                 )
             except UpstreamError as error:
-                await self._hand_over(fast, scope, gateway, state, route, principal, error)
+                await self._hand_over(*call, error)
                 return
             gateway.metrics.observe_upstream(route.path, time.perf_counter() - started)
-            length = response.content_length
-            status = response.status
-            simple = (
-                length is not None
-                and status != 204
-                and status != 304
-                and (length <= state.config.limits.max_response_body or method == "HEAD")
-            )
-            if not simple:
-                await self._hand_over(fast, scope, gateway, state, route, principal, response)
+        except BaseException as exc:  # as uvicorn's RequestResponseCycle.run_asgi
+            await self._hand_over(*call, exc)
+            return
+        await self._finish(call, response)
+
+    async def _finish(self, call: _Call, response: UpstreamResponse) -> None:
+        """``relay._relay`` for this case, then uvicorn's ``send``; anything but a small answer
+        with a ``Content-Length`` goes to :meth:`_hand_over`."""
+        fast, _, gateway, state, route, _, method = call
+        try:
+            if not _is_simple(response, method, state):
+                await self._hand_over(*call, response)
                 return
             try:
                 data = response.body_if_complete()
@@ -232,16 +311,18 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
                     data = await response.read()
             except UpstreamError as error:
                 response.release()
-                await self._hand_over(fast, scope, gateway, state, route, principal, error)
+                await self._hand_over(*call, error)
                 return
             try:
-                gateway.metrics.count_request(route.path, method, status)
-                self._send(fast, status, response, method, data)
+                gateway.metrics.count_request(route.path, method, response.status)
+                if self.flow.write_paused and not fast.disconnected:
+                    await self.flow.drain()
+                self._send(fast, response.status, response, method, data)
             finally:
                 response.release()
         except BaseException as exc:  # as uvicorn's RequestResponseCycle.run_asgi
             if not fast.response_started:
-                await self._hand_over(fast, scope, gateway, state, route, principal, exc)
+                await self._hand_over(*call, exc)
                 return
             self.logger.error("Exception in ASGI application\n", exc_info=exc)
             self.transport.close()
@@ -292,6 +373,7 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         state: GatewayState,
         route: RouteConfig,
         principal: Principal,
+        method: str,
         outcome: UpstreamResponse | UpstreamError | BaseException,
     ) -> None:
         """Finish the request on the ASGI path's code in a real uvicorn cycle: relay an

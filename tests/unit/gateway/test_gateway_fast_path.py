@@ -76,6 +76,7 @@ class _UpstreamHandler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         server: RecordingUpstream = self.server  # type: ignore[assignment]
         buffer = b""
+        drop_next = False
         while True:
             while b"\r\n\r\n" not in buffer:
                 data = self.request.recv(65536)
@@ -84,8 +85,11 @@ class _UpstreamHandler(socketserver.BaseRequestHandler):
                 buffer += data
             head, _, buffer = buffer.partition(b"\r\n\r\n")
             server.received.append(head)
+            if drop_next:  # a pooled connection the upstream closed: no byte of an answer
+                return
             method, target = head.split(b" ", 2)[:2]
             path = target.split(b"?")[0].decode()
+            drop_next = path == "/api/drop-next"
             answer = ANSWERS.get(path, ANSWERS["/api/plain"])
             if method == b"HEAD":
                 answer = answer.partition(b"\r\n\r\n")[0] + b"\r\n\r\n"
@@ -318,6 +322,8 @@ def test_both_paths_give_the_same_upstream_request_and_client_answer(
         (request("GET", "/api/eof", auth), 1, True),
         (request("GET", "/api/broken", auth), 1, True),
         (request("GET", "/down/x", auth), 1, True),
+        (request("GET", "/api/drop-next", auth), 1, True),  # then the same, tried again
+        (request("GET", "/api/created", auth), 1, True),
         (request("GET", "/api/plain", auth) + request("GET", "/api/created", auth), 2, True),
         # not for the fast path: the same answers through ASGI
         (request("GET", "/api/plain", f"Authorization: Bearer {never_verified}"), 1, False),
@@ -385,3 +391,20 @@ def test_a_reload_drops_the_remembered_routes(
     fast.app.apply(fast.app.config)
     assert fast.app.state is not state
     assert fast.app.state.fast_routes == {}
+
+
+def test_a_pooled_connection_the_upstream_closed_is_tried_again(
+    gateways: tuple[GatewayServer, GatewayServer], upstream: RecordingUpstream, idp: JwksServer
+) -> None:
+    """The fast path's own first attempt (no task) fails on a reused connection that got no
+    byte back: it is sent once more on another connection, as ``UpstreamPool.request`` does."""
+    without_access_log()
+    fast, _ = gateways
+    auth = f"Authorization: Bearer {token(idp, ['openid', SILVER], jti='AT.retry')}"
+    exchange(fast.port, upstream, request("GET", "/api/plain", auth))  # verified, then cached
+    assert b" 200 OK" in exchange(fast.port, upstream, request("GET", "/api/drop-next", auth)).answer
+    taken = CountingProtocol.taken
+    again = exchange(fast.port, upstream, request("GET", "/api/created", auth))
+    assert again.answer.startswith(b"HTTP/1.1 201 Created")
+    assert [head.split(b"\r\n")[0] for head in again.upstream_saw] == [b"GET /api/created HTTP/1.1"] * 2
+    assert CountingProtocol.taken == taken + 1
