@@ -359,7 +359,7 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
                 self.transport.write(b"".join(content))
                 raise RuntimeError("Response content does not match Content-Length")
             content.append(data)
-        self.transport.write(b"".join(content))
+        self.transport.write_whole(b"".join(content))  # type: ignore[attr-defined]
         fast.response_complete = True
         if not keep_alive:
             self.transport.close()
