@@ -19,7 +19,8 @@ A request takes this path only if all of these hold, else it goes to the ASGI ap
   at most one ``Authorization`` header, a bearer token whose verification is still cached
   (:meth:`~.verifier.GatewayVerifier.cached`: unexpired, same cache the ASGI path uses);
 - the route: not ``/metrics``, no path problem or ``;``, not shadowed by an earlier route,
-  not public, no CORS policy; the token grants its scopes; no rate limit is configured.
+  not public, no CORS policy; the token grants its scopes; the rate limit, if any, is the
+  in-process one (counted here as ``authorize`` counts it; a refusal is the ASGI path's 429).
 
 An upstream failure, an answer without ``Content-Length`` (or 204/304, or over the size
 limit) is handed to a real uvicorn cycle running the ASGI path's own code
@@ -46,8 +47,10 @@ from uvicorn.protocols.http.httptools_impl import (
 )
 
 from ostiary.bearer import authorization_header_count, bearer_token
+from ostiary.gateway.authorize import refuse_rate_limit
 from ostiary.gateway.config import RouteConfig
 from ostiary.gateway.proxy import Gateway
+from ostiary.gateway.ratelimit import InProcessRateLimiter, RateDecision
 from ostiary.gateway.relay import (
     RESPONSE_HEADERS_NOT_FORWARDED,
     relay_answer,
@@ -55,7 +58,7 @@ from ostiary.gateway.relay import (
     upstream_headers,
     upstream_target,
 )
-from ostiary.gateway.request import ClientDisconnected, GatewayRequest, Receive, Scope, Send
+from ostiary.gateway.request import ClientDisconnected, GatewayRequest, Headers, Receive, Scope, Send
 from ostiary.gateway.routing import RouteMatch, path_problem
 from ostiary.gateway.state import GatewayState
 from ostiary.gateway.upstream import UpstreamError, UpstreamPool, UpstreamResponse, _Connection
@@ -64,7 +67,7 @@ from ostiary.serving.uvicorn_protocol import CoalescingHttpToolsProtocol
 
 log = logging.getLogger(__name__)
 
-_Call = tuple["FastCycle", Scope, Gateway, GatewayState, RouteConfig, Principal, str]
+_Call = tuple["FastCycle", Scope, Gateway, GatewayState, RouteConfig, Principal, str, Headers]
 """What one fast-path request carries from step to step."""
 
 MAX_FAST_ROUTES = 1024
@@ -177,8 +180,6 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         if not token:
             return False
         state = gateway.reloader.state
-        if state.limiter is not None:
-            return False
         principal = state.verifier.cached(token)
         if principal is None:
             return False
@@ -191,6 +192,14 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         route = state.fast_routes.get((method, path)) or fast_route(state, method, path)
         if route is None or not route.scopes.allows(principal.scopes):
             return False
+        extra: Headers = []
+        decision = None
+        limiter = state.limiter
+        if limiter is not None:  # counted here as authorize() counts it: after the scope check
+            if type(limiter) is not InProcessRateLimiter:
+                return False  # Redis: a round trip, the ASGI path's
+            decision = limiter.decide(principal.client_id or "anonymous")
+            extra = decision.headers()
 
         scope = self.scope  # completed as uvicorn would: a hand-over runs the ASGI code on it
         scope["method"] = method
@@ -199,7 +208,10 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         scope["query_string"] = url.query or b""
         fast = FastCycle(keep_alive=parser.should_keep_alive())
         self.cycle = fast  # type: ignore[assignment]
-        call = (fast, scope, gateway, state, route, principal, method)
+        call = (fast, scope, gateway, state, route, principal, method, extra)
+        if decision is not None and not decision.allowed:
+            self._spawn(self._hand_over(*call, decision))
+            return True
         try:  # the usual case: a pooled connection is idle, and no task is needed
             origin = state.origins[route.upstream]
             pool = gateway.upstream
@@ -230,7 +242,7 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         """The upstream answered (or failed) a request sent from :meth:`_start_fast`: relay a
         small complete answer now; leave anything else to a task, as ``UpstreamPool.request``
         and ``relay.proxy`` would go on (a second attempt, a 502/504, a streamed body)."""
-        fast, _, gateway, state, route, _, method = call
+        fast, _, gateway, state, route, _, method, extra = call
         error = connection.error
         if error is not None:
             connection.close()
@@ -249,7 +261,7 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
             return
         try:
             gateway.metrics.count_request(route.path, method, response.status)
-            self._send(fast, response.status, response, method, data)
+            self._send(fast, response.status, response, method, data, extra)
         except Exception as exc:  # as uvicorn's RequestResponseCycle.run_asgi
             if not fast.response_started:
                 self._spawn(self._hand_over(*call, exc))
@@ -268,11 +280,12 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         route: RouteConfig,
         principal: Principal,
         method: str,
+        extra: Headers,
         retry: bool = True,
     ) -> None:
         """``relay.proxy`` for this case, in a task: no idle pooled connection (or a second
         attempt, ``retry=False``), then :meth:`_finish`."""
-        call = (fast, scope, gateway, state, route, principal, method)
+        call = (fast, scope, gateway, state, route, principal, method, extra)
         try:
             origin = state.origins[route.upstream]
             timeouts = state.config.timeouts
@@ -300,7 +313,7 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
     async def _finish(self, call: _Call, response: UpstreamResponse) -> None:
         """``relay._relay`` for this case, then uvicorn's ``send``; anything but a small answer
         with a ``Content-Length`` goes to :meth:`_hand_over`."""
-        fast, _, gateway, state, route, _, method = call
+        fast, _, gateway, state, route, _, method, extra = call
         try:
             if not _is_simple(response, method, state):
                 await self._hand_over(*call, response)
@@ -317,7 +330,7 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
                 gateway.metrics.count_request(route.path, method, response.status)
                 if self.flow.write_paused and not fast.disconnected:
                     await self.flow.drain()
-                self._send(fast, response.status, response, method, data)
+                self._send(fast, response.status, response, method, data, extra)
             finally:
                 response.release()
         except BaseException as exc:  # as uvicorn's RequestResponseCycle.run_asgi
@@ -328,18 +341,28 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
             self.transport.close()
 
     def _send(
-        self, fast: FastCycle, status: int, response: UpstreamResponse, method: str, data: bytes
+        self,
+        fast: FastCycle,
+        status: int,
+        response: UpstreamResponse,
+        method: str,
+        data: bytes,
+        extra: Headers,
     ) -> None:
         """What uvicorn's ``RequestResponseCycle.send`` writes for ``http.response.start`` with
-        the relayed headers and one ``http.response.body`` (header checks included)."""
+        the relayed headers and one ``http.response.body`` (header checks included). ``extra``
+        (the rate-limit headers) replaces the upstream's headers of the same names and comes
+        last, as in ``relay._relay``."""
         if fast.disconnected:
             return
         drop = RESPONSE_HEADERS_NOT_FORWARDED
+        if extra:
+            drop = drop | {name for name, _ in extra if name != b"vary"}
         fast.response_started = True
         content = [STATUS_LINE[status]]
         names: list[bytes] = []
         values: list[bytes] = []
-        for headers in (self.server_state.default_headers, response.headers):  # loops, not
+        for headers in (self.server_state.default_headers, response.headers, extra):  # loops, not
             for name, value in headers:  # comprehensions: each of those is a Python call
                 if name in drop and headers is response.headers:
                     continue
@@ -374,7 +397,8 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         route: RouteConfig,
         principal: Principal,
         method: str,
-        outcome: UpstreamResponse | UpstreamError | BaseException,
+        extra: Headers,
+        outcome: UpstreamResponse | UpstreamError | RateDecision | BaseException,
     ) -> None:
         """Finish the request on the ASGI path's code in a real uvicorn cycle: relay an
         unusual answer, answer an upstream failure, or treat an exception as uvicorn does."""
@@ -401,8 +425,12 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
                 scope, receive, send, state, gateway.metrics, scope["method"], scope["path"], {}
             )
             request.route, request.label, request.principal = route, route.path, principal
+            request.extra = extra
             try:
-                if isinstance(outcome, UpstreamResponse):
+                if isinstance(outcome, RateDecision):
+                    request.extra = []  # authorize() adds the headers only to an allowed call
+                    await refuse_rate_limit(request, outcome)
+                elif isinstance(outcome, UpstreamResponse):
                     await relay_answer(request, route, outcome)
                 elif isinstance(outcome, UpstreamError):
                     await upstream_failed(request, route, outcome)

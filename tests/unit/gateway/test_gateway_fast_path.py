@@ -39,6 +39,7 @@ PLANETS = b'["mercury","venus","earth","mars"]'
 ANSWERS: dict[str, bytes] = {
     "/api/plain": b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: keep-alive\r\n"
     b"Keep-Alive: timeout=5\r\nX-Custom: one\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n"
+    b"X-Rate-Limit-Limit: 999\r\n"
     b"Content-Length: %d\r\n\r\n" % len(PLANETS) + PLANETS,
     "/api/created": b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nProxy-Authenticate: x\r\n\r\nok",
     "/api/empty": b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
@@ -408,3 +409,38 @@ def test_a_pooled_connection_the_upstream_closed_is_tried_again(
     assert again.answer.startswith(b"HTTP/1.1 201 Created")
     assert [head.split(b"\r\n")[0] for head in again.upstream_saw] == [b"GET /api/created HTTP/1.1"] * 2
     assert CountingProtocol.taken == taken + 1
+
+
+def test_the_in_process_rate_limit_counts_and_refuses_as_on_the_asgi_path(
+    upstream: RecordingUpstream, idp: JwksServer
+) -> None:
+    """With ``rate_limit.per_client_per_minute`` the fast path counts each call, sends the
+    ``X-Rate-Limit-*`` headers in place of the upstream's, and a refused call gets the same 429."""
+    without_access_log()
+    config = parse_config(
+        config_dict(upstream.url, idp.issuer) | {"rate_limit": {"per_client_per_minute": 3}}
+    )
+    fast = GatewayServer(build_gateway_app(config), CountingProtocol).start()
+    plain = GatewayServer(build_gateway_app(config), CoalescingHttpToolsProtocol).start()
+    try:
+        auth = f"Authorization: Bearer {token(idp, ['openid', SILVER], jti='AT.limited')}"
+        if time.time() % 60 > 55:  # both gateways' calls in the same one-minute window
+            time.sleep(60 - time.time() % 60 + 0.1)
+        taken = CountingProtocol.taken
+        answers = []
+        for raw in [request("GET", "/api/plain", auth)] * 4 + [request("GET", "/gold/plain", auth)]:
+            via_fast = exchange(fast.port, upstream, raw)
+            via_plain = exchange(plain.port, upstream, raw)
+            assert via_fast == via_plain, raw
+            answers.append(via_fast.answer.split(b"\r\n\r\n")[0])
+        assert CountingProtocol.taken == taken + 3  # the first verifies; the scope refusal is ASGI's
+        assert [a.split(b"\r\n")[0] for a in answers] == [b"HTTP/1.1 200 OK"] * 3 + [
+            b"HTTP/1.1 429 Too Many Requests",
+            b"HTTP/1.1 403 Forbidden",
+        ]
+        assert b"x-rate-limit-remaining: 0" in answers[2]
+        assert b"x-rate-limit-limit: 3" in answers[2] and b"999" not in answers[2]
+        assert metrics(fast.port) == metrics(plain.port)
+    finally:
+        fast.stop()
+        plain.stop()
