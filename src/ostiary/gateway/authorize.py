@@ -62,7 +62,7 @@ async def authorize(request: GatewayRequest) -> bool:
         return True
     decision = await limiter.hit(principal.client_id or "anonymous")
     if not decision.allowed:
-        await _refuse_rate_limit(request, decision)
+        await refuse_rate_limit(request, decision)
         return False
     request.extra = request.extra + decision.headers()
     return True
@@ -84,7 +84,7 @@ async def _refuse_scopes(request: GatewayRequest, rule: ScopeRule) -> None:
     await send_bearer_error(request, insufficient_scope(rule.needed), request.extra)
 
 
-async def _refuse_rate_limit(request: GatewayRequest, decision: RateDecision) -> None:
+async def refuse_rate_limit(request: GatewayRequest, decision: RateDecision) -> None:
     await send_error(
         request,
         429,

@@ -5,10 +5,13 @@ with a bearer token it verified a moment ago. Through ASGI each one cost uvicorn
 cycle (an ``asyncio.Event``, the scope, two ``send`` messages checked header by header) and
 about ten coroutine frames of the gateway's steps (``proxy.Gateway.handle`` → ``authorize`` →
 ``relay.proxy`` → ``_relay`` → ``send``). :class:`GatewayHttpProtocol` answers such a call
-itself, with one coroutine per request: the same upstream request (``relay.upstream_target``
-and ``relay.upstream_headers`` build it, over the same pooled connections) and the bytes
-uvicorn would have written for the answer. Measured with ``bench/gateway_goals.py
---compare-src`` (main's tree as "before", same run): see ``docs/performance.md``.
+itself, without a task: the same upstream request (``relay.upstream_target`` and
+``relay.upstream_headers`` build it) goes out on an idle pooled connection, whose answer comes
+back to a callback (``upstream._Connection.start``), and the client gets the bytes uvicorn
+would have written, in one ``send``. Measured: Python calls per proxied call through uvicorn
+81 → 50 (``bench/gateway_calls.py --server``, deterministic); CPU per proxied call 0.249 →
+0.164 ms, medians of 5 alternating rounds (``bench/gateway_goals.py --compare-src`` a tree of
+the commit before, load average 9-13), gateway ÷ HAProxy ``jwt_verify`` per CPU 0.75.
 
 A request takes this path only if all of these hold, else it goes to the ASGI app unchanged:
 
@@ -19,7 +22,13 @@ A request takes this path only if all of these hold, else it goes to the ASGI ap
   at most one ``Authorization`` header, a bearer token whose verification is still cached
   (:meth:`~.verifier.GatewayVerifier.cached`: unexpired, same cache the ASGI path uses);
 - the route: not ``/metrics``, no path problem or ``;``, not shadowed by an earlier route,
-  not public, no CORS policy; the token grants its scopes; no rate limit is configured.
+  not public, no CORS policy; the token grants its scopes; the rate limit, if any, is the
+  in-process one (counted here as ``authorize`` counts it; a refusal is the ASGI path's 429).
+
+What it remembers: nothing of its own about tokens (it asks the verifier's cache, whose
+entries end at the token's ``exp`` plus leeway or the cache TTL, whichever is first: the same
+answer the ASGI path gets), and the routes it resolved per configuration
+(``GatewayState.fast_routes``, dropped with the state on every reload).
 
 An upstream failure, an answer without ``Content-Length`` (or 204/304, or over the size
 limit) is handed to a real uvicorn cycle running the ASGI path's own code
@@ -33,6 +42,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
+from functools import partial
+from typing import Any
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import (
@@ -43,8 +55,10 @@ from uvicorn.protocols.http.httptools_impl import (
 )
 
 from ostiary.bearer import authorization_header_count, bearer_token
+from ostiary.gateway.authorize import refuse_rate_limit
 from ostiary.gateway.config import RouteConfig
 from ostiary.gateway.proxy import Gateway
+from ostiary.gateway.ratelimit import InProcessRateLimiter, RateDecision
 from ostiary.gateway.relay import (
     RESPONSE_HEADERS_NOT_FORWARDED,
     relay_answer,
@@ -52,14 +66,17 @@ from ostiary.gateway.relay import (
     upstream_headers,
     upstream_target,
 )
-from ostiary.gateway.request import ClientDisconnected, GatewayRequest, Receive, Scope, Send
+from ostiary.gateway.request import ClientDisconnected, GatewayRequest, Headers, Receive, Scope, Send
 from ostiary.gateway.routing import RouteMatch, path_problem
 from ostiary.gateway.state import GatewayState
-from ostiary.gateway.upstream import UpstreamError, UpstreamResponse
+from ostiary.gateway.upstream import UpstreamError, UpstreamPool, UpstreamResponse, _Connection
 from ostiary.gateway.verifier import Principal
 from ostiary.serving.uvicorn_protocol import CoalescingHttpToolsProtocol
 
 log = logging.getLogger(__name__)
+
+_Call = tuple["FastCycle", Scope, Gateway, GatewayState, RouteConfig, Principal, str, Headers]
+"""What one fast-path request carries from step to step."""
 
 MAX_FAST_ROUTES = 1024
 """Entries of ``GatewayState.fast_routes`` before it is emptied (paths with parameters are many)."""
@@ -89,6 +106,18 @@ class FastCycle:
         self.more_body = True
         self.response_started = False
         self.response_complete = False
+
+
+def _is_simple(response: UpstreamResponse, method: str, state: GatewayState) -> bool:
+    """An answer ``relay._relay`` sends whole, with its ``Content-Length`` (uvicorn then frames
+    it by that length), and which is not refused as too large."""
+    length = response.content_length
+    return (
+        length is not None
+        and response.status != 204
+        and response.status != 304
+        and (length <= state.config.limits.max_response_body or method == "HEAD")
+    )
 
 
 def fast_route(state: GatewayState, method: str, path: str) -> RouteConfig | None:
@@ -159,8 +188,6 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         if not token:
             return False
         state = gateway.reloader.state
-        if state.limiter is not None:
-            return False
         principal = state.verifier.cached(token)
         if principal is None:
             return False
@@ -173,6 +200,14 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         route = state.fast_routes.get((method, path)) or fast_route(state, method, path)
         if route is None or not route.scopes.allows(principal.scopes):
             return False
+        extra: Headers = []
+        decision = None
+        limiter = state.limiter
+        if limiter is not None:  # counted here as authorize() counts it: after the scope check
+            if type(limiter) is not InProcessRateLimiter:
+                return False  # Redis: a round trip, the ASGI path's
+            decision = limiter.decide(principal.client_id or "anonymous")
+            extra = decision.headers()
 
         scope = self.scope  # completed as uvicorn would: a hand-over runs the ASGI code on it
         scope["method"] = method
@@ -181,10 +216,68 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         scope["query_string"] = url.query or b""
         fast = FastCycle(keep_alive=parser.should_keep_alive())
         self.cycle = fast  # type: ignore[assignment]
-        task = self.loop.create_task(self._answer(fast, scope, gateway, state, route, principal, method))
+        call = (fast, scope, gateway, state, route, principal, method, extra)
+        if decision is not None and not decision.allowed:
+            self._spawn(self._hand_over(*call, decision))
+            return True
+        try:  # the usual case: a pooled connection is idle, and no task is needed
+            origin = state.origins[route.upstream]
+            pool = gateway.upstream
+            request = pool.prepare(
+                origin,
+                method_bytes,
+                upstream_target(route, origin, scope),
+                upstream_headers(scope, state.strip_headers, route, principal),
+                b"",
+            )
+            connection = pool.take_idle(origin)
+        except Exception:  # _answer meets it again and answers as the ASGI path would
+            connection = None
+        if connection is None:
+            self._spawn(self._answer(*call))
+        else:
+            done = partial(self._upstream_done, call, connection, time.perf_counter())
+            connection.start(request, method_bytes == b"HEAD", state.config.timeouts.read, done)
+        return True
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """A task uvicorn waits for on shutdown, as it does for its ASGI tasks."""
+        task = self.loop.create_task(coroutine)
         task.add_done_callback(self.tasks.discard)
         self.tasks.add(task)
-        return True
+
+    def _upstream_done(self, call: _Call, connection: _Connection, started: float) -> None:
+        """The upstream answered (or failed) a request sent from :meth:`_start_fast`: relay a
+        small complete answer now; leave anything else to a task, as ``UpstreamPool.request``
+        and ``relay.proxy`` would go on (a second attempt, a 502/504, a streamed body)."""
+        fast, _, gateway, state, route, _, method, extra = call
+        error = connection.error
+        if error is not None:
+            connection.close()
+            if UpstreamPool.may_retry(connection, method.encode("ascii"), error):
+                self._spawn(self._answer(*call, retry=False))
+            else:
+                self._spawn(self._hand_over(*call, error))
+            return
+        gateway.metrics.observe_upstream(route.path, time.perf_counter() - started)
+        response = UpstreamResponse(connection)
+        data = None
+        if _is_simple(response, method, state) and not self.flow.write_paused:
+            data = response.body_if_complete()
+        if data is None:
+            self._spawn(self._finish(call, response))
+            return
+        try:
+            gateway.metrics.count_request(route.path, method, response.status)
+            self._send(fast, response.status, response, method, data, extra)
+        except Exception as exc:  # as uvicorn's RequestResponseCycle.run_asgi
+            if not fast.response_started:
+                self._spawn(self._hand_over(*call, exc))
+            else:
+                self.logger.error("Exception in ASGI application\n", exc_info=exc)
+                self.transport.close()
+        finally:
+            response.release()
 
     async def _answer(
         self,
@@ -195,8 +288,12 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         route: RouteConfig,
         principal: Principal,
         method: str,
+        extra: Headers,
+        retry: bool = True,
     ) -> None:
-        """``relay.proxy`` and ``relay._relay`` for this case, then uvicorn's ``send``."""
+        """``relay.proxy`` for this case, in a task: no idle pooled connection (or a second
+        attempt, ``retry=False``), then :meth:`_finish`."""
+        call = (fast, scope, gateway, state, route, principal, method, extra)
         try:
             origin = state.origins[route.upstream]
             timeouts = state.config.timeouts
@@ -210,21 +307,24 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
                     b"",
                     connect_timeout=timeouts.connect,
                     read_timeout=timeouts.read,
+                    retry=retry,
                 )
             except UpstreamError as error:
-                await self._hand_over(fast, scope, gateway, state, route, principal, error)
+                await self._hand_over(*call, error)
                 return
             gateway.metrics.observe_upstream(route.path, time.perf_counter() - started)
-            length = response.content_length
-            status = response.status
-            simple = (
-                length is not None
-                and status != 204
-                and status != 304
-                and (length <= state.config.limits.max_response_body or method == "HEAD")
-            )
-            if not simple:
-                await self._hand_over(fast, scope, gateway, state, route, principal, response)
+        except BaseException as exc:  # as uvicorn's RequestResponseCycle.run_asgi
+            await self._hand_over(*call, exc)
+            return
+        await self._finish(call, response)
+
+    async def _finish(self, call: _Call, response: UpstreamResponse) -> None:
+        """``relay._relay`` for this case, then uvicorn's ``send``; anything but a small answer
+        with a ``Content-Length`` goes to :meth:`_hand_over`."""
+        fast, _, gateway, state, route, _, method, extra = call
+        try:
+            if not _is_simple(response, method, state):
+                await self._hand_over(*call, response)
                 return
             try:
                 data = response.body_if_complete()
@@ -232,33 +332,45 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
                     data = await response.read()
             except UpstreamError as error:
                 response.release()
-                await self._hand_over(fast, scope, gateway, state, route, principal, error)
+                await self._hand_over(*call, error)
                 return
             try:
-                gateway.metrics.count_request(route.path, method, status)
-                self._send(fast, status, response, method, data)
+                gateway.metrics.count_request(route.path, method, response.status)
+                if self.flow.write_paused and not fast.disconnected:
+                    await self.flow.drain()
+                self._send(fast, response.status, response, method, data, extra)
             finally:
                 response.release()
         except BaseException as exc:  # as uvicorn's RequestResponseCycle.run_asgi
             if not fast.response_started:
-                await self._hand_over(fast, scope, gateway, state, route, principal, exc)
+                await self._hand_over(*call, exc)
                 return
             self.logger.error("Exception in ASGI application\n", exc_info=exc)
             self.transport.close()
 
     def _send(
-        self, fast: FastCycle, status: int, response: UpstreamResponse, method: str, data: bytes
+        self,
+        fast: FastCycle,
+        status: int,
+        response: UpstreamResponse,
+        method: str,
+        data: bytes,
+        extra: Headers,
     ) -> None:
         """What uvicorn's ``RequestResponseCycle.send`` writes for ``http.response.start`` with
-        the relayed headers and one ``http.response.body`` (header checks included)."""
+        the relayed headers and one ``http.response.body`` (header checks included). ``extra``
+        (the rate-limit headers) replaces the upstream's headers of the same names and comes
+        last, as in ``relay._relay``."""
         if fast.disconnected:
             return
         drop = RESPONSE_HEADERS_NOT_FORWARDED
+        if extra:
+            drop = drop | {name for name, _ in extra if name != b"vary"}
         fast.response_started = True
         content = [STATUS_LINE[status]]
         names: list[bytes] = []
         values: list[bytes] = []
-        for headers in (self.server_state.default_headers, response.headers):  # loops, not
+        for headers in (self.server_state.default_headers, response.headers, extra):  # loops, not
             for name, value in headers:  # comprehensions: each of those is a Python call
                 if name in drop and headers is response.headers:
                     continue
@@ -278,7 +390,7 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
                 self.transport.write(b"".join(content))
                 raise RuntimeError("Response content does not match Content-Length")
             content.append(data)
-        self.transport.write(b"".join(content))
+        self.transport.write_whole(b"".join(content))  # type: ignore[attr-defined]
         fast.response_complete = True
         if not keep_alive:
             self.transport.close()
@@ -292,7 +404,9 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         state: GatewayState,
         route: RouteConfig,
         principal: Principal,
-        outcome: UpstreamResponse | UpstreamError | BaseException,
+        method: str,
+        extra: Headers,
+        outcome: UpstreamResponse | UpstreamError | RateDecision | BaseException,
     ) -> None:
         """Finish the request on the ASGI path's code in a real uvicorn cycle: relay an
         unusual answer, answer an upstream failure, or treat an exception as uvicorn does."""
@@ -319,8 +433,12 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
                 scope, receive, send, state, gateway.metrics, scope["method"], scope["path"], {}
             )
             request.route, request.label, request.principal = route, route.path, principal
+            request.extra = extra
             try:
-                if isinstance(outcome, UpstreamResponse):
+                if isinstance(outcome, RateDecision):
+                    request.extra = []  # authorize() adds the headers only to an allowed call
+                    await refuse_rate_limit(request, outcome)
+                elif isinstance(outcome, UpstreamResponse):
                     await relay_answer(request, route, outcome)
                 elif isinstance(outcome, UpstreamError):
                     await upstream_failed(request, route, outcome)

@@ -85,6 +85,10 @@ class InProcessRateLimiter(WindowRateLimiter):
         super().__init__(limit, self.memory, clock=clock)
 
     async def hit(self, client: str) -> RateDecision:
+        return self.decide(client)
+
+    def decide(self, client: str) -> RateDecision:
+        """:meth:`hit` without a coroutine: it counts the call (the gateway's fast path)."""
         now = self.clock()  # as WindowRateLimiter.hit, without a coroutine per call (the hot path)
         return _decision(self.limit, self.memory.count(client, int(now // WINDOW_SECONDS)), now)
 

@@ -23,7 +23,7 @@ import asyncio
 import collections
 import re
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import cast
 from urllib.parse import urlsplit
@@ -32,6 +32,8 @@ import httptools
 
 IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
 HIGH_WATER = 256 * 1024
+SMALL_BODY = 64 * 1024
+"""A body up to this long is read whole before a callback caller is told (:meth:`_Connection.start`)."""
 LOW_WATER = 64 * 1024
 
 Headers = list[tuple[bytes, bytes]]
@@ -97,6 +99,8 @@ class _Connection(asyncio.Protocol):
         self.content_length: int | None = None
         self.until_eof = False
         self.headers_done: asyncio.Future[None] | None = None
+        self.on_done: Callable[[], None] | None = None
+        self.ready = False
         self.chunks: collections.deque[bytes] = collections.deque()
         self.buffered = 0
         self.paused = False
@@ -126,11 +130,14 @@ class _Connection(asyncio.Protocol):
         except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
             self._fail(UpstreamError(f"invalid HTTP response from the upstream: {exc!r}"))
             self.close()
+            return
+        if self.ready and self.on_done is not None:  # after the parser, never inside it
+            self._done()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         if self.in_exchange and not self.complete:
-            if self.until_eof and exc is None and self.headers_done is not None and self.headers_done.done():
+            if self.until_eof and exc is None:  # the final response's headers are in
                 self.complete = True
                 self.keep_alive = False
                 self._wake()
@@ -178,6 +185,9 @@ class _Connection(asyncio.Protocol):
             self.complete = True  # the parser would wait for a body: this connection is not reused
         if self.headers_done is not None and not self.headers_done.done():
             self.headers_done.set_result(None)
+        length = self.content_length
+        if self.head_request or length is None or length > SMALL_BODY:
+            self.ready = True  # a callback caller relays it as it comes, not once complete
 
     def on_body(self, body: bytes) -> None:
         if self.complete or self.trailing_data:
@@ -198,6 +208,7 @@ class _Connection(asyncio.Protocol):
             return
         self.complete = True
         self.keep_alive = self.parser.should_keep_alive()
+        self.ready = True
         if self.body_waiter is not None:
             self._wake()
 
@@ -205,12 +216,26 @@ class _Connection(asyncio.Protocol):
 
     async def exchange(self, request: bytes, head_request: bool, read_timeout: float) -> None:
         """Send ``request`` and wait for the response's headers."""
+        self.start(request, head_request, read_timeout, None)
+        self.headers_done = self.loop.create_future()
+        await self.headers_done
+
+    def start(
+        self, request: bytes, head_request: bool, read_timeout: float, on_done: Callable[[], None] | None
+    ) -> None:
+        """:meth:`exchange` for a caller that waits with a callback, not a coroutine (the
+        gateway's fast path, :mod:`.fast_path`: no task, future or coroutine per call).
+
+        ``on_done`` runs once, from the event loop and never inside the parser, when the
+        response is complete, or when its headers are in and its body may be large or of
+        unknown length (then read it with :class:`UpstreamResponse` as after ``exchange``),
+        or when the exchange failed (``error`` set)."""
         assert self.transport is not None
         self._reset_exchange()
+        self.on_done = on_done
         self.in_exchange = True
         self.head_request = head_request
         self.read_timeout = read_timeout
-        self.headers_done = self.loop.create_future()
         self.last_activity = now = self.loop.time()
         # One read timer per connection, left running between exchanges: when it fires early
         # (it was set for an earlier exchange) _on_timer moves it on. Scheduling and cancelling
@@ -222,7 +247,12 @@ class _Connection(asyncio.Protocol):
         if timer is None:
             self.timer = self.loop.call_at(now + read_timeout, self._on_timer)
         self.transport.write(request)
-        await self.headers_done
+
+    def _done(self) -> None:
+        on_done = self.on_done
+        self.on_done = None
+        if on_done is not None:
+            on_done()
 
     async def next_chunk(self) -> bytes | None:
         """The next piece of the body; ``None`` once it is complete."""
@@ -256,6 +286,8 @@ class _Connection(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_exception(error)
         self.body_waiter = None
+        if self.on_done is not None:
+            self._done()
 
     def _on_timer(self) -> None:
         self.timer = None
@@ -393,25 +425,18 @@ class UpstreamPool:
         *,
         connect_timeout: float,
         read_timeout: float,
+        retry: bool = True,
     ) -> UpstreamResponse:
-        """Send one request and return once the response headers are in."""
-        if _NOT_IN_TARGET.search(target):
-            raise UpstreamError("refusing a request target with spaces or control characters")
-        request = serialize_request(method, target, origin.host_header, headers, body)
-        for attempt in (1, 2):
-            connection = self._take_idle(origin) or await self._connect(origin, connect_timeout)
+        """Send one request and return once the response headers are in. ``retry=False``: no
+        second attempt (the caller made the first, :meth:`_Connection.start`)."""
+        request = self.prepare(origin, method, target, headers, body)
+        for attempt in (1, 2) if retry else (2,):
+            connection = self.take_idle(origin) or await self._connect(origin, connect_timeout)
             try:
                 await connection.exchange(request, method == b"HEAD", read_timeout)
             except UpstreamError as error:
                 connection.close()
-                retry = (
-                    attempt == 1
-                    and connection.reused
-                    and not connection.received_any
-                    and method in IDEMPOTENT
-                    and not isinstance(error, UpstreamTimeout)
-                )
-                if retry:
+                if attempt == 1 and self.may_retry(connection, method, error):
                     continue
                 raise
             except BaseException:
@@ -420,7 +445,26 @@ class UpstreamPool:
             return UpstreamResponse(connection)
         raise UpstreamError("unreachable")  # pragma: no cover
 
-    def _take_idle(self, origin: Origin) -> _Connection | None:
+    @staticmethod
+    def prepare(origin: Origin, method: bytes, target: bytes, headers: Headers, body: bytes) -> bytes:
+        """The request's bytes; UpstreamError for a target or header that could split it."""
+        if _NOT_IN_TARGET.search(target):
+            raise UpstreamError("refusing a request target with spaces or control characters")
+        return serialize_request(method, target, origin.host_header, headers, body)
+
+    @staticmethod
+    def may_retry(connection: _Connection, method: bytes, error: UpstreamError) -> bool:
+        """Whether a failed first attempt on ``connection`` is tried again on another: a reused
+        connection the upstream closed before answering a byte, for an idempotent method."""
+        return (
+            connection.reused
+            and not connection.received_any
+            and method in IDEMPOTENT
+            and not isinstance(error, UpstreamTimeout)
+        )
+
+    def take_idle(self, origin: Origin) -> _Connection | None:
+        """A pooled keep-alive connection to ``origin`` if one is idle (and fresh), else None."""
         idle = self._idle.get((origin.scheme, origin.host, origin.port))
         if not idle:
             return None

@@ -39,6 +39,7 @@ PLANETS = b'["mercury","venus","earth","mars"]'
 ANSWERS: dict[str, bytes] = {
     "/api/plain": b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: keep-alive\r\n"
     b"Keep-Alive: timeout=5\r\nX-Custom: one\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n"
+    b"X-Rate-Limit-Limit: 999\r\n"
     b"Content-Length: %d\r\n\r\n" % len(PLANETS) + PLANETS,
     "/api/created": b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nProxy-Authenticate: x\r\n\r\nok",
     "/api/empty": b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
@@ -76,6 +77,7 @@ class _UpstreamHandler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         server: RecordingUpstream = self.server  # type: ignore[assignment]
         buffer = b""
+        drop_next = False
         while True:
             while b"\r\n\r\n" not in buffer:
                 data = self.request.recv(65536)
@@ -84,8 +86,11 @@ class _UpstreamHandler(socketserver.BaseRequestHandler):
                 buffer += data
             head, _, buffer = buffer.partition(b"\r\n\r\n")
             server.received.append(head)
+            if drop_next:  # a pooled connection the upstream closed: no byte of an answer
+                return
             method, target = head.split(b" ", 2)[:2]
             path = target.split(b"?")[0].decode()
+            drop_next = path == "/api/drop-next"
             answer = ANSWERS.get(path, ANSWERS["/api/plain"])
             if method == b"HEAD":
                 answer = answer.partition(b"\r\n\r\n")[0] + b"\r\n\r\n"
@@ -318,6 +323,8 @@ def test_both_paths_give_the_same_upstream_request_and_client_answer(
         (request("GET", "/api/eof", auth), 1, True),
         (request("GET", "/api/broken", auth), 1, True),
         (request("GET", "/down/x", auth), 1, True),
+        (request("GET", "/api/drop-next", auth), 1, True),  # then the same, tried again
+        (request("GET", "/api/created", auth), 1, True),
         (request("GET", "/api/plain", auth) + request("GET", "/api/created", auth), 2, True),
         # not for the fast path: the same answers through ASGI
         (request("GET", "/api/plain", f"Authorization: Bearer {never_verified}"), 1, False),
@@ -385,3 +392,55 @@ def test_a_reload_drops_the_remembered_routes(
     fast.app.apply(fast.app.config)
     assert fast.app.state is not state
     assert fast.app.state.fast_routes == {}
+
+
+def test_a_pooled_connection_the_upstream_closed_is_tried_again(
+    gateways: tuple[GatewayServer, GatewayServer], upstream: RecordingUpstream, idp: JwksServer
+) -> None:
+    """The fast path's own first attempt (no task) fails on a reused connection that got no
+    byte back: it is sent once more on another connection, as ``UpstreamPool.request`` does."""
+    without_access_log()
+    fast, _ = gateways
+    auth = f"Authorization: Bearer {token(idp, ['openid', SILVER], jti='AT.retry')}"
+    exchange(fast.port, upstream, request("GET", "/api/plain", auth))  # verified, then cached
+    assert b" 200 OK" in exchange(fast.port, upstream, request("GET", "/api/drop-next", auth)).answer
+    taken = CountingProtocol.taken
+    again = exchange(fast.port, upstream, request("GET", "/api/created", auth))
+    assert again.answer.startswith(b"HTTP/1.1 201 Created")
+    assert [head.split(b"\r\n")[0] for head in again.upstream_saw] == [b"GET /api/created HTTP/1.1"] * 2
+    assert CountingProtocol.taken == taken + 1
+
+
+def test_the_in_process_rate_limit_counts_and_refuses_as_on_the_asgi_path(
+    upstream: RecordingUpstream, idp: JwksServer
+) -> None:
+    """With ``rate_limit.per_client_per_minute`` the fast path counts each call, sends the
+    ``X-Rate-Limit-*`` headers in place of the upstream's, and a refused call gets the same 429."""
+    without_access_log()
+    config = parse_config(
+        config_dict(upstream.url, idp.issuer) | {"rate_limit": {"per_client_per_minute": 3}}
+    )
+    fast = GatewayServer(build_gateway_app(config), CountingProtocol).start()
+    plain = GatewayServer(build_gateway_app(config), CoalescingHttpToolsProtocol).start()
+    try:
+        auth = f"Authorization: Bearer {token(idp, ['openid', SILVER], jti='AT.limited')}"
+        if time.time() % 60 > 55:  # both gateways' calls in the same one-minute window
+            time.sleep(60 - time.time() % 60 + 0.1)
+        taken = CountingProtocol.taken
+        answers = []
+        for raw in [request("GET", "/api/plain", auth)] * 4 + [request("GET", "/gold/plain", auth)]:
+            via_fast = exchange(fast.port, upstream, raw)
+            via_plain = exchange(plain.port, upstream, raw)
+            assert via_fast == via_plain, raw
+            answers.append(via_fast.answer.split(b"\r\n\r\n")[0])
+        assert CountingProtocol.taken == taken + 3  # the first verifies; the scope refusal is ASGI's
+        assert [a.split(b"\r\n")[0] for a in answers] == [b"HTTP/1.1 200 OK"] * 3 + [
+            b"HTTP/1.1 429 Too Many Requests",
+            b"HTTP/1.1 403 Forbidden",
+        ]
+        assert b"x-rate-limit-remaining: 0" in answers[2]
+        assert b"x-rate-limit-limit: 3" in answers[2] and b"999" not in answers[2]
+        assert metrics(fast.port) == metrics(plain.port)
+    finally:
+        fast.stop()
+        plain.stop()
