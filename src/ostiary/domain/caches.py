@@ -22,6 +22,7 @@ from ostiary.store.cache_events import REVOKED, UNREVOKED_CACHE
 if TYPE_CHECKING:
     from ostiary.domain.authz.policy_sets import PolicySetCache, ServerPolicySet
     from ostiary.domain.clients.client_cache import ClientCache
+    from ostiary.domain.directory.directory_facts import DirectoryFacts
     from ostiary.domain.unit_of_work import UnitOfWork
 
 SHARED_NAME = "ostiary.caches"
@@ -69,6 +70,8 @@ class DomainCaches:
     )
     """``jti`` of an access token → True: checked and not revoked (``tokens.revoked_jtis``);
     any revocation clears it all (``store.cache_events.announce_revocation``)."""
+    directory_facts: BoundedTTLCache[str, DirectoryFacts] = field(default_factory=lambda: _facts_cache())
+    """org → its user schema and whether it has ACTIVE group rules (``directory.directory_facts``)."""
 
     @classmethod
     def build(cls) -> DomainCaches:
@@ -93,6 +96,7 @@ class DomainCaches:
             self.decisions,
             self.origins,
             self.unrevoked,
+            self.directory_facts,
         ]
 
     def clear(self) -> None:
@@ -102,6 +106,13 @@ class DomainCaches:
         self.decisions.clear()
         self.origins.clear()
         self.unrevoked.clear()
+        self.directory_facts.clear()
+
+
+def _facts_cache() -> BoundedTTLCache[str, DirectoryFacts]:
+    from ostiary.domain.directory.directory_facts import new_cache
+
+    return new_cache()
 
 
 def caches_of(source: AsyncSession | UnitOfWork) -> DomainCaches:

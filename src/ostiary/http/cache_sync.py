@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ostiary.domain.caches import REVOCATION_EVENT
+from ostiary.domain.directory.directory_facts import EVENT as FACTS_EVENT
 from ostiary.http.runtime import Runtime
 
 
@@ -27,4 +28,5 @@ def cache_event_handlers(rt: Runtime) -> dict[str, Callable[..., None]]:
         "trusted_origins": caches.origins.invalidate,
         "orgs": rt.forget_unknown_hosts,
         REVOCATION_EVENT: caches.unrevoked.invalidate,  # no key: every token known as not revoked
+        FACTS_EVENT: caches.directory_facts.invalidate,  # org_id: its user schema, its group rules
     }

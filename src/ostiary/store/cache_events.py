@@ -27,7 +27,8 @@ Kinds and keys (what ``announce`` takes and the handlers receive):
 - ``ring`` — ``org_id, server_id``: its signing keys;
 - ``trusted_origins`` — ``org_id``;
 - ``orgs`` — no key: an org or a custom domain was added (hosts that named none may name one now);
-- ``revoked`` — no key: access tokens were revoked (:func:`announce_revocation`).
+- ``revoked`` — no key: access tokens were revoked (:func:`announce_revocation`);
+- ``directory_facts`` — ``org_id``: its user schema or group rules (``domain.directory.directory_facts``).
 """
 
 from __future__ import annotations
