@@ -437,11 +437,17 @@ def compare(
         if key in med["after"]:
             line = f"{key}: after {med['after'][key]:.2f} {unit}"
             if "before" in med:
-                ratio = med["before"][key] / med["after"][key]
-                line += f"; before {med['before'][key]:.2f} {unit} (before/after {ratio:.2f})"
+                old, new = med["before"][key], med["after"][key]
+                rate = unit == "/s"  # a rate: after/before; a cost: before/after (> 1: better)
+                named = "after/before" if rate else "before/after"
+                line += f"; before {old:.2f} {unit} ({named} {(new / old) if rate else (old / new):.2f})"
             print(line)
     after = med["after"]
     print(f"create capacity from CPU: {1000 / after['create cpu']:,.0f}/s on one core (goal >= 1,000/s)")
+    if password:
+        hashes = argon2_rate()
+        print(f"argon2 alone: {hashes:,.1f} hashes/s on 2 threads; creates with a password after: "
+              f"{after['pw create/s']:,.1f}/s (ratio {after['pw create/s'] / hashes:.2f})")  # fmt: skip
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from ostiary.store.directory_events import DIRECTORY, USER_CONTEXT_CACHE
 if TYPE_CHECKING:
     from ostiary.domain.authz.policy_sets import PolicySetCache, ServerPolicySet
     from ostiary.domain.clients.client_cache import ClientCache
+    from ostiary.domain.directory.directory_facts import DirectoryFacts
     from ostiary.domain.tokens.user_context_cache import UserContextCache
     from ostiary.domain.unit_of_work import UnitOfWork
 
@@ -77,6 +78,8 @@ class DomainCaches:
     )
     """``jti`` of an access token → True: checked and not revoked (``tokens.revoked_jtis``);
     any revocation clears it all (``store.cache_events.announce_revocation``)."""
+    directory_facts: BoundedTTLCache[str, DirectoryFacts] = field(default_factory=lambda: _facts_cache())
+    """org → its user schema and whether it has ACTIVE group rules (``directory.directory_facts``)."""
 
     @classmethod
     def build(cls) -> DomainCaches:
@@ -104,6 +107,7 @@ class DomainCaches:
             self.origins,
             self.unrevoked,
             self.user_contexts.entries,
+            self.directory_facts,
         ]
 
     def clear(self) -> None:
@@ -114,6 +118,13 @@ class DomainCaches:
         self.origins.clear()
         self.unrevoked.clear()
         self.user_contexts.clear()
+        self.directory_facts.clear()
+
+
+def _facts_cache() -> BoundedTTLCache[str, DirectoryFacts]:
+    from ostiary.domain.directory.directory_facts import new_cache
+
+    return new_cache()
 
 
 def caches_of(source: AsyncSession | UnitOfWork) -> DomainCaches:

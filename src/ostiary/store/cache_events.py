@@ -30,7 +30,8 @@ Kinds and keys (what ``announce`` takes and the handlers receive):
 - ``revoked`` — no key: access tokens were revoked (:func:`announce_revocation`);
 - ``directory`` — ``org_id``, or no key for every org: users, groups, memberships, app
   assignments or the org changed, i.e. what user tokens are minted and checked with
-  (announced by ``store.directory_events``' session hook, never by hand).
+  (announced by ``store.directory_events``' session hook, never by hand);
+- ``directory_facts`` — ``org_id``: its user schema or group rules (``domain.directory.directory_facts``).
 """
 
 from __future__ import annotations
