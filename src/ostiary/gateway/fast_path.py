@@ -244,7 +244,11 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
             self._spawn(self._answer(*call))
         else:
             done = partial(self._upstream_done, call, connection, time.perf_counter())
-            connection.start(request, method_bytes == b"HEAD", state.config.timeouts.read, done)
+            try:
+                connection.start(request, method_bytes == b"HEAD", state.config.timeouts.read, done)
+            except Exception as exc:  # as UpstreamPool.request: the connection goes, a 500
+                connection.close()
+                self._spawn(self._hand_over(*call, exc))
         return True
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
@@ -256,7 +260,23 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
     def _upstream_done(self, call: _Call, connection: _Connection, started: float) -> None:
         """The upstream answered (or failed) a request sent from :meth:`_start_fast`: relay a
         small complete answer now; leave anything else to a task, as ``UpstreamPool.request``
-        and ``relay.proxy`` would go on (a second attempt, a 502/504, a streamed body)."""
+        and ``relay.proxy`` would go on (a second attempt, a 502/504, a streamed body).
+
+        It runs from the upstream connection's ``data_received``: nothing may escape it (the
+        client would never be answered), so an unexpected error is answered as uvicorn's
+        ``run_asgi`` would (500, or the connection closed once the answer has started)."""
+        try:
+            self._relay_now(call, connection, started)
+        except Exception as exc:
+            if connection.in_exchange:
+                connection.close()
+            if not call[0].response_started:
+                self._spawn(self._hand_over(*call, exc))
+            else:
+                self.logger.error("Exception in ASGI application\n", exc_info=exc)
+                self.transport.close()
+
+    def _relay_now(self, call: _Call, connection: _Connection, started: float) -> None:
         fast, _, gateway, state, route, _, method, extra = call
         error = connection.error
         if error is not None:
@@ -277,12 +297,6 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         try:
             gateway.metrics.count_request(route.path, method, response.status)
             self._send(fast, response.status, response, method, data, extra, route.cors is not None)
-        except Exception as exc:  # as uvicorn's RequestResponseCycle.run_asgi
-            if not fast.response_started:
-                self._spawn(self._hand_over(*call, exc))
-            else:
-                self.logger.error("Exception in ASGI application\n", exc_info=exc)
-                self.transport.close()
         finally:
             response.release()
 

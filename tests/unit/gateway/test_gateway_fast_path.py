@@ -457,3 +457,33 @@ def test_the_in_process_rate_limit_counts_and_refuses_as_on_the_asgi_path(
     finally:
         fast.stop()
         plain.stop()
+
+
+def test_an_unexpected_error_is_answered_as_uvicorn_answers_it_on_the_asgi_path(
+    gateways: tuple[GatewayServer, GatewayServer], upstream: RecordingUpstream, idp: JwksServer
+) -> None:
+    """An exception inside the fast path's callback (here: the metrics) is a 500 with the
+    connection closed, as uvicorn's ``run_asgi`` makes of one in the ASGI app."""
+    without_access_log()
+    fast, plain = gateways
+    auth = f"Authorization: Bearer {token(idp, ['openid', SILVER], jti='AT.boom')}"
+    raw = request("GET", "/api/plain", auth)
+    for server in (fast, plain):
+        exchange(server.port, upstream, raw)  # verified, then cached
+
+    def boom(route: str, seconds: float) -> None:
+        raise RuntimeError("boom")
+
+    for server in (fast, plain):
+        server.app.metrics.observe_upstream = boom  # type: ignore[method-assign]
+    try:
+        taken = CountingProtocol.taken
+        via_fast = exchange(fast.port, upstream, raw)
+        via_plain = exchange(plain.port, upstream, raw)
+    finally:
+        for server in (fast, plain):
+            del server.app.metrics.observe_upstream
+    assert CountingProtocol.taken == taken + 1
+    assert via_fast == via_plain
+    assert via_fast.answer.startswith(b"HTTP/1.1 500 Internal Server Error")
+    assert not via_fast.stays_open
