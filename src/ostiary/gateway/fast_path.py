@@ -22,7 +22,7 @@ A request takes this path only if all of these hold, else it goes to the ASGI ap
   at most one ``Authorization`` header, a bearer token whose verification is still cached
   (:meth:`~.verifier.GatewayVerifier.cached`: unexpired, same cache the ASGI path uses);
 - the route: not ``/metrics``, no path problem or ``;``, not shadowed by an earlier route,
-  not public, no CORS policy; the token grants its scopes; the rate limit, if any, is the
+  not public; the token grants its scopes; the rate limit, if any, is the
   in-process one (counted here as ``authorize`` counts it; a refusal is the ASGI path's 429).
 
 What it remembers: nothing of its own about tokens (it asks the verifier's cache, whose
@@ -55,6 +55,7 @@ from uvicorn.protocols.http.httptools_impl import (
 )
 
 from ostiary.bearer import authorization_header_count, bearer_token
+from ostiary.cors_policy import response_headers as cors_response_headers
 from ostiary.gateway.authorize import refuse_rate_limit
 from ostiary.gateway.config import RouteConfig
 from ostiary.gateway.proxy import Gateway
@@ -122,14 +123,14 @@ def _is_simple(response: UpstreamResponse, method: str, state: GatewayState) -> 
 
 def fast_route(state: GatewayState, method: str, path: str) -> RouteConfig | None:
     """The route the ASGI path would proxy ``method path`` to with no further answer of its
-    own (metrics, bad path, 404/405, CORS, public route), else None; remembered in ``state``."""
+    own (metrics, bad path, 404/405, public route), else None; remembered in ``state``."""
     if path == state.config.metrics.path or ";" in path or path_problem(path, allow_semicolons=True):
         return None
     found = state.router.match(method, path)
     if not isinstance(found, RouteMatch):
         return None
     route = found.route
-    if route.public or route.cors is not None or state.router.shadowing(method, path, found) is not None:
+    if route.public or state.router.shadowing(method, path, found) is not None:
         return None
     if len(state.fast_routes) >= MAX_FAST_ROUTES:
         state.fast_routes.clear()
@@ -200,14 +201,20 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         route = state.fast_routes.get((method, path)) or fast_route(state, method, path)
         if route is None or not route.scopes.allows(principal.scopes):
             return False
+        # The headers every answer on the route carries, as Gateway.handle and authorize()
+        # set request.extra: CORS (on a route with a policy), then the rate limit's.
         extra: Headers = []
+        if route.cors is not None:
+            origin = headers.get(b"origin", b"").decode("latin-1") or None
+            extra = cors_response_headers(route.cors, origin)
         decision = None
         limiter = state.limiter
         if limiter is not None:  # counted here as authorize() counts it: after the scope check
             if type(limiter) is not InProcessRateLimiter:
                 return False  # Redis: a round trip, the ASGI path's
             decision = limiter.decide(principal.client_id or "anonymous")
-            extra = decision.headers()
+            if decision.allowed:
+                extra = extra + decision.headers()
 
         scope = self.scope  # completed as uvicorn would: a hand-over runs the ASGI code on it
         scope["method"] = method
@@ -237,7 +244,11 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
             self._spawn(self._answer(*call))
         else:
             done = partial(self._upstream_done, call, connection, time.perf_counter())
-            connection.start(request, method_bytes == b"HEAD", state.config.timeouts.read, done)
+            try:
+                connection.start(request, method_bytes == b"HEAD", state.config.timeouts.read, done)
+            except Exception as exc:  # as UpstreamPool.request: the connection goes, a 500
+                connection.close()
+                self._spawn(self._hand_over(*call, exc))
         return True
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
@@ -249,7 +260,23 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
     def _upstream_done(self, call: _Call, connection: _Connection, started: float) -> None:
         """The upstream answered (or failed) a request sent from :meth:`_start_fast`: relay a
         small complete answer now; leave anything else to a task, as ``UpstreamPool.request``
-        and ``relay.proxy`` would go on (a second attempt, a 502/504, a streamed body)."""
+        and ``relay.proxy`` would go on (a second attempt, a 502/504, a streamed body).
+
+        It runs from the upstream connection's ``data_received``: nothing may escape it (the
+        client would never be answered), so an unexpected error is answered as uvicorn's
+        ``run_asgi`` would (500, or the connection closed once the answer has started)."""
+        try:
+            self._relay_now(call, connection, started)
+        except Exception as exc:
+            if connection.in_exchange:
+                connection.close()
+            if not call[0].response_started:
+                self._spawn(self._hand_over(*call, exc))
+            else:
+                self.logger.error("Exception in ASGI application\n", exc_info=exc)
+                self.transport.close()
+
+    def _relay_now(self, call: _Call, connection: _Connection, started: float) -> None:
         fast, _, gateway, state, route, _, method, extra = call
         error = connection.error
         if error is not None:
@@ -269,13 +296,7 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
             return
         try:
             gateway.metrics.count_request(route.path, method, response.status)
-            self._send(fast, response.status, response, method, data, extra)
-        except Exception as exc:  # as uvicorn's RequestResponseCycle.run_asgi
-            if not fast.response_started:
-                self._spawn(self._hand_over(*call, exc))
-            else:
-                self.logger.error("Exception in ASGI application\n", exc_info=exc)
-                self.transport.close()
+            self._send(fast, response.status, response, method, data, extra, route.cors is not None)
         finally:
             response.release()
 
@@ -338,7 +359,7 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
                 gateway.metrics.count_request(route.path, method, response.status)
                 if self.flow.write_paused and not fast.disconnected:
                     await self.flow.drain()
-                self._send(fast, response.status, response, method, data, extra)
+                self._send(fast, response.status, response, method, data, extra, route.cors is not None)
             finally:
                 response.release()
         except BaseException as exc:  # as uvicorn's RequestResponseCycle.run_asgi
@@ -356,11 +377,13 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         method: str,
         data: bytes,
         extra: Headers,
+        cors: bool,
     ) -> None:
         """What uvicorn's ``RequestResponseCycle.send`` writes for ``http.response.start`` with
         the relayed headers and one ``http.response.body`` (header checks included). ``extra``
-        (the rate-limit headers) replaces the upstream's headers of the same names and comes
-        last, as in ``relay._relay``."""
+        (CORS and rate-limit headers) replaces the upstream's headers of the same names but
+        ``Vary`` and comes last; on a route with CORS (``cors``) the upstream's
+        ``Access-Control-*`` headers are dropped: as in ``relay._relay``."""
         if fast.disconnected:
             return
         drop = RESPONSE_HEADERS_NOT_FORWARDED
@@ -372,7 +395,9 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         values: list[bytes] = []
         for headers in (self.server_state.default_headers, response.headers, extra):  # loops, not
             for name, value in headers:  # comprehensions: each of those is a Python call
-                if name in drop and headers is response.headers:
+                if headers is response.headers and (
+                    name in drop or (cors and name.startswith(b"access-control-"))
+                ):
                     continue
                 names.append(name)
                 values.append(value)
@@ -435,8 +460,7 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
             request.route, request.label, request.principal = route, route.path, principal
             request.extra = extra
             try:
-                if isinstance(outcome, RateDecision):
-                    request.extra = []  # authorize() adds the headers only to an allowed call
+                if isinstance(outcome, RateDecision):  # extra: CORS only, as in authorize()
                     await refuse_rate_limit(request, outcome)
                 elif isinstance(outcome, UpstreamResponse):
                     await relay_answer(request, route, outcome)

@@ -39,7 +39,7 @@ PLANETS = b'["mercury","venus","earth","mars"]'
 ANSWERS: dict[str, bytes] = {
     "/api/plain": b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: keep-alive\r\n"
     b"Keep-Alive: timeout=5\r\nX-Custom: one\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n"
-    b"X-Rate-Limit-Limit: 999\r\n"
+    b"X-Rate-Limit-Limit: 999\r\nAccess-Control-Allow-Origin: *\r\nVary: Accept\r\n"
     b"Content-Length: %d\r\n\r\n" % len(PLANETS) + PLANETS,
     "/api/created": b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nProxy-Authenticate: x\r\n\r\nok",
     "/api/empty": b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
@@ -174,7 +174,10 @@ class Exchange:
     stays_open: bool
 
 
-BLANKED = re.compile(rb"(date: [^\r]*|\"errorId\":\"[^\"]*\"|x-okta-request-id: [^\r]*)", re.I)
+# What differs between two answers by time or chance: dates, seconds to a rate-limit reset, ids.
+BLANKED = re.compile(
+    rb"(date: [^\r]*|retry-after: [^\r]*|\"errorId\":\"[^\"]*\"|x-okta-request-id: [^\r]*)", re.I
+)
 
 
 def read_answers(sock: socket.socket, count: int, head_only: bool) -> bytes:
@@ -323,6 +326,17 @@ def test_both_paths_give_the_same_upstream_request_and_client_answer(
         (request("GET", "/api/eof", auth), 1, True),
         (request("GET", "/api/broken", auth), 1, True),
         (request("GET", "/down/x", auth), 1, True),
+        (request("GET", "/cors/plain", auth, "Origin: https://app.example"), 1, True),
+        (request("GET", "/cors/plain", auth, "Origin: https://evil.example"), 1, True),
+        (request("GET", "/cors/plain", auth), 1, True),
+        (request("HEAD", "/cors/plain", auth, "Origin: https://app.example"), 1, True),
+        (
+            request(
+                "OPTIONS", "/cors/plain", "Origin: https://app.example", "Access-Control-Request-Method: GET"
+            ),
+            1,
+            False,
+        ),
         (request("GET", "/api/drop-next", auth), 1, True),  # then the same, tried again
         (request("GET", "/api/created", auth), 1, True),
         (request("GET", "/api/plain", auth) + request("GET", "/api/created", auth), 2, True),
@@ -333,7 +347,6 @@ def test_both_paths_give_the_same_upstream_request_and_client_answer(
         (request("GET", "/api/plain", auth, auth), 1, False),
         (request("GET", "/gold/plain", auth), 1, False),
         (request("GET", "/public/plain", auth), 1, False),
-        (request("GET", "/cors/plain", auth, "Origin: https://app.example"), 1, False),
         (request("GET", "/api/pl%61in", auth), 1, False),
         (request("GET", "/api/../gold/plain", auth), 1, False),
         (request("GET", "/api/plain;x", auth), 1, False),
@@ -444,3 +457,33 @@ def test_the_in_process_rate_limit_counts_and_refuses_as_on_the_asgi_path(
     finally:
         fast.stop()
         plain.stop()
+
+
+def test_an_unexpected_error_is_answered_as_uvicorn_answers_it_on_the_asgi_path(
+    gateways: tuple[GatewayServer, GatewayServer], upstream: RecordingUpstream, idp: JwksServer
+) -> None:
+    """An exception inside the fast path's callback (here: the metrics) is a 500 with the
+    connection closed, as uvicorn's ``run_asgi`` makes of one in the ASGI app."""
+    without_access_log()
+    fast, plain = gateways
+    auth = f"Authorization: Bearer {token(idp, ['openid', SILVER], jti='AT.boom')}"
+    raw = request("GET", "/api/plain", auth)
+    for server in (fast, plain):
+        exchange(server.port, upstream, raw)  # verified, then cached
+
+    def boom(route: str, seconds: float) -> None:
+        raise RuntimeError("boom")
+
+    for server in (fast, plain):
+        server.app.metrics.observe_upstream = boom  # type: ignore[method-assign]
+    try:
+        taken = CountingProtocol.taken
+        via_fast = exchange(fast.port, upstream, raw)
+        via_plain = exchange(plain.port, upstream, raw)
+    finally:
+        for server in (fast, plain):
+            del server.app.metrics.observe_upstream
+    assert CountingProtocol.taken == taken + 1
+    assert via_fast == via_plain
+    assert via_fast.answer.startswith(b"HTTP/1.1 500 Internal Server Error")
+    assert not via_fast.stays_open
