@@ -4,6 +4,7 @@ profile a user can have."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
@@ -102,5 +103,11 @@ def test_iso_is_timeutil_iso() -> None:
         datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),
         datetime(2024, 1, 2, 3, 4, 5, 1500),
         datetime(2024, 1, 2, 3, 4, 5, 1500, tzinfo=plus_two),
+        datetime(1999, 12, 31, 23, 59, 59, 999, tzinfo=UTC),
+        datetime(2024, 2, 29, 0, 0, 0, 1000, tzinfo=UTC),
     ):
+        assert iso(value) == reference_iso(value)
+    rng = random.Random(7)
+    for _ in range(2000):
+        value = datetime(2000, 1, 1, tzinfo=UTC) + timedelta(microseconds=rng.randrange(10**16))
         assert iso(value) == reference_iso(value)
