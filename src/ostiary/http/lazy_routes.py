@@ -9,7 +9,7 @@ exec to first token; ``python -X importtime``), and an idle worker keeps them in
 what Starlette's flat list gives:
 
 - it answers ``Match.NONE`` without importing anything for a path outside its ``prefixes``
-  (a cheap over-approximation of its routes' paths; ``tests/unit/http/test_lazy_routes.py``
+  (a cheap over-approximation of its routes' paths; ``tests/unit/serving/test_lazy_routes.py``
   checks that every route of every group lies inside its prefixes);
 - otherwise it loads its routes (once) and answers like them: the first ``FULL`` match, else the
   first ``PARTIAL`` (a 405). Since each group is a contiguous slice of the flat list, "first
