@@ -90,7 +90,7 @@ def build_routes(*, lazy: bool = False) -> list[BaseRoute]:
 
 
 # Each group below is a contiguous slice of the route table (the order matters: see
-# http.lazy_routes); its prefixes cover every path of its routes (tests/unit/http/test_lazy_routes).
+# http.lazy_routes); its prefixes cover every path of its routes (tests/unit/serving/test_lazy_routes).
 _SIGNIN_CORE_PREFIXES = ("/api/v1/authn", "/api/v1/sessions", "/api/v1/users/", "/login")
 _INTEGRATIONS_PREFIXES = ("/integrations/api/v1/", "/api/v1/meta/")
 _SET_PASSWORD_PREFIXES = ("/reset_password/", "/signin/", "/welcome/")
