@@ -80,16 +80,16 @@ async def test_writers_queue_in_arrival_order_and_readers_do_not_queue(tmp_path:
 
 
 async def test_a_queue_longer_than_busy_timeout_waits_while_writers_keep_finishing(tmp_path: Path) -> None:
-    # 12 writers each holding the lock 50 ms queue 0.6 s in all, past the 0.3 s bound: the bound
+    # 12 writers each holding the lock 0.1 s queue 1.2 s in all, past the 0.6 s bound: the bound
     # is on the wait for the next writer to finish, not on the whole queue.
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}", timeouts=Timeouts(statement=0.3))
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}", timeouts=Timeouts(statement=0.6))
     async with db.session() as session:
         await session.execute(text("CREATE TABLE t (who TEXT)"))
 
     async def writer(n: int) -> None:
         async with db.session() as session:
             await session.execute(text(f"INSERT INTO t VALUES ('{n}')"))
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.1)
 
     await asyncio.gather(*(writer(n) for n in range(12)))
     async with db.session() as session:
