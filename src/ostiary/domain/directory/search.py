@@ -165,7 +165,11 @@ def sort_order(value: str | None) -> bool:
 
 
 def user_sort(sort_by: str) -> Any:
-    """The SQL expression ``sortBy`` names on users (a column, or a profile attribute as text)."""
+    """The SQL expression ``sortBy`` names on users (a column, or a profile attribute as text).
+    ``profile.login`` sorts on ``users.login``, its copy (its filter column is a condition, not
+    an expression to sort on)."""
+    if sort_by == "profile.login":
+        return User.login
     return _sort_expression(sort_by, _user_column)
 
 
