@@ -415,7 +415,7 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
                 self.transport.write(b"".join(content))
                 raise RuntimeError("Response content does not match Content-Length")
             content.append(data)
-        self.transport.write_whole(b"".join(content))  # type: ignore[attr-defined]
+        self.transport.write(b"".join(content))
         fast.response_complete = True
         if not keep_alive:
             self.transport.close()
