@@ -9,7 +9,7 @@ itself, without a task: the same upstream request (``relay.upstream_target`` and
 ``relay.upstream_headers`` build it) goes out on an idle pooled connection, whose answer comes
 back to a callback (``upstream._Connection.start``), and the client gets the bytes uvicorn
 would have written, in one ``send`` (at the end of the loop iteration, as every answer:
-sending it at once from the callback measured 10-20 % more CPU per call, load 10-12).
+sending it at once from the callback was not cheaper, median +9 % CPU in 10 rounds).
 Measured: Python calls per proxied call through uvicorn 81 → 52 (``bench/gateway_calls.py
 --server``, deterministic); CPU per proxied call, gateway ÷ the commit before per CPU 0.96-1.27
 (medians of 5 alternating rounds, four runs of ``bench/gateway_goals.py --compare-src``, load
