@@ -8,10 +8,12 @@ about ten coroutine frames of the gateway's steps (``proxy.Gateway.handle`` → 
 itself, without a task: the same upstream request (``relay.upstream_target`` and
 ``relay.upstream_headers`` build it) goes out on an idle pooled connection, whose answer comes
 back to a callback (``upstream._Connection.start``), and the client gets the bytes uvicorn
-would have written, in one ``send``. Measured: Python calls per proxied call through uvicorn
-81 → 50 (``bench/gateway_calls.py --server``, deterministic); CPU per proxied call 0.249 →
-0.164 ms, medians of 5 alternating rounds (``bench/gateway_goals.py --compare-src`` a tree of
-the commit before, load average 9-13), gateway ÷ HAProxy ``jwt_verify`` per CPU 0.75.
+would have written, in one ``send`` (at the end of the loop iteration, as every answer:
+sending it at once from the callback was not cheaper, median +9 % CPU in 10 rounds).
+Measured: Python calls per proxied call through uvicorn 81 → 52 (``bench/gateway_calls.py
+--server``, deterministic); CPU per proxied call, gateway ÷ the commit before per CPU 0.96-1.27
+(medians of 5 alternating rounds, four runs of ``bench/gateway_goals.py --compare-src``, load
+average 9-15), gateway ÷ HAProxy ``jwt_verify`` per CPU 0.75-0.81.
 
 A request takes this path only if all of these hold, else it goes to the ASGI app unchanged:
 
@@ -415,7 +417,7 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
                 self.transport.write(b"".join(content))
                 raise RuntimeError("Response content does not match Content-Length")
             content.append(data)
-        self.transport.write_whole(b"".join(content))  # type: ignore[attr-defined]
+        self.transport.write(b"".join(content))
         fast.response_complete = True
         if not keep_alive:
             self.transport.close()

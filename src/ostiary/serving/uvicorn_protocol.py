@@ -83,14 +83,6 @@ class CoalescingTransport:
             self._loop.call_soon(self.flush)
         self._chunks.append(bytes(data))
 
-    def write_whole(self, data: bytes) -> None:
-        """Send a whole response at once (nothing to join it with) unless writes are pending:
-        no deferred flush, two Python calls and a loop callback fewer (the gateway's fast path)."""
-        if self._chunks:
-            self.write(data)
-        elif data and not self._transport.is_closing():
-            self._transport.write(data)
-
     def writelines(self, chunks: Any) -> None:
         for chunk in chunks:
             self.write(chunk)

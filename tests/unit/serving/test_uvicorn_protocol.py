@@ -93,18 +93,3 @@ async def test_everything_else_is_the_wrapped_transports() -> None:
     transport = CoalescingTransport(inner, asyncio.get_running_loop())
     assert transport.get_extra_info("peername") == ("127.0.0.1", 4321)
     assert transport.is_closing() is False
-
-
-async def test_a_whole_write_leaves_at_once_unless_writes_are_pending() -> None:
-    inner = RecordingTransport()
-    transport = CoalescingTransport(inner, asyncio.get_running_loop())
-    transport.write_whole(b"whole")
-    assert inner.calls == [("write", b"whole")]
-    transport.write(b"head ")
-    transport.write_whole(b"body")  # behind a pending write: joined with it, in order
-    assert inner.calls == [("write", b"whole")]
-    await _next_iteration()
-    assert inner.calls == [("write", b"whole"), ("write", b"head body")]
-    inner.closing = True
-    transport.write_whole(b"late")
-    assert inner.calls[-1] == ("write", b"head body")
