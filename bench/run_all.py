@@ -86,6 +86,7 @@ QUICK_ARGS: dict[str, list[str]] = {  # every bench has an entry (a unit test ch
     "token_calls": ["--requests", "100"],
     "org_reset": ["-n", "3", "--starts", "1"],
     "edge_token_client": ["--number", "100"],
+    "serve_calls": ["--requests", "200", "--rounds", "1"],
 }
 PREFIX = "RESULT "
 KEYS = ("measure", "value", "unit", "baseline", "baseline_value", "ratio", "goal")

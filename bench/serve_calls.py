@@ -1,0 +1,241 @@
+"""``ostiary serve``'s HTTP path per request, through uvicorn: Python calls and event-loop CPU.
+
+Run: ``.venv/bin/python bench/serve_calls.py [--base /path/to/other/tree] [--requests 2000]``.
+
+``bench/verify_paths.py`` reads the server's CPU under ``wrk``; on the shared 2-core VM (load
+average 10-20) the rate a server gets swings several-fold between rounds, and CPU per request
+swings with it (fewer requests per loop iteration, more wake-ups each). This one is steadier.
+For each source tree (this one, and ``--base``'s, alternating ``--rounds`` times) a child process
+with that tree's ``src`` on ``PYTHONPATH`` builds the org server app (``create_app`` over SQLite,
+as the unit tests do), serves it on uvloop with ``ostiary serve``'s uvicorn settings (its HTTP
+protocol, ``proxy_headers=True``, no access log), and a client process sends each path's request
+on one keep-alive connection, one at a time. Over ``--requests`` requests per path (after a
+warm-up) it counts every Python call of the event loop's thread (``call`` profile events,
+coroutine resumptions included; the client, the signing processes and aiosqlite's thread
+are not counted) and, in a separate pass without the profiler, that thread's CPU time
+(``time.thread_time``). Paths: ``GET /healthz``, ``GET /oauth2/v1/keys``, ``POST
+/oauth2/v1/introspect`` of an RS256 access token and ``POST /oauth2/v1/token``
+(client_credentials, the signature is in a signing process).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# bench/token.py is named like the stdlib `token` module: keep this folder off the import path.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
+import argparse
+import asyncio
+import base64
+import json
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _request(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: localhost:8080", *(f"{k}: {v}" for k, v in headers.items())]
+    if method == "POST":
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def _read_answer(sock: socket.socket, buffer: bytearray) -> bytes:
+    """One answer framed by its Content-Length (every answer here has one)."""
+    while True:
+        end = buffer.find(b"\r\n\r\n")
+        if end >= 0:
+            head = bytes(buffer[:end]).lower()
+            start = head.find(b"content-length: ") + len(b"content-length: ")
+            length = int(head[start : head.find(b"\r\n", start) if b"\r\n" in head[start:] else None])
+            if len(buffer) >= end + 4 + length:
+                answer = bytes(buffer[: end + 4 + length])
+                del buffer[: end + 4 + length]
+                return answer
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed")
+        buffer += chunk
+
+
+async def _measure(requests: int) -> dict[str, Any]:  # pragma: no cover - runs in a subprocess
+    sys.path.insert(0, str(ROOT))
+    import uvicorn
+    from tests.conftest import Server, make_settings, sqlite_url
+    from tests.support.oauth import client_token, service_client
+
+    from ostiary.app import create_app, prepare
+    from ostiary.serving.uvicorn_protocol import CoalescingHttpToolsProtocol
+
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(make_settings(Path(tmp), sqlite_url(Path(tmp))), run_migrations=True)
+        server = Server(app)
+        await prepare(server.rt)
+        server.rt.signer.start()
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        config = uvicorn.Config(
+            app,
+            http=CoalescingHttpToolsProtocol,
+            ws="none",
+            lifespan="off",
+            access_log=False,
+            date_header=False,
+            server_header=False,
+            proxy_headers=True,
+            log_level="warning",
+        )
+        http = uvicorn.Server(config)
+        config.load()
+        http.lifespan = config.lifespan_class(config)
+        await http.startup(sockets=[sock])
+        try:
+            async with server.client(await server.create_token()) as admin:
+                client_id, secret = await service_client(admin, "okta.users.read")
+            async with server.client() as anon:
+                minted = await client_token(anon, client_id, secret, "okta.users.read")
+            token = minted.json()["access_token"]
+            basic = "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+            form = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": basic}
+            mint = urlencode({"grant_type": "client_credentials", "scope": "okta.users.read"}).encode()
+            checked = urlencode({"token": token}).encode()
+            paths = {
+                "healthz": _request("GET", "/healthz", {}),
+                "keys": _request("GET", "/oauth2/v1/keys", {}),
+                "introspect": _request("POST", "/oauth2/v1/introspect", form, checked),
+                "token": _request("POST", "/oauth2/v1/token", form, mint),
+            }
+            port = int(sock.getsockname()[1])
+            for name, raw in paths.items():
+                results[name] = await _one_path(port, raw, requests)
+        finally:
+            await http.shutdown()
+            server.rt.signer.close(wait=True)
+            await server.rt.db.dispose()
+    import ostiary
+
+    return {"paths": results, "package": ostiary.__file__}
+
+
+async def _one_path(port: int, raw: bytes, requests: int) -> dict[str, float]:  # pragma: no cover
+    """Calls and loop-thread CPU per request of ``raw``, sent ``requests`` times in lockstep."""
+    loop = asyncio.get_running_loop()
+
+    with tempfile.NamedTemporaryFile(suffix=".http", delete=False) as file:
+        file.write(raw)
+
+    async def run(count: int) -> None:
+        """The client in a process of its own: in this one it would hold the GIL the loop needs."""
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--client", file.name, "--port", str(port), "--requests", str(count)
+        )
+        assert await process.wait() == 0
+
+    await run(100)  # warm-up
+    calls = 0
+
+    def profile(_frame: object, event: str, _arg: object) -> None:
+        nonlocal calls
+        if event == "call":
+            calls += 1
+
+    # The polling sleep's own calls are counted too; measure an idle stretch of the same length
+    # and take it off, so only the requests' calls remain.
+    sys.setprofile(profile)
+    started = time.monotonic()
+    try:
+        await run(requests)
+    finally:
+        sys.setprofile(None)
+    elapsed = time.monotonic() - started
+    busy_calls = calls
+    calls = 0
+    sys.setprofile(profile)
+    try:
+        await asyncio.sleep(elapsed)
+    finally:
+        sys.setprofile(None)
+    idle_calls = calls
+    del loop
+    cpu0 = time.thread_time()
+    await run(requests)
+    cpu = time.thread_time() - cpu0
+    return {"calls": (busy_calls - idle_calls) / requests, "cpu_us": cpu / requests * 1e6}
+
+
+def _client(path: str, port: int, count: int) -> None:
+    raw = Path(path).read_bytes()
+    with socket.create_connection(("127.0.0.1", port)) as conn:
+        buffer = bytearray()
+        for _ in range(count):
+            conn.sendall(raw)
+            answer = _read_answer(conn, buffer)
+            assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+
+
+def _run_tree(tree: Path, requests: int) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(tree / "src"), "OSTIARY_RATE_LIMITS": "off"}
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", "--requests", str(requests)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        sys.exit(f"child for {tree} failed:\n{result.stderr[-3000:]}")
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", type=Path, help="another source tree, measured in alternating rounds")
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--client", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.client:
+        _client(args.client, args.port, args.requests)
+        return
+    if args.child:
+        import uvloop
+
+        print(json.dumps(uvloop.run(_measure(args.requests))))
+        return
+    trees = {"this": ROOT} | ({"base": args.base.resolve()} if args.base else {})
+    runs: dict[str, list[dict[str, Any]]] = {side: [] for side in trees}
+    for index in range(args.rounds):
+        order = list(trees) if index % 2 == 0 else list(reversed(trees))
+        for side in order:
+            runs[side].append(_run_tree(trees[side], args.requests))
+            got = runs[side][-1]["paths"]
+            print(
+                f"round {index + 1} {side}: "
+                + ", ".join(f"{n} {v['calls']:.0f} calls {v['cpu_us']:.0f} us" for n, v in got.items()),
+                flush=True,
+            )
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    for name in runs["this"][0]["paths"]:
+        line = f"{name:11}"
+        for side in trees:
+            calls = statistics.median(r["paths"][name]["calls"] for r in runs[side])
+            cpu = [r["paths"][name]["cpu_us"] for r in runs[side]]
+            rounds = "/".join(f"{c:.0f}" for c in cpu)
+            line += f"  {side}: {calls:.0f} calls, loop CPU {statistics.median(cpu):.0f} us ({rounds})"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
