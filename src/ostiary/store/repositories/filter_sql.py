@@ -373,6 +373,13 @@ def _per_dialect(
     return _PerDialect(sqlite, postgresql, type_ if type_ is not None else Boolean())
 
 
+def byte_ordered(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``column`` in the ``"C"`` collation on PostgreSQL (as it is on SQLite, which compares
+    bytes), to match an index built on the same expression: ``users.login``'s (migration 0019),
+    whose statistics let the planner estimate a ``LIKE`` prefix."""
+    return _per_dialect(sqlite=column, postgresql=column.collate("C"), type_=column.type)
+
+
 @compiles(_PerDialect)
 def _render_sqlite(element: _PerDialect, compiler: SQLCompiler, **kw: Any) -> str:
     return compiler.process(element.clauses.clauses[0], **kw)
