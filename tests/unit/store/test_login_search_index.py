@@ -100,7 +100,24 @@ async def test_on_postgresql_the_search_can_use_the_byte_ordered_login_index(pg_
     assert target == 1000
     # Sequential scans off: with an empty table the planner would rather scan it; what matters
     # is that the compiled condition is the index's expression, so the index can serve it.
-    for search in ('profile.login sw "ann.l"', 'profile.login eq "ann.lee@example.com"'):
+    for search in (
+        'profile.login sw "ann.l"',
+        'profile.login eq "ann.lee@example.com"',
+        'profile.login sw "Ann"',
+    ):
         condition = user_condition(filter_text=None, search_text=search)
         plan = await _explain(pg_server, condition, "SET LOCAL enable_seqscan = off")
         assert "ix_users_org_login_c" in plan, plan
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_case_folds_beyond_ascii_as_before(pg_server: Server) -> None:
+    """The comparison is in byte order, the folding in the database's collation: ``lower(login
+    COLLATE "C")`` would have folded ASCII only and lost ``Élodie`` for ``élodie``."""
+    async with pg_server.client(await pg_server.create_token()) as admin:
+        await _create(admin, "Élodie.martin@example.com")
+        await _create(admin, "elodie.martin@example.com")
+        assert await _logins(admin, search='profile.login sw "élodie"') == {"Élodie.martin@example.com"}
+        assert await _logins(admin, search='profile.login eq "ÉLODIE.MARTIN@EXAMPLE.COM"') == {
+            "Élodie.martin@example.com"
+        }

@@ -40,7 +40,7 @@ def _user_column(attr: str) -> Any:
 
 def _login_condition(node: Any) -> Any:
     """``profile.login`` is always a string, copied in ``users.login``: compare that column, which
-    has an index on ``lower(login COLLATE "C")`` (PostgreSQL; "C" so that the planner can
+    has an index on ``lower(login) COLLATE "C"`` (PostgreSQL; "C" so that the planner can
     estimate a prefix, see migration 0019). A case-sensitive ``eq``/``sw`` also gets the
     case-insensitive comparison it implies, so that the index narrows it down first."""
     from ostiary.filter_ast import Comparison

@@ -37,7 +37,7 @@ class OrgDomain(Base):
 
 
 USER_PREFIX_INDEXES: tuple[tuple[str, str], ...] = (
-    ("ix_users_org_login_c", 'lower(login COLLATE "C")'),  # search profile.login sw/eq (0019)
+    ("ix_users_org_login_c", '(lower(login) COLLATE "C")'),  # search profile.login sw/eq (0019)
     ("ix_users_org_login_lower_prefix", "login_lower varchar_pattern_ops"),  # q
     ("ix_users_org_email_prefix", "email_lower varchar_pattern_ops"),  # q
     ("ix_users_org_first_name_prefix", "lower(CAST(profile ->> 'firstName' AS VARCHAR)) text_pattern_ops"),
