@@ -110,7 +110,11 @@ def wrk_script(
     method: str, body: str = "", headers: dict[str, str] | None = None, bodies_file: str = ""
 ) -> Path:
     """A wrk Lua script: one request, or (``bodies_file``: one body a line) a different body per
-    request, each used once by one of wrk's threads (thread ``t`` of ``n`` takes lines t, t+n…)."""
+    request, each used once by one of wrk's threads (thread ``t`` of ``n`` takes lines t, t+n…).
+    A thread whose lines ran out stops at its next answer (wrk's rate is over the time it ran),
+    so at most one request per connection repeats the last body: authorization codes are single
+    use, and a burst of replays (each one a refusal plus revocations) was charged to the
+    successful redemptions' CPU."""
     lines = [f'wrk.method = "{method}"']
     for name, value in (headers or {}).items():
         lines.append(f'wrk.headers["{name}"] = "{value}"')
@@ -126,6 +130,7 @@ def wrk_script(
             "  index = index + step",
             "  return wrk.format(nil, nil, nil, body)",
             "end",
+            "function response() if index > #bodies then wrk.thread:stop() end end",
         ]
     else:
         lines.append(f'wrk.body = "{body}"')

@@ -111,14 +111,35 @@ def with_cors(handler: Handler, *, credentials: bool = True) -> Handler:
             response = domain_error_response(exc)
         except OktaHTTPError as exc:
             response = okta_error(exc.status, exc.code, exc.summary, exc.causes, exc.headers)
-        headers = await cors_headers(request, credentials=credentials)
-        vary = headers.pop("Vary", None)
-        response.headers.update(headers)
-        if vary:
-            response.headers.add_vary_header(vary)
+        apply_cors(response, await cors_headers(request, credentials=credentials))
         return response
 
     return endpoint
+
+
+def apply_cors(response: Response, headers: dict[str, str]) -> None:
+    """Add CORS ``headers`` to ``response``; their ``Vary`` names join the response's own, each
+    once (``Vary: Origin`` on an endpoint that already varies by ``Origin`` stays ``Origin``)."""
+    headers = dict(headers)
+    vary = headers.pop("Vary", None)
+    response.headers.update(headers)
+    if vary:
+        merged = merge_vary(response.headers.get("vary"), vary)
+        if merged:
+            response.headers["vary"] = merged
+
+
+def merge_vary(existing: str | None, extra: str) -> str:
+    """The ``Vary`` value naming ``existing``'s fields, then ``extra``'s not already named
+    (field names compare case-insensitively, RFC 9110 §12.5.5)."""
+    names = [name.strip() for name in (existing or "").split(",") if name.strip()]
+    seen = {name.lower() for name in names}
+    for name in extra.split(","):
+        name = name.strip()
+        if name and name.lower() not in seen:
+            names.append(name)
+            seen.add(name.lower())
+    return ", ".join(names)
 
 
 async def origin_allowed(request: Request) -> bool:

@@ -216,6 +216,12 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
             self.transport.write(parser_error_response(408, self.server_state.default_headers))
         self.transport.close()
 
+    def _unsupported_upgrade_warning(self) -> None:
+        """An ``Upgrade`` this server does not do is served as the plain HTTP request it also is
+        (RFC 9110 §7.8 lets a server ignore it). uvicorn logged two warnings per such request,
+        so any client could fill the log at will; one debug line instead."""
+        self.logger.debug("Upgrade request served as plain HTTP (no upgrade).")
+
     def send_400_response(self, msg: str) -> None:
         too_long = len(self.url) >= LONG_URL_BYTES
         self.transport.write(

@@ -73,6 +73,7 @@ async def test_the_cached_answer_is_the_routers_byte_for_byte(
     assert fast_answers == [False, True]
     assert wire(second) == wire(first)
     assert first.status_code == 200 and first.json()["keys"]
+    assert second.headers.get_list("vary") == ["Origin"]  # once, CORS or not (was "Origin, Origin")
     if origin == SPA:
         assert second.headers["access-control-allow-origin"] == SPA
     else:

@@ -93,3 +93,52 @@ async def test_everything_else_is_the_wrapped_transports() -> None:
     transport = CoalescingTransport(inner, asyncio.get_running_loop())
     assert transport.get_extra_info("peername") == ("127.0.0.1", 4321)
     assert transport.is_closing() is False
+
+
+async def test_an_upgrade_request_is_served_as_http_without_a_warning() -> None:
+    """ws="none" (``WEBSOCKETS``): uvicorn logged two warnings per request asking to upgrade,
+    which let any client fill the log; the request is answered, one debug line at most."""
+    import logging
+    import socket
+
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from ostiary.serving.uvicorn_protocol import WEBSOCKETS, CoalescingHttpToolsProtocol
+
+    async def hello(_request: Any) -> PlainTextResponse:
+        return PlainTextResponse("hello")
+
+    app = Starlette(routes=[Route("/", hello)])
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        app, http=CoalescingHttpToolsProtocol, ws=WEBSOCKETS, lifespan="off", log_level="debug"
+    )
+    server = uvicorn.Server(config)
+    config.load()
+    server.lifespan = config.lifespan_class(config)
+    await server.startup(sockets=[sock])
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("uvicorn.error")  # the protocol's logger; it does not propagate
+    logger.addHandler(handler)
+    try:
+        reader, writer = await asyncio.open_connection(*sock.getsockname())
+        for _ in range(3):
+            writer.write(
+                b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+            )
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            assert head.startswith(b"HTTP/1.1 200")
+            assert await reader.readexactly(5) == b"hello"
+        writer.close()
+        assert [r.getMessage() for r in records if r.levelno >= logging.WARNING] == []
+        assert any("Upgrade" in r.getMessage() for r in records)  # the debug line
+    finally:
+        logger.removeHandler(handler)
+        await server.shutdown()

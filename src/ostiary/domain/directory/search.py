@@ -40,15 +40,17 @@ def _user_column(attr: str) -> Any:
 
 def _login_condition(node: Any) -> Any:
     """``profile.login`` is always a string, copied in ``users.login``: compare that column, which
-    has an index on ``lower(login)`` (PostgreSQL). A case-sensitive ``eq``/``sw`` also gets the
+    has an index on ``lower(login) COLLATE "C"`` (PostgreSQL; "C" so that the planner can
+    estimate a prefix, see migration 0019). A case-sensitive ``eq``/``sw`` also gets the
     case-insensitive comparison it implies, so that the index narrows it down first."""
     from ostiary.filter_ast import Comparison
-    from ostiary.store.repositories.filter_sql import compile_filter
+    from ostiary.store.repositories.filter_sql import byte_ordered, compile_filter
 
-    exact = compile_filter(node, lambda _attr: User.login)
+    login = byte_ordered(User.login)  # PostgreSQL: the index of migration 0019
+    exact = compile_filter(node, lambda _attr: login)
     indexable = isinstance(node, Comparison) and isinstance(node.value, str) and node.op in ("eq", "sw")
     if indexable and not node.ignore_case:
-        return compile_filter(replace(node, ignore_case=True), lambda _attr: User.login) & exact
+        return compile_filter(replace(node, ignore_case=True), lambda _attr: login) & exact
     return exact
 
 

@@ -5,7 +5,7 @@ anyone else, errors included. No credentials: these endpoints never read cookies
 from __future__ import annotations
 
 from ostiary.domain.oauth_errors import OAuthError
-from ostiary.http.cors import Handler, cors_headers, preflight_endpoint
+from ostiary.http.cors import Handler, apply_cors, cors_headers, preflight_endpoint
 from ostiary.http.errors import oauth_error_response
 
 
@@ -15,11 +15,7 @@ def oauth_cors(handler: Handler) -> Handler:
             response = await handler(request)
         except OAuthError as exc:
             response = oauth_error_response(exc)
-        headers = await cors_headers(request, credentials=False)
-        vary = headers.pop("Vary", None)
-        response.headers.update(headers)
-        if vary:
-            response.headers.add_vary_header(vary)
+        apply_cors(response, await cors_headers(request, credentials=False))
         return response
 
     return endpoint

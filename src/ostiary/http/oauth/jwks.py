@@ -33,7 +33,7 @@ from ostiary.bounded_cache import BoundedTTLCache
 from ostiary.compact_json import dumps
 from ostiary.domain.authz.key_rotation import MAX_RINGS, KeyRing
 from ostiary.domain.authz.server_lookup import ORG_SERVER_ID
-from ostiary.http.cors import actual_response_headers, trusted_origin_for
+from ostiary.http.cors import actual_response_headers, merge_vary, trusted_origin_for
 from ostiary.http.oauth.server_context import resolve_server
 from ostiary.http.oauth.token import Answer, TokenHeaders, raw_headers
 from ostiary.http.responses import JSON_TYPE, json_response
@@ -60,12 +60,12 @@ class JwksAnswer:
     """Without an Origin, or for one that is not trusted."""
 
     def for_origin(self, origin: str) -> list[tuple[bytes, bytes]]:
-        """The headers for a trusted ``origin``, as ``oauth_cors`` made them from the router's
-        response: ``Vary: Origin`` added to the endpoint's own (so ``Origin, Origin``), the
-        ``Access-Control-*`` headers after the content headers."""
+        """The headers for a trusted ``origin``, as ``oauth_cors`` makes them from the router's
+        response: its ``Vary`` joined into the endpoint's own (``Origin`` already, so unchanged),
+        the ``Access-Control-*`` headers after the content headers."""
         cors = actual_response_headers(origin, credentials=False)
-        vary = cors.pop("Vary")
-        first = [(b"cache-control", CACHE_CONTROL.encode()), (b"vary", f"Origin, {vary}".encode())]
+        vary = merge_vary(HEADERS["Vary"], cors.pop("Vary"))
+        first = [(b"cache-control", CACHE_CONTROL.encode()), (b"vary", vary.encode())]
         return first + self.headers[2:] + raw_headers(cors)
 
 

@@ -37,14 +37,14 @@ class OrgDomain(Base):
 
 
 USER_PREFIX_INDEXES: tuple[tuple[str, str], ...] = (
-    ("ix_users_org_login_prefix", "lower(login) text_pattern_ops"),  # search profile.login sw/eq
+    ("ix_users_org_login_c", '(lower(login) COLLATE "C")'),  # search profile.login sw/eq (0019)
     ("ix_users_org_login_lower_prefix", "login_lower varchar_pattern_ops"),  # q
     ("ix_users_org_email_prefix", "email_lower varchar_pattern_ops"),  # q
     ("ix_users_org_first_name_prefix", "lower(CAST(profile ->> 'firstName' AS VARCHAR)) text_pattern_ops"),
     ("ix_users_org_last_name_prefix", "lower(CAST(profile ->> 'lastName' AS VARCHAR)) text_pattern_ops"),
 )
-"""PostgreSQL's btrees for ``LIKE 'prefix%'`` on users (migration 0016), after ``org_id``; each
-expression is the one the generated SQL compares, so the planner can match it."""
+"""PostgreSQL's btrees for ``LIKE 'prefix%'`` on users (migrations 0016 and 0019), after
+``org_id``; each expression is the one the generated SQL compares, so the planner can match it."""
 
 
 class User(Base):
