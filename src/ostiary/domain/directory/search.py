@@ -46,7 +46,7 @@ def _login_condition(node: Any) -> Any:
     from ostiary.filter_ast import Comparison
     from ostiary.store.repositories.filter_sql import byte_ordered, compile_filter
 
-    login = byte_ordered(User.login)  # PostgreSQL: the index of migration 0019
+    login = byte_ordered(User.login.expression)  # PostgreSQL: the index of migration 0019
     exact = compile_filter(node, lambda _attr: login)
     indexable = isinstance(node, Comparison) and isinstance(node.value, str) and node.op in ("eq", "sw")
     if indexable and not node.ignore_case:
