@@ -244,7 +244,7 @@ def compare(args: argparse.Namespace) -> None:
                 wrk(target, script, 1, 8, server.process.pid)
                 settle()
                 previous = rows.get((name, "code"))
-                estimate = previous[-1].rate if previous else 400.0
+                estimate = max(previous[-1].rate, previous[-1].capacity) if previous else 400.0
                 loads = {
                     "rs": wrk(target, script, args.seconds, args.connections, server.process.pid),
                     "code_openid": redeem(server, web, "openid profile email", args.seconds, estimate),
@@ -328,7 +328,7 @@ def main() -> None:
             }
             # Codes live 60 s: mint for what the last round redeemed (a guess at first), not more.
             previous = rows.get("code")
-            estimate = previous[-1].rate if previous else 400.0
+            estimate = max(previous[-1].rate, previous[-1].capacity) if previous else 400.0
             loads["code_openid"] = redeem(server, web, "openid profile email", args.seconds, estimate)
             loads["code"] = redeem(server, web, "bench", args.seconds, estimate)
             for name, load in loads.items():

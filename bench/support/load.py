@@ -111,10 +111,11 @@ def wrk_script(
 ) -> Path:
     """A wrk Lua script: one request, or (``bodies_file``: one body a line) a different body per
     request, each used once by one of wrk's threads (thread ``t`` of ``n`` takes lines t, t+n…).
-    A thread whose lines ran out stops at its next answer (wrk's rate is over the time it ran),
-    so at most one request per connection repeats the last body: authorization codes are single
-    use, and a burst of replays (each one a refusal plus revocations) was charged to the
-    successful redemptions' CPU."""
+    A thread whose lines ran out stops at its next answer, so at most one request per connection
+    repeats the last body: authorization codes are single use, and a burst of replays (each one
+    a refusal plus revocations) was charged to the successful redemptions' CPU. wrk still divides
+    by the whole ``-d`` duration, so a run that ran out understates its wall-clock rate (its CPU
+    per request, hence its capacity, is right): give it enough lines."""
     lines = [f'wrk.method = "{method}"']
     for name, value in (headers or {}).items():
         lines.append(f'wrk.headers["{name}"] = "{value}"')

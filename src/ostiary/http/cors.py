@@ -118,13 +118,14 @@ def with_cors(handler: Handler, *, credentials: bool = True) -> Handler:
 
 
 def apply_cors(response: Response, headers: dict[str, str]) -> None:
-    """Add CORS ``headers`` to ``response``; their ``Vary`` names join the response's own, each
-    once (``Vary: Origin`` on an endpoint that already varies by ``Origin`` stays ``Origin``)."""
+    """Add CORS ``headers`` to ``response``; their ``Vary`` names join the response's own (all
+    its ``Vary`` lines, joined into one), each once (``Vary: Origin`` on an endpoint that
+    already varies by ``Origin`` stays ``Origin``)."""
     headers = dict(headers)
     vary = headers.pop("Vary", None)
     response.headers.update(headers)
     if vary:
-        merged = merge_vary(response.headers.get("vary"), vary)
+        merged = merge_vary(", ".join(response.headers.getlist("vary")), vary)
         if merged:
             response.headers["vary"] = merged
 

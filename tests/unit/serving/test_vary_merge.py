@@ -27,3 +27,11 @@ def test_cors_headers_join_a_response() -> None:
     untouched = Response(b"{}")
     apply_cors(untouched, {})
     assert "vary" not in untouched.headers
+
+
+def test_every_vary_line_of_the_response_is_kept() -> None:
+    response = Response(b"{}")
+    response.headers.append("Vary", "Accept-Encoding")
+    response.headers.append("Vary", "Cookie")
+    apply_cors(response, {"Vary": "Origin"})
+    assert response.headers.getlist("vary") == ["Accept-Encoding, Cookie, Origin"]
