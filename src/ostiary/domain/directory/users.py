@@ -577,11 +577,7 @@ async def list_users(
 ) -> Page[User]:
     """Users of the org; ``sort`` (a ``search``'s ``sortBy``) orders them, ties by id."""
     stmt = _listed(select(User), tx, q, condition)
-    if sort is not None:
-        return await fetch_sorted_page(
-            tx.session, stmt, sort, User.id, descending=descending, after=after, limit=limit
-        )
-    return await fetch_page(tx.session, stmt, User.id, after=after, limit=limit)
+    return await _page(tx, stmt, after, limit, sort, descending, rows=False)
 
 
 async def list_user_rows(
@@ -599,11 +595,18 @@ async def list_user_rows(
     from ostiary.domain.directory.user_page import COLUMNS
 
     stmt = _listed(select(*COLUMNS), tx, q, condition)
+    return await _page(tx, stmt, after, limit, sort, descending, rows=True)
+
+
+async def _page(
+    tx: Tx, stmt: Any, after: str | None, limit: int, sort: Any, descending: bool, *, rows: bool
+) -> Page[Any]:
+    """One page of ``stmt`` by ``sort`` (ties by id), else by id."""
     if sort is not None:
         return await fetch_sorted_page(
-            tx.session, stmt, sort, User.id, descending=descending, after=after, limit=limit, rows=True
+            tx.session, stmt, sort, User.id, descending=descending, after=after, limit=limit, rows=rows
         )
-    return await fetch_page(tx.session, stmt, User.id, after=after, limit=limit, rows=True)
+    return await fetch_page(tx.session, stmt, User.id, after=after, limit=limit, rows=rows)
 
 
 def _listed(stmt: Any, tx: Tx, q: str | None, condition: Any) -> Any:
