@@ -103,18 +103,16 @@ def verify_jwt_remembered(
     ``memo`` when it remembers this token for this key; the claims are checked every time.
     Returns a copy of the claims (the remembered ones are never handed out)."""
     claims = memo.claims(token, keys)
+    parsed = None
     if claims is None:
         parsed = parse_token(token)
         check_signature(parsed, keys)
         claims = parsed.claims
-        check_claims(
-            claims, issuer=issuer, audience=audience, leeway=leeway, now=now, required_claims=required_claims
-        )
+    check_claims(
+        claims, issuer=issuer, audience=audience, leeway=leeway, now=now, required_claims=required_claims
+    )
+    if parsed is not None:  # verified just now, and its claims hold: remember it
         key = keys.get(parsed.kid)
         if key is not None:
             memo.remember(token, key, claims)
-    else:
-        check_claims(
-            claims, issuer=issuer, audience=audience, leeway=leeway, now=now, required_claims=required_claims
-        )
     return dict(claims)
