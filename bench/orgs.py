@@ -57,6 +57,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.support.load import SERVICE_APP
 from tests.e2e.servers import OSTIARY, free_port, wait_until_up
 
 from ostiary.app import build_runtime, prepare
@@ -71,19 +72,6 @@ from ostiary.settings import Settings, sqlite_url
 from ostiary.store.models import AuthorizationServer, SigningKeyRow
 from ostiary.timeutil import utcnow
 
-SERVICE_APP = {
-    "name": "oidc_client",
-    "label": "bench",
-    "signOnMode": "OPENID_CONNECT",
-    "credentials": {"oauthClient": {"token_endpoint_auth_method": "client_secret_basic"}},
-    "settings": {
-        "oauthClient": {
-            "application_type": "service",
-            "grant_types": ["client_credentials"],
-            "response_types": ["token"],
-        }
-    },
-}
 KEY_POOL = 8
 
 

@@ -26,7 +26,6 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirna
 
 import argparse
 import asyncio
-import base64
 import statistics
 import subprocess
 import tempfile
@@ -38,7 +37,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.support.load import Serve, result, serve, settle, tree_cpu, wrk, wrk_script
+from bench.support.load import Serve, basic, result, serve, service_app, settle, tree_cpu, wrk, wrk_script
 from tests.e2e.servers import client_credentials_server
 
 DATABASE = "ostiary_bench_scale"
@@ -139,29 +138,13 @@ def main() -> None:
         servers.append(serve(env, data_dir=data_dir))  # migrates the database
         servers.append(serve(env, data_dir=data_dir))
         first = servers[0]
-        body = {
-            "name": "oidc_client",
-            "label": "bench",
-            "signOnMode": "OPENID_CONNECT",
-            "credentials": {"oauthClient": {"token_endpoint_auth_method": "client_secret_basic"}},
-            "settings": {
-                "oauthClient": {
-                    "application_type": "service",
-                    "grant_types": ["client_credentials"],
-                    "response_types": ["token"],
-                }
-            },
-        }
-        oauth = first.admin.post(f"{first.url}/api/v1/apps", json=body).json()["credentials"]["oauthClient"]
+        client_id, secret = service_app(first.admin, first.url)
         server_id, _ = client_credentials_server(first.admin, first.url, "scale")
         TOKEN_PATH[0] = f"/oauth2/{server_id}/v1/token"
-        basic = (
-            "Basic " + base64.b64encode(f"{oauth['client_id']}:{oauth['client_secret']}".encode()).decode()
-        )
         script = wrk_script(
             "POST",
             "grant_type=client_credentials&scope=scale",
-            {"Content-Type": FORM, "Authorization": basic},
+            {"Content-Type": FORM, "Authorization": basic(client_id, secret)},
         )
         for s in servers:  # warm both caches and signing processes
             wrk(f"{s.url}{TOKEN_PATH[0]}", script, 1, 8, s.process.pid)

@@ -40,6 +40,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.support.load import service_app
 from tests.e2e.servers import OSTIARY, client_credentials_server, free_port, wait_until_up
 
 
@@ -75,29 +76,7 @@ def setup(url: str, token: str) -> dict[str, str]:
     session.headers["Authorization"] = f"SSWS {token}"
     session.verify = False
 
-    def app() -> tuple[str, str]:
-        body = {
-            "name": "oidc_client",
-            "label": "bench",
-            "signOnMode": "OPENID_CONNECT",
-            "credentials": {"oauthClient": {"token_endpoint_auth_method": "client_secret_basic"}},
-            "settings": {
-                "oauthClient": {
-                    "application_type": "service",
-                    "grant_types": ["client_credentials"],
-                    "response_types": ["token"],
-                }
-            },
-        }
-        created = session.post(f"{url}/api/v1/apps", json=body).json()
-        oauth = created["credentials"]["oauthClient"]
-        return oauth["client_id"], oauth["client_secret"]
-
-    client_id, secret = app()
-    grant = session.post(
-        f"{url}/api/v1/apps/{client_id}/grants", json={"issuer": url, "scopeId": "okta.users.read"}
-    )
-    assert grant.status_code == 201, grant.text
+    client_id, secret = service_app(session, url, "okta.users.read")
     server_id, _policy = client_credentials_server(
         session, url, "bench", credentials={"signing": {"alg": "ES256"}}
     )

@@ -31,7 +31,6 @@ import sys
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 
 import argparse
-import base64
 import statistics
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -42,38 +41,23 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.support.load import Load, Serve, openssl_sign_rate, result, serve, settle, wrk, wrk_script
+from bench.support.load import (
+    Load,
+    Serve,
+    basic,
+    openssl_sign_rate,
+    result,
+    serve,
+    service_app,
+    settle,
+    wrk,
+    wrk_script,
+)
 from tests.e2e.servers import client_credentials_server
 
 REDIRECT = "https://app.example.com/callback"
 LOGIN, PASSWORD = "bench.user@example.com", "Tr1cky-Secret!"
 FORM = "application/x-www-form-urlencoded"
-
-
-def basic(client_id: str, secret: str) -> str:
-    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-
-
-def service_app(admin: requests.Session, url: str) -> tuple[str, str]:
-    body = {
-        "name": "oidc_client",
-        "label": "bench",
-        "signOnMode": "OPENID_CONNECT",
-        "credentials": {"oauthClient": {"token_endpoint_auth_method": "client_secret_basic"}},
-        "settings": {
-            "oauthClient": {
-                "application_type": "service",
-                "grant_types": ["client_credentials"],
-                "response_types": ["token"],
-            }
-        },
-    }
-    oauth = admin.post(f"{url}/api/v1/apps", json=body).json()["credentials"]["oauthClient"]
-    grant = admin.post(
-        f"{url}/api/v1/apps/{oauth['client_id']}/grants", json={"issuer": url, "scopeId": "okta.users.read"}
-    )
-    assert grant.status_code == 201, grant.text
-    return oauth["client_id"], oauth["client_secret"]
 
 
 def policy_heavy_server(admin: requests.Session, url: str, policies: int, rules: int) -> str:
@@ -228,7 +212,10 @@ def compare(args: argparse.Namespace) -> None:
     try:
         setups = {}
         for name, server in servers.items():
-            setups[name] = (service_app(server.admin, server.url), web_app(server.admin, server.url))
+            setups[name] = (
+                service_app(server.admin, server.url, "okta.users.read"),
+                web_app(server.admin, server.url),
+            )
         for index in range(1, args.rounds + 1):
             order = list(servers) if index % 2 else list(reversed(servers))
             print(f"round {index} ({' then '.join(order)}):", flush=True)
@@ -297,7 +284,7 @@ def main() -> None:
     server = serve()
     url, admin = server.url, server.admin
     try:
-        service = service_app(admin, url)
+        service = service_app(admin, url, "okta.users.read")
         es_server, _ = client_credentials_server(
             admin, url, "bench", credentials={"signing": {"alg": "ES256"}}
         )

@@ -26,7 +26,6 @@ import sys
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 
 import argparse
-import base64
 import statistics
 import time
 from pathlib import Path
@@ -34,7 +33,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.support.load import Load, Serve, result, serve, settle, wrk, wrk_script
+from bench.support.load import Load, Serve, basic, result, serve, service_app, settle, wrk, wrk_script
 
 FORM = "application/x-www-form-urlencoded"
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,32 +60,18 @@ def prepare(server: Serve) -> dict[str, tuple[str, Path]]:
     """A client_credentials client of ``server``, one of its access tokens (checked active), and
     the wrk scripts of the four paths."""
     url, admin = server.url, server.admin
-    body = {
-        "name": "oidc_client",
-        "label": "bench",
-        "signOnMode": "OPENID_CONNECT",
-        "credentials": {"oauthClient": {"token_endpoint_auth_method": "client_secret_basic"}},
-        "settings": {
-            "oauthClient": {
-                "application_type": "service",
-                "grant_types": ["client_credentials"],
-                "response_types": ["token"],
-            }
-        },
-    }
-    oauth = admin.post(f"{url}/api/v1/apps", json=body).json()["credentials"]["oauthClient"]
-    client_id, secret = oauth["client_id"], oauth["client_secret"]
-    grant = {"issuer": url, "scopeId": "okta.users.read"}
-    assert admin.post(f"{url}/api/v1/apps/{client_id}/grants", json=grant).status_code == 201
-    basic = "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    client_id, secret = service_app(admin, url, "okta.users.read")
+    basic_auth = basic(client_id, secret)
     minted = admin.post(
         f"{url}/oauth2/v1/token",
         data={"grant_type": "client_credentials", "scope": "okta.users.read"},
-        headers={"Authorization": basic},
+        headers={"Authorization": basic_auth},
     )
     assert minted.status_code == 200, minted.text
     token = minted.json()["access_token"]
-    check = admin.post(f"{url}/oauth2/v1/introspect", data={"token": token}, headers={"Authorization": basic})
+    check = admin.post(
+        f"{url}/oauth2/v1/introspect", data={"token": token}, headers={"Authorization": basic_auth}
+    )
     assert check.json().get("active") is True, check.text
     return {
         "healthz": (f"{url}/healthz", wrk_script("GET")),
@@ -94,7 +79,9 @@ def prepare(server: Serve) -> dict[str, tuple[str, Path]]:
         "keys (default AS)": (f"{url}/oauth2/default/v1/keys", wrk_script("GET")),
         "introspect": (
             f"{url}/oauth2/v1/introspect",
-            wrk_script("POST", urlencode({"token": token}), {"Content-Type": FORM, "Authorization": basic}),
+            wrk_script(
+                "POST", urlencode({"token": token}), {"Content-Type": FORM, "Authorization": basic_auth}
+            ),
         ),
     }
 

@@ -13,6 +13,7 @@ without ``-elapsed``), so capacity ÷ ``openssl speed`` is a like-for-like ratio
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -104,6 +105,39 @@ class Load:
             f"{self.rate:,.0f}/s wall ({self.errors} errors), CPU {self.cpu_us:,.0f} us/request "
             f"(event loop {self.main_us:,.0f}), capacity {self.capacity:,.0f}/s"
         )
+
+
+SERVICE_APP = {
+    "name": "oidc_client",
+    "label": "bench",
+    "signOnMode": "OPENID_CONNECT",
+    "credentials": {"oauthClient": {"token_endpoint_auth_method": "client_secret_basic"}},
+    "settings": {
+        "oauthClient": {
+            "application_type": "service",
+            "grant_types": ["client_credentials"],
+            "response_types": ["token"],
+        }
+    },
+}
+"""The benches' client_credentials client (``POST /api/v1/apps``), ``client_secret_basic``."""
+
+
+def basic(client_id: str, secret: str) -> str:
+    """``Authorization: Basic`` for a client."""
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+def service_app(admin: requests.Session, url: str, *scopes: str) -> tuple[str, str]:
+    """A :data:`SERVICE_APP` made through the management API of ``url``, granted the ``okta.*``
+    ``scopes`` on the org authorization server; its ``(client_id, client_secret)``."""
+    oauth = admin.post(f"{url}/api/v1/apps", json=SERVICE_APP).json()["credentials"]["oauthClient"]
+    for scope in scopes:
+        grant = admin.post(
+            f"{url}/api/v1/apps/{oauth['client_id']}/grants", json={"issuer": url, "scopeId": scope}
+        )
+        assert grant.status_code == 201, grant.text
+    return oauth["client_id"], oauth["client_secret"]
 
 
 def wrk_script(
