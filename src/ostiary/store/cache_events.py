@@ -60,6 +60,8 @@ POLL_INTERVAL = 0.5
 LOG_RETENTION = timedelta(minutes=10)
 PRUNE_EVERY = 120
 """Polls between two deletions of log rows older than :data:`LOG_RETENTION`."""
+STOP_GRACE = 2.0
+"""Seconds :meth:`CacheEventPoller.stop` lets a poll in progress finish before cancelling it."""
 _PENDING = "ostiary.cache_events"
 _FORGET = "ostiary.cache_events.forget"
 
@@ -255,17 +257,28 @@ class CacheEventPoller:
         self.on_state = on_state
         self.listening = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._last: int | None = None
 
     def start(self) -> None:
+        self._stopping.clear()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="ostiary-cache-poll")
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Stop between two polls. Cancelling a poll in progress would cancel its session's
+        rollback on the way back to the pool (SQLAlchemy logs "Exception during reset" and
+        the connection is lost), so a poll in progress may finish within ``grace`` seconds;
+        only one that takes longer is cancelled."""
+        if self._task is None:
+            return
+        self._stopping.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            self._task = None
+        self._task = None
 
     def _state(self, listening: bool) -> None:
         if listening == self.listening.is_set():
@@ -303,7 +316,7 @@ class CacheEventPoller:
 
     async def _run(self) -> None:
         polls, failing = 0, False
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.poll()
                 self._state(True)
@@ -318,7 +331,8 @@ class CacheEventPoller:
                     log.warning("cache event log unavailable (%s)", type(exc).__name__)
                 failing = True
                 self._state(False)
-            await asyncio.sleep(self.interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.interval)
 
 
 def dispatch(handlers: Mapping[str, Handler], payload: str) -> None:

@@ -224,3 +224,63 @@ async def test_a_poller_that_could_not_read_forgets_everything_once_it_can(
     finally:
         await poller.stop()
         await db.dispose()
+
+
+async def test_stopping_a_poller_lets_a_poll_in_progress_finish(sqlite_database_url: str) -> None:
+    """Shutdown during a poll: cancelling it would cancel its session's rollback on the way
+    back to the pool ("Exception during reset", seen as a flaky SIGTERM test); the poller
+    stops between polls instead."""
+    db = Database(sqlite_database_url)
+    poller = CacheEventPoller(db, {}, lambda: None, interval=0.01)
+    in_poll, release = asyncio.Event(), asyncio.Event()
+    outcomes: list[str] = []
+
+    async def slow_poll() -> None:
+        async with db.session() as session:
+            in_poll.set()
+            try:
+                await release.wait()  # stands for a query still running
+                await session.execute(text("SELECT 1"))
+            except asyncio.CancelledError:
+                outcomes.append("cancelled")
+                raise
+            outcomes.append("finished")
+
+    poller.poll = slow_poll  # type: ignore[method-assign]
+    poller.start()
+    try:
+        await asyncio.wait_for(in_poll.wait(), 10)
+        stopping = asyncio.create_task(poller.stop())
+        await asyncio.sleep(0.05)
+        assert not stopping.done()
+        release.set()
+        await asyncio.wait_for(stopping, 10)
+        assert outcomes == ["finished"]
+    finally:
+        release.set()
+        await poller.stop()
+        await db.dispose()
+
+
+async def test_a_poll_that_outlasts_the_grace_is_cancelled(sqlite_database_url: str) -> None:
+    db = Database(sqlite_database_url)
+    poller = CacheEventPoller(db, {}, lambda: None, interval=0.01)
+    in_poll = asyncio.Event()
+    outcomes: list[str] = []
+
+    async def hung_poll() -> None:
+        in_poll.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            outcomes.append("cancelled")
+            raise
+
+    poller.poll = hung_poll  # type: ignore[method-assign]
+    poller.start()
+    try:
+        await asyncio.wait_for(in_poll.wait(), 10)
+        await asyncio.wait_for(poller.stop(grace=0.05), 10)
+        assert outcomes == ["cancelled"]
+    finally:
+        await db.dispose()
