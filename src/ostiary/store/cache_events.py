@@ -131,7 +131,12 @@ def _notify(session: Session) -> None:
     """Emit the pending announcements in the committing transaction: ``pg_notify`` on
     PostgreSQL, rows of the cache event log on SQLite (read by :class:`CacheEventPoller`).
 
-    Runs inside the ``AsyncSession``'s greenlet, so the synchronous ``execute`` is fine."""
+    Runs inside the ``AsyncSession``'s greenlet, so the synchronous ``execute`` is fine.
+    SQLAlchemy calls ``before_commit`` *before* the commit's own flush, so this flushes first:
+    the announcements that flush makes (``store.directory_events``' ``after_flush``: a
+    revoked API token, a suspended user, whose change nothing flushed earlier) would
+    otherwise stay behind in the session and never reach the other processes."""
+    session.flush()
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return

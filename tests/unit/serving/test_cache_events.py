@@ -284,3 +284,37 @@ async def test_a_poll_that_outlasts_the_grace_is_cancelled(sqlite_database_url: 
         assert outcomes == ["cancelled"]
     finally:
         await db.dispose()
+
+
+async def test_what_only_the_commits_own_flush_writes_is_announced(server: Server) -> None:
+    """SQLAlchemy runs ``before_commit`` before the commit's flush: a change left for that flush
+    (here a suspended user) must still reach the other processes."""
+    from sqlalchemy import select
+
+    from ostiary.store.models import User
+
+    token = await server.create_token()
+    async with server.client(token) as admin:
+        created = await admin.post(
+            "/api/v1/users",
+            json={
+                "profile": {
+                    "login": "a@example.com",
+                    "email": "a@example.com",
+                    "firstName": "A",
+                    "lastName": "B",
+                }
+            },
+        )
+        assert created.status_code == 200, created.text
+    async with server.rt.db.session() as session:
+        await session.execute(text("DELETE FROM cache_event_log"))
+    async with server.rt.db.session() as session:
+        user = (await session.scalars(select(User))).one()
+        user.status = "SUSPENDED"  # nothing flushes it before the commit
+        org_id = user.org_id
+    async with server.rt.db.session() as session:
+        payloads = [
+            row[0] for row in (await session.execute(text("SELECT payload FROM cache_event_log"))).all()
+        ]
+    assert f'["directory","{org_id}"]' in payloads
