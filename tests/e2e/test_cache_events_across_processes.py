@@ -113,3 +113,24 @@ async def test_a_policy_change_applies_in_the_other_process_at_once(
     assert response.status_code == 204, response.text
 
     assert _until(lambda: token_status() == 400, seconds=2), "process B still applies the old policy"
+
+
+async def test_a_revoked_api_token_stops_working_in_the_other_process_at_once(
+    process_a: Server, process_b: OrgServer
+) -> None:
+    keeper = await process_a.create_token("keeper")
+    victim = await process_a.create_token("victim")
+    users = f"{process_b.url}/api/v1/users"
+    assert (
+        requests.get(users, headers={"Authorization": f"SSWS {victim}"}).status_code == 200
+    )  # B remembers it
+
+    async with process_a.client(keeper) as a:
+        listed = (await a.get("/api/v1/api-tokens")).json()
+        victim_id = next(t["id"] for t in listed if t["name"] == "victim")
+        assert (await a.delete(f"/api/v1/api-tokens/{victim_id}")).status_code == 204
+
+    assert _until(
+        lambda: requests.get(users, headers={"Authorization": f"SSWS {victim}"}).status_code == 401, seconds=2
+    ), "process B still honours the revoked API token"
+    assert requests.get(users, headers={"Authorization": f"SSWS {keeper}"}).status_code == 200

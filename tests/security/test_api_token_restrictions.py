@@ -145,3 +145,78 @@ async def test_a_token_from_before_expiry_starts_its_window_at_its_next_use(serv
         assert (await client.get("/api/v1/users")).status_code == 200
     expiry = await stored_expiry(server)
     assert expiry is not None and expiry > utcnow() + timedelta(days=29)
+
+
+# --- the cache of authenticated tokens -----------------------------------------------------------
+
+
+def api_token_selects(server: Server) -> list[str]:
+    """The SELECTs of ``api_tokens`` the server's engine sends from now on."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM api_tokens" in statement:
+            seen.append(statement)
+
+    event.listen(server.rt.db.engine.sync_engine, "before_cursor_execute", record)
+    return seen
+
+
+async def test_a_token_is_read_once_and_then_remembered(server: Server) -> None:
+    token = await server.create_token()
+    selects = api_token_selects(server)
+    async with server.client(token) as client:
+        for _ in range(3):
+            assert (await client.get("/api/v1/users")).status_code == 200
+    assert len(selects) == 1
+
+
+async def test_a_remembered_token_is_refused_once_a_stored_condition_forbids_it(server: Server) -> None:
+    """A write through any session (here a bulk UPDATE, as a script would) forgets it."""
+    token = await server.create_token()
+    async with server.client(token) as client:
+        assert (await client.get("/api/v1/users")).status_code == 200
+        async with server.rt.db.session() as session:
+            await session.execute(update(ApiToken).values(network=ZONE))
+            await session.commit()
+        assert_invalid_token(await client.get("/api/v1/users"))
+
+
+async def test_a_remembered_token_expires_after_thirty_days_without_use(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = await server.create_token()
+    move = clock_at(monkeypatch)
+    async with server.client(token) as client:
+        assert (await client.get("/api/v1/users")).status_code == 200
+        move(timedelta(days=30, minutes=1))
+        assert_invalid_token(await client.get("/api/v1/users"))
+
+
+async def test_a_remembered_token_still_moves_its_expiry_each_hour(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = await server.create_token()
+    created_expiry = await stored_expiry(server)
+    assert created_expiry is not None
+    move = clock_at(monkeypatch)
+    async with server.client(token) as client:
+        assert (await client.get("/api/v1/users")).status_code == 200
+        move(timedelta(hours=2))
+        assert (await client.get("/api/v1/users")).status_code == 200
+    moved = await stored_expiry(server)
+    assert moved is not None and moved - created_expiry >= timedelta(hours=2) - timedelta(minutes=1)
+
+
+async def test_a_remembered_token_of_one_org_does_not_open_another(server: Server) -> None:
+    """The cache is keyed by org and digest, as the query was."""
+    from ostiary.domain.directory.api_tokens import authenticate
+    from ostiary.store.repositories import orgs
+
+    token = await server.create_token()
+    async with server.rt.db.session() as session:
+        org = await orgs.ensure_default(session)
+        assert await authenticate(session, org.id, token) is not None
+        assert await authenticate(session, "00o" + "x" * 17, token) is None

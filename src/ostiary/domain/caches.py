@@ -18,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ostiary.bounded_cache import BoundedTTLCache
 from ostiary.store import db as db_module
 from ostiary.store.cache_events import REVOKED, UNREVOKED_CACHE
-from ostiary.store.directory_events import DIRECTORY, USER_CONTEXT_CACHE
+from ostiary.store.directory_events import API_TOKEN_CACHE, API_TOKENS, DIRECTORY, USER_CONTEXT_CACHE
 
 if TYPE_CHECKING:
     from ostiary.domain.authz.policy_sets import PolicySetCache, ServerPolicySet
     from ostiary.domain.clients.client_cache import ClientCache
+    from ostiary.domain.directory.api_tokens import KnownToken
     from ostiary.domain.directory.directory_facts import DirectoryFacts
     from ostiary.domain.tokens.user_context_cache import UserContextCache
     from ostiary.domain.unit_of_work import UnitOfWork
@@ -33,10 +34,14 @@ REVOCATION_EVENT = REVOKED
 DIRECTORY_EVENT = DIRECTORY
 """The cache event kind that clears :attr:`DomainCaches.user_contexts` of an org (for
 ``http.cache_sync``); ``store.directory_events`` announces it."""
+API_TOKEN_EVENT = API_TOKENS
+"""The cache event kind that clears :attr:`DomainCaches.api_tokens` (``store.directory_events``
+announces it)."""
 
 ORIGINS_MAX = 4096
 DECISIONS_MAX = 4096
 UNREVOKED_MAX = 100_000
+API_TOKENS_MAX = 4096
 UNREVOKED_TTL = 5.0
 """Without cache events, another process's revocation reaches this one's checks within this
 many seconds (as a deactivated client does); with them, at once."""
@@ -80,6 +85,11 @@ class DomainCaches:
     any revocation clears it all (``store.cache_events.announce_revocation``)."""
     directory_facts: BoundedTTLCache[str, DirectoryFacts] = field(default_factory=lambda: _facts_cache())
     """org → its user schema and whether it has ACTIVE group rules (``directory.directory_facts``)."""
+    api_tokens: BoundedTTLCache[tuple[str, str], KnownToken] = field(
+        default_factory=lambda: BoundedTTLCache(API_TOKENS_MAX, UNREVOKED_TTL)
+    )
+    """(org, SHA-256 of an SSWS token) → the token, as authenticated (``directory.api_tokens``);
+    any change to a stored token clears it all (``store.directory_events``)."""
 
     @classmethod
     def build(cls) -> DomainCaches:
@@ -108,6 +118,7 @@ class DomainCaches:
             self.unrevoked,
             self.user_contexts.entries,
             self.directory_facts,
+            self.api_tokens,
         ]
 
     def clear(self) -> None:
@@ -119,6 +130,7 @@ class DomainCaches:
         self.unrevoked.clear()
         self.user_contexts.clear()
         self.directory_facts.clear()
+        self.api_tokens.clear()
 
 
 def _facts_cache() -> BoundedTTLCache[str, DirectoryFacts]:
@@ -139,3 +151,4 @@ def share_caches(database: UnitOfWork, caches: DomainCaches) -> None:
     database.share(SHARED_NAME, caches)
     database.share(UNREVOKED_CACHE, caches.unrevoked)
     database.share(USER_CONTEXT_CACHE, caches.user_contexts)
+    database.share(API_TOKEN_CACHE, caches.api_tokens)

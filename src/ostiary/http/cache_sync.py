@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ostiary.domain.caches import DIRECTORY_EVENT, REVOCATION_EVENT
+from ostiary.domain.caches import API_TOKEN_EVENT, DIRECTORY_EVENT, REVOCATION_EVENT
 from ostiary.domain.directory.directory_facts import EVENT as FACTS_EVENT
 from ostiary.http.runtime import Runtime
 
@@ -29,5 +29,6 @@ def cache_event_handlers(rt: Runtime) -> dict[str, Callable[..., None]]:
         "orgs": rt.forget_unknown_hosts,
         REVOCATION_EVENT: caches.unrevoked.invalidate,  # no key: every token known as not revoked
         DIRECTORY_EVENT: caches.user_contexts.invalidate,  # an org's user contexts (no key: all)
+        API_TOKEN_EVENT: caches.api_tokens.invalidate,  # no key: every authenticated API token
         FACTS_EVENT: caches.directory_facts.invalidate,  # org_id: its user schema, its group rules
     }

@@ -23,6 +23,11 @@ org's entries in this process's cache now and again at commit or rollback
 :data:`USER_CONTEXT_CACHE`. Rows deleted by the database itself (``ON DELETE CASCADE``)
 follow a delete of a parent row in :data:`TABLES` (a user, a group, an org), which announces.
 
+The same hooks announce ``api_tokens`` (no key) when a stored API token is updated or deleted
+(a revocation, a new name or network, an expiry extension), for the cache of authenticated
+tokens (``domain.directory.api_tokens``): a revoked token stops working in every process
+as soon as the event arrives. A user token's admin is checked on every request anyway.
+
 Not announced, because no cached value depends on them: a new user (nothing is cached for a
 user before it exists: misses are not cached), and a change of only
 :data:`USER_COLUMNS_NOT_CACHED` (sign-in bookkeeping: ``last_login``, ``failed_logins``, the
@@ -45,6 +50,11 @@ DIRECTORY: Final = "directory"
 """The cache event kind (key: an org id, or none for every org)."""
 USER_CONTEXT_CACHE: Final = "ostiary.user_contexts"
 """The name the runtime shares its user context cache under (``Database.share``)."""
+API_TOKENS: Final = "api_tokens"
+"""The cache event kind announced when a stored API token changes or goes (no key)."""
+API_TOKEN_CACHE: Final = "ostiary.api_tokens"
+"""The name the runtime shares its cache of authenticated API tokens under."""
+API_TOKEN_TABLE: Final = "api_tokens"
 
 TABLES: Final = frozenset(
     {
@@ -120,8 +130,28 @@ def announce_directory(session: Session, org_id: str | None) -> None:
         forget_after_commit(session, cache, org_id)
 
 
+def announce_api_tokens(session: Session) -> None:
+    """A stored API token changes or goes in ``session``'s transaction: every process forgets
+    every token it authenticated (changes are rare: a revocation, a rename, an hourly expiry
+    extension), at once here and at commit elsewhere."""
+    announce(session, API_TOKENS)
+    cache = shared(session, API_TOKEN_CACHE)
+    if cache is not None:
+        forget_after_commit(session, cache, None)
+
+
+def _api_token_changed(session: Session) -> bool:
+    """A flush updates or deletes a stored API token (a new one was never cached), or deletes
+    an org (whose tokens the database deletes with it)."""
+    return any(getattr(obj, "__tablename__", None) == API_TOKEN_TABLE for obj in session.dirty) or any(
+        getattr(obj, "__tablename__", None) in (API_TOKEN_TABLE, "orgs") for obj in session.deleted
+    )
+
+
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _context: UOWTransaction) -> None:
+    if _api_token_changed(session):
+        announce_api_tokens(session)
     orgs = _touched_orgs(session)
     if _EVERY_ORG in orgs:
         announce_directory(session, None)
@@ -149,12 +179,21 @@ def _bulk_statement(state: ORMExecuteState) -> None:
     statement = state.statement
     if isinstance(statement, TextClause):
         sql = statement.text.lstrip().upper()
-        if sql.startswith(("UPDATE", "DELETE", "INSERT")) and any(t.upper() in sql for t in TABLES):
-            announce_directory(state.session, None)
+        if sql.startswith(("UPDATE", "DELETE", "INSERT")):
+            if any(t.upper() in sql for t in TABLES):
+                announce_directory(state.session, None)
+            if API_TOKEN_TABLE.upper() in sql:
+                announce_api_tokens(state.session)
         return
     if not isinstance(statement, Update | Delete | Insert):
         return
     table = _statement_table(statement)
+    if (table == API_TOKEN_TABLE and not isinstance(statement, Insert)) or (
+        table == "orgs" and isinstance(statement, Delete)
+    ):
+        announce_api_tokens(state.session)
+    if table == API_TOKEN_TABLE:
+        return
     if table not in TABLES:
         return
     if table == "users":

@@ -288,12 +288,12 @@ async def test_a_poll_that_outlasts_the_grace_is_cancelled(sqlite_database_url: 
 
 async def test_what_only_the_commits_own_flush_writes_is_announced(server: Server) -> None:
     """SQLAlchemy runs ``before_commit`` before the commit's flush: a change left for that flush
-    (here a suspended user) must still reach the other processes."""
+    (a suspended user, a revoked API token) must still reach the other processes."""
     from sqlalchemy import select
 
-    from ostiary.store.models import User
+    from ostiary.store.models import ApiToken, User
 
-    token = await server.create_token()
+    token = await server.create_token("victim")
     async with server.client(token) as admin:
         created = await admin.post(
             "/api/v1/users",
@@ -311,10 +311,13 @@ async def test_what_only_the_commits_own_flush_writes_is_announced(server: Serve
         await session.execute(text("DELETE FROM cache_event_log"))
     async with server.rt.db.session() as session:
         user = (await session.scalars(select(User))).one()
-        user.status = "SUSPENDED"  # nothing flushes it before the commit
+        stored_token = (await session.scalars(select(ApiToken))).one()
+        user.status = "SUSPENDED"  # nothing flushes these two before the commit
+        await session.delete(stored_token)
         org_id = user.org_id
     async with server.rt.db.session() as session:
         payloads = [
             row[0] for row in (await session.execute(text("SELECT payload FROM cache_event_log"))).all()
         ]
     assert f'["directory","{org_id}"]' in payloads
+    assert '["api_tokens"]' in payloads
