@@ -267,3 +267,40 @@ async def test_creating_a_user_in_an_org_without_group_rules_reads_no_rule_membe
     assert response.status_code == 200, response.text
     assert any("INSERT INTO users" in s for s in statements)
     assert not any("group_rule_members" in s for s in statements)
+
+
+async def test_a_taken_login_is_refused_without_a_password_too(any_server: Server) -> None:
+    """Without a password the unique index refuses it at the INSERT (no lookup first); the
+    answer and the rollback are the same."""
+    token = await any_server.create_token()
+    async with any_server.client(token) as client:
+        assert (await create(client, password=False)).status_code == 200
+        response = await create(client, "ANN.lee@example.com", password=False)
+        assert response.status_code == 400, response.text
+        body = response.json()
+        assert (body["errorCode"], body["errorSummary"]) == ("E0000001", "Api validation failed: login")
+        assert body["errorCauses"][0]["errorSummary"].startswith(
+            "login: An object with this field already exists"
+        )
+        assert await count_users(client) == 1
+        logged = (
+            await client.get("/api/v1/logs", params={"filter": 'eventType eq "user.lifecycle.create"'})
+        ).json()
+        assert len(logged) == 1
+
+
+async def test_a_login_stored_before_normalisation_is_still_taken(server: Server) -> None:
+    """A row written before logins were NFKC-normalised keeps plain ``lower()`` in
+    ``login_lower``; the index cannot see that "ﬁ" and "fi" are one login, the lookup does."""
+    from sqlalchemy import update
+
+    from ostiary.store.models import User
+
+    token = await server.create_token()
+    async with server.client(token) as client:
+        assert (await create(client, "ﬁsh@example.com", password=False)).status_code == 200
+        async with server.rt.db.session() as session:
+            await session.execute(update(User).values(login_lower="ﬁsh@example.com"))
+        response = await create(client, "ﬁsh@example.com", password=False)
+        assert response.status_code == 400, response.text
+        assert await count_users(client) == 1
