@@ -51,10 +51,13 @@ def _reset_sqlite(_dbapi_connection: Any, record: Any, state: PoolResetState) ->
 
     SQLAlchemy's own reset (``pool_reset_on_return="rollback"``) rolls back every connection
     a session returns, after its commit too; through aiosqlite that is one more hop to the
-    connection's thread and back per transaction (about one in nine of a code redemption's),
+    connection's thread and back per transaction (one in nine of a code redemption's),
     for a ``rollback()`` that sqlite3 turns into nothing when no transaction is open. Reading
-    ``in_transaction`` costs no hop. A connection that cannot be reset safely here (outside
-    the event loop) is left to the pool, which closes it."""
+    ``in_transaction`` costs no hop. Measured: a session of one ``UPDATE`` on a SQLite file,
+    2,000 in a loop, 470-483 → 418-428 µs of CPU each (least of 5 rounds, two runs); in a code
+    redemption (~1.5 ms) the 3 % is inside the spread of ``bench/token_flows.py``. A connection
+    that cannot be reset safely here (outside the event loop) is left to the pool, which
+    closes it."""
     if state.transaction_was_reset or not state.asyncio_safe:
         return
     driver = record.driver_connection
