@@ -220,3 +220,59 @@ async def test_a_remembered_token_of_one_org_does_not_open_another(server: Serve
         org = await orgs.ensure_default(session)
         assert await authenticate(session, org.id, token) is not None
         assert await authenticate(session, "00o" + "x" * 17, token) is None
+
+
+async def test_a_remembered_token_of_a_deactivated_admin_is_refused(server: Server) -> None:
+    """The token is remembered, its admin is not: the user is read on every request."""
+    from ostiary.domain.context import Actor, Tx
+    from ostiary.store.repositories import orgs
+
+    admin_token = await server.create_token("keeper")
+    async with server.client(admin_token) as admin:
+        body = {
+            "profile": {"login": "x@example.com", "email": "x@example.com", "firstName": "X", "lastName": "Y"}
+        }
+        user_id = (await admin.post("/api/v1/users", json=body)).json()["id"]
+        granted = await admin.post(f"/api/v1/users/{user_id}/roles", json={"type": "SUPER_ADMIN"})
+        assert granted.status_code in (200, 201), granted.text
+        async with server.rt.db.session() as session:
+            org = await orgs.ensure_default(session)
+            _, token = await api_tokens.create_token(
+                Tx(session=session, org=org, actor=Actor.system()), "theirs", user_id=user_id
+            )
+        async with server.client(token) as client:
+            assert (await client.get("/api/v1/users")).status_code == 200
+            assert (org.id, api_tokens.digest(token)) in server.rt.caches.api_tokens._entries
+            assert (await admin.post(f"/api/v1/users/{user_id}/lifecycle/deactivate")).status_code == 200
+            assert_invalid_token(await client.get("/api/v1/users"))
+
+
+async def test_a_read_overtaken_by_a_change_is_not_remembered(server: Server) -> None:
+    """A token changed while its row was being read (generations): the read is not kept."""
+    from sqlalchemy import event
+
+    from ostiary.store.repositories import orgs
+
+    token = await server.create_token()
+    cache = server.rt.caches.api_tokens
+
+    def change_meanwhile(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "FROM api_tokens" in statement:
+            cache.invalidate()  # as a revocation committing in another request would
+
+    event.listen(server.rt.db.engine.sync_engine, "before_cursor_execute", change_meanwhile)
+    async with server.rt.db.session() as session:
+        org = await orgs.ensure_default(session)
+        assert await api_tokens.authenticate(session, org.id, token) is not None
+    assert len(cache) == 0
+
+
+async def test_remembered_tokens_keep_a_short_life_while_events_arrive(server: Server) -> None:
+    """A token deleted behind the session's back (psql) stops working within UNREVOKED_TTL."""
+    from ostiary.domain.caches import UNREVOKED_TTL
+
+    server.rt.follow_cache_events(True)
+    try:
+        assert server.rt.caches.api_tokens.ttl == UNREVOKED_TTL
+    finally:
+        server.rt.follow_cache_events(False)

@@ -116,6 +116,9 @@ def _forget(pending: dict[tuple[int, Any], tuple[Forgetful, Any]] | None) -> Non
 @event.listens_for(Session, "after_commit")
 def _forget_committed(session: Session) -> None:
     _forget(session.info.pop(_FORGET, None))
+    late = session.info.pop(_PENDING, None)
+    if late:  # announced after _notify's flush (a hook that writes once the commit began)
+        log.warning("cache events announced after the commit was sent were lost: %s", ", ".join(late))
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -266,7 +269,7 @@ class CacheEventPoller:
         self._last: int | None = None
 
     def start(self) -> None:
-        self._stopping.clear()
+        self._stopping = asyncio.Event()  # of the loop that runs this start
         self._task = asyncio.get_running_loop().create_task(self._run(), name="ostiary-cache-poll")
 
     async def stop(self, grace: float = STOP_GRACE) -> None:
@@ -327,7 +330,7 @@ class CacheEventPoller:
                 self._state(True)
                 failing = False
                 polls += 1
-                if polls % PRUNE_EVERY == 0:
+                if polls % PRUNE_EVERY == 0 and not self._stopping.is_set():
                     await self.prune()
             except asyncio.CancelledError:
                 raise

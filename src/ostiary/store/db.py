@@ -58,8 +58,8 @@ def _reset_sqlite(_dbapi_connection: Any, record: Any, state: PoolResetState) ->
     redemption (~1.5 ms) the 3 % is inside the spread of ``bench/token_flows.py``. A connection
     that cannot be reset safely here (outside the event loop) is left to the pool, which
     closes it."""
-    if state.transaction_was_reset or not state.asyncio_safe:
-        return
+    if record is None or state.terminate_only or state.transaction_was_reset or not state.asyncio_safe:
+        return  # a detached connection (no record) is closed, not pooled
     driver = record.driver_connection
     if driver is not None and driver.in_transaction:
         record.dbapi_connection.rollback()

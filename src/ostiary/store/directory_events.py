@@ -182,7 +182,7 @@ def _bulk_statement(state: ORMExecuteState) -> None:
         if sql.startswith(("UPDATE", "DELETE", "INSERT")):
             if any(t.upper() in sql for t in TABLES):
                 announce_directory(state.session, None)
-            if API_TOKEN_TABLE.upper() in sql:
+            if API_TOKEN_TABLE.upper() in sql or (sql.startswith("DELETE") and "ORGS" in sql):
                 announce_api_tokens(state.session)
         return
     if not isinstance(statement, Update | Delete | Insert):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
+import pytest
 from sqlalchemy import event
 
 from tests.conftest import Server
@@ -304,3 +306,36 @@ async def test_a_login_stored_before_normalisation_is_still_taken(server: Server
         response = await create(client, "ﬁsh@example.com", password=False)
         assert response.status_code == 400, response.text
         assert await count_users(client) == 1
+
+
+async def test_concurrent_creates_of_one_login_store_one_user(any_server: Server) -> None:
+    token = await any_server.create_token()
+    async with any_server.client(token) as client:
+        answers = await asyncio.gather(*(create(client, "dup@example.com", password=False) for _ in range(8)))
+        statuses = sorted(answer.status_code for answer in answers)
+        assert statuses == [200] + [400] * 7, [
+            a.text[:200] for a in answers if a.status_code not in (200, 400)
+        ]
+        assert await count_users(client) == 1
+
+
+async def test_a_taken_login_is_refused_before_its_recovery_answer_is_hashed(
+    admin: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ostiary.domain.directory import passwords
+
+    body = {
+        "profile": profile("rq@example.com"),
+        "credentials": {"recovery_question": {"question": "Who?", "answer": "somebody answers"}},
+    }
+    assert (await admin.post("/api/v1/users", json=body)).status_code == 200
+    hashed: list[str] = []
+    original = passwords.hash_password
+
+    async def counting(value: str) -> str:
+        hashed.append(value)
+        return await original(value)
+
+    monkeypatch.setattr(passwords, "hash_password", counting)
+    assert (await admin.post("/api/v1/users", json=body)).status_code == 400
+    assert hashed == []

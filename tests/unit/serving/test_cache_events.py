@@ -321,3 +321,31 @@ async def test_what_only_the_commits_own_flush_writes_is_announced(server: Serve
         ]
     assert f'["directory","{org_id}"]' in payloads
     assert '["api_tokens"]' in payloads
+
+
+async def test_a_text_delete_of_orgs_announces_the_api_tokens_event(server: Server) -> None:
+    """The database deletes an org's API tokens with it: every process forgets its tokens."""
+    async with server.rt.db.session() as session:
+        await session.execute(text("DELETE FROM cache_event_log"))
+    async with server.rt.db.session() as session:
+        await session.execute(text("DELETE FROM orgs WHERE id = 'nope'"))
+    async with server.rt.db.session() as session:
+        payloads = [
+            row[0] for row in (await session.execute(text("SELECT payload FROM cache_event_log"))).all()
+        ]
+    assert '["api_tokens"]' in payloads
+
+
+async def test_an_announcement_made_after_the_commit_began_is_reported(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A before_commit listener that announces after _notify ran: its event cannot go out with
+    the commit any more; that is logged, not silent."""
+    from sqlalchemy import event
+
+    async with server.rt.db.session() as session:
+        await session.execute(text("SELECT 1"))
+        event.listen(
+            session.sync_session, "before_commit", lambda s: announce(s, "client", "0oa-late"), once=True
+        )
+    assert 'lost: ["client","0oa-late"]' in caplog.text

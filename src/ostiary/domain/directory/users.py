@@ -179,11 +179,11 @@ async def create_user(
     question = recovery_question.parse(body.get("credentials"))
     if new is not None and new.value is not None:
         passwords.check_password(new.value, profile)
-    if new is not None or len(login_keys(profile["login"])) > 1:
+    if new is not None or question is not None or len(login_keys(profile["login"])) > 1:
         # Otherwise the unique (org, login_lower) index refuses a taken login at the INSERT
         # (insert_user), one round trip fewer; asked first only where that is not enough: a
         # login whose plain lower() differs from its key (rows stored before normalisation),
-        # and before hashing a password for a login that is taken.
+        # and before hashing a password or a recovery answer for a login that is taken.
         await _ensure_login_free(tx, profile["login"])
     password_hash = await _stored_password(new, profile)
     now = utcnow()
