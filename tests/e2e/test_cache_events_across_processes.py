@@ -8,8 +8,7 @@ again for up to 2 s — well inside the TTLs, so only the announcement can expla
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,8 @@ import pytest
 import requests
 
 from tests.conftest import Server, _server
-from tests.e2e.servers import OrgServer, client_credentials_server, org_server
+from tests.e2e.api_token_revocation import revoked_token_is_refused_by_the_other
+from tests.e2e.servers import OrgServer, client_credentials_server, org_server, until
 from tests.support.apps import service_app
 from tests.support.oauth import basic
 
@@ -36,7 +36,7 @@ async def process_a(tmp_path: Path, postgres_database: str | None) -> Server:
 def process_b(process_a: Server, tmp_path: Path) -> Iterator[OrgServer]:
     (tmp_path / "b").mkdir()
     with org_server(tmp_path / "b", OSTIARY_DATABASE_URL=process_a.rt.settings.database_url) as server:
-        _until(
+        until(
             lambda: requests.get(f"{server.url}/healthz", timeout=2).json().get("cacheEvents") == "listening"
         )
         yield server
@@ -49,15 +49,6 @@ def _admin_and_service_app(process_b: OrgServer, token: str) -> tuple[requests.S
     app = session.post(f"{process_b.url}/api/v1/apps", json=service_app()).json()
     credentials = app["credentials"]["oauthClient"]
     return session, credentials["client_id"], credentials["client_secret"]
-
-
-def _until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 async def test_a_deactivated_app_stops_working_in_the_other_process_at_once(
@@ -85,7 +76,7 @@ async def test_a_deactivated_app_stops_working_in_the_other_process_at_once(
         deactivated = await a.post(f"/api/v1/apps/{client_id}/lifecycle/deactivate")
     assert deactivated.status_code == 200, deactivated.text
 
-    assert _until(
+    assert until(
         lambda: requests.get(f"{process_b.url}/api/v1/users", headers=bearer).status_code == 401, seconds=2
     ), "process B still honours the deactivated app's token"
 
@@ -112,25 +103,10 @@ async def test_a_policy_change_applies_in_the_other_process_at_once(
         )
     assert response.status_code == 204, response.text
 
-    assert _until(lambda: token_status() == 400, seconds=2), "process B still applies the old policy"
+    assert until(lambda: token_status() == 400, seconds=2), "process B still applies the old policy"
 
 
 async def test_a_revoked_api_token_stops_working_in_the_other_process_at_once(
     process_a: Server, process_b: OrgServer
 ) -> None:
-    keeper = await process_a.create_token("keeper")
-    victim = await process_a.create_token("victim")
-    users = f"{process_b.url}/api/v1/users"
-    assert (
-        requests.get(users, headers={"Authorization": f"SSWS {victim}"}).status_code == 200
-    )  # B remembers it
-
-    async with process_a.client(keeper) as a:
-        listed = (await a.get("/api/v1/api-tokens")).json()
-        victim_id = next(t["id"] for t in listed if t["name"] == "victim")
-        assert (await a.delete(f"/api/v1/api-tokens/{victim_id}")).status_code == 204
-
-    assert _until(
-        lambda: requests.get(users, headers={"Authorization": f"SSWS {victim}"}).status_code == 401, seconds=2
-    ), "process B still honours the revoked API token"
-    assert requests.get(users, headers={"Authorization": f"SSWS {keeper}"}).status_code == 200
+    await revoked_token_is_refused_by_the_other(process_a, process_b)

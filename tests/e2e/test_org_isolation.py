@@ -10,7 +10,6 @@ that consume what they carry (codes, deletions) mint a fresh one for each send.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ import pytest
 import requests
 
 from tests.e2e.localhost_names import localhost_subdomains
-from tests.e2e.servers import OSTIARY, free_port, ostiary_cli, running
+from tests.e2e.servers import OSTIARY, free_port, ostiary_cli, running, until
 
 PASSWORD = "Tr1cky-Secret!"
 REDIRECT = "http://localhost:3000/callback"
@@ -888,15 +887,6 @@ def test_an_unknown_org_is_404_in_oktas_shape(deployment: tuple[Org, Org, Minted
     assert response.json()["errorCode"] == "E0000007"
 
 
-def _until(condition: Callable[[], bool], seconds: float = 15.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
 def test_an_org_created_while_serve_runs_is_served_without_a_restart(
     deployment: tuple[Org, Org, Minted],
 ) -> None:
@@ -905,7 +895,7 @@ def test_an_org_created_while_serve_runs_is_served_without_a_restart(
     discovery = f"{late}/.well-known/openid-configuration"
     assert requests.get(discovery, timeout=10).status_code == 404  # now cached as "no such org"
     assert ostiary_cli(SERVE_ENV, "org", "create", "late").strip().splitlines()[-1] == late
-    assert _until(lambda: requests.get(discovery, timeout=10).status_code == 200)
+    assert until(lambda: requests.get(discovery, timeout=10).status_code == 200, 15.0)
     assert requests.get(discovery, timeout=10).json()["issuer"] == late
 
 
@@ -917,7 +907,7 @@ def test_a_custom_domain_added_while_serve_runs_names_its_org(deployment: tuple[
     refused = requests.get(discovery, headers=headers, timeout=10)
     assert refused.status_code == 404 and refused.json()["errorCode"] == "E0000007"
     assert ostiary_cli(SERVE_ENV, "org", "domain", "add", "orga", "id.orga.test").strip() == "id.orga.test"
-    assert _until(lambda: requests.get(discovery, headers=headers, timeout=10).status_code == 200)
+    assert until(lambda: requests.get(discovery, headers=headers, timeout=10).status_code == 200, 15.0)
     assert requests.get(discovery, headers=headers, timeout=10).json()["issuer"] == a.url
     users = requests.get(
         f"http://127.0.0.1:{port}/api/v1/users",

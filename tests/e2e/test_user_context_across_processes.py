@@ -12,8 +12,7 @@ refusal.
 from __future__ import annotations
 
 import base64
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,7 +20,7 @@ import pytest
 import requests
 
 from tests.conftest import Server, _server
-from tests.e2e.servers import OrgServer, org_server
+from tests.e2e.servers import OrgServer, org_server, until
 
 pytestmark = pytest.mark.postgres
 
@@ -55,17 +54,8 @@ def two_processes(database: Server, tmp_path: Path) -> Iterator[tuple[OrgServer,
         org_server(tmp_path / "b", OSTIARY_DATABASE_URL=url) as b,
         org_server(tmp_path / "c", OSTIARY_DATABASE_URL=url, OSTIARY_DATA_DIR=shared) as c,
     ):
-        assert _until(lambda: _listening(b) and _listening(c))
+        assert until(lambda: _listening(b) and _listening(c))
         yield b, c
-
-
-def _until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def _basic(client_id: str, secret: str) -> dict[str, str]:
@@ -168,6 +158,6 @@ async def test_a_user_suspended_through_one_process_is_refused_by_the_other_at_o
     suspended = admin.post(f"{c.url}/api/v1/users/{user_id}/lifecycle/suspend")
     assert suspended.status_code == 200, suspended.text
 
-    assert _until(lambda: not introspected_active(), seconds=DELIVERY), "B still says the token is active"
+    assert until(lambda: not introspected_active(), seconds=DELIVERY), "B still says the token is active"
     assert userinfo_status() == 401
     assert refresh_status() == 400
