@@ -56,8 +56,9 @@ SKIP_MIGRATE_ENV = "OSTIARY_SKIP_MIGRATE"
 
 
 async def health(request: Request) -> Response:
-    """``status``, plus ``cacheEvents`` where other processes' writes are announced (PostgreSQL):
-    ``listening``, or ``connecting`` while the channel is down (caches then fall back to TTLs)."""
+    """``status``, plus ``cacheEvents`` where other processes' writes are announced (PostgreSQL's
+    channel, or SQLite's cache event log): ``listening``, or ``connecting`` while it cannot be
+    read (caches then fall back to their short TTLs)."""
     body = {"status": "ok"}
     listener = request.app.state.runtime.extras.get("cache_listener")
     if listener is not None:
