@@ -94,11 +94,13 @@ class KnownToken:
 async def authenticate(session: AsyncSession, org_id: str, plaintext: str) -> KnownToken | None:
     """The active token of this org whose digest matches, or None.
 
-    Remembered by digest (``DomainCaches.api_tokens``) until a stored token changes: the
-    ``SELECT`` was a fifth of a user create's CPU on PostgreSQL (py-spy). A revocation, a
-    network change or an expiry extension of any token clears the cache in every process
-    (``store.directory_events``); a remembered token whose expiry is due to move is read
-    again, so the extension is written as before."""
+    Remembered by org and digest (``DomainCaches.api_tokens``) for at most 5 s: the ``SELECT``
+    was a fifth of a user create's CPU on PostgreSQL (py-spy); with it a create costs 1.77 →
+    1.52 ms of CPU (``bench/directory_scale.py --compare-src``, 4 rounds). A revocation, a
+    network change or an expiry extension of any token clears the cache in every process at
+    once (``store.directory_events``); the 5 s bound what the hooks cannot see (``psql``). A
+    remembered token whose expiry is due to move is read again, so the extension is written
+    as before."""
     if not plaintext or len(plaintext) > 200:
         return None
     wanted = digest(plaintext)
