@@ -98,7 +98,7 @@ async def authenticate(session: AsyncSession, org_id: str, plaintext: str) -> Kn
     was a fifth of a user create's CPU on PostgreSQL (py-spy); with it a create costs 1.77 →
     1.52 ms of CPU (``bench/directory_scale.py --compare-src``, 4 rounds). A revocation, a
     network change or an expiry extension of any token clears the cache in every process at
-    once (``store.directory_events``); the 5 s bound what the hooks cannot see (``psql``). A
+    once (``store.directory_events``); the 5 s limit what the hooks cannot see (``psql``). A
     remembered token whose expiry is due to move is read again, so the extension is written
     as before."""
     if not plaintext or len(plaintext) > 200:
