@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool, PoolResetState
 
 from ostiary.db_faults import RetryPolicy, is_disconnect, mark_disconnects, run_retrying
+from ostiary.store.sqlite_one_hop import one_hop_dbapi
 from ostiary.store.sqlite_writers import WriteGate
 
 T = TypeVar("T")
@@ -94,6 +95,8 @@ def _engine(url: str, timeouts: Timeouts | None, echo: bool) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": echo}
     if url.startswith("sqlite"):
         kwargs.update(pool_timeout=bounds.pool, pool_reset_on_return=None)  # _reset_sqlite does it
+        if url.startswith("sqlite+aiosqlite"):
+            kwargs.update(module=one_hop_dbapi())  # a statement in one hop to aiosqlite's thread
         if is_memory_sqlite(url):
             kwargs.update(poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0)
     else:
