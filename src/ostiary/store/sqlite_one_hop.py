@@ -14,12 +14,14 @@ Used for every SQLite engine of ``store.db`` through the DBAPI module handed to
 ``create_async_engine`` (:func:`one_hop_dbapi`), not by patching SQLAlchemy. Server-side
 cursors (``stream``) keep SQLAlchemy's own. The cursor stands on SQLAlchemy's
 ``AsyncAdapt_dbapi_cursor`` (2.1) and on aiosqlite's ``Connection._execute`` and ``_conn``, so
-``pyproject.toml`` bounds both packages; ``tests/unit/store/test_sqlite_one_hop.py`` checks
-the cursor's answers against plain ``sqlite3``.
+``pyproject.toml`` bounds both packages; ``tests/unit/store/test_sqlite_one_hop.py`` compares
+its answers with SQLAlchemy's own cursor's and pins the base class's slots. A cancelled
+statement is interrupted on the thread (``sqlite3.Connection.interrupt``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import sqlite3
 from collections.abc import Sequence
@@ -30,6 +32,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
+from sqlalchemy.util import EMPTY_DICT
 
 _Outcome = tuple[list[Any], Any, int, int | None]
 """rows, description, rowcount, lastrowid."""
@@ -58,17 +61,16 @@ def _execute_many(conn: sqlite3.Connection, operation: str, seq_of_parameters: A
 class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     """A DBAPI cursor whose ``execute`` is one hop; it holds no aiosqlite cursor at all."""
 
-    __slots__ = ("_description", "_lastrowid", "_rowcount")
+    __slots__ = ("_arraysize", "_description", "_lastrowid", "_rowcount")
 
     def __init__(self, adapt_connection: Any) -> None:  # no aiosqlite cursor to make or enter
         self._adapt_connection = adapt_connection
         self._connection = adapt_connection._connection
         self._cursor = None  # type: ignore[assignment]
-        self._soft_closed_memoized = {}  # type: ignore[assignment]
+        self._soft_closed_memoized = EMPTY_DICT
         self._rows = collections.deque()
-        self._description: Any = None
-        self._rowcount = -1
-        self._lastrowid: int | None = None
+        self._arraysize = 1  # sqlite3's default
+        self._forget()
 
     @property
     def description(self) -> Any:
@@ -84,11 +86,11 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
     @property
     def arraysize(self) -> int:
-        return 1
+        return self._arraysize
 
     @arraysize.setter
     def arraysize(self, value: int) -> None:
-        pass
+        self._arraysize = value
 
     async def _async_soft_close(self) -> None:
         return None  # the rows are already here and the thread's cursor is closed
@@ -96,21 +98,33 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     def close(self) -> None:
         self._rows.clear()
 
-    def _keep(self, outcome: _Outcome) -> None:
+    def _forget(self) -> None:
+        """What a new statement starts from (sqlite3 clears ``description`` at each execute)."""
+        self._rows.clear()
+        self._description: Any = None
+        self._rowcount = -1
+        self._lastrowid: int | None = None
+
+    async def _run(self, work: Any, operation: Any, parameters: Any) -> None:
+        self._forget()
+        async with self._adapt_connection._execute_mutex:
+            driver = self._connection
+            try:
+                outcome = await driver._execute(work, driver._conn, operation, parameters)
+            except asyncio.CancelledError:
+                # Stop the statement on the thread at its next step (a no-op if it has not
+                # started or is done), as the four-hop cursor stopped between its hops; the
+                # connection is invalidated after a cancelled statement anyway.
+                driver._conn.interrupt()
+                raise
         rows, self._description, self._rowcount, self._lastrowid = outcome
         self._rows = collections.deque(rows)
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
-        async with self._adapt_connection._execute_mutex:
-            driver = self._connection
-            self._keep(await driver._execute(_execute, driver._conn, operation, parameters))
-        return None
+        await self._run(_execute, operation, parameters)
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Sequence[Any]) -> Any:
-        async with self._adapt_connection._execute_mutex:
-            driver = self._connection
-            self._keep(await driver._execute(_execute_many, driver._conn, operation, seq_of_parameters))
-        return None
+        await self._run(_execute_many, operation, seq_of_parameters)
 
     def nextset(self) -> None:
         return None
