@@ -27,12 +27,12 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import util
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
-from sqlalchemy.util import EMPTY_DICT
 
 _Outcome = tuple[list[Any], Any, int, int | None]
 """rows, description, rowcount, lastrowid."""
@@ -67,7 +67,7 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         self._adapt_connection = adapt_connection
         self._connection = adapt_connection._connection
         self._cursor = None  # type: ignore[assignment]
-        self._soft_closed_memoized = EMPTY_DICT
+        self._soft_closed_memoized = util.EMPTY_DICT  # the base's immutable empty mapping
         self._rows = collections.deque()
         self._arraysize = 1  # sqlite3's default
         self._forget()
