@@ -47,7 +47,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int) -> Non
     cursor.close()
 
 
-def reset_sqlite(_dbapi_connection: Any, record: Any, state: PoolResetState) -> None:
+def _reset_sqlite(_dbapi_connection: Any, record: Any, state: PoolResetState) -> None:
     """Roll back a SQLite connection going back to the pool only if a transaction is open.
 
     SQLAlchemy's own reset (``pool_reset_on_return="rollback"``) rolls back every connection
@@ -94,7 +94,7 @@ def _engine(url: str, timeouts: Timeouts | None, echo: bool) -> AsyncEngine:
     bounds = timeouts or Timeouts()
     kwargs: dict[str, Any] = {"echo": echo}
     if url.startswith("sqlite"):
-        kwargs.update(pool_timeout=bounds.pool, pool_reset_on_return=None)  # reset_sqlite does it
+        kwargs.update(pool_timeout=bounds.pool, pool_reset_on_return=None)  # _reset_sqlite does it
         if url.startswith("sqlite+aiosqlite"):
             kwargs.update(module=one_hop_dbapi())  # a statement in one hop to aiosqlite's thread
         if is_memory_sqlite(url):
@@ -115,7 +115,7 @@ def _engine(url: str, timeouts: Timeouts | None, echo: bool) -> AsyncEngine:
     if url.startswith("sqlite"):
         busy_ms = int(bounds.statement * 1000)
         event.listen(engine.sync_engine, "connect", partial(_sqlite_pragmas, busy_ms=busy_ms))
-        event.listen(engine.sync_engine.pool, "reset", reset_sqlite)
+        event.listen(engine.sync_engine.pool, "reset", _reset_sqlite)
         if ":memory:" not in url:  # one shared connection in memory: nothing to queue
             WriteGate(bounds.statement).install(engine.sync_engine)
     event.listen(engine.sync_engine, "handle_error", mark_disconnects)

@@ -151,16 +151,3 @@ async def test_a_cancelled_statement_is_interrupted_on_the_thread(db: Database) 
         with pytest.raises(asyncio.CancelledError):
             await query
     assert len(calls) < 5
-
-
-async def test_the_access_gateways_engine_uses_it_too(tmp_path: Path) -> None:
-    from ostiary.access_gateway.store.engine import default_database_url, make_engine
-
-    engine = make_engine(default_database_url(tmp_path))
-    try:
-        async with engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            assert isinstance(raw.dbapi_connection.cursor(), OneHopCursor)  # type: ignore[union-attr]
-            assert (await connection.execute(text("SELECT 1"))).scalar() == 1
-    finally:
-        await engine.dispose()

@@ -33,17 +33,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """SQLite gets the org server's two savings (``store.db``): a statement in one hop to
-    aiosqlite's thread (``store.sqlite_one_hop``), and no rollback for a connection returned
-    without an open transaction (``store.db.reset_sqlite``)."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        from ostiary.store.db import reset_sqlite
-        from ostiary.store.sqlite_one_hop import one_hop_dbapi
-
-        one_hop = {"module": one_hop_dbapi()} if url.startswith("sqlite+aiosqlite") else {}
-        engine = create_async_engine(url, pool_reset_on_return=None, **one_hop)
+        engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine.pool, "reset", reset_sqlite)
         return engine
     return create_async_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True)
