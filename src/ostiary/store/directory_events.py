@@ -37,6 +37,7 @@ password); a lockout changes ``status`` too, which announces. Writes that bypass
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Final
 
 from sqlalchemy import Delete, Insert, Update, event, inspect
@@ -97,8 +98,9 @@ def _org_of(obj: Any) -> str | None:
     return str(org_id) if org_id is not None else None
 
 
-def _touched_orgs(session: Session) -> set[Any]:
-    """The orgs whose user contexts this flush changes (:data:`_EVERY_ORG` for an unknown one)."""
+def _touched_orgs(session: Session, dirty: Iterable[Any]) -> set[Any]:
+    """The orgs whose user contexts this flush changes (:data:`_EVERY_ORG` for an unknown one);
+    ``dirty`` is ``session.dirty``, computed once per flush by :func:`_after_flush`."""
     orgs: set[Any] = set()
     for obj in session.new:
         table = getattr(obj, "__tablename__", None)
@@ -107,7 +109,7 @@ def _touched_orgs(session: Session) -> set[Any]:
     for obj in session.deleted:
         if getattr(obj, "__tablename__", None) in TABLES:
             orgs.add(_org_of(obj) or _EVERY_ORG)
-    for obj in session.dirty:
+    for obj in dirty:
         table = getattr(obj, "__tablename__", None)
         if table not in TABLES:
             continue
@@ -140,19 +142,20 @@ def announce_api_tokens(session: Session) -> None:
         forget_after_commit(session, cache, None)
 
 
-def _api_token_changed(session: Session) -> bool:
+def _api_token_changed(dirty: Iterable[Any], deleted: Iterable[Any]) -> bool:
     """A flush updates or deletes a stored API token (a new one was never cached), or deletes
     an org (whose tokens the database deletes with it)."""
-    return any(getattr(obj, "__tablename__", None) == API_TOKEN_TABLE for obj in session.dirty) or any(
-        getattr(obj, "__tablename__", None) in (API_TOKEN_TABLE, "orgs") for obj in session.deleted
+    return any(getattr(obj, "__tablename__", None) == API_TOKEN_TABLE for obj in dirty) or any(
+        getattr(obj, "__tablename__", None) in (API_TOKEN_TABLE, "orgs") for obj in deleted
     )
 
 
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _context: UOWTransaction) -> None:
-    if _api_token_changed(session):
+    dirty = session.dirty  # built from the identity map's modified states on each access
+    if _api_token_changed(dirty, session.deleted):
         announce_api_tokens(session)
-    orgs = _touched_orgs(session)
+    orgs = _touched_orgs(session, dirty)
     if _EVERY_ORG in orgs:
         announce_directory(session, None)
         return
