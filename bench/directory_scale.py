@@ -409,7 +409,10 @@ def compare(
     ``--compare-src``): search latency and CPU, create rate and CPU; medians over the rounds."""
     figures: dict[str, dict[str, list[float]]] = {name: {} for name in servers}
     for round_no in range(rounds):
-        for name, (server, token) in servers.items():
+        # Alternate which server goes first: the VM's speed drifts within a run, and a fixed
+        # order charges the drift to the server that always goes second.
+        order = list(servers.items()) if round_no % 2 == 0 else list(reversed(servers.items()))
+        for name, (server, token) in order:
             profiled = spy and round_no == rounds - 1
             mine = figures[name]
             with Profile(server.process.pid, f"{name} search", profiled and name == "after"):
@@ -430,6 +433,11 @@ def compare(
                   f"CPU {last['create cpu']:.2f} ms/create (load average {os.getloadavg()[0]:.1f})",
                   flush=True)  # fmt: skip
     med = {name: {k: statistics.median(v) for k, v in f.items()} for name, f in figures.items()}
+    if "before" in figures:  # paired: each round's two servers ran minutes apart, not a run apart
+        before_cpu, after_cpu = figures["before"]["create cpu"], figures["after"]["create cpu"]
+        paired = [b / a for b, a in zip(before_cpu, after_cpu, strict=True)]
+        print("create CPU before/after, per round: " + " / ".join(f"{r:.2f}" for r in paired)
+              + f" (median {statistics.median(paired):.2f})")  # fmt: skip
     per = "ms CPU/create"
     units = {"sw p50": "ms", "sw p95": "ms", "sw cpu": "ms CPU/search", "create/s": "/s",
              "create cpu": per, "pw create/s": "/s", "pw create cpu": per}  # fmt: skip

@@ -40,6 +40,7 @@ LIBRARY_MODULES = (
     "ostiary.alembic_runner",  # applying a set of Alembic migrations (org server, access gateway)
     "ostiary.private_files",  # a 0600 file written to a temporary name, then put in place
     "ostiary.db_faults",  # database failure kinds from the drivers' exceptions, and the retry
+    "ostiary.pool_liveness",  # a pooled connection pinged only after it sat idle (both stores)
     "ostiary.serving",  # serving HTTP: the uvicorn protocol (issue 15 item 8 moves it here)
 )
 """The library layer: small helpers every part may use, which import no part."""

@@ -14,6 +14,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool, PoolResetState
 
+from ostiary import pool_liveness
 from ostiary.db_faults import RetryPolicy, is_disconnect, mark_disconnects, run_retrying
 from ostiary.store.sqlite_one_hop import one_hop_dbapi
 from ostiary.store.sqlite_writers import WriteGate
@@ -110,7 +111,7 @@ def _engine(url: str, timeouts: Timeouts | None, echo: bool) -> AsyncEngine:
         if timeouts is None:
             kwargs.update(poolclass=NullPool)
         else:
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=bounds.pool)
+            kwargs.update(pool_size=10, max_overflow=20, pool_timeout=bounds.pool)  # pool_liveness pings
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
         busy_ms = int(bounds.statement * 1000)
@@ -121,6 +122,8 @@ def _engine(url: str, timeouts: Timeouts | None, echo: bool) -> AsyncEngine:
     event.listen(engine.sync_engine, "handle_error", mark_disconnects)
     if not url.startswith("sqlite"):
         event.listen(engine.sync_engine, "invalidate", _abort_silent_connection)
+        if timeouts is not None:
+            pool_liveness.install(engine.sync_engine)
     return engine
 
 

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from ostiary import pool_liveness
+
 SQLITE_FILE = "access-gateway.db"
 
 
@@ -38,4 +40,6 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True)
+    engine = create_async_engine(url, pool_size=5, max_overflow=10)
+    pool_liveness.install(engine.sync_engine)  # a ping after a second idle, not every checkout
+    return engine
