@@ -33,6 +33,8 @@ class Timeouts:
     later if the server says nothing at all); SQLite's ``busy_timeout`` for a lock."""
     pool: float = 5.0
     """Waiting for a free pooled connection."""
+    idle_before_ping: float = pool_liveness.IDLE_BEFORE_PING
+    """PostgreSQL: a pooled connection idle longer than this is pinged before use."""
 
 
 _CLIENT_GRACE = 0.5
@@ -111,7 +113,7 @@ def _engine(url: str, timeouts: Timeouts | None, echo: bool) -> AsyncEngine:
         if timeouts is None:
             kwargs.update(poolclass=NullPool)
         else:
-            kwargs.update(pool_size=10, max_overflow=20, pool_timeout=bounds.pool)  # pool_liveness pings
+            kwargs.update(pool_size=10, max_overflow=20, pool_timeout=bounds.pool, pool_use_lifo=True)
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
         busy_ms = int(bounds.statement * 1000)
@@ -123,7 +125,7 @@ def _engine(url: str, timeouts: Timeouts | None, echo: bool) -> AsyncEngine:
     if not url.startswith("sqlite"):
         event.listen(engine.sync_engine, "invalidate", _abort_silent_connection)
         if timeouts is not None:
-            pool_liveness.install(engine.sync_engine)
+            pool_liveness.install(engine.sync_engine, bounds.idle_before_ping)  # not pool_pre_ping
     return engine
 
 

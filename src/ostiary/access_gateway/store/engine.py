@@ -40,6 +40,6 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    engine = create_async_engine(url, pool_size=5, max_overflow=10)
+    engine = create_async_engine(url, pool_size=5, max_overflow=10, pool_use_lifo=True)
     pool_liveness.install(engine.sync_engine)  # a ping after a second idle, not every checkout
     return engine
