@@ -149,7 +149,8 @@ class Database:
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        import ostiary.store.directory_events  # noqa: F401  (its session hook announces directory writes)
+        # Their session hooks: one announces directory writes, one writes log rows in one INSERT.
+        from ostiary.store import directory_events, log_rows  # noqa: F401
 
         self.url = url
         self.is_sqlite = url.startswith("sqlite")

@@ -39,7 +39,10 @@ def record(
     reason: str | None = None,
     severity: str = "INFO",
 ) -> LogEvent:
-    """Add a log event to the current transaction (it commits or rolls back with the change)."""
+    """Add a log event to the current transaction (it commits or rolls back with the change).
+
+    The event returned is pending: once flushed (``store/log_rows.py`` writes it with a Core
+    ``INSERT``) it is no longer in the session and its ``seq`` stays unset."""
     now = utcnow()
     event_id = str(uuid.uuid4())
     actor = tx.actor
