@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ostiary.domain.audit.log import Target, record
 from ostiary.domain.context import Actor, Tx
+from ostiary.ids import GROUP, new_id
 from ostiary.store.db import Database
 from ostiary.store.models import LogEvent
-from ostiary.ids import GROUP, new_id
 from ostiary.store.models.directory import Group, Org
 from ostiary.store.repositories import orgs
 from tests.conftest import Server
