@@ -20,6 +20,7 @@ from ostiary.domain.tokens.access_tokens import MintedId
 from ostiary.domain.tokens.refresh_tokens import revoke_family
 from ostiary.domain.tokens.storage import AuthorizationCodeStore, RefreshTokenStore
 from ostiary.store.models.codes import AuthorizationCode
+from ostiary.store.repositories.authorization_codes import ClaimedCode
 from ostiary.timeutil import utcnow
 
 CODE_LIFETIME: Final = timedelta(seconds=60)
@@ -99,7 +100,7 @@ async def claim_code(
     code: str,
     redirect_uri: str,
     code_challenge: str | None,
-) -> AuthorizationCode | None:
+) -> ClaimedCode | None:
     """The fast redemption: the code's row, marked used, when it is exactly what this request
     may redeem (this server and client, this ``redirect_uri``, ``code_challenge`` the stored
     challenge or ``None`` for a code without one), unused and unexpired; else None, and
@@ -132,7 +133,7 @@ async def mark_used(store: AuthorizationCodeStore, row: AuthorizationCode) -> bo
 
 async def remember_tokens(
     store: AuthorizationCodeStore,
-    row: AuthorizationCode,
+    row: ClaimedCode,
     access_token: MintedId | None,
     refresh_family_id: str | None,
 ) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ostiary.store.models.codes import AuthorizationCode
 from ostiary.store.models.device_codes import DeviceCode
 from ostiary.store.models.refresh_tokens import RefreshToken
+from ostiary.store.repositories.authorization_codes import ClaimedCode
 
 if TYPE_CHECKING:
     from ostiary.domain.authz.expressions import GroupRef
@@ -110,7 +111,7 @@ class AuthorizationCodeStore(Protocol):
         redirect_uri: str,
         code_challenge: str | None,
         now: datetime,
-    ) -> AuthorizationCode | None:
+    ) -> ClaimedCode | None:
         """Mark the code used in one statement when it is this server's, issued to this client
         for this ``redirect_uri``, with this PKCE challenge (``None``: none), unused and
         unexpired: its row for the one request that wins, else None (the caller then finds
@@ -119,7 +120,7 @@ class AuthorizationCodeStore(Protocol):
 
     async def remember_tokens(
         self,
-        row: AuthorizationCode,
+        row: ClaimedCode,
         access_token_jti: str | None,
         access_token_expires_at: datetime | None,
         refresh_family_id: str | None,

@@ -30,6 +30,7 @@ from ostiary.domain.tokens.refresh_tokens import (
 )
 from ostiary.domain.tokens.user_tokens import mint_user_tokens
 from ostiary.store.models.codes import AuthorizationCode
+from ostiary.store.repositories.authorization_codes import ClaimedCode
 
 GRANT_TYPE = "authorization_code"
 REFRESH_TOKEN = "refresh_token"
@@ -75,7 +76,7 @@ async def issue(ctx: GrantContext) -> TokenResponse:
     return tokens
 
 
-async def _redeemable_code(ctx: GrantContext, code: str, redirect_uri: str) -> AuthorizationCode:
+async def _redeemable_code(ctx: GrantContext, code: str, redirect_uri: str) -> ClaimedCode:
     """The code's row, won by this request: claimed in one statement when everything matches
     (:func:`claim_code`), else checked step by step, which names what failed and revokes a
     replayed code's tokens."""
@@ -117,7 +118,7 @@ async def _replayed(ctx: GrantContext, row: AuthorizationCode) -> NoReturn:
 
 
 async def _refresh_token(
-    ctx: GrantContext, row: AuthorizationCode, scopes: Sequence[str]
+    ctx: GrantContext, row: ClaimedCode, scopes: Sequence[str]
 ) -> IssuedRefreshToken | None:
     """A refresh token when ``offline_access`` was granted and the client may refresh."""
     if OFFLINE_ACCESS not in scopes or REFRESH_TOKEN not in (ctx.client.grant_types or []):
