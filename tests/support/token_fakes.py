@@ -34,7 +34,7 @@ from ostiary.jose.jwk import KeySet
 from ostiary.jose.signer import encode_jwt
 from ostiary.jose.signing_keys import SigningKey, generate_signing_key
 from ostiary.store.models.codes import AuthorizationCode
-from ostiary.store.models.refresh_tokens import RefreshToken
+from ostiary.store.models.refresh_tokens import FamilyAccessToken, RefreshToken
 from ostiary.timeutil import utcnow
 
 ORG = "00o_org"
@@ -179,8 +179,12 @@ class FakeRefreshTokens:
             (r for r in self.rows.values() if r.token_hash == token_hash and r.org_id == org_id), None
         )
 
-    async def add_family(self, first: RefreshToken, purge_dead_before: datetime) -> None:
+    async def add_family(
+        self, first: RefreshToken, purge_dead_before: datetime, access_token: FamilyAccessToken | None = None
+    ) -> None:
         self.rows[first.id] = first
+        if access_token is not None:
+            self.access_tokens[access_token.jti] = (access_token.family_id, access_token.expires_at)
 
     async def locked(self, row: RefreshToken) -> RefreshToken | None:
         return self.rows.get(row.id)

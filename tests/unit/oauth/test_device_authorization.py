@@ -121,7 +121,14 @@ async def test_device_flow_through_the_hosted_page(any_admin: httpx.AsyncClient,
         assert id_token["sub"] == carl
         await forget_last_poll(any_server)
         again = await poll(device, client_id, body["device_code"])
-    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+        assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+        bearer = {"Authorization": f"Bearer {issued['access_token']}"}
+        assert (await device.get("/oauth2/default/v1/userinfo", headers=bearer)).status_code == 200
+        form = {"token": issued["refresh_token"], "token_type_hint": "refresh_token", "client_id": client_id}
+        revoked = await device.post("/oauth2/default/v1/revoke", data=form)
+        assert revoked.status_code == 200, revoked.text
+        # The access token minted with the refresh token goes with its family.
+        assert (await device.get("/oauth2/default/v1/userinfo", headers=bearer)).status_code == 401
 
 
 async def test_denied_expired_and_other_clients_codes(admin: httpx.AsyncClient, server: Server) -> None:

@@ -240,6 +240,42 @@ async def test_a_replayed_code_revokes_the_tokens_it_became() -> None:
     assert all(row.revoked_at is not None for row in world.refresh_tokens.family(family))
 
 
+async def test_a_code_issued_names_the_tokens_it_becomes() -> None:
+    """The access token's ``jti`` and the refresh family are chosen at issue, so a redemption
+    writes nothing after its claim; the stored expiry bounds the token's ``exp``."""
+    world = World()
+    code = await issue_code(world.codes, _code_grant())
+    [row] = world.codes.rows.values()
+    named = (row.access_token_jti, row.access_token_expires_at, row.refresh_token_family_id)
+    params = {"code": code, "redirect_uri": REDIRECT, "code_verifier": VERIFIER}
+    first = await authorization_code.issue(world.context(params))
+    claims = minted_claims(first.access_token)
+    assert claims["jti"] == named[0]
+    assert named[1] is not None and claims["exp"] <= named[1].timestamp()
+    assert {r.family_id for r in world.refresh_tokens.rows.values()} == {named[2]}
+    assert (row.access_token_jti, row.access_token_expires_at, row.refresh_token_family_id) == named
+
+
+async def test_a_code_issued_before_tokens_were_named_still_revokes_them_on_replay() -> None:
+    """A code from an older version (no names stored; it lives 60 s across an upgrade) is
+    redeemed, and the tokens it became are written after: a replay still revokes them."""
+    world = World()
+    code = await issue_code(world.codes, _code_grant())
+    [row] = world.codes.rows.values()
+    row.access_token_jti = row.access_token_expires_at = row.refresh_token_family_id = None
+    params = {"code": code, "redirect_uri": REDIRECT, "code_verifier": VERIFIER}
+    first = await authorization_code.issue(world.context(params))
+    jti = minted_claims(first.access_token)["jti"]
+    [family] = {r.family_id for r in world.refresh_tokens.rows.values()}
+    assert (row.access_token_jti, row.refresh_token_family_id) == (jti, family)
+
+    replay = await _outcome(world, authorization_code.issue, params)
+
+    assert replay == f"invalid_grant: {authorization_code.INVALID_CODE}"
+    assert jti in world.codes.revoked_jtis
+    assert world.refresh_tokens.durable_revocations == [family]
+
+
 # --- refresh token (RFC 6749 §6, RFC 9700 §4.14) -----------------------------------------------
 
 ROTATE = {"oauthClient": {"refresh_token": {"rotation_type": "ROTATE", "leeway": 0}}}

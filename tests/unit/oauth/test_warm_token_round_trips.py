@@ -165,8 +165,8 @@ async def test_introspecting_a_token_on_a_warm_cache_touches_no_database(any_ser
 
 
 async def test_a_redeemed_code_is_claimed_without_reading_it_first(any_server: Server) -> None:
-    """The code is won by one ``UPDATE … RETURNING`` (no ``SELECT`` of it before), and the
-    only other statement on it remembers the tokens it became (for replay revocation)."""
+    """The code is won by one ``UPDATE … RETURNING`` (no ``SELECT`` of it before), and no
+    other statement touches it: the tokens it becomes were named when it was issued."""
     async with any_server.client(await any_server.create_token()) as admin:
         client_id, secret = await web_app(admin)
         await user(admin, CARL)
@@ -185,7 +185,7 @@ async def test_a_redeemed_code_is_claimed_without_reading_it_first(any_server: S
             event.remove(engine, "before_cursor_execute", record)
         assert response.status_code == 200, response.text
         on_codes = [s for s in statements if "AUTHORIZATION_CODES" in s]
-        assert [s.split()[0] for s in on_codes] == ["UPDATE", "UPDATE"], on_codes
+        assert [s.split()[0] for s in on_codes] == ["UPDATE"], on_codes
         assert "RETURNING" in on_codes[0]
         replay = await exchange(anon, code, client_id, secret)
     assert replay.status_code == 400
@@ -209,23 +209,22 @@ async def test_a_wrong_verifier_does_not_use_up_the_code(any_server: Server) -> 
     assert right.status_code == 200, right.text
 
 
-async def test_a_warm_code_redemption_sends_only_the_claim_and_the_token_record(any_server: Server) -> None:
-    """On a warm cache (client, keys, policies, and the user context that ``/authorize`` just
-    read: ``tokens.user_context_cache``), a redemption sends the claim of the code (the one
-    write that makes a code single use: never cached) and the ``UPDATE`` remembering the tokens
-    it became (for replay revocation); nothing reads the user, their groups or the org."""
-    async with any_server.client(await any_server.create_token()) as admin:
+async def _warm_redemption_statements(server: Server, scope: str) -> list[str]:
+    """The statements of a redemption of a ``scope`` code after a first one warmed every cache:
+    each as its verb and table."""
+    async with server.client(await server.create_token()) as admin:
         client_id, secret = await web_app(admin)
         await user(admin, CARL)
-    async with any_server.client() as anon:
-        first = await exchange(anon, await code_for(anon, client_id, CARL), client_id, secret)
+    async with server.client() as anon:
+        first = await exchange(anon, await code_for(anon, client_id, CARL, scope=scope), client_id, secret)
         assert first.status_code == 200, first.text  # every cache warm
-        code = await code_for(anon, client_id, CARL)
+        code = await code_for(anon, client_id, CARL, scope=scope)
         statements: list[str] = []
-        engine = any_server.rt.db.engine.sync_engine
+        engine = server.rt.db.engine.sync_engine
 
         def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-            statements.append(" ".join(statement.split()).upper())
+            words = statement.split()
+            statements.append(" ".join(words[:3] if words[0] in ("DELETE", "INSERT") else words[:2]).upper())
 
         event.listen(engine, "before_cursor_execute", record)
         try:
@@ -233,7 +232,26 @@ async def test_a_warm_code_redemption_sends_only_the_claim_and_the_token_record(
         finally:
             event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 200, response.text
-    assert [s.split()[0] + " " + s.split()[1] for s in statements] == [
+    return statements
+
+
+async def test_a_warm_code_redemption_sends_only_the_claim(any_server: Server) -> None:
+    """On a warm cache (client, keys, policies, and the user context that ``/authorize`` just
+    read: ``tokens.user_context_cache``), a redemption sends the claim of the code (the one
+    write that makes a code single use: never cached) and nothing else: the tokens it becomes
+    were named at ``/authorize`` (for replay revocation), and nothing reads the user, their
+    groups or the org."""
+    assert await _warm_redemption_statements(any_server, "openid email") == ["UPDATE AUTHORIZATION_CODES"]
+
+
+async def test_a_warm_offline_redemption_adds_only_the_new_family(any_server: Server) -> None:
+    """With ``offline_access``: the claim, the purge of the user's dead families (their notes,
+    then their tokens), the new family's first token and the note of the access token minted
+    with it (so that revoking the family revokes it)."""
+    assert await _warm_redemption_statements(any_server, "openid offline_access") == [
         "UPDATE AUTHORIZATION_CODES",
-        "UPDATE AUTHORIZATION_CODES",
-    ], statements
+        "DELETE FROM REFRESH_FAMILY_ACCESS_TOKENS",
+        "DELETE FROM REFRESH_TOKENS",
+        "INSERT INTO REFRESH_TOKENS",
+        "INSERT INTO REFRESH_FAMILY_ACCESS_TOKENS",
+    ]

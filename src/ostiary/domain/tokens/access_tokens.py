@@ -31,6 +31,12 @@ class MintedId:
     jti: str
     expires_at: datetime
 
+    @classmethod
+    def named(cls, jti: str | None, issued: int, lifetime_seconds: int) -> MintedId:
+        """The id of an access token about to be minted with ``jti`` (a new one if None) at
+        ``issued`` for ``lifetime_seconds``: what :func:`minted_id` would read back from it."""
+        return cls(jti or new_jti("AT"), datetime.fromtimestamp(issued + lifetime_seconds, UTC))
+
 
 def minted_id(access_token: str) -> MintedId | None:
     """The :class:`MintedId` of an access token this server has just signed (``None`` if it
@@ -56,15 +62,17 @@ def access_token_claims(
     user: UserSubject | None = None,
     extra: Mapping[str, Any] | None = None,
     now: int | None = None,
+    jti: str | None = None,
 ) -> dict[str, Any]:
     """Claims in Okta's order; ``sub`` is the user's login, or the client id for a client's own token.
 
-    ``iat`` is never in the future (verifiers check it with little or no leeway).
+    ``iat`` is never in the future (verifiers check it with little or no leeway). ``jti``: one
+    from :func:`new_jti` chosen beforehand (an authorization code's), else a new one.
     """
     issued = token_time() if now is None else now
     claims: dict[str, Any] = {
         "ver": 1,
-        "jti": new_jti("AT"),
+        "jti": jti or new_jti("AT"),
         "iss": issuer,
         "aud": audience if isinstance(audience, str) else list(audience),
         "iat": issued,

@@ -5,6 +5,12 @@ and is bound to the client, the redirect URI, the PKCE challenge, the nonce, the
 scopes and the session's ``auth_time``. Redemption is conditional (the store's ``redeem``: ``used_at``
 still NULL, not expired), so two concurrent requests cannot both redeem a code. A code presented
 again after that is a replay: the access token it became is revoked (RFC 6749 §4.1.2).
+
+The tokens a code will become are named when it is issued: the access token's ``jti``, a bound
+on its expiry (the code's own expiry plus the token's lifetime: a code is redeemed before it
+expires) and, with ``offline_access`` granted, the refresh token family's id. Why: the
+redemption then mints with those and writes nothing after its claim to say what the code
+became; it was one more ``UPDATE`` per redemption (docs/performance.md, sixth round).
 """
 
 from __future__ import annotations
@@ -16,8 +22,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from ostiary import ids
-from ostiary.domain.tokens.access_tokens import MintedId
-from ostiary.domain.tokens.refresh_tokens import revoke_family
+from ostiary.domain.tokens.access_tokens import MintedId, new_jti
+from ostiary.domain.tokens.refresh_tokens import new_family_id, revoke_family
 from ostiary.domain.tokens.storage import AuthorizationCodeStore, RefreshTokenStore
 from ostiary.store.models.codes import AuthorizationCode
 from ostiary.store.repositories.authorization_codes import ClaimedCode
@@ -27,6 +33,7 @@ CODE_LIFETIME: Final = timedelta(seconds=60)
 RETENTION: Final = timedelta(days=1)
 """How long a redeemed or expired code is kept, so that a late replay still revokes its tokens."""
 MAX_CODE_LENGTH: Final = 200
+OFFLINE_ACCESS: Final = "offline_access"
 
 
 def digest(code: str) -> str:
@@ -57,6 +64,7 @@ async def issue_code(store: AuthorizationCodeStore, grant: CodeGrant) -> str:
     """A new code for ``grant``; the org's long-expired codes are purged on the way."""
     now = utcnow()
     code = ids.random_token(32)
+    expires_at = now + CODE_LIFETIME
     row = AuthorizationCode(
         code_hash=digest(code),
         org_id=grant.org_id,
@@ -74,7 +82,10 @@ async def issue_code(store: AuthorizationCodeStore, grant: CodeGrant) -> str:
         refresh_token_lifetime_minutes=grant.refresh_token_lifetime_minutes,
         refresh_token_window_minutes=grant.refresh_token_window_minutes,
         created=now,
-        expires_at=now + CODE_LIFETIME,
+        expires_at=expires_at,
+        access_token_jti=new_jti("AT"),
+        access_token_expires_at=expires_at + timedelta(seconds=grant.access_token_lifetime),
+        refresh_token_family_id=new_family_id() if OFFLINE_ACCESS in grant.scopes else None,
     )
     await store.add(row, now - RETENTION)
     return code
@@ -137,7 +148,8 @@ async def remember_tokens(
     access_token: MintedId | None,
     refresh_family_id: str | None,
 ) -> None:
-    """Note which tokens the code became, for :func:`revoke_replayed`."""
+    """Note which tokens the code became, for :func:`revoke_replayed`: only for a code issued
+    before its tokens were named at issue (an older version's, still unexpired at an upgrade)."""
     jti = access_token.jti if access_token is not None else None
     expires_at = access_token.expires_at if access_token is not None else None
     await store.remember_tokens(row, jti, expires_at, refresh_family_id)

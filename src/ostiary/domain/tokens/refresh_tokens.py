@@ -56,7 +56,7 @@ from ostiary.domain.tokens.verification import user_may_use
 from ostiary.jose.b64 import b64url_encode
 from ostiary.store.db import is_session
 from ostiary.store.models import User
-from ostiary.store.models.refresh_tokens import RefreshToken
+from ostiary.store.models.refresh_tokens import FamilyAccessToken, RefreshToken
 from ostiary.store.repositories.refresh_tokens import SqlRefreshTokens
 from ostiary.timeutil import utcnow
 
@@ -192,6 +192,13 @@ def _new_row(
     )
 
 
+def new_family_id() -> str:
+    """The id of a family not issued yet (its first token's id): an authorization code knows
+    it from ``/authorize`` on, so that redeeming the code writes nothing more to say which
+    family it became (``domain.tokens.authorization_codes``)."""
+    return ids.new_id(PREFIX)
+
+
 async def issue_refresh_token(
     store: RefreshTokenStore,
     *,
@@ -205,16 +212,20 @@ async def issue_refresh_token(
     window_minutes: int | None,
     amr: Sequence[str] = DEFAULT_AMR,
     now: datetime | None = None,
+    family_id: str | None = None,
+    access_token: MintedId | None = None,
 ) -> IssuedRefreshToken:
     """A new refresh token (a new family) for the grant; the plaintext is returned once.
 
     ``lifetime_minutes`` 0 or None: no absolute expiry; ``window_minutes`` 0 or None: no idle
-    expiry. ``amr`` is kept for the ID tokens minted on refresh. The user's families that
-    died more than :data:`RETENTION` ago are purged on the way.
+    expiry. ``amr`` is kept for the ID tokens minted on refresh. ``family_id``: one from
+    :func:`new_family_id` (else a new one). ``access_token``: the access token minted with it,
+    noted with the family in the same write (see :func:`remember_access_token`). The user's
+    families that died more than :data:`RETENTION` ago are purged on the way.
     """
     issued = now or utcnow()
     secret = b64url_encode(secrets.token_bytes(SECRET_BYTES))
-    token_id = ids.new_id(PREFIX)
+    token_id = family_id or new_family_id()
     first = _new_row(
         token_id=token_id,
         family_id=token_id,
@@ -230,7 +241,14 @@ async def issue_refresh_token(
         secret=secret,
         now=issued,
     )
-    await store.add_family(first, issued - RETENTION)
+    note = (
+        FamilyAccessToken(
+            jti=access_token.jti, org_id=org_id, family_id=token_id, expires_at=access_token.expires_at
+        )
+        if access_token is not None
+        else None
+    )
+    await store.add_family(first, issued - RETENTION, note)
     return IssuedRefreshToken(secret, family_id=token_id)
 
 
@@ -458,6 +476,7 @@ __all__ = [
     "find_refresh_token",
     "is_active",
     "issue_refresh_token",
+    "new_family_id",
     "revoke_client_tokens",
     "revoke_family",
     "revoke_user_tokens",

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ostiary.store.models.codes import AuthorizationCode
 from ostiary.store.models.device_codes import DeviceCode
-from ostiary.store.models.refresh_tokens import RefreshToken
+from ostiary.store.models.refresh_tokens import FamilyAccessToken, RefreshToken
 from ostiary.store.repositories.authorization_codes import ClaimedCode
 
 if TYPE_CHECKING:
@@ -147,7 +147,12 @@ class RefreshTokenStore(Protocol):
 
     async def find(self, org_id: str, token_hash: str) -> RefreshToken | None: ...
 
-    async def add_family(self, first: RefreshToken, purge_dead_before: datetime) -> None: ...
+    async def add_family(
+        self, first: RefreshToken, purge_dead_before: datetime, access_token: FamilyAccessToken | None = None
+    ) -> None:
+        """Store a new family's first token (and the access token minted with it); the user's
+        families dead before ``purge_dead_before`` go."""
+        ...
 
     async def locked(self, row: RefreshToken) -> RefreshToken | None:
         """Lock ``row``'s family against concurrent writers, then read ``row`` afresh."""

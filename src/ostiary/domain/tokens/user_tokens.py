@@ -55,6 +55,7 @@ async def mint_access_token(
     auth_time: int,
     context: UserContext,
     now: int | None = None,
+    jti: str | None = None,
 ) -> str:
     extra = evaluate_claims(await _custom_claims(ctx, RESOURCE, scopes), context.eval)
     claims = access_token_claims(
@@ -66,6 +67,7 @@ async def mint_access_token(
         user=UserSubject(user_id=user.id, login=user.login, auth_time=auth_time),
         extra=extra,
         now=now,
+        jti=jti,
     )
     return await ctx.signer.sign(claims, ctx.ring.active)
 
@@ -142,14 +144,25 @@ async def mint_user_tokens(
     nonce: str | None,
     include_id_token: bool,
     code: str | None = None,
+    now: int | None = None,
+    access_jti: str | None = None,
 ) -> TokenResponse:
     """An access token for ``user`` and, with ``include_id_token`` and ``openid`` granted, an
     ID token carrying ``at_hash`` (and ``c_hash`` when ``code`` is given). ``refresh_token``
-    is left for the caller to fill in."""
+    is left for the caller to fill in. ``now`` (the tokens' ``iat``) and ``access_jti``: chosen
+    by the caller, which then knows the access token's ``jti`` and ``exp`` without reading
+    them back from it."""
     context = await load_user_context(ctx.storage.users, ctx.org_id, ctx.client, user)
-    now = token_time()
+    now = token_time() if now is None else now
     access_token = await mint_access_token(
-        ctx, user=user, scopes=scopes, lifetime=access_lifetime, auth_time=auth_time, context=context, now=now
+        ctx,
+        user=user,
+        scopes=scopes,
+        lifetime=access_lifetime,
+        auth_time=auth_time,
+        context=context,
+        now=now,
+        jti=access_jti,
     )
     id_token = None
     if include_id_token and "openid" in scopes:

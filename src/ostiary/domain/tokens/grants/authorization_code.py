@@ -8,12 +8,11 @@ A code used a second time fails and revokes the tokens it was first exchanged fo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import NoReturn
 
 from ostiary.domain.oauth_errors import OAuthError
 from ostiary.domain.tokens import pkce
-from ostiary.domain.tokens.access_tokens import minted_id
+from ostiary.domain.tokens.access_tokens import MintedId
 from ostiary.domain.tokens.authorization_codes import (
     claim_code,
     find_code,
@@ -23,14 +22,11 @@ from ostiary.domain.tokens.authorization_codes import (
     revoke_replayed,
 )
 from ostiary.domain.tokens.grants.base import GrantContext, TokenResponse
-from ostiary.domain.tokens.refresh_tokens import (
-    IssuedRefreshToken,
-    issue_refresh_token,
-    remember_access_token,
-)
+from ostiary.domain.tokens.refresh_tokens import IssuedRefreshToken, issue_refresh_token
 from ostiary.domain.tokens.user_tokens import mint_user_tokens
 from ostiary.store.models.codes import AuthorizationCode
 from ostiary.store.repositories.authorization_codes import ClaimedCode
+from ostiary.timeutil import token_time
 
 GRANT_TYPE = "authorization_code"
 REFRESH_TOKEN = "refresh_token"
@@ -56,6 +52,9 @@ async def issue(ctx: GrantContext) -> TokenResponse:
     user = await ctx.storage.users.user(ctx.org_id, row.user_id)
     if user is None or user.org_id != ctx.org_id or user.status != "ACTIVE":
         raise OAuthError("invalid_grant", INVALID_CODE)
+    named = row.access_token_jti is not None  # tokens named at issue: nothing to write after
+    now = token_time()
+    minted = MintedId.named(row.access_token_jti, now, row.access_token_lifetime)
     tokens = await mint_user_tokens(
         ctx,
         user=user,
@@ -65,14 +64,13 @@ async def issue(ctx: GrantContext) -> TokenResponse:
         amr=row.amr,
         nonce=row.nonce,
         include_id_token=True,
+        now=now,
+        access_jti=minted.jti,
     )
-    refresh = await _refresh_token(ctx, row, row.scopes)
-    family_id = refresh.family_id if refresh is not None else None
+    refresh = await _refresh_token(ctx, row, minted)
     tokens.refresh_token = refresh.secret if refresh is not None else None
-    minted = minted_id(tokens.access_token)
-    await remember_tokens(ctx.storage.codes, row, minted, family_id)
-    if family_id is not None:
-        await remember_access_token(ctx.storage.refresh_tokens, ctx.org_id, family_id, minted)
+    if not named:
+        await remember_tokens(ctx.storage.codes, row, minted, refresh.family_id if refresh else None)
     return tokens
 
 
@@ -118,9 +116,11 @@ async def _replayed(ctx: GrantContext, row: AuthorizationCode) -> NoReturn:
 
 
 async def _refresh_token(
-    ctx: GrantContext, row: ClaimedCode, scopes: Sequence[str]
+    ctx: GrantContext, row: ClaimedCode, access_token: MintedId
 ) -> IssuedRefreshToken | None:
-    """A refresh token when ``offline_access`` was granted and the client may refresh."""
+    """A refresh token when ``offline_access`` was granted and the client may refresh: of the
+    family the code named at issue, with ``access_token`` noted in it."""
+    scopes = row.scopes
     if OFFLINE_ACCESS not in scopes or REFRESH_TOKEN not in (ctx.client.grant_types or []):
         return None
     return await issue_refresh_token(
@@ -134,4 +134,6 @@ async def _refresh_token(
         lifetime_minutes=row.refresh_token_lifetime_minutes,
         window_minutes=row.refresh_token_window_minutes,
         amr=row.amr,
+        family_id=row.refresh_token_family_id,
+        access_token=access_token,
     )
