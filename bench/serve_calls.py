@@ -15,7 +15,10 @@ coroutine resumptions included; the client, the signing processes and aiosqlite'
 are not counted) and, in a separate pass without the profiler, that thread's CPU time
 (``time.thread_time``). Paths: ``GET /healthz``, ``GET /oauth2/v1/keys``, ``POST
 /oauth2/v1/introspect`` of an RS256 access token and ``POST /oauth2/v1/token``
-(client_credentials, the signature is in a signing process).
+(client_credentials, the signature is in a signing process), and ``POST /oauth2/default/v1/token``
+redeeming an authorization code (``redeem``: ``openid email``, an access and an ID token;
+``redeem_offline``: with ``offline_access``, a refresh token too), each request a code
+minted just before through ``/authorize`` with a signed-in session.
 """
 
 from __future__ import annotations
@@ -35,11 +38,13 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
+TOKEN_PATH = "/oauth2/default/v1/token"
 
 
 def _request(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> bytes:
@@ -71,6 +76,7 @@ async def _measure(requests: int) -> dict[str, Any]:  # pragma: no cover - runs 
     sys.path.insert(0, str(ROOT))
     import uvicorn
     from tests.conftest import Server, make_settings, sqlite_url
+    from tests.support.authorize import REDIRECT, authorize, redirected, session_token, user, web_app
     from tests.support.oauth import client_token, service_client
 
     from ostiary.app import create_app, prepare
@@ -102,6 +108,9 @@ async def _measure(requests: int) -> dict[str, Any]:  # pragma: no cover - runs 
         try:
             async with server.client(await server.create_token()) as admin:
                 client_id, secret = await service_client(admin, "okta.users.read")
+                web_id, web_secret = await web_app(admin)
+                login = "bench.user@example.com"
+                await user(admin, login)
             async with server.client() as anon:
                 minted = await client_token(anon, client_id, secret, "okta.users.read")
             token = minted.json()["access_token"]
@@ -109,15 +118,39 @@ async def _measure(requests: int) -> dict[str, Any]:  # pragma: no cover - runs 
             form = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": basic}
             mint = urlencode({"grant_type": "client_credentials", "scope": "okta.users.read"}).encode()
             checked = urlencode({"token": token}).encode()
-            paths = {
-                "healthz": _request("GET", "/healthz", {}),
-                "keys": _request("GET", "/oauth2/v1/keys", {}),
-                "introspect": _request("POST", "/oauth2/v1/introspect", form, checked),
-                "token": _request("POST", "/oauth2/v1/token", form, mint),
+            web_basic = "Basic " + base64.b64encode(f"{web_id}:{web_secret}".encode()).decode()
+            web_form = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": web_basic}
+            browser = server.client()
+            await browser.__aenter__()
+            # One sign-in; the session cookie it sets answers every /authorize after it.
+            redirected(await authorize(browser, web_id, sessionToken=await session_token(browser, login)))
+
+            def redemptions(scope: str) -> Requests:
+                async def minted(count: int) -> list[bytes]:
+                    """``count`` fresh codes (they live 60 s), each a redemption request."""
+                    raws = []
+                    for _ in range(count):
+                        code = redirected(await authorize(browser, web_id, scope=scope))["code"]
+                        body = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}
+                        raws.append(_request("POST", TOKEN_PATH, web_form, urlencode(body).encode()))
+                    return raws
+
+                return minted
+
+            paths: dict[str, Requests] = {
+                "healthz": _same(_request("GET", "/healthz", {})),
+                "keys": _same(_request("GET", "/oauth2/v1/keys", {})),
+                "introspect": _same(_request("POST", "/oauth2/v1/introspect", form, checked)),
+                "token": _same(_request("POST", "/oauth2/v1/token", form, mint)),
+                "redeem": redemptions("openid email"),
+                "redeem_offline": redemptions("openid email offline_access"),
             }
             port = int(sock.getsockname()[1])
-            for name, raw in paths.items():
-                results[name] = await _one_path(port, raw, requests)
+            try:
+                for name, raws in paths.items():
+                    results[name] = await _one_path(port, raws, requests)
+            finally:
+                await browser.__aexit__(None, None, None)
         finally:
             await http.shutdown()
             server.rt.signer.close(wait=True)
@@ -127,19 +160,35 @@ async def _measure(requests: int) -> dict[str, Any]:  # pragma: no cover - runs 
     return {"paths": results, "package": ostiary.__file__}
 
 
-async def _one_path(port: int, raw: bytes, requests: int) -> dict[str, float]:  # pragma: no cover
-    """Calls and loop-thread CPU per request of ``raw``, sent ``requests`` times in lockstep."""
+Requests = Callable[[int], Awaitable[list[bytes]]]
+"""``count`` raw requests to send, in order (made before the measured stretch)."""
+
+
+def _same(raw: bytes) -> Requests:
+    async def repeated(count: int) -> list[bytes]:
+        return [raw] * count
+
+    return repeated
+
+
+async def _one_path(port: int, requests_of: Requests, requests: int) -> dict[str, float]:  # pragma: no cover
+    """Calls and loop-thread CPU per request of ``requests_of``, ``requests`` of them sent in lockstep."""
     loop = asyncio.get_running_loop()
 
-    with tempfile.NamedTemporaryFile(suffix=".http", delete=False) as file:
-        file.write(raw)
+    async def prepared(count: int) -> str:
+        """The requests written for the client, before the measured stretch."""
+        with tempfile.NamedTemporaryFile(suffix=".http", delete=False) as file:
+            file.write(json.dumps([raw.decode("latin-1") for raw in await requests_of(count)]).encode())
+        return file.name
 
-    async def run(count: int) -> None:
+    async def run(count: int, path: str | None = None) -> None:
         """The client in a process of its own: in this one it would hold the GIL the loop needs."""
+        path = path or await prepared(count)
         process = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--client", file.name, "--port", str(port), "--requests", str(count)
+            sys.executable, __file__, "--client", path, "--port", str(port), "--requests", str(count)
         )
         assert await process.wait() == 0
+        os.unlink(path)
 
     await run(100)  # warm-up
     calls = 0
@@ -151,10 +200,11 @@ async def _one_path(port: int, raw: bytes, requests: int) -> dict[str, float]:  
 
     # The polling sleep's own calls are counted too; measure an idle stretch of the same length
     # and take it off, so only the requests' calls remain.
+    path = await prepared(requests)
     sys.setprofile(profile)
     started = time.monotonic()
     try:
-        await run(requests)
+        await run(requests, path)
     finally:
         sys.setprofile(None)
     elapsed = time.monotonic() - started
@@ -167,17 +217,19 @@ async def _one_path(port: int, raw: bytes, requests: int) -> dict[str, float]:  
         sys.setprofile(None)
     idle_calls = calls
     del loop
+    path = await prepared(requests)
     cpu0 = time.thread_time()
-    await run(requests)
+    await run(requests, path)
     cpu = time.thread_time() - cpu0
     return {"calls": (busy_calls - idle_calls) / requests, "cpu_us": cpu / requests * 1e6}
 
 
 def _client(path: str, port: int, count: int) -> None:
-    raw = Path(path).read_bytes()
+    raws = [raw.encode("latin-1") for raw in json.loads(Path(path).read_text())]
+    assert len(raws) == count
     with socket.create_connection(("127.0.0.1", port)) as conn:
         buffer = bytearray()
-        for _ in range(count):
+        for raw in raws:
             conn.sendall(raw)
             answer = _read_answer(conn, buffer)
             assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
