@@ -18,7 +18,8 @@ are not counted) and, in a separate pass without the profiler, that thread's CPU
 (client_credentials, the signature is in a signing process), and ``POST /oauth2/default/v1/token``
 redeeming an authorization code (``redeem``: ``openid email``, an access and an ID token;
 ``redeem_offline``: with ``offline_access``, a refresh token too), each request a code
-minted just before through ``/authorize`` with a signed-in session.
+minted just before through ``/authorize`` with a signed-in session; and ``refresh``, the refresh
+token grant with that app's (static: a web app's) refresh token.
 """
 
 from __future__ import annotations
@@ -76,7 +77,15 @@ async def _measure(requests: int) -> dict[str, Any]:  # pragma: no cover - runs 
     sys.path.insert(0, str(ROOT))
     import uvicorn
     from tests.conftest import Server, make_settings, sqlite_url
-    from tests.support.authorize import REDIRECT, authorize, redirected, session_token, user, web_app
+    from tests.support.authorize import (
+        REDIRECT,
+        authorize,
+        exchange,
+        redirected,
+        session_token,
+        user,
+        web_app,
+    )
     from tests.support.oauth import client_token, service_client
 
     from ostiary.app import create_app, prepare
@@ -137,13 +146,23 @@ async def _measure(requests: int) -> dict[str, Any]:  # pragma: no cover - runs 
 
                 return minted
 
+            offline = redirected(await authorize(browser, web_id, scope="openid email offline_access"))[
+                "code"
+            ]
+            redeemed = await exchange(browser, offline, web_id, web_secret)
+            assert redeemed.status_code == 200, redeemed.text
+            refresh = urlencode(
+                {"grant_type": "refresh_token", "refresh_token": redeemed.json()["refresh_token"]}
+            )
+
             paths: dict[str, Requests] = {
                 "healthz": _same(_request("GET", "/healthz", {})),
                 "keys": _same(_request("GET", "/oauth2/v1/keys", {})),
                 "introspect": _same(_request("POST", "/oauth2/v1/introspect", form, checked)),
                 "token": _same(_request("POST", "/oauth2/v1/token", form, mint)),
                 "redeem": redemptions("openid email"),
-                "redeem_offline": redemptions("openid email offline_access"),
+                "redeem_offline": redemptions(offline),
+                "refresh": _same(_request("POST", TOKEN_PATH, web_form, refresh.encode())),
             }
             port = int(sock.getsockname()[1])
             try:
