@@ -146,14 +146,12 @@ async def _measure(requests: int) -> dict[str, Any]:  # pragma: no cover - runs 
 
                 return minted
 
-            offline = redirected(await authorize(browser, web_id, scope="openid email offline_access"))[
-                "code"
-            ]
-            redeemed = await exchange(browser, offline, web_id, web_secret)
+            offline = "openid email offline_access"
+            code = redirected(await authorize(browser, web_id, scope=offline))["code"]
+            redeemed = await exchange(browser, code, web_id, web_secret)
             assert redeemed.status_code == 200, redeemed.text
-            refresh = urlencode(
-                {"grant_type": "refresh_token", "refresh_token": redeemed.json()["refresh_token"]}
-            )
+            refreshed = redeemed.json()["refresh_token"]
+            refresh = urlencode({"grant_type": "refresh_token", "refresh_token": refreshed})
 
             paths: dict[str, Requests] = {
                 "healthz": _same(_request("GET", "/healthz", {})),
