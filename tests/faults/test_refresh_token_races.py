@@ -83,3 +83,27 @@ async def test_concurrent_reuse_of_a_rotated_token_revokes_the_family_once_and_a
     assert all(row.revoked_at is not None for row in await s.family(rotated))
     assert await _revoked_jtis(racing_server) == 1  # the family's one access token, recorded once
     assert (await s.refresh(current.json()["refresh_token"])).status_code == 400
+
+
+async def test_static_refreshes_racing_a_revocation_leave_no_access_token_alive(
+    racing_admin: httpx.AsyncClient, racing_server: Server
+) -> None:
+    """A static token is kept without its family's lock (``SqlRefreshTokens.keep``): each
+    refresh that runs while the token is revoked either fails or mints an access token that
+    the revocation revokes with the family; none is left working."""
+    s = await scenario(racing_admin, racing_server)  # a web app's tokens are static
+    token = await s.issue()
+    half = CONCURRENT // 2
+    *refreshed, revoked = await asyncio.gather(
+        *(s.refresh(token) for _ in range(half)),
+        *(s.refresh(token) for _ in range(half)),
+        s.post("revoke", token),
+    )
+
+    assert revoked.status_code == 200, revoked.text
+    assert set(_outcomes(refreshed)) <= {"ok", "400 invalid_grant"}, _outcomes(refreshed)
+    minted = [r.json()["access_token"] for r in refreshed if r.status_code == 200]
+    for access_token in minted:
+        answer = await s.post("introspect", access_token)
+        assert answer.status_code == 200 and answer.json() == {"active": False}, answer.text
+    assert (await s.refresh(token)).status_code == 400

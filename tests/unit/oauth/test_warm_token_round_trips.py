@@ -255,3 +255,42 @@ async def test_a_warm_offline_redemption_adds_only_the_new_family(any_server: Se
         "INSERT INTO REFRESH_TOKENS",
         "INSERT INTO REFRESH_FAMILY_ACCESS_TOKENS",
     ]
+
+
+async def test_a_warm_static_refresh_takes_no_family_lock(any_server: Server) -> None:
+    """A web app's refresh token is static: the refresh finds it, keeps it with one conditional
+    ``UPDATE`` (no lock of its family, no second read of it: ``SqlRefreshTokens.keep`` says why
+    that is safe) and notes the new access token in its family (after dropping the family's
+    expired notes)."""
+    async with any_server.client(await any_server.create_token()) as admin:
+        client_id, secret = await web_app(admin)
+        await user(admin, CARL)
+    async with any_server.client() as anon:
+        code = await code_for(anon, client_id, CARL, scope="openid offline_access")
+        redeemed = await exchange(anon, code, client_id, secret)
+        data = {"grant_type": "refresh_token", "refresh_token": redeemed.json()["refresh_token"]}
+
+        async def refreshed() -> httpx.Response:
+            return await anon.post("/oauth2/default/v1/token", data=data, headers=basic(client_id, secret))
+
+        assert (await refreshed()).status_code == 200  # every cache warm
+        statements: list[str] = []
+        engine = any_server.rt.db.engine.sync_engine
+
+        def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            words = statement.split()
+            statements.append(" ".join(words[:3] if words[0] in ("DELETE", "INSERT") else words[:2]).upper())
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            response = await refreshed()
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 200, response.text
+    assert response.json()["refresh_token"] == data["refresh_token"]
+    assert statements == [
+        "SELECT REFRESH_TOKENS.ID,",
+        "UPDATE REFRESH_TOKENS",
+        "DELETE FROM REFRESH_FAMILY_ACCESS_TOKENS",
+        "INSERT INTO REFRESH_FAMILY_ACCESS_TOKENS",
+    ], statements

@@ -253,13 +253,11 @@ async def issue_refresh_token(
 
 
 async def remember_access_token(
-    store: RefreshTokenStore, org_id: str, family_id: str, access_token: MintedId | None
+    store: RefreshTokenStore, org_id: str, family_id: str, access_token: MintedId
 ) -> None:
     """Note an access token just minted with a token of ``family_id`` (see
-    :func:`~ostiary.domain.tokens.access_tokens.minted_id`), so that revoking the family
+    :meth:`~ostiary.domain.tokens.access_tokens.MintedId.named`), so that revoking the family
     revokes it too."""
-    if access_token is None:
-        raise ValueError("an access token without jti or exp")
     await store.remember_access_token(org_id, family_id, access_token.jti, access_token.expires_at)
 
 
@@ -347,6 +345,12 @@ async def exchange(
     reuse (the caller revokes the family) and :class:`RefreshTokenUnusable` otherwise.
     """
     at = now or utcnow()
+    if not policy.rotate and state_of(row, at, policy.leeway) is TokenState.ACTIVE:
+        # A static token: its conditional write alone decides, without the family's lock
+        # (the store's ``keep`` says why); lost, the locked path below names the reason.
+        idle_expires_at = _after(at, _minutes(window_minutes))
+        if await store.keep(row, at, window_minutes, idle_expires_at):
+            return presented
     fresh = await store.locked(row)
     if fresh is None:
         raise RefreshTokenUnusable("gone")

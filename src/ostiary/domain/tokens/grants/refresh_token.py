@@ -34,7 +34,7 @@ from ostiary.domain.authz import server_lookup
 from ostiary.domain.authz.policy_engine import POLICY_DENIED, TokenRequest
 from ostiary.domain.oauth_errors import OAuthError
 from ostiary.domain.tokens import refresh_tokens, user_tokens
-from ostiary.domain.tokens.access_tokens import minted_id
+from ostiary.domain.tokens.access_tokens import MintedId
 from ostiary.domain.tokens.grants.base import (
     GrantContext,
     TokenResponse,
@@ -44,7 +44,7 @@ from ostiary.domain.tokens.grants.base import (
 from ostiary.domain.tokens.refresh_tokens import RefreshTokenReused, RefreshTokenUnusable, TokenState
 from ostiary.domain.tokens.token_user import TokenUser
 from ostiary.store.models.refresh_tokens import RefreshToken
-from ostiary.timeutil import utcnow
+from ostiary.timeutil import token_time, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +167,8 @@ async def issue(ctx: GrantContext) -> TokenResponse:
     decision = await _policy_decision(ctx, user, scopes, row)
     auth_time, amr = row.auth_time, list(row.amr)
     refresh_token = await _spend(ctx, row, presented, decision.window_minutes, now)
+    issued = token_time()
+    minted = MintedId.named(None, issued, decision.access_token_lifetime)
     response = await user_tokens.mint_user_tokens(
         ctx,
         user=user,
@@ -176,9 +178,9 @@ async def issue(ctx: GrantContext) -> TokenResponse:
         amr=amr,
         nonce=None,
         include_id_token=OPENID in scopes,
+        now=issued,
+        access_jti=minted.jti,
     )
     response.refresh_token = refresh_token
-    await refresh_tokens.remember_access_token(
-        ctx.storage.refresh_tokens, ctx.org_id, row.family_id, minted_id(response.access_token)
-    )
+    await refresh_tokens.remember_access_token(ctx.storage.refresh_tokens, ctx.org_id, row.family_id, minted)
     return response
