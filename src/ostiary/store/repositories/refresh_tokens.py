@@ -94,24 +94,16 @@ class SqlRefreshTokens:
     async def rotate(self, row: RefreshToken, successor: RefreshToken, seal: str, now: datetime) -> bool:
         """Mark ``row`` rotated to ``successor`` (keeping ``seal``) and store the successor;
         False when another request rotated or revoked ``row`` first. The previous token's seal
-        is erased: its grace retry would answer a token that is no longer current."""
-        won = await self.session.execute(
-            update(RefreshToken)
-            .where(*_unspent(row))
-            .values(rotated_at=now, last_used=now, replaced_by=successor.id, successor_seal=seal)
-            .returning(RefreshToken.id)
-            .execution_options(synchronize_session=False)
+        is erased: its grace retry would answer a token that is no longer current. Core
+        statements built once, the successor written as plain values (``add_family`` says why)."""
+        connection = await self.session.connection()
+        won = await connection.execute(
+            _ROTATE, {"token": row.id, "now": now, "successor": successor.id, "seal": seal}
         )
-        if won.scalar_one_or_none() is None:
+        if won.first() is None:
             return False
-        await self.session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.family_id == row.family_id, RefreshToken.replaced_by == row.id)
-            .values(successor_seal=None)
-            .execution_options(synchronize_session=False)
-        )
-        self.session.add(successor)
-        await self.session.flush()
+        await connection.execute(_ERASE_PREDECESSOR_SEAL, {"family": row.family_id, "token": row.id})
+        await connection.execute(_INSERT_TOKEN, _values(successor, _TOKENS))
         return True
 
     async def keep(
@@ -234,9 +226,30 @@ _PURGE_EXPIRED_NOTES = delete(_NOTES).where(
     _NOTES.c.family_id == bindparam("family"),
     _NOTES.c.expires_at <= bindparam("now"),
 )
+_UNSPENT = (
+    _TOKENS.c.id == bindparam("token"),
+    _TOKENS.c.rotated_at.is_(None),
+    _TOKENS.c.revoked_at.is_(None),
+)
+_ROTATE = (
+    update(_TOKENS)
+    .where(*_UNSPENT)
+    .values(
+        rotated_at=bindparam("now"),
+        last_used=bindparam("now"),
+        replaced_by=bindparam("successor"),
+        successor_seal=bindparam("seal"),
+    )
+    .returning(_TOKENS.c.id)
+)
+_ERASE_PREDECESSOR_SEAL = (
+    update(_TOKENS)
+    .where(_TOKENS.c.family_id == bindparam("family"), _TOKENS.c.replaced_by == bindparam("token"))
+    .values(successor_seal=None)
+)
 _KEEP = (
     update(_TOKENS)
-    .where(_TOKENS.c.id == bindparam("token"), _TOKENS.c.rotated_at.is_(None), _TOKENS.c.revoked_at.is_(None))
+    .where(*_UNSPENT)
     .values(last_used=bindparam("now"), window_minutes=bindparam("window"), idle_expires_at=bindparam("idle"))
     .returning(_TOKENS.c.id)
 )
@@ -257,10 +270,6 @@ def _values(row: RefreshToken | FamilyAccessToken, table: Table) -> dict[str, An
     """Every column of ``row``, as an INSERT of ``table`` takes them (unset ones None: the
     models' defaults are all None)."""
     return {column.key: getattr(row, column.key) for column in table.columns}
-
-
-def _unspent(row: RefreshToken) -> Any:
-    return (RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None), RefreshToken.revoked_at.is_(None))
 
 
 async def _lock(session: AsyncSession, *conditions: Any) -> None:
