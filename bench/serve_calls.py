@@ -19,7 +19,8 @@ are not counted) and, in a separate pass without the profiler, that thread's CPU
 redeeming an authorization code (``redeem``: ``openid email``, an access and an ID token;
 ``redeem_offline``: with ``offline_access``, a refresh token too), each request a code
 minted just before through ``/authorize`` with a signed-in session; and ``refresh``, the refresh
-token grant with that app's (static: a web app's) refresh token.
+token grant with that app's (static: a web app's) refresh token (``refresh``) and with tokens
+an app rotates (``refresh_rotate``: each request a token of a new family, used once).
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ async def _measure(requests: int) -> dict[str, Any]:  # pragma: no cover - runs 
             async with server.client(await server.create_token()) as admin:
                 client_id, secret = await service_client(admin, "okta.users.read")
                 web_id, web_secret = await web_app(admin)
+                rotating = await web_app(admin, refresh_token={"rotation_type": "ROTATE", "leeway": 30})
                 login = "bench.user@example.com"
                 await user(admin, login)
             async with server.client() as anon:
@@ -153,6 +155,23 @@ async def _measure(requests: int) -> dict[str, Any]:  # pragma: no cover - runs 
             refreshed = redeemed.json()["refresh_token"]
             refresh = urlencode({"grant_type": "refresh_token", "refresh_token": refreshed})
 
+            async def rotations(count: int) -> list[bytes]:
+                """``count`` refresh tokens of an app that rotates them (as browser apps do), each
+                of a new family from a code redeemed just before, each used once."""
+                rot_id, rot_secret = rotating
+                assert rot_secret is not None
+                rot_basic = "Basic " + base64.b64encode(f"{rot_id}:{rot_secret}".encode()).decode()
+                rot_form = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": rot_basic}
+                raws = []
+                for _ in range(count):
+                    code = redirected(await authorize(browser, rot_id, scope=offline))["code"]
+                    answer = await exchange(browser, code, rot_id, rot_secret)
+                    body = urlencode(
+                        {"grant_type": "refresh_token", "refresh_token": answer.json()["refresh_token"]}
+                    )
+                    raws.append(_request("POST", TOKEN_PATH, rot_form, body.encode()))
+                return raws
+
             paths: dict[str, Requests] = {
                 "healthz": _same(_request("GET", "/healthz", {})),
                 "keys": _same(_request("GET", "/oauth2/v1/keys", {})),
@@ -161,6 +180,7 @@ async def _measure(requests: int) -> dict[str, Any]:  # pragma: no cover - runs 
                 "redeem": redemptions("openid email"),
                 "redeem_offline": redemptions(offline),
                 "refresh": _same(_request("POST", TOKEN_PATH, web_form, refresh.encode())),
+                "refresh_rotate": rotations,
             }
             port = int(sock.getsockname()[1])
             try:
