@@ -209,6 +209,24 @@ async def test_a_wrong_verifier_does_not_use_up_the_code(any_server: Server) -> 
     assert right.status_code == 200, right.text
 
 
+@contextmanager
+def statement_kinds(server: Server) -> Iterator[list[str]]:
+    """The statements ``server``'s engine sends inside the block, each as its verb and table
+    (``SELECT`` as its first column)."""
+    kinds: list[str] = []
+    engine = server.rt.db.engine.sync_engine
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        words = statement.split()
+        kinds.append(" ".join(words[:3] if words[0] in ("DELETE", "INSERT") else words[:2]).upper())
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield kinds
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
 async def _warm_redemption_statements(server: Server, scope: str) -> list[str]:
     """The statements of a redemption of a ``scope`` code after a first one warmed every cache:
     each as its verb and table."""
@@ -219,18 +237,8 @@ async def _warm_redemption_statements(server: Server, scope: str) -> list[str]:
         first = await exchange(anon, await code_for(anon, client_id, CARL, scope=scope), client_id, secret)
         assert first.status_code == 200, first.text  # every cache warm
         code = await code_for(anon, client_id, CARL, scope=scope)
-        statements: list[str] = []
-        engine = server.rt.db.engine.sync_engine
-
-        def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-            words = statement.split()
-            statements.append(" ".join(words[:3] if words[0] in ("DELETE", "INSERT") else words[:2]).upper())
-
-        event.listen(engine, "before_cursor_execute", record)
-        try:
+        with statement_kinds(server) as statements:
             response = await exchange(anon, code, client_id, secret)
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 200, response.text
     return statements
 
@@ -274,18 +282,8 @@ async def test_a_warm_static_refresh_takes_no_family_lock(any_server: Server) ->
             return await anon.post("/oauth2/default/v1/token", data=data, headers=basic(client_id, secret))
 
         assert (await refreshed()).status_code == 200  # every cache warm
-        statements: list[str] = []
-        engine = any_server.rt.db.engine.sync_engine
-
-        def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-            words = statement.split()
-            statements.append(" ".join(words[:3] if words[0] in ("DELETE", "INSERT") else words[:2]).upper())
-
-        event.listen(engine, "before_cursor_execute", record)
-        try:
+        with statement_kinds(any_server) as statements:
             response = await refreshed()
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 200, response.text
     assert response.json()["refresh_token"] == data["refresh_token"]
     assert statements == [
