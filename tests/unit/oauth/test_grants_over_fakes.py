@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 
+from ostiary import timeutil
 from ostiary.domain.authz.policy_engine import POLICY_DENIED, UNKNOWN_SCOPE
 from ostiary.domain.clients import authentication
 from ostiary.domain.clients.client_cache import SecretRecord
 from ostiary.domain.clients.client_secrets import digest
 from ostiary.domain.oauth_errors import OAuthError
 from ostiary.domain.tokens import pkce, refresh_tokens
-from ostiary.domain.tokens.authorization_codes import CodeGrant, issue_code
+from ostiary.domain.tokens.authorization_codes import CODE_LIFETIME, CodeGrant, issue_code
 from ostiary.domain.tokens.grant_context import TokenResponse
 from ostiary.domain.tokens.grants import authorization_code, client_credentials, refresh_token
 from ostiary.jose.signer import minted_claims
@@ -254,6 +255,22 @@ async def test_a_code_issued_names_the_tokens_it_becomes() -> None:
     assert named[1] is not None and claims["exp"] <= named[1].timestamp()
     assert {r.family_id for r in world.refresh_tokens.rows.values()} == {named[2]}
     assert (row.access_token_jti, row.access_token_expires_at, row.refresh_token_family_id) == named
+
+
+async def test_the_named_expiry_bounds_a_token_minted_as_the_code_expires() -> None:
+    """A code claimed in its last second mints its token a moment later: the stored bound (a
+    replay's revocation record lives until it) must still not end before the token does."""
+    world = World()
+    code = await issue_code(world.codes, _code_grant())
+    [row] = world.codes.rows.values()
+    assert row.access_token_expires_at is not None
+    params = {"code": code, "redirect_uri": REDIRECT, "code_verifier": VERIFIER}
+    timeutil.set_token_clock_skew(CODE_LIFETIME.total_seconds() + 2)  # the token clock, late
+    try:
+        first = await authorization_code.issue(world.context(params))
+    finally:
+        timeutil.set_token_clock_skew(0)
+    assert minted_claims(first.access_token)["exp"] <= row.access_token_expires_at.timestamp()
 
 
 async def test_a_code_issued_before_tokens_were_named_still_revokes_them_on_replay() -> None:

@@ -7,8 +7,8 @@ still NULL, not expired), so two concurrent requests cannot both redeem a code. 
 again after that is a replay: the access token it became is revoked (RFC 6749 §4.1.2).
 
 The tokens a code will become are named when it is issued: the access token's ``jti``, a bound
-on its expiry (the code's own expiry plus the token's lifetime: a code is redeemed before it
-expires) and, with ``offline_access`` granted, the refresh token family's id. Why: the
+on its expiry (:func:`_latest_exp`) and, with ``offline_access`` granted, the refresh token
+family's id. Why: the
 redemption then mints with those and writes nothing after its claim to say what the code
 became; it was one more ``UPDATE`` per redemption (docs/performance.md, sixth round).
 """
@@ -27,13 +27,26 @@ from ostiary.domain.tokens.refresh_tokens import new_family_id, revoke_family
 from ostiary.domain.tokens.storage import AuthorizationCodeStore, RefreshTokenStore
 from ostiary.store.models.codes import AuthorizationCode
 from ostiary.store.repositories.authorization_codes import ClaimedCode
-from ostiary.timeutil import utcnow
+from ostiary.timeutil import token_time, utcnow
 
 CODE_LIFETIME: Final = timedelta(seconds=60)
 RETENTION: Final = timedelta(days=1)
 """How long a redeemed or expired code is kept, so that a late replay still revokes its tokens."""
 MAX_CODE_LENGTH: Final = 200
 OFFLINE_ACCESS: Final = "offline_access"
+
+
+NAMED_EXPIRY_SLACK: Final = timedelta(minutes=5)
+
+
+def _latest_exp(access_token_lifetime: int) -> datetime:
+    """A bound on the ``exp`` of the access token a code issued now becomes, on the token clock
+    (:func:`~ostiary.timeutil.token_time`, which tests can move): minted before the code expires,
+    plus :data:`NAMED_EXPIRY_SLACK` for the moments between the claim and the minting (a claim
+    in the code's last second) and the clock moving. A replay's revocation record lives until
+    this bound: outliving the token is harmless, ending before it is not."""
+    issued = datetime.fromtimestamp(token_time(), UTC)
+    return issued + CODE_LIFETIME + timedelta(seconds=access_token_lifetime) + NAMED_EXPIRY_SLACK
 
 
 def digest(code: str) -> str:
@@ -84,7 +97,7 @@ async def issue_code(store: AuthorizationCodeStore, grant: CodeGrant) -> str:
         created=now,
         expires_at=expires_at,
         access_token_jti=new_jti("AT"),
-        access_token_expires_at=expires_at + timedelta(seconds=grant.access_token_lifetime),
+        access_token_expires_at=_latest_exp(grant.access_token_lifetime),
         refresh_token_family_id=new_family_id() if OFFLINE_ACCESS in grant.scopes else None,
     )
     await store.add(row, now - RETENTION)
