@@ -26,22 +26,11 @@ from sqlalchemy import Table, event, insert
 from sqlalchemy.orm import Session
 
 from ostiary.store.models import LogEvent
+from ostiary.store.statements import RowValues
 
 _TABLE = cast(Table, LogEvent.__table__)
-_COLUMNS = tuple(column.key for column in _TABLE.columns if column.key != "seq")
-_DEFAULTS = {
-    column.key: column.default.arg  # type: ignore[attr-defined]  # a ScalarElementColumnDefault
-    for column in _TABLE.columns
-    if column.default is not None and column.default.is_scalar
-}
-"""What the unit of work would have written for an attribute left unset (None here)."""
+_VALUES = RowValues(_TABLE, skip=("seq",))  # what the unit of work would have written
 _INSERT = insert(_TABLE)
-if any(
-    column.server_default is not None or (column.default is not None and not column.default.is_scalar)
-    for column in _TABLE.columns
-    if column.key != "seq"
-):  # _value would write NULL where the unit of work ran the default
-    raise RuntimeError("log_events has a default that store/log_rows.py does not reproduce")
 
 
 @event.listens_for(Session, "before_flush")
@@ -49,12 +38,7 @@ def _insert_log_rows(session: Session, _context: Any, _instances: Any) -> None:
     events = [obj for obj in session.new if type(obj) is LogEvent]
     if not events or any(obj.seq is not None for obj in events):
         return
-    rows = [{key: _value(obj, key) for key in _COLUMNS} for obj in events]
+    rows = [_VALUES(obj) for obj in events]
     session.connection(bind_arguments={"mapper": LogEvent}).execute(_INSERT, rows)
     for obj in events:  # written: only now out of the session (see "How")
         session.expunge(obj)
-
-
-def _value(obj: LogEvent, key: str) -> Any:
-    value = getattr(obj, key)
-    return _DEFAULTS.get(key) if value is None else value

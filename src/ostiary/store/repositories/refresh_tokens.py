@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from ostiary.store.cache_events import announce_revocation
 from ostiary.store.models import RevokedToken
 from ostiary.store.models.refresh_tokens import FamilyAccessToken, RefreshToken
-from ostiary.store.statements import insert_ignoring_duplicates
+from ostiary.store.statements import RowValues, insert_ignoring_duplicates
 from ostiary.timeutil import utcnow
 
 _PENDING: Final = "ostiary.refresh_tokens.revoke"
@@ -76,9 +76,9 @@ class SqlRefreshTokens:
         purge = {"org": first.org_id, "user": first.user_id, "cutoff": purge_dead_before}
         await connection.execute(_PURGE_DEAD_NOTES, purge)
         await connection.execute(_PURGE_DEAD_TOKENS, purge)
-        await connection.execute(_INSERT_TOKEN, _values(first, _TOKENS))
+        await connection.execute(_INSERT_TOKEN, _TOKEN_VALUES(first))
         if access_token is not None:
-            await connection.execute(_INSERT_NOTE, _values(access_token, _NOTES))
+            await connection.execute(_INSERT_NOTE, _NOTE_VALUES(access_token))
 
     async def locked(self, row: RefreshToken) -> RefreshToken | None:
         """Lock ``row``'s family (id order), then read ``row`` afresh (None: it is gone)."""
@@ -103,7 +103,7 @@ class SqlRefreshTokens:
         if won.first() is None:
             return False
         await connection.execute(_ERASE_PREDECESSOR_SEAL, {"family": row.family_id, "token": row.id})
-        await connection.execute(_INSERT_TOKEN, _values(successor, _TOKENS))
+        await connection.execute(_INSERT_TOKEN, _TOKEN_VALUES(successor))
         return True
 
     async def keep(
@@ -255,21 +255,8 @@ _KEEP = (
 )
 
 
-def _check_no_defaults(*tables: Table) -> None:
-    """:func:`_values` writes None for an unset attribute; a column default would be lost."""
-    for table in tables:
-        for column in table.columns:
-            if column.default is not None or column.server_default is not None:
-                raise RuntimeError(f"{table.name}.{column.key} has a default that add_family would not write")
-
-
-_check_no_defaults(_TOKENS, _NOTES)
-
-
-def _values(row: RefreshToken | FamilyAccessToken, table: Table) -> dict[str, Any]:
-    """Every column of ``row``, as an INSERT of ``table`` takes them (unset ones None: the
-    models' defaults are all None)."""
-    return {column.key: getattr(row, column.key) for column in table.columns}
+_TOKEN_VALUES = RowValues(_TOKENS)
+_NOTE_VALUES = RowValues(_NOTES)
 
 
 async def _lock(session: AsyncSession, *conditions: Any) -> None:
