@@ -8,9 +8,9 @@ again after that is a replay: the access token it became is revoked (RFC 6749 §
 
 The tokens a code will become are named when it is issued: the access token's ``jti``, a bound
 on its expiry (:func:`_latest_exp`) and, with ``offline_access`` granted, the refresh token
-family's id. Why: the
-redemption then mints with those and writes nothing after its claim to say what the code
-became; it was one more ``UPDATE`` per redemption (docs/performance.md, sixth round).
+family's id. Why: the redemption then mints with those and writes nothing after its claim to
+say what the code became; it was one more ``UPDATE`` per redemption (docs/performance.md,
+sixth round).
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ RETENTION: Final = timedelta(days=1)
 """How long a redeemed or expired code is kept, so that a late replay still revokes its tokens."""
 MAX_CODE_LENGTH: Final = 200
 OFFLINE_ACCESS: Final = "offline_access"
-
-
 NAMED_EXPIRY_SLACK: Final = timedelta(minutes=5)
 
 
@@ -77,7 +75,6 @@ async def issue_code(store: AuthorizationCodeStore, grant: CodeGrant) -> str:
     """A new code for ``grant``; the org's long-expired codes are purged on the way."""
     now = utcnow()
     code = ids.random_token(32)
-    expires_at = now + CODE_LIFETIME
     row = AuthorizationCode(
         code_hash=digest(code),
         org_id=grant.org_id,
@@ -95,7 +92,7 @@ async def issue_code(store: AuthorizationCodeStore, grant: CodeGrant) -> str:
         refresh_token_lifetime_minutes=grant.refresh_token_lifetime_minutes,
         refresh_token_window_minutes=grant.refresh_token_window_minutes,
         created=now,
-        expires_at=expires_at,
+        expires_at=now + CODE_LIFETIME,
         access_token_jti=new_jti("AT"),
         access_token_expires_at=_latest_exp(grant.access_token_lifetime),
         refresh_token_family_id=new_family_id() if OFFLINE_ACCESS in grant.scopes else None,

@@ -14,6 +14,7 @@ from ostiary.domain.oauth_errors import OAuthError
 from ostiary.domain.tokens import pkce
 from ostiary.domain.tokens.access_tokens import MintedId
 from ostiary.domain.tokens.authorization_codes import (
+    OFFLINE_ACCESS,
     claim_code,
     find_code,
     is_expired,
@@ -30,7 +31,6 @@ from ostiary.timeutil import token_time
 
 GRANT_TYPE = "authorization_code"
 REFRESH_TOKEN = "refresh_token"
-OFFLINE_ACCESS = "offline_access"
 INVALID_CODE = "The authorization code is invalid or has expired."
 OTHER_CLIENT = (
     "The grant was issued to another client. Ensure that the `client_id` matches the one used at "
