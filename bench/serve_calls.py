@@ -20,7 +20,11 @@ redeeming an authorization code (``redeem``: ``openid email``, an access and an 
 ``redeem_offline``: with ``offline_access``, a refresh token too), each request a code
 minted just before through ``/authorize`` with a signed-in session; and ``refresh``, the refresh
 token grant with that app's (static: a web app's) refresh token (``refresh``) and with tokens
-an app rotates (``refresh_rotate``: each request a token of a new family, used once).
+an app rotates (``refresh_rotate``: each request a token of a new family, used once); and
+``create_user``, ``POST /api/v1/users`` with an API token, each request a new login.
+
+``--postgres`` serves from a new database on ``OSTIARY_TEST_POSTGRES_URL`` (dropped after each
+run) instead of SQLite; ``--paths`` measures only the paths named.
 """
 
 from __future__ import annotations
@@ -34,13 +38,14 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirna
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import socket
 import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -77,7 +82,9 @@ def _read_answer(sock: socket.socket, buffer: bytearray) -> bytes:
         buffer += chunk
 
 
-async def _measure(requests: int) -> dict[str, Any]:  # pragma: no cover - runs in a subprocess
+async def _measure(
+    requests: int, database_url: str | None, only: set[str]
+) -> dict[str, Any]:  # pragma: no cover
     sys.path.insert(0, str(ROOT))
     import uvicorn
     from tests.conftest import Server, make_settings, sqlite_url
@@ -97,7 +104,7 @@ async def _measure(requests: int) -> dict[str, Any]:  # pragma: no cover - runs 
 
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(make_settings(Path(tmp), sqlite_url(Path(tmp))), run_migrations=True)
+        app = create_app(make_settings(Path(tmp), database_url or sqlite_url(Path(tmp))), run_migrations=True)
         server = Server(app)
         await prepare(server.rt)
         server.rt.signer.start()
@@ -119,7 +126,8 @@ async def _measure(requests: int) -> dict[str, Any]:  # pragma: no cover - runs 
         http.lifespan = config.lifespan_class(config)
         await http.startup(sockets=[sock])
         try:
-            async with server.client(await server.create_token()) as admin:
+            api_token = await server.create_token()
+            async with server.client(api_token) as admin:
                 client_id, secret = await service_client(admin, "okta.users.read")
                 web_id, web_secret = await web_app(admin)
                 rotating = await web_app(admin, refresh_token={"rotation_type": "ROTATE", "leeway": 30})
@@ -175,6 +183,22 @@ async def _measure(requests: int) -> dict[str, Any]:  # pragma: no cover - runs 
                     raws.append(_request("POST", TOKEN_PATH, rot_form, body.encode()))
                 return raws
 
+            created = 0
+
+            async def creates(count: int) -> list[bytes]:
+                """``count`` user creates, each of a login not taken yet."""
+                nonlocal created
+                headers = {"Content-Type": "application/json", "Authorization": f"SSWS {api_token}"}
+                raws = []
+                for n in range(created, created + count):
+                    login = f"bench.{n}@example.com"
+                    body = {
+                        "profile": {"login": login, "email": login, "firstName": "Bench", "lastName": str(n)}
+                    }
+                    raws.append(_request("POST", "/api/v1/users", headers, json.dumps(body).encode()))
+                created += count
+                return raws
+
             paths: dict[str, Requests] = {
                 "healthz": _same(_request("GET", "/healthz", {})),
                 "keys": _same(_request("GET", "/oauth2/v1/keys", {})),
@@ -184,7 +208,9 @@ async def _measure(requests: int) -> dict[str, Any]:  # pragma: no cover - runs 
                 "redeem_offline": redemptions(offline),
                 "refresh": _same(_request("POST", TOKEN_PATH, web_form, refresh.encode())),
                 "refresh_rotate": rotations,
+                "create_user": creates,
             }
+            paths = {name: raws for name, raws in paths.items() if not only or name in only}
             minted_per_request = {"redeem", "redeem_offline", "refresh_rotate"}
             port = int(sock.getsockname()[1])
             try:
@@ -278,18 +304,50 @@ def _client(path: str, port: int, count: int) -> None:
             assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
 
 
-def _run_tree(tree: Path, requests: int) -> dict[str, Any]:
+def _run_tree(tree: Path, requests: int, postgres: bool, only: list[str]) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(tree / "src"), "OSTIARY_RATE_LIMITS": "off"}
-    result = subprocess.run(
-        [sys.executable, __file__, "--child", "--requests", str(requests)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        "--requests",
+        str(requests),
+        *(["--paths", *only] if only else []),
+    ]
+    with _database(postgres) as url:
+        if url:
+            command += ["--database-url", url]
+        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         sys.exit(f"child for {tree} failed:\n{result.stderr[-3000:]}")
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+@contextlib.contextmanager
+def _database(postgres: bool) -> Iterator[str | None]:
+    """A new PostgreSQL database for one run (None: the run uses SQLite), dropped after it."""
+    if not postgres:
+        yield None
+        return
+    import asyncpg
+
+    base = os.environ.get("OSTIARY_TEST_POSTGRES_URL")
+    if not base:
+        sys.exit("--postgres needs OSTIARY_TEST_POSTGRES_URL (postgresql+asyncpg://...)")
+    name = f"ostiary_calls_{os.getpid()}_{time.monotonic_ns()}"
+
+    async def admin(statement: str) -> None:
+        conn = await asyncpg.connect(base.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.rsplit("/", 1)[0] + "/" + name
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def main() -> None:
@@ -297,6 +355,11 @@ def main() -> None:
     parser.add_argument("--base", type=Path, help="another source tree, measured in alternating rounds")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--postgres", action="store_true", help="serve from PostgreSQL (OSTIARY_TEST_POSTGRES_URL)"
+    )
+    parser.add_argument("--paths", nargs="*", default=[], help="measure only these paths")
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -307,14 +370,14 @@ def main() -> None:
     if args.child:
         import uvloop
 
-        print(json.dumps(uvloop.run(_measure(args.requests))))
+        print(json.dumps(uvloop.run(_measure(args.requests, args.database_url, set(args.paths)))))
         return
     trees = {"this": ROOT} | ({"base": args.base.resolve()} if args.base else {})
     runs: dict[str, list[dict[str, Any]]] = {side: [] for side in trees}
     for index in range(args.rounds):
         order = list(trees) if index % 2 == 0 else list(reversed(trees))
         for side in order:
-            runs[side].append(_run_tree(trees[side], args.requests))
+            runs[side].append(_run_tree(trees[side], args.requests, args.postgres, args.paths))
             got = runs[side][-1]["paths"]
             print(
                 f"round {index + 1} {side}: "

@@ -129,6 +129,11 @@ def _forget_rolled_back(session: Session, _previous_transaction: Any) -> None:
         _forget(session.info.pop(_FORGET, None))
 
 
+def has_announcements(session: Session) -> bool:
+    """Has ``session``'s transaction announced something not sent yet?"""
+    return bool(session.info.get(_PENDING))
+
+
 @event.listens_for(Session, "before_commit")
 def _notify(session: Session) -> None:
     """Emit the pending announcements in the committing transaction: ``pg_notify`` on

@@ -199,9 +199,14 @@ def _bulk_statement(state: ORMExecuteState) -> None:
         return
     if table not in TABLES:
         return
-    if table == "users":
-        if isinstance(statement, Insert):
-            return
-        if isinstance(statement, Update) and not _bulk_user_update_matters(statement):
-            return
+    if isinstance(statement, Insert) and not announces_insert(table):
+        return
+    if table == "users" and isinstance(statement, Update) and not _bulk_user_update_matters(statement):
+        return
     announce_directory(state.session, None)
+
+
+def announces_insert(table: str) -> bool:
+    """Does a row inserted into ``table`` change a cached user context? Not a new user's: nothing
+    is cached for a user before it exists (misses are not cached)."""
+    return table in TABLES and table != "users"

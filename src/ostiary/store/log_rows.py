@@ -25,6 +25,8 @@ from typing import Any, cast
 from sqlalchemy import Table, event, insert
 from sqlalchemy.orm import Session
 
+from ostiary.store import write_behind
+from ostiary.store.cache_events import has_announcements
 from ostiary.store.models import LogEvent
 from ostiary.store.statements import RowValues
 
@@ -33,12 +35,44 @@ _VALUES = RowValues(_TABLE, skip=("seq",))  # what the unit of work would have w
 _INSERT = insert(_TABLE)
 
 
+def _pending_events(session: Session) -> list[LogEvent]:
+    return [obj for obj in session.new if type(obj) is LogEvent]
+
+
+def _ordered(events: list[LogEvent]) -> write_behind.Ordered:
+    return write_behind.Ordered(_TABLE, [_VALUES(obj) for obj in events])
+
+
 @event.listens_for(Session, "before_flush")
 def _insert_log_rows(session: Session, _context: Any, _instances: Any) -> None:
-    events = [obj for obj in session.new if type(obj) is LogEvent]
-    if not events or any(obj.seq is not None for obj in events):
-        return
-    rows = [_VALUES(obj) for obj in events]
-    session.connection(bind_arguments={"mapper": LogEvent}).execute(_INSERT, rows)
+    events = _pending_events(session)
+    if any(obj.seq is not None for obj in events):
+        events = []
+    if write_behind.held(session):  # inserts held back (store.write_behind): one statement with them
+        write_behind.write_held(session, _ordered(events))
+    elif events:
+        rows = [_VALUES(obj) for obj in events]
+        session.connection(bind_arguments={"mapper": LogEvent}).execute(_INSERT, rows)
     for obj in events:  # written: only now out of the session (see "How")
+        session.expunge(obj)
+
+
+@event.listens_for(Session, "before_commit", insert=True)
+def _write_held_at_commit(session: Session) -> None:
+    """Rows still held (``store.write_behind``) at a commit are written now, ahead of
+    ``store.cache_events``' flush: with the log events, in one statement outside a transaction
+    block when the transaction has sent nothing yet and there is nothing else to flush or
+    announce; else by that flush (:func:`_insert_log_rows`) when it has objects to write, or
+    here, alone, when it has none (a clean session's flush sends nothing, not even a hook)."""
+    if not write_behind.held(session):
+        return
+    events = _pending_events(session)
+    if any(obj.seq is not None for obj in events):
+        return  # the flush writes them with the rest
+    others = len(session.new) > len(events) or session.dirty or session.deleted
+    if others:
+        return  # the flush is not clean: _insert_log_rows writes the held rows with the events
+    alone = write_behind.may_commit_alone(session) and not has_announcements(session)
+    write_behind.write_held(session, _ordered(events), autocommit=alone)
+    for obj in events:
         session.expunge(obj)

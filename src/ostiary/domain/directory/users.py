@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, or_, select
+from sqlalchemy import Table, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ostiary import ids
@@ -23,6 +23,7 @@ from ostiary.domain.directory import (
 from ostiary.domain.directory.profile import validate_profile
 from ostiary.domain.errors import Forbidden, Invalid, NotFound
 from ostiary.domain.roles import principal_cleanup
+from ostiary.store import write_behind
 from ostiary.store.models import GroupMembership, User
 from ostiary.store.repositories.paging import Page, fetch_page, fetch_sorted_page
 from ostiary.timeutil import utcnow
@@ -230,22 +231,22 @@ async def create_user(
 
 _USERS = cast(Table, User.__table__)
 _USER_COLUMNS = tuple(column.key for column in _USERS.columns)
-_INSERT_USER = insert(_USERS)
 
 
 async def insert_user(tx: Tx, user: User) -> None:
-    """Write the new (transient) ``user`` with one Core ``INSERT``, not through the session.
+    """Write the new (transient) ``user`` with a Core ``INSERT``, not through the session, held
+    back until the transaction next sends something (``store.write_behind``): a create that
+    writes nothing else commits the user and its log events in one round trip on PostgreSQL.
+    A login taken meanwhile is refused where the row is written, as :func:`_duplicate_login`.
 
-    Why: the ORM's flush of one new object (unit of work, state tracking, the identity map)
-    was about a tenth of a create's CPU on PostgreSQL (py-spy); nothing in the request reads
-    the user back through the session. Code that loads it later in the transaction (group
-    memberships) gets it from the database like any other row. Columns left ``None`` are left
-    out, as a flush leaves them (a JSON column would otherwise hold JSON ``null``, not NULL)."""
+    Why not the session: the ORM's flush of one new object (unit of work, state tracking, the
+    identity map) was about a tenth of a create's CPU on PostgreSQL (py-spy); nothing in the
+    request reads the user back through the session. Code that loads it later in the
+    transaction (group memberships) gets it from the database like any other row. Columns left
+    ``None`` are left out, as a flush leaves them (a JSON column would otherwise hold JSON
+    ``null``, not NULL)."""
     values = {key: value for key in _USER_COLUMNS if (value := getattr(user, key)) is not None}
-    try:
-        await tx.session.execute(_INSERT_USER, values)
-    except IntegrityError as exc:
-        raise _duplicate_login() from exc
+    await write_behind.insert_later(tx.session, _USERS, values, conflict=_duplicate_login)
 
 
 def default_type_id(tx: Tx) -> str:
