@@ -72,7 +72,11 @@ def _write_held_at_commit(session: Session) -> None:
     others = len(session.new) > len(events) or session.dirty or session.deleted
     if others:
         return  # the flush is not clean: _insert_log_rows writes the held rows with the events
-    alone = write_behind.may_commit_alone(session) and not has_announcements(session)
+    alone = (
+        session.get_nested_transaction() is None
+        and write_behind.may_commit_alone(session)
+        and not has_announcements(session)
+    )
     write_behind.write_held(session, _ordered(events), autocommit=alone)
     for obj in events:
         session.expunge(obj)

@@ -28,7 +28,7 @@ inserted inside it: those from before were written when it began). A statement s
 held rows first: they must not depend on a row inserted in the same transaction.
 
 A unique violation of a held row surfaces where the row is written, not where it was inserted:
-:func:`insert_later` takes the error to raise then (``conflict``). On SQLite, which has no
+:func:`insert_later` takes the constraint and the error to raise then (``conflict``). On SQLite, which has no
 data-modifying ``WITH``, rows are inserted at once.
 """
 
@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Table, bindparam, event, insert, select, union_all
+from sqlalchemy import Table, UniqueConstraint, bindparam, event, insert, select, union_all
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,13 +55,21 @@ _SHAPES_KEPT: Final = 128
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """A unique constraint of a held row's table, by name, and the error its violation becomes."""
+
+    constraint: str
+    error: Callable[[], Exception]
+
+
+@dataclass(frozen=True)
 class Held:
-    """A row to insert: its table, its column values, and the error a unique violation of it
-    becomes (None: the ``IntegrityError`` itself)."""
+    """A row to insert: its table, its column values, and what a unique violation of it becomes
+    (None: the ``IntegrityError`` itself)."""
 
     table: Table
     values: dict[str, Any]
-    conflict: Callable[[], Exception] | None = None
+    conflict: Conflict | None = None
 
 
 async def insert_later(
@@ -69,7 +77,7 @@ async def insert_later(
     table: Table,
     values: dict[str, Any],
     *,
-    conflict: Callable[[], Exception] | None = None,
+    conflict: Conflict | None = None,
 ) -> None:
     """Insert ``values`` into ``table`` in ``session``'s transaction: held until the session next
     sends something (PostgreSQL), at once on SQLite. ``values`` names the columns written (one
@@ -81,6 +89,8 @@ async def insert_later(
         connection = await session.connection()
         await connection.run_sync(lambda sync: _write(sync, [row], None))
         return
+    if not session.in_transaction():  # a lazy session's: its end commits only a begun one
+        await session.begin()
     session.sync_session.info.setdefault(_HELD, []).append(row)
 
 
@@ -129,10 +139,9 @@ def _write(connection: Connection, rows: list[Held], tail: Ordered | None) -> No
         if tail is not None:
             connection.execute(_plain(tail.table), list(tail.rows))
     except IntegrityError as exc:
-        violated = _unique_violation_table(exc)
         for row in rows:
-            if row.conflict is not None and row.table.name == violated:
-                raise row.conflict() from exc
+            if row.conflict is not None and _violates(exc, row.table, row.conflict.constraint):
+                raise row.conflict.error() from exc
         raise
 
 
@@ -197,18 +206,24 @@ def _chain(shape: _Shape) -> Insert:
     return last.add_cte(*ahead) if ahead else last
 
 
-def _unique_violation_table(exc: IntegrityError) -> str | None:
-    """The table whose unique constraint ``exc`` reports (PostgreSQL: asyncpg's error; SQLite:
-    its message, ``UNIQUE constraint failed: users.org_id, …``), or None for another error."""
+def _violates(exc: IntegrityError, table: Table, constraint: str) -> bool:
+    """Does ``exc`` report a violation of ``table``'s unique ``constraint``? PostgreSQL names it
+    (asyncpg's error, the cause of SQLAlchemy's); SQLite names its columns instead
+    (``UNIQUE constraint failed: users.org_id, users.login_lower``)."""
     original = exc.orig
     cause = getattr(original, "__cause__", None)
-    if getattr(original, "sqlstate", None) == "23505" or getattr(cause, "sqlstate", None) == "23505":
-        return getattr(cause, "table_name", None)
+    if getattr(cause, "sqlstate", None) == "23505":
+        return getattr(cause, "table_name", None) == table.name and cause.constraint_name == constraint  # type: ignore[union-attr]
     message = str(original)
     prefix = "UNIQUE constraint failed: "
-    if message.startswith(prefix):
-        return message[len(prefix) :].split(".", 1)[0]
-    return None
+    if not message.startswith(prefix):
+        return False
+    named = {
+        frozenset(f"{table.name}.{column.name}" for column in unique.columns)
+        for unique in table.constraints
+        if isinstance(unique, UniqueConstraint) and unique.name == constraint
+    }
+    return frozenset(part.strip() for part in message[len(prefix) :].split(",")) in named
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -236,6 +251,7 @@ def _began(session: Session, _transaction: SessionTransaction, _connection: Conn
 def _ended(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_BEGAN, None)
+        session.info.pop(_HELD, None)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -233,6 +233,9 @@ _USERS = cast(Table, User.__table__)
 _USER_COLUMNS = tuple(column.key for column in _USERS.columns)
 
 
+_LOGIN_TAKEN = write_behind.Conflict("uq_users_org_login", lambda: _duplicate_login())
+
+
 async def insert_user(tx: Tx, user: User) -> None:
     """Write the new (transient) ``user`` with a Core ``INSERT``, not through the session, held
     back until the transaction next sends something (``store.write_behind``): a create that
@@ -246,7 +249,7 @@ async def insert_user(tx: Tx, user: User) -> None:
     ``None`` are left out, as a flush leaves them (a JSON column would otherwise hold JSON
     ``null``, not NULL)."""
     values = {key: value for key in _USER_COLUMNS if (value := getattr(user, key)) is not None}
-    await write_behind.insert_later(tx.session, _USERS, values, conflict=_duplicate_login)
+    await write_behind.insert_later(tx.session, _USERS, values, conflict=_LOGIN_TAKEN)
 
 
 def default_type_id(tx: Tx) -> str:
