@@ -29,9 +29,10 @@ itself (``http.allowed_methods``' ``Allow`` header).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import cast
 
 from starlette.datastructures import URLPath
-from starlette.routing import BaseRoute, Match, NoMatchFound, get_route_path
+from starlette.routing import BaseRoute, Match, NoMatchFound, Route, get_route_path
 from starlette.types import Receive, Scope, Send
 
 
@@ -43,6 +44,7 @@ class LazyRoutes(BaseRoute):
         self.prefixes = tuple(prefixes)
         self._load = load
         self._routes: list[BaseRoute] | None = None
+        self._indexed: list[tuple[BaseRoute, str | None]] = []
 
     @property
     def loaded(self) -> bool:
@@ -51,19 +53,29 @@ class LazyRoutes(BaseRoute):
     @property
     def routes(self) -> list[BaseRoute]:
         """The group's routes, imported on first use."""
+        self._index()
+        assert self._routes is not None
+        return self._routes
+
+    def _index(self) -> list[tuple[BaseRoute, str | None]]:
+        """Each route with its literal prefix (:func:`_literal_prefix`), loaded on first use."""
         if self._routes is None:
             self._routes = list(self._load())
-        return self._routes
+            self._indexed = [(route, _literal_prefix(route)) for route in self._routes]
+        return self._indexed
 
     def covers(self, path: str) -> bool:
         """Whether a route of the group may match ``path`` (a route path, without root path)."""
         return path.startswith(self.prefixes)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] not in ("http", "websocket") or not self.covers(get_route_path(scope)):
+        path = get_route_path(scope)
+        if scope["type"] not in ("http", "websocket") or not self.covers(path):
             return Match.NONE, {}
         partial: tuple[Match, Scope] | None = None
-        for route in self.routes:
+        for route, literal in self._index():
+            if literal is not None and not path.startswith(literal):
+                continue  # its regex cannot match: Match.NONE without running it
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
                 return match, {**child_scope, "route": route}
@@ -92,6 +104,14 @@ class LazyRoutes(BaseRoute):
     def __repr__(self) -> str:
         state = f"{len(self._routes)} routes" if self._routes is not None else "not loaded"
         return f"LazyRoutes({self.name!r}, {state})"
+
+
+def _literal_prefix(route: BaseRoute) -> str | None:
+    """The text every path a plain Starlette ``Route`` matches begins with (its path up to the
+    first parameter; its regex is anchored there), or None where that is not known."""
+    if type(route).matches is not Route.matches:
+        return None
+    return cast(Route, route).path.split("{", 1)[0]
 
 
 def expand(routes: Iterable[BaseRoute], path: str) -> Iterator[BaseRoute]:

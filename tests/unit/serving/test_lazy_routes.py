@@ -113,6 +113,48 @@ def test_a_group_outside_its_prefixes_is_not_loaded() -> None:
     assert loads == ["loaded"] and group.loaded
 
 
+def test_a_group_skips_routes_whose_literal_prefix_the_path_lacks() -> None:
+    """Only routes whose path up to its first parameter begins the request's path run their
+    regex (the flat router runs every one); the choice is the same (the test above). A route
+    class that overrides ``matches`` is always asked."""
+    tried: list[str] = []
+
+    class CountedRegex:
+        def __init__(self, route: Route) -> None:
+            self.route, self.regex = route, route.path_regex
+
+        def match(self, path: str) -> Any:
+            tried.append(self.route.path)
+            return self.regex.match(path)
+
+    class Own(Route):
+        def matches(self, scope: Any) -> tuple[Match, Any]:
+            return super().matches(scope)
+
+    def endpoint() -> None: ...
+
+    def counted(route: Route) -> Route:
+        route.path_regex = CountedRegex(route)  # type: ignore[assignment]
+        return route
+
+    paths = [
+        "/oauth2/v1/keys",
+        "/oauth2/{id}/v1/keys",
+        "/api/v1/groups",
+        "/api/v1/users",
+        "/api/v1/users/{id}",
+    ]
+    scope = {"type": "http", "method": "GET", "path": "/api/v1/users/00u1", "root_path": ""}
+    group = LazyRoutes("g", lambda: [counted(Route(path, endpoint)) for path in paths], ["/"])
+    match, child = group.matches(scope)
+    assert match is Match.FULL and child["route"].path == "/api/v1/users/{id}"
+    assert tried == ["/api/v1/users", "/api/v1/users/{id}"]
+    tried.clear()
+    own = LazyRoutes("o", lambda: [counted(Own(path, endpoint)) for path in paths], ["/"])
+    assert own.matches(scope)[0] is Match.FULL
+    assert tried == paths
+
+
 _FIRST_REQUESTS = textwrap.dedent(
     """
     import asyncio, base64, json, sys
