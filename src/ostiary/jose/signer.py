@@ -25,12 +25,11 @@ import asyncio
 import collections
 import contextlib
 import hashlib
-import json
 import os
 import queue
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, TypeAlias
+from typing import Protocol, TypeAlias
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -38,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from ostiary.compact_json import dumps
 from ostiary.cpus import available_cpus
-from ostiary.jose.b64 import b64url_bytes, b64url_decode
+from ostiary.jose.b64 import b64url_bytes
 from ostiary.jose.signing_keys import PrivateKey, SigningKey
 
 _PKCS1V15 = padding.PKCS1v15()
@@ -80,13 +79,6 @@ def signature(private_key: PrivateKey, data: bytes) -> bytes:
         return private_key.sign(data, _PKCS1V15, _SHA256)
     r, s = decode_dss_signature(private_key.sign(data, _ECDSA_SHA256))
     return r.to_bytes(_P256_SCALAR_BYTES, "big") + s.to_bytes(_P256_SCALAR_BYTES, "big")
-
-
-def minted_claims(token: str) -> dict[str, Any]:
-    """The claims of a JWT this server has just signed, read without verifying it again
-    (never use it on a token that came from outside)."""
-    decoded = json.loads(b64url_decode(token.split(".")[1]))
-    return decoded if isinstance(decoded, dict) else {}
 
 
 def left_hash(value: str, alg: str) -> str:

@@ -7,6 +7,7 @@ create`` makes them (``api_tokens.create_token`` with the admin's ``user_id``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -403,3 +404,18 @@ async def test_the_console_admins_group_makes_super_admins_and_only_super_admins
     members = {u["id"] for u in (await admin.get(f"/api/v1/groups/{console_admins}/users")).json()}
     assert members == {member}
     assert (await admin.get(f"/api/v1/groups/{other}")).json()["profile"]["name"] == "Helpers"
+
+
+async def test_concurrent_assignments_of_one_role_give_one_and_a_conflict(
+    any_admin: httpx.AsyncClient,
+) -> None:
+    """Both requests pass the check for an existing assignment; the unique index refuses the
+    second at its flush, which answers 409 (not 500) and leaves one assignment."""
+    holder = await make_user(any_admin, "raced@example.com")
+    answers = await asyncio.gather(
+        *(any_admin.post(f"/api/v1/users/{holder}/roles", json={"type": "APP_ADMIN"}) for _ in range(6))
+    )
+    assert sorted(a.status_code for a in answers).count(201) == 1, [a.text for a in answers]
+    assert {a.status_code for a in answers} <= {201, 409}
+    assert all(a.json()["errorCode"] == "E0000090" for a in answers if a.status_code == 409)
+    assert [r["type"] for r in (await any_admin.get(f"/api/v1/users/{holder}/roles")).json()] == ["APP_ADMIN"]

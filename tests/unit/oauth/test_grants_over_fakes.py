@@ -24,9 +24,9 @@ from ostiary.domain.tokens import pkce, refresh_tokens
 from ostiary.domain.tokens.authorization_codes import CODE_LIFETIME, CodeGrant, issue_code
 from ostiary.domain.tokens.grant_context import TokenResponse
 from ostiary.domain.tokens.grants import authorization_code, client_credentials, refresh_token
-from ostiary.jose.signer import minted_claims
 from ostiary.timeutil import utcnow
 from tests.support import token_fakes as fakes
+from tests.support.authorize import claims as minted_claims
 from tests.support.token_fakes import CLIENT, ORG, SERVER, USER, World
 
 

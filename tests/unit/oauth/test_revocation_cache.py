@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 from sqlalchemy import event, insert
 
 from ostiary.http.cache_sync import cache_event_handlers
-from ostiary.jose.signer import minted_claims
 from ostiary.store.cache_events import REVOKED
 from ostiary.store.models import RevokedToken
 from ostiary.timeutil import utcnow
 from tests.conftest import ORG_URL, Server
+from tests.support.authorize import claims as minted_claims
 from tests.support.oauth import basic, service_client
 
 SCOPE = "okta.users.read"

@@ -119,9 +119,8 @@ async def assign_role(
     )
     tx.session.add(assignment)
     try:
-        async with tx.session.begin_nested():
-            await tx.session.flush()
-    except IntegrityError as exc:  # a concurrent assignment of the same role
+        await tx.session.flush()
+    except IntegrityError as exc:  # a concurrent assignment of the same role: the request fails
         raise _duplicate() from exc
     record(
         tx,
