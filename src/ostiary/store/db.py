@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool, PoolResetState
 
@@ -48,6 +48,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int) -> Non
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.close()
+
+
+def _begin_before_a_first_savepoint(conn: Connection, _name: str | None) -> None:
+    """``BEGIN`` first when a savepoint would be the transaction's first statement on SQLite.
+
+    sqlite3 (in its default, legacy transaction control) sends ``BEGIN`` only before a
+    data-changing statement. A ``SAVEPOINT`` sent first therefore opens a transaction of its
+    own, which its ``RELEASE`` commits at once: the savepoint's writes then survive a later
+    rollback of the enclosing transaction, and what follows runs outside any transaction until
+    the next write. Reading ``in_transaction`` costs no hop to aiosqlite's thread."""
+    driver = conn.connection.driver_connection
+    if driver is not None and not driver.in_transaction:
+        conn.exec_driver_sql("BEGIN")
 
 
 def _reset_sqlite(_dbapi_connection: Any, record: Any, state: PoolResetState) -> None:
@@ -119,6 +132,7 @@ def _engine(url: str, timeouts: Timeouts | None, echo: bool) -> AsyncEngine:
         busy_ms = int(bounds.statement * 1000)
         event.listen(engine.sync_engine, "connect", partial(_sqlite_pragmas, busy_ms=busy_ms))
         event.listen(engine.sync_engine.pool, "reset", _reset_sqlite)
+        event.listen(engine.sync_engine, "savepoint", _begin_before_a_first_savepoint)
         if ":memory:" not in url:  # one shared connection in memory: nothing to queue
             WriteGate(bounds.statement).install(engine.sync_engine)
     event.listen(engine.sync_engine, "handle_error", mark_disconnects)

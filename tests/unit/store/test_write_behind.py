@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, event, func, select, update
+from sqlalchemy import Table, event, func, insert, select, update
 from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 from sqlalchemy.exc import IntegrityError
 
@@ -221,9 +221,9 @@ async def test_a_savepoint_keeps_rows_held_before_it_and_drops_rows_held_in_it(d
 
 async def test_a_savepoint_released_first_thing_leaves_the_transaction_atomic(db: Database) -> None:
     """Nothing sent before the savepoint, which holds the only row: its release must not commit
-    on its own (outside a transaction block), and a later failure rolls everything back."""
-    if db.is_sqlite:
-        pytest.skip("pysqlite commits a first savepoint at its release, held rows or not (see the note)")
+    on its own (PostgreSQL: outside a transaction block; SQLite: a savepoint sent first is a
+    transaction of its own, ``store.db._begin_before_a_first_savepoint``), and a later failure
+    rolls everything back."""
     org = await _org(db)
     with pytest.raises(RuntimeError):
         async with db.session() as session:
@@ -346,3 +346,14 @@ async def test_a_transaction_after_a_commit_alone_is_atomic_again(db: Database) 
     async with db.session() as session:
         statuses = await session.scalars(select(User.status).where(User.org_id == org.id))
         assert set(statuses) == {"ACTIVE"}
+
+
+async def test_a_plain_insert_in_a_first_savepoint_rolls_back_with_its_transaction(db: Database) -> None:
+    org = await _org(db)
+    with pytest.raises(RuntimeError):
+        async with db.session() as session:
+            async with session.begin_nested():
+                await session.execute(insert(USERS), _user(org, "inside@example.com"))
+            await session.execute(insert(USERS), _user(org, "after@example.com"))
+            raise RuntimeError("the change fails after the savepoint")
+    assert await _logins(db, org) == []
