@@ -16,6 +16,10 @@ commit of that transaction, rather than committing the change without its log ro
 are written ahead of the flush's other rows; a log row references only its org, which must be
 flushed first (as the unit of work, which orders ``log_events`` before ``orgs``, needed too).
 An event numbered by hand (a test's late commit) is left to the unit of work.
+
+With inserts held back (``store.write_behind``: a new user's row), the events go in the same
+statement as those rows, and at a commit that sends nothing else, outside a transaction block
+(:func:`_write_held_at_commit`).
 """
 
 from __future__ import annotations

@@ -25,13 +25,13 @@ from ostiary.http.cache_sync import cache_event_handlers
 from ostiary.jose import jwt_claims, verified_tokens
 from ostiary.jose.b64 import b64url_encode
 from ostiary.jose.jwk import KeySet, VerificationKey
-from ostiary.jose.signer import minted_claims
 from ostiary.jose.token_errors import TokenInvalid
 from ostiary.jose.verified_tokens import VerifiedTokens, verify_jwt_remembered
 from ostiary.store.cache_events import REVOKED
 from ostiary.store.models import RevokedToken, SigningKeyRow
 from ostiary.timeutil import utcnow
 from tests.conftest import ORG_URL, Server
+from tests.support.authorize import claims as minted_claims
 from tests.support.oauth import basic, service_client
 
 SCOPE = "okta.users.read"

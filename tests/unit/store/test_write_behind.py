@@ -106,6 +106,11 @@ async def _hold(session: Any, org: Org, login: str) -> None:
     await write_behind.insert_later(session, USERS, _user(org, login), conflict=TAKEN)
 
 
+async def _stored(db: Database, org: Org, login: str) -> None:
+    async with db.session() as session:
+        await _hold(session, org, login)
+
+
 def _record(session: Any, org: Org, name: str) -> None:
     record(Tx(session=session, org=org, actor=Actor.system()), EVENT, name)
 
@@ -293,8 +298,7 @@ async def test_another_unique_violation_is_not_taken_for_the_rows_conflict(db: D
 
 async def test_a_unique_violation_raises_the_rows_conflict_and_writes_nothing(db: Database) -> None:
     org = await _org(db)
-    async with db.session() as session:
-        await _hold(session, org, "taken@example.com")
+    await _stored(db, org, "taken@example.com")
     with pytest.raises(Taken):
         async with db.session() as session:
             await _hold(session, org, "fresh@example.com")
@@ -306,8 +310,7 @@ async def test_a_unique_violation_raises_the_rows_conflict_and_writes_nothing(db
 
 async def test_a_unique_violation_met_by_a_later_statement_raises_the_conflict_there(db: Database) -> None:
     org = await _org(db)
-    async with db.session() as session:
-        await _hold(session, org, "taken@example.com")
+    await _stored(db, org, "taken@example.com")
     with pytest.raises(Taken):
         async with db.session() as session:
             await _hold(session, org, "taken@example.com")
@@ -317,8 +320,7 @@ async def test_a_unique_violation_met_by_a_later_statement_raises_the_conflict_t
 
 async def test_many_rows_are_still_all_or_nothing(db: Database) -> None:
     org = await _org(db)
-    async with db.session() as session:
-        await _hold(session, org, "taken@example.com")
+    await _stored(db, org, "taken@example.com")
     count = write_behind.MAX_CHAINED + 4
     with pytest.raises(Taken):
         async with db.session() as session:
