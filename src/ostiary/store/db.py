@@ -163,8 +163,9 @@ class Database:
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        # Their session hooks: one announces directory writes, one writes log rows in one INSERT.
-        from ostiary.store import directory_events, log_rows  # noqa: F401
+        # Their session hooks: one announces directory writes, one writes held rows (a new
+        # user's, the log's) in as few statements as it can.
+        from ostiary.store import directory_events, write_behind  # noqa: F401
 
         self.url = url
         self.is_sqlite = url.startswith("sqlite")

@@ -10,26 +10,33 @@ SQLAlchemy and asyncpg; held and sent at the commit as one ``INSERT`` chained wi
 statement commits atomically on its own), it is one. A micro-benchmark of exactly those writes
 (one process, 8 at a time): 680-890 µs of CPU per create the first way, 440-550 µs the second.
 
-When a held row is written (so that everything after it sees it, as if it had been sent at
-once):
+Two kinds of rows are held:
 
-- before any statement sent through ``Session.execute`` (queries, ORM loads, Core
-  statements): the ``do_orm_execute`` hook;
-- at the session's next flush, in the same statement as the system log's rows
-  (``store.log_rows``, which calls :func:`write_held`);
-- before a savepoint begins, on the enclosing transaction's connection, so that rolling the
-  savepoint back keeps it;
-- at the commit, alone, when nothing else was sent in the transaction (``store.log_rows``
-  decides: :func:`may_commit_alone`, :func:`write_held` with ``autocommit``).
+- **held rows** (:func:`insert_later`: a new user), written before any statement sent through
+  ``Session.execute`` (queries, ORM loads, Core statements; the ``do_orm_execute`` hook), so
+  that everything after them sees them as if they had been sent at once. On SQLite, which has
+  no data-modifying ``WITH``, they are inserted at once instead.
+- **ordered rows** (:func:`hold_ordered`: the system log's events, ``store.log_rows``), written
+  in the order held, where the unit of work would have flushed pending objects: before an ORM
+  statement (autoflush) and at a flush. Nothing references them.
+
+Both are also written before a savepoint begins (on the enclosing transaction's connection, so
+that rolling the savepoint back keeps them), at the session's flush (ahead of the unit of
+work's objects: a held row may reference only rows already written), and at the commit. At a
+commit that has sent nothing yet, with nothing else to flush or announce and no savepoint open,
+they go as one statement on a connection in ``AUTOCOMMIT``. On PostgreSQL the held rows and the
+ordered ones go in one statement where they fit (:data:`MAX_CHAINED`); on SQLite the ordered
+rows go in one ``executemany``.
 
 A rolled-back transaction or savepoint drops the rows held in it (a savepoint holds only rows
-inserted inside it: those from before were written when it began). A statement sent on
-``session.connection()`` directly (the token repositories' prebuilt statements) does not write
-held rows first: they must not depend on a row inserted in the same transaction.
+held inside it: those from before were written when it began), and so does a transaction ended
+by ``close()``. A statement sent on ``session.connection()`` directly (the token repositories'
+prebuilt statements) does not write held rows first: it must not depend on a row inserted in
+the same transaction.
 
 A unique violation of a held row surfaces where the row is written, not where it was inserted:
-:func:`insert_later` takes the constraint and the error to raise then (``conflict``). On SQLite, which has no
-data-modifying ``WITH``, rows are inserted at once.
+:func:`insert_later` takes the constraint and the error to raise then (``conflict``). A row
+that fails to be written stays held, so the commit fails too rather than committing without it.
 """
 
 from __future__ import annotations
@@ -45,9 +52,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.sql.dml import Insert
 
+from ostiary.store.cache_events import has_announcements
 from ostiary.store.directory_events import announce_directory, announces_insert
 
 _HELD: Final = "ostiary.write_behind"
+_ORDERED: Final = "ostiary.write_behind.ordered"
 _BEGAN: Final = "ostiary.write_behind.began"
 MAX_CHAINED: Final = 16
 """Rows sent in one chained statement at most (9-15 parameters each); more go one by one."""
@@ -94,31 +103,34 @@ async def insert_later(
     session.sync_session.info.setdefault(_HELD, []).append(row)
 
 
+def hold_ordered(session: Session, table: Table, values: dict[str, Any]) -> None:
+    """Hold a row of ``table`` (the system log's), written after the held rows and in the order
+    held; every row held for one table names the same columns."""
+    if not session.in_transaction():  # as Session.add would: the commit writes only a begun one
+        session.begin()
+    session.info.setdefault(_ORDERED, []).append((table, values))
+
+
 def held(session: Session) -> bool:
     """Does ``session`` hold rows not written yet?"""
-    return bool(session.info.get(_HELD))
-
-
-def may_commit_alone(session: Session) -> bool:
-    """Has ``session``'s transaction sent nothing yet (no connection taken for it)?"""
-    return not session.info.get(_BEGAN)
+    return bool(session.info.get(_HELD) or session.info.get(_ORDERED))
 
 
 @dataclass(frozen=True)
 class Ordered:
-    """Rows of one table to write in this order after the held rows (the system log's events,
-    whose ``seq`` must follow the order they were recorded in); each names the same columns."""
+    """Rows of one table to write in this order after the held rows; each names the same
+    columns."""
 
     table: Table
     rows: Sequence[dict[str, Any]]
 
 
-def write_held(session: Session, after: Ordered | None = None, *, autocommit: bool = False) -> None:
-    """Send the held rows and then ``after``'s rows in one statement where they fit
-    (:data:`MAX_CHAINED`); ``autocommit``: outside a transaction block, for a commit that
-    sends nothing else (the caller checked :func:`may_commit_alone`)."""
+def write_held(session: Session, *, autocommit: bool = False, ordered: bool = True) -> None:
+    """Send the held rows and (``ordered``) the ordered ones, in one statement where they fit
+    (:data:`MAX_CHAINED`, PostgreSQL); ``autocommit``: outside a transaction block, for a commit
+    that sends nothing else."""
     rows: list[Held] = session.info.get(_HELD) or []
-    tail = after if after is not None and after.rows else None
+    tail = _tail(session) if ordered else None
     count = len(rows) + (len(tail.rows) if tail else 0)
     if not count:
         return
@@ -126,11 +138,24 @@ def write_held(session: Session, after: Ordered | None = None, *, autocommit: bo
     options = {"isolation_level": "AUTOCOMMIT"} if alone else None
     _write(session.connection(execution_options=options), rows, tail)
     session.info.pop(_HELD, None)  # only once written: a failed write fails the commit too
+    if tail is not None:
+        session.info.pop(_ORDERED, None)
+
+
+def _tail(session: Session) -> Ordered | None:
+    pending: list[tuple[Table, dict[str, Any]]] = session.info.get(_ORDERED) or []
+    if not pending:
+        return None
+    table = pending[0][0]
+    if any(other is not table for other, _values in pending):
+        raise RuntimeError("ordered rows of more than one table are not supported")
+    return Ordered(table, [values for _table, values in pending])
 
 
 def _write(connection: Connection, rows: list[Held], tail: Ordered | None) -> None:
+    chain = connection.dialect.name == "postgresql"  # SQLite: no data-modifying WITH
     try:
-        if len(rows) + (len(tail.rows) if tail else 0) <= MAX_CHAINED:
+        if chain and len(rows) + (len(tail.rows) if tail else 0) <= MAX_CHAINED:
             statement, params = _chained(rows, tail)
             connection.execute(statement, params)
             return
@@ -228,8 +253,35 @@ def _violates(exc: IntegrityError, table: Table, constraint: str) -> bool:
 
 @event.listens_for(Session, "do_orm_execute")
 def _before_a_statement(state: ORMExecuteState) -> None:
-    if held(state.session):
-        write_held(state.session)
+    session = state.session
+    if session.info.get(_HELD):
+        # ordered rows too where the unit of work would have autoflushed pending objects
+        write_held(session, ordered=state.is_orm_statement and session.autoflush)
+    elif session.info.get(_ORDERED) and state.is_orm_statement and session.autoflush:
+        write_held(session)
+
+
+@event.listens_for(Session, "before_flush")
+def _at_a_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if held(session):
+        write_held(session)
+
+
+@event.listens_for(Session, "before_commit", insert=True)
+def _at_a_commit(session: Session) -> None:
+    """Rows still held at a commit are written now, ahead of ``store.cache_events``' flush and
+    its announcements: in one statement outside a transaction block when the transaction has
+    sent nothing yet and has nothing else to flush or announce; else by that flush when it has
+    objects to write, or here when it has none (a clean session's flush sends nothing, not even
+    its hooks)."""
+    if not held(session) or session.new or session.dirty or session.deleted:
+        return
+    alone = (
+        session.get_nested_transaction() is None
+        and not session.info.get(_BEGAN)
+        and not has_announcements(session)
+    )
+    write_held(session, autocommit=alone)
 
 
 @event.listens_for(Session, "after_transaction_create")
@@ -238,8 +290,10 @@ def _before_a_savepoint(session: Session, transaction: SessionTransaction) -> No
     when the savepoint first takes the connection, after this."""
     parent = transaction.parent
     if transaction.nested and parent is not None and held(session):
-        _write(parent.connection(None), session.info[_HELD], None)
-        session.info.pop(_HELD)
+        tail = _tail(session)
+        _write(parent.connection(None), session.info.get(_HELD) or [], tail)
+        session.info.pop(_HELD, None)
+        session.info.pop(_ORDERED, None)
 
 
 @event.listens_for(Session, "after_begin")
@@ -249,11 +303,12 @@ def _began(session: Session, _transaction: SessionTransaction, _connection: Conn
 
 @event.listens_for(Session, "after_transaction_end")
 def _ended(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_BEGAN, None)
-        session.info.pop(_HELD, None)
+    if transaction.parent is None:  # committed (written by then), rolled back or closed
+        for key in (_BEGAN, _HELD, _ORDERED):
+            session.info.pop(key, None)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _rolled_back(session: Session, _previous: SessionTransaction) -> None:
     session.info.pop(_HELD, None)
+    session.info.pop(_ORDERED, None)

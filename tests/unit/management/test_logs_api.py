@@ -97,19 +97,20 @@ async def test_a_bounded_request_ends_without_a_next_link(admin: httpx.AsyncClie
 async def _insert_event(server: Server, seq: int, name: str) -> None:
     """A ``group.lifecycle.create`` event numbered ``seq``, as a transaction that commits late
     (numbered before, visible after, a later one) leaves it."""
-    from ostiary.domain.audit.log import Target, record
+    from ostiary.domain.audit.log import Target, event_row
     from ostiary.domain.context import Actor, Tx
+    from ostiary.store.models import LogEvent
     from ostiary.store.repositories import orgs
 
     async with server.rt.db.session() as session:
         org = await orgs.ensure_default(session)
-        event = record(
+        row = event_row(
             Tx(session=session, org=org, actor=Actor.system()),
             "group.lifecycle.create",
             "Create okta group",
             [Target("00g" + name, "UserGroup", name, name)],
         )
-        event.seq = seq
+        session.add(LogEvent(**row, seq=seq))
 
 
 async def test_a_poll_does_not_step_over_an_event_numbered_earlier_but_not_yet_visible(

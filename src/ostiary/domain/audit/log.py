@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ostiary.domain.context import Tx
-from ostiary.store.models import LogEvent
+from ostiary.store import log_rows
 from ostiary.timeutil import iso, utcnow
 
 
@@ -38,11 +38,25 @@ def record(
     result: str = "SUCCESS",
     reason: str | None = None,
     severity: str = "INFO",
-) -> LogEvent:
-    """Add a log event to the current transaction (it commits or rolls back with the change).
+) -> dict[str, Any]:
+    """Add a log event to the current transaction (it commits or rolls back with the change);
+    the row returned is what is written (``store/log_rows.py``), without its ``seq``."""
+    row = event_row(tx, event_type, message, targets, result=result, reason=reason, severity=severity)
+    log_rows.hold(tx.session, row)
+    return row
 
-    The event returned is pending: once flushed (``store/log_rows.py`` writes it with a Core
-    ``INSERT``) it is no longer in the session and its ``seq`` stays unset."""
+
+def event_row(
+    tx: Tx,
+    event_type: str,
+    message: str,
+    targets: Sequence[Target] = (),
+    *,
+    result: str = "SUCCESS",
+    reason: str | None = None,
+    severity: str = "INFO",
+) -> dict[str, Any]:
+    """The ``log_events`` row of an event (every column but ``seq``), not written."""
     now = utcnow()
     event_id = str(uuid.uuid4())
     actor = tx.actor
@@ -74,16 +88,14 @@ def record(
         "authenticationContext": None,
         "securityContext": None,
     }
-    event = LogEvent(
-        uuid=event_id,
-        org_id=tx.org_id,
-        published=now,
-        event_type=event_type,
-        severity=severity,
-        actor_id=actor.id,
-        target_ids="," + ",".join(t.id for t in targets) + "," if targets else "",
-        outcome_result=result,
-        body=body,
-    )
-    tx.session.add(event)
-    return event
+    return {
+        "uuid": event_id,
+        "org_id": tx.org_id,
+        "published": now,
+        "event_type": event_type,
+        "severity": severity,
+        "actor_id": actor.id,
+        "target_ids": "," + ",".join(t.id for t in targets) + "," if targets else "",
+        "outcome_result": result,
+        "body": body,
+    }
