@@ -11,7 +11,8 @@ transaction.
 
 How: :func:`hold` hands the row to ``store.write_behind`` as an *ordered* row: written in the
 order recorded, where the unit of work would have flushed a pending object (before an ORM
-statement, at a flush, before a savepoint begins, at the commit), dropped with a rolled-back
+statement, at a flush with ORM objects to write, before a savepoint begins, at the commit; an
+explicit ``flush()`` of a session without ORM changes does not write them), dropped with a rolled-back
 transaction or savepoint, and written ahead of the flush's other rows (a log row references only
 its org, which must exist by then). A write that fails leaves the rows held, so the commit fails
 too rather than committing the change without its log rows. On PostgreSQL the events go in the

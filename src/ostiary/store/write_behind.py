@@ -21,8 +21,10 @@ Two kinds of rows are held:
   statement (autoflush) and at a flush. Nothing references them.
 
 Both are also written before a savepoint begins (on the enclosing transaction's connection, so
-that rolling the savepoint back keeps them), at the session's flush (ahead of the unit of
-work's objects: a held row may reference only rows already written), and at the commit. At a
+that rolling the savepoint back keeps them), at a flush that has ORM objects to write (ahead of
+them: a held row may reference only rows already written; a flush of a session without ORM
+changes sends nothing, held rows included: an ORM query or the commit writes them), and at the
+commit. At a
 commit that has sent nothing yet, with nothing else to flush or announce and no savepoint open,
 they go as one statement on a connection in ``AUTOCOMMIT``. On PostgreSQL the held rows and the
 ordered ones go in one statement where they fit (:data:`MAX_CHAINED`); on SQLite the ordered
@@ -41,6 +43,7 @@ that fails to be written stays held, so the commit fails too rather than committ
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -54,6 +57,8 @@ from sqlalchemy.sql.dml import Insert
 
 from ostiary.store.cache_events import has_announcements
 from ostiary.store.directory_events import announce_directory, announces_insert
+
+log = logging.getLogger("ostiary.write_behind")
 
 _HELD: Final = "ostiary.write_behind"
 _ORDERED: Final = "ostiary.write_behind.ordered"
@@ -134,7 +139,10 @@ def write_held(session: Session, *, autocommit: bool = False, ordered: bool = Tr
     count = len(rows) + (len(tail.rows) if tail else 0)
     if not count:
         return
-    alone = autocommit and count <= MAX_CHAINED  # rows sent one by one are not atomic alone
+    # Alone only as one statement: rows sent one by one (SQLite's executemany too) would each
+    # commit on their own.
+    chains = session.get_bind().dialect.name == "postgresql"
+    alone = autocommit and (count == 1 or (chains and count <= MAX_CHAINED))
     options = {"isolation_level": "AUTOCOMMIT"} if alone else None
     _write(session.connection(execution_options=options), rows, tail)
     session.info.pop(_HELD, None)  # only once written: a failed write fails the commit too
@@ -299,6 +307,13 @@ def _before_a_savepoint(session: Session, transaction: SessionTransaction) -> No
 @event.listens_for(Session, "after_begin")
 def _began(session: Session, _transaction: SessionTransaction, _connection: Connection) -> None:
     session.info[_BEGAN] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    late = len(session.info.get(_HELD) or ()) + len(session.info.get(_ORDERED) or ())
+    if late:  # held by a hook that ran after _at_a_commit (none does): say so, do not lose it quietly
+        log.error("%d row(s) held after the commit was sent were not written", late)
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -171,3 +171,15 @@ def _group(org: Org, name: str) -> Group:
         last_updated=now,
         last_membership_updated=now,
     )
+
+
+async def test_a_commit_of_events_alone_is_atomic(db: Database) -> None:
+    """A transaction that only records events commits them all or none: on SQLite, where they
+    go as an executemany, never one by one outside a transaction."""
+    org = await _org(db)
+    stray = Org(id="00oNoSuchOrg", org_id="00oNoSuchOrg", name="x", subdomain="x", created=org.created)
+    with pytest.raises(DBAPIError):
+        async with db.session() as session:
+            _record(session, org, "first")
+            _record(session, stray, "second")  # the log row's foreign key fails
+    assert await _names(db) == []
