@@ -44,7 +44,7 @@ that fails to be written stays held, so the commit fails too rather than committ
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -108,12 +108,27 @@ async def insert_later(
     session.sync_session.info.setdefault(_HELD, []).append(row)
 
 
+@dataclass(frozen=True)
+class Ordered:
+    """Rows of one table to write in this order after the held rows; each names the same
+    columns."""
+
+    table: Table
+    rows: list[dict[str, Any]]
+
+
 def hold_ordered(session: Session, table: Table, values: dict[str, Any]) -> None:
     """Hold a row of ``table`` (the system log's), written after the held rows and in the order
     held; every row held for one table names the same columns."""
     if not session.in_transaction():  # as Session.add would: the commit writes only a begun one
         session.begin()
-    session.info.setdefault(_ORDERED, []).append((table, values))
+    ordered: Ordered | None = session.info.get(_ORDERED)
+    if ordered is None:
+        session.info[_ORDERED] = Ordered(table, [values])
+    elif ordered.table is not table:
+        raise RuntimeError("ordered rows of more than one table are not supported")
+    else:
+        ordered.rows.append(values)
 
 
 def held(session: Session) -> bool:
@@ -121,49 +136,38 @@ def held(session: Session) -> bool:
     return bool(session.info.get(_HELD) or session.info.get(_ORDERED))
 
 
-@dataclass(frozen=True)
-class Ordered:
-    """Rows of one table to write in this order after the held rows; each names the same
-    columns."""
-
-    table: Table
-    rows: Sequence[dict[str, Any]]
-
-
-def write_held(session: Session, *, autocommit: bool = False, ordered: bool = True) -> None:
+def write_held(
+    session: Session, *, autocommit: bool = False, ordered: bool = True, on: Connection | None = None
+) -> None:
     """Send the held rows and (``ordered``) the ordered ones, in one statement where they fit
-    (:data:`MAX_CHAINED`, PostgreSQL); ``autocommit``: outside a transaction block, for a commit
-    that sends nothing else."""
+    (:func:`_in_one_statement`); ``autocommit``: outside a transaction block, for a commit that
+    sends nothing else; ``on``: that connection (a savepoint's enclosing transaction's), not the
+    session's."""
     rows: list[Held] = session.info.get(_HELD) or []
-    tail = _tail(session) if ordered else None
+    tail: Ordered | None = session.info.get(_ORDERED) if ordered else None
     count = len(rows) + (len(tail.rows) if tail else 0)
     if not count:
         return
-    # Alone only as one statement: rows sent one by one (SQLite's executemany too) would each
-    # commit on their own.
-    chains = session.get_bind().dialect.name == "postgresql"
-    alone = autocommit and (count == 1 or (chains and count <= MAX_CHAINED))
-    options = {"isolation_level": "AUTOCOMMIT"} if alone else None
-    _write(session.connection(execution_options=options), rows, tail)
+    if on is None:
+        # Alone only as one statement: rows sent one by one would each commit on their own.
+        alone = autocommit and _in_one_statement(session.get_bind().dialect.name, count)
+        on = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"} if alone else None)
+    _write(on, rows, tail)
     session.info.pop(_HELD, None)  # only once written: a failed write fails the commit too
     if tail is not None:
         session.info.pop(_ORDERED, None)
 
 
-def _tail(session: Session) -> Ordered | None:
-    pending: list[tuple[Table, dict[str, Any]]] = session.info.get(_ORDERED) or []
-    if not pending:
-        return None
-    table = pending[0][0]
-    if any(other is not table for other, _values in pending):
-        raise RuntimeError("ordered rows of more than one table are not supported")
-    return Ordered(table, [values for _table, values in pending])
+def _in_one_statement(dialect: str, count: int) -> bool:
+    """Do ``count`` rows go in one statement? PostgreSQL chains up to :data:`MAX_CHAINED`;
+    SQLite (no data-modifying ``WITH``) sends one row per statement, an ``executemany`` for
+    ordered rows."""
+    return count == 1 or (dialect == "postgresql" and count <= MAX_CHAINED)
 
 
 def _write(connection: Connection, rows: list[Held], tail: Ordered | None) -> None:
-    chain = connection.dialect.name == "postgresql"  # SQLite: no data-modifying WITH
     try:
-        if chain and len(rows) + (len(tail.rows) if tail else 0) <= MAX_CHAINED:
+        if _in_one_statement(connection.dialect.name, len(rows) + (len(tail.rows) if tail else 0)):
             statement, params = _chained(rows, tail)
             connection.execute(statement, params)
             return
@@ -262,11 +266,9 @@ def _violates(exc: IntegrityError, table: Table, constraint: str) -> bool:
 @event.listens_for(Session, "do_orm_execute")
 def _before_a_statement(state: ORMExecuteState) -> None:
     session = state.session
-    if session.info.get(_HELD):
-        # ordered rows too where the unit of work would have autoflushed pending objects
-        write_held(session, ordered=state.is_orm_statement and session.autoflush)
-    elif session.info.get(_ORDERED) and state.is_orm_statement and session.autoflush:
-        write_held(session)
+    autoflushes = state.is_orm_statement and session.autoflush  # ordered rows only where it would
+    if session.info.get(_HELD) or (autoflushes and session.info.get(_ORDERED)):
+        write_held(session, ordered=autoflushes)
 
 
 @event.listens_for(Session, "before_flush")
@@ -298,10 +300,7 @@ def _before_a_savepoint(session: Session, transaction: SessionTransaction) -> No
     when the savepoint first takes the connection, after this."""
     parent = transaction.parent
     if transaction.nested and parent is not None and held(session):
-        tail = _tail(session)
-        _write(parent.connection(None), session.info.get(_HELD) or [], tail)
-        session.info.pop(_HELD, None)
-        session.info.pop(_ORDERED, None)
+        write_held(session, on=parent.connection(None))
 
 
 @event.listens_for(Session, "after_begin")
@@ -311,7 +310,8 @@ def _began(session: Session, _transaction: SessionTransaction, _connection: Conn
 
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
-    late = len(session.info.get(_HELD) or ()) + len(session.info.get(_ORDERED) or ())
+    ordered: Ordered | None = session.info.get(_ORDERED)
+    late = len(session.info.get(_HELD) or ()) + (len(ordered.rows) if ordered else 0)
     if late:  # held by a hook that ran after _at_a_commit (none does): say so, do not lose it quietly
         log.error("%d row(s) held after the commit was sent were not written", late)
 

@@ -233,9 +233,6 @@ _USERS = cast(Table, User.__table__)
 _USER_COLUMNS = tuple(column.key for column in _USERS.columns)
 
 
-_LOGIN_TAKEN = write_behind.Conflict("uq_users_org_login", lambda: _duplicate_login())
-
-
 async def insert_user(tx: Tx, user: User) -> None:
     """Write the new (transient) ``user`` with a Core ``INSERT``, not through the session, held
     back until the transaction next sends something (``store.write_behind``): a create that
@@ -295,6 +292,9 @@ def _duplicate_login() -> Invalid:
         code="E0000001",
         causes=["login: An object with this field already exists in the current organization"],
     )
+
+
+_LOGIN_TAKEN = write_behind.Conflict("uq_users_org_login", _duplicate_login)
 
 
 async def _ensure_login_free(tx: Tx, login: str, *, except_id: str | None = None) -> None:
